@@ -1,0 +1,3 @@
+//! Runs the ESC language conformance fixtures (spec/LANGUAGE.md section 8).
+
+fn main() {}

@@ -1,0 +1,1 @@
+//! Evaluation of ESC environments: imports, merge, builtins, secrets and unknowns, schemas; check, eval and rotate modes.
