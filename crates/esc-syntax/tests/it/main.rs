@@ -1,0 +1,4 @@
+//! Integration tests of `esc-syntax`: the public API against the spec and the conformance fixtures.
+#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
+
+mod wire;
