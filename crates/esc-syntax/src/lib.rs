@@ -15,7 +15,10 @@ mod diagnostic;
 mod interp;
 mod path;
 mod pos;
+mod scalar;
+mod source;
 mod tree;
+mod width;
 
 pub use diagnostic::{Diagnostic, Severity};
 pub use interp::{
@@ -24,4 +27,5 @@ pub use interp::{
 };
 pub use path::DocPath;
 pub use pos::{Pos, Range};
+pub use scalar::format_float;
 pub use tree::{Limits, Node, NodeKind, ScalarStyle, parse_document, parse_document_with_limits};

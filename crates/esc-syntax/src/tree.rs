@@ -1,7 +1,15 @@
 //! YAML text to a positioned node tree (spec §1.1).
 
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use saphyr_parser::{Event, Marker, Parser, Span, StrInput, Tag};
+
 use crate::diagnostic::Diagnostic;
-use crate::pos::Range;
+use crate::path::DocPath;
+use crate::pos::{Pos, Range};
+use crate::scalar::{ScalarTag, resolve_scalar};
+use crate::source::SourceIndex;
 
 /// How a string scalar was written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -90,6 +98,348 @@ pub fn parse_document_with_limits(
     text: &str,
     limits: &Limits,
 ) -> Result<Option<Node>, Diagnostic> {
-    let _ = (filename, text, limits);
-    unimplemented!()
+    if text.is_empty() {
+        return Ok(None);
+    }
+    if text.len() > limits.max_document_bytes {
+        return Err(Diagnostic::error(
+            format!(
+                "environment document is too large: {} bytes (the limit is {})",
+                text.len(),
+                limits.max_document_bytes
+            ),
+            None,
+            "",
+        ));
+    }
+    let mut loader = Loader {
+        filename: Arc::from(filename),
+        index: SourceIndex::new(text),
+        parser: Parser::new_from_str(text),
+        limits,
+        previous_end: 0,
+    };
+    loader.document().map(Some)
+}
+
+impl Node {
+    /// The string value of a [`NodeKind::String`] node.
+    pub fn as_str(&self) -> Option<&str> {
+        match &self.kind {
+            NodeKind::String { value, .. } => Some(value),
+            _ => None,
+        }
+    }
+}
+
+/// Builds the node tree from saphyr's events.
+struct Loader<'t, 'l> {
+    filename: Arc<str>,
+    index: SourceIndex<'t>,
+    parser: Parser<'t, StrInput<'t>>,
+    limits: &'l Limits,
+    /// Byte offset where the previous event ended (block scalar indicators are searched from here).
+    previous_end: usize,
+}
+
+impl<'t> Loader<'t, '_> {
+    fn document(&mut self) -> Result<Node, Diagnostic> {
+        loop {
+            let (event, _) = self.next_event()?;
+            match event {
+                Event::StreamStart | Event::Nothing => {}
+                Event::DocumentStart(_) => break,
+                _ => return Err(not_an_object()),
+            }
+        }
+        let (event, span) = self.next_event()?;
+        // Only the first document is used: later ones are never read.
+        self.node(event, span, &DocPath::root(), 0)
+    }
+
+    fn next_event(&mut self) -> Result<(Event<'t>, Span), Diagnostic> {
+        match self.parser.next_event() {
+            Some(Ok((event, span))) => {
+                self.previous_end = self
+                    .previous_end
+                    .max(self.index.byte_of_char(span.end.index()));
+                Ok((event, span))
+            }
+            Some(Err(err)) => Err(Diagnostic::error(
+                format!(
+                    "yaml: line {}: {}",
+                    err.marker().line(),
+                    scan_message(err.info())
+                ),
+                None,
+                "",
+            )),
+            None => Err(Diagnostic::error(
+                "yaml: unexpected end of stream",
+                None,
+                "",
+            )),
+        }
+    }
+
+    fn node(
+        &mut self,
+        event: Event<'t>,
+        span: Span,
+        path: &DocPath,
+        depth: usize,
+    ) -> Result<Node, Diagnostic> {
+        match event {
+            Event::Scalar(value, style, anchor, tag) => {
+                self.scalar(value, style, anchor != 0, tag, span, path)
+            }
+            Event::SequenceStart(..) => {
+                let start = self.start_pos(span.start);
+                self.check_depth(depth, &start, path)?;
+                let mut items = Vec::new();
+                loop {
+                    let (event, span) = self.next_event()?;
+                    if event == Event::SequenceEnd {
+                        break;
+                    }
+                    let item = self.node(event, span, &path.index(items.len()), depth + 1)?;
+                    items.push(item);
+                }
+                let end = items.last().map_or(start, |n| n.range.end);
+                Ok(Node {
+                    range: self.range(start, end),
+                    kind: NodeKind::Sequence(items),
+                })
+            }
+            Event::MappingStart(..) => {
+                let start = self.start_pos(span.start);
+                self.check_depth(depth, &start, path)?;
+                let mut entries = Vec::new();
+                loop {
+                    let (event, span) = self.next_event()?;
+                    if event == Event::MappingEnd {
+                        break;
+                    }
+                    let entry_path = match &event {
+                        Event::Scalar(value, ..) => path.key(value),
+                        _ => path.key(""),
+                    };
+                    let key = self.node(event, span, &entry_path, depth + 1)?;
+                    if !matches!(key.kind, NodeKind::String { .. }) {
+                        return Err(Diagnostic::error(
+                            "mapping keys must be strings",
+                            Some(key.range),
+                            entry_path.into_string(),
+                        ));
+                    }
+                    let (event, span) = self.next_event()?;
+                    let value = self.node(event, span, &entry_path, depth + 1)?;
+                    entries.push((key, value));
+                }
+                let end = entries.last().map_or(start, |(_, v)| v.range.end);
+                Ok(Node {
+                    range: self.range(start, end),
+                    kind: NodeKind::Mapping(entries),
+                })
+            }
+            Event::Alias(_) => {
+                let (line, column) = go_line_column(span.start);
+                let start = self.index.pos(line, column);
+                // go-yaml ends an alias at its start column plus the anchor name's length
+                let name_len = span
+                    .end
+                    .index()
+                    .saturating_sub(span.start.index())
+                    .saturating_sub(1);
+                let end = self
+                    .index
+                    .pos(line, column.saturating_add(to_u32(name_len)));
+                Err(Diagnostic::error(
+                    "alias nodes are not supported",
+                    Some(self.range(start, end)),
+                    path.as_str(),
+                ))
+            }
+            _ => Err(Diagnostic::error(
+                "yaml: did not find expected node content",
+                None,
+                "",
+            )),
+        }
+    }
+
+    fn scalar(
+        &mut self,
+        value: Cow<'t, str>,
+        style: saphyr_parser::ScalarStyle,
+        anchored: bool,
+        tag: Option<Cow<'t, Tag>>,
+        span: Span,
+        path: &DocPath,
+    ) -> Result<Node, Diagnostic> {
+        use saphyr_parser::ScalarStyle as S;
+        let short_tag = tag.as_deref().and_then(short_tag);
+        let decorated = anchored || short_tag.is_some() || tag.is_some();
+        // go-yaml's start: the anchor or tag if any, else the scalar itself; for
+        // block scalars the `|`/`>` indicator; for an empty plain scalar just
+        // after the indicator (`:` or `-`) that introduced it.
+        let (line, column) = match style {
+            S::Literal | S::Folded if !decorated => self.block_indicator(span.start),
+            S::Plain if value.is_empty() && !decorated => self.empty_scalar(span.start),
+            _ => go_line_column(span.start),
+        };
+        let start = self.index.pos(line, column);
+        // go-yaml's end: the start column plus the byte length of the value;
+        // literal blocks advance one line per newline; a tagged plain scalar
+        // also skips its tag and one space.
+        let (mut end_line, mut end_column, mut tail) = (line, column, &*value);
+        if style == S::Literal {
+            let newlines = value.bytes().filter(|&b| b == b'\n').count();
+            end_line = end_line.saturating_add(to_u32(newlines));
+            tail = value.rsplit('\n').next().unwrap_or("");
+        } else if let (S::Plain, Some(tag)) = (style, &short_tag) {
+            end_column = end_column.saturating_add(to_u32(tag.len() + 1));
+        }
+        let end = self
+            .index
+            .pos(end_line, end_column.saturating_add(to_u32(tail.len())));
+        let range = self.range(start, end);
+        if value.len() > self.limits.max_scalar_bytes {
+            return Err(Diagnostic::error(
+                format!(
+                    "scalar value is too long: {} bytes (the limit is {})",
+                    value.len(),
+                    self.limits.max_scalar_bytes
+                ),
+                Some(range),
+                path.as_str(),
+            ));
+        }
+        let scalar_tag = match short_tag.as_deref() {
+            None => ScalarTag::None,
+            Some(tag) => ScalarTag::Explicit(tag),
+        };
+        let quoted = style != S::Plain;
+        let kind = match resolve_scalar(&value, quoted, scalar_tag) {
+            Ok(Some(kind)) => kind,
+            Ok(None) => NodeKind::String {
+                value: value.into_owned(),
+                style: match style {
+                    S::Plain => ScalarStyle::Plain,
+                    S::SingleQuoted => ScalarStyle::SingleQuoted,
+                    S::DoubleQuoted => ScalarStyle::DoubleQuoted,
+                    S::Literal => ScalarStyle::Literal,
+                    S::Folded => ScalarStyle::Folded,
+                },
+            },
+            Err(summary) => return Err(Diagnostic::error(summary, Some(range), path.as_str())),
+        };
+        Ok(Node { range, kind })
+    }
+
+    /// go-yaml puts a block scalar at its `|`/`>` indicator, saphyr at its
+    /// content: search the indicator between the previous event and the content.
+    fn block_indicator(&self, content: Marker) -> (u32, u32) {
+        let text = self.index.text();
+        let content_byte = self.index.byte_of_char(content.index());
+        let from = self.previous_end.min(content_byte);
+        let mut in_comment = false;
+        for (i, b) in text.as_bytes()[from..content_byte].iter().enumerate() {
+            match b {
+                b'\n' => in_comment = false,
+                b'#' => in_comment = true,
+                b'|' | b'>' if !in_comment => return self.index.line_column_of_byte(from + i),
+                _ => {}
+            }
+        }
+        go_line_column(content)
+    }
+
+    /// go-yaml puts an empty plain scalar just after the `:` or `-` indicator
+    /// that introduced it; saphyr at the indicator (`:`) or after the spaces
+    /// following it (`-`).
+    fn empty_scalar(&self, mark: Marker) -> (u32, u32) {
+        let text = self.index.text().as_bytes();
+        let byte = self.index.byte_of_char(mark.index());
+        let (line, column) = go_line_column(mark);
+        if text.get(byte) == Some(&b':') {
+            return (line, column.saturating_add(1));
+        }
+        let mut back = byte;
+        while back > 0 && matches!(text[back - 1], b' ' | b'\t') {
+            back -= 1;
+        }
+        if back > 0 && text[back - 1] == b'-' {
+            return (line, column.saturating_sub(to_u32(byte - back)));
+        }
+        (line, column)
+    }
+
+    fn start_pos(&mut self, mark: Marker) -> Pos {
+        let (line, column) = go_line_column(mark);
+        self.index.pos(line, column)
+    }
+
+    fn range(&self, start: Pos, end: Pos) -> Range {
+        Range {
+            filename: self.filename.clone(),
+            start,
+            end,
+        }
+    }
+
+    fn check_depth(&self, depth: usize, start: &Pos, path: &DocPath) -> Result<(), Diagnostic> {
+        if depth >= self.limits.max_depth {
+            return Err(Diagnostic::error(
+                format!(
+                    "document nesting is too deep (the limit is {})",
+                    self.limits.max_depth
+                ),
+                Some(self.range(*start, *start)),
+                path.as_str(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn not_an_object() -> Diagnostic {
+    Diagnostic::error("environment must be an object", None, "")
+}
+
+/// saphyr marker (1-based line, 0-based character column) to go-yaml's 1-based pair.
+fn go_line_column(mark: Marker) -> (u32, u32) {
+    (to_u32(mark.line()), to_u32(mark.col()).saturating_add(1))
+}
+
+/// A tag in go-yaml's short form (`!!str`, `!foo`); `None` for the
+/// non-specific `!`, which go-yaml treats as no tag.
+fn short_tag(tag: &Tag) -> Option<String> {
+    if tag.handle == "tag:yaml.org,2002:" {
+        Some(format!("!!{}", tag.suffix))
+    } else if tag.handle == "!" && tag.suffix.is_empty() {
+        None
+    } else if tag.handle == "!" {
+        Some(format!("!{}", tag.suffix))
+    } else {
+        Some(format!("{}{}", tag.handle, tag.suffix))
+    }
+}
+
+/// saphyr's messages carry libyaml's context ("while parsing a flow
+/// sequence, expected ',' or ']'"); go-yaml reports the problem part
+/// ("did not find expected ',' or ']'").
+fn scan_message(info: &str) -> String {
+    let problem = match info.split_once(", ") {
+        Some((context, problem)) if context.starts_with("while ") => problem,
+        _ => info,
+    };
+    match problem.strip_prefix("expected ") {
+        Some(rest) => format!("did not find expected {rest}"),
+        None => problem.to_owned(),
+    }
+}
+
+fn to_u32(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
 }

@@ -1,4 +1,5 @@
 //! Integration tests of `esc-syntax`: the public API against the spec and the conformance fixtures.
 #![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 
+mod fixtures;
 mod wire;
