@@ -1,1 +1,383 @@
 //! Evaluation of ESC environments: imports, merge, builtins, secrets and unknowns, schemas; check, eval and rotate modes.
+//!
+//! Entry points:
+//!
+//! * [`load_definition`] parses a definition (the *load* phase) and returns
+//!   its load diagnostics;
+//! * [`evaluate`] evaluates it in a [`Mode`] (check, eval or rotate) with a
+//!   [`Session`] (loaders, decrypter, execution context, [`Limits`]) and
+//!   returns an [`Evaluation`]: diagnostics, the JSON projections of the
+//!   properties, rotation records and patches.
+//!
+//! The outside world is reached through the traits of [`traits`]:
+//! [`Provider`], [`Rotator`], [`ProviderLoader`], [`EnvironmentLoader`],
+//! [`Decrypter`]. Independent imports load concurrently, independent
+//! provider calls run concurrently, and an identical call is made once per
+//! evaluation; results do not depend on timing.
+//!
+//! Mistakes in a document are diagnostics; `Err` ([`EvalError`]) is for the
+//! caller's mistakes and for runaway evaluations.
+
+mod builtins;
+mod document;
+mod eval;
+mod output;
+mod plain;
+mod quote;
+mod run;
+mod schema;
+pub mod traits;
+mod validate;
+mod value;
+
+use std::sync::Arc;
+
+use esc_syntax::Diagnostic;
+
+pub use builtins::encode_envelope;
+pub use output::Environment;
+pub use plain::{JsonError, PlainValue, write_json_string};
+pub use quote::{go_quote, go_quote_bytes};
+pub use schema::{ObjectSchema, Pattern, Schema, SchemaError};
+pub use traits::{
+    CallError, Decrypter, EnvironmentLoader, LoadedEnvironment, Provider, ProviderContext,
+    ProviderLoader, ProviderSchema, Rotator, RotatorSchema,
+};
+
+use crate::eval::PassOutput;
+use crate::value::Value;
+
+/// What an evaluation does with calls and secrets (spec §5).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Type-check: providers are not called; ciphertexts stay unknown
+    /// unless `show_secrets`.
+    Check {
+        /// Decrypt ciphertexts.
+        show_secrets: bool,
+    },
+    /// Evaluate: open providers, decrypt.
+    Eval,
+    /// Evaluate and rotate the selected `fn::rotate` calls of the root.
+    Rotate {
+        /// Normalised document paths of the calls to rotate (see
+        /// [`normalize_rotate_path`]); empty = all.
+        paths: Vec<String>,
+    },
+}
+
+/// Resource limits of one evaluation (each breach is a clear diagnostic or
+/// [`EvalError`], never a hang or a crash).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Environments loaded (imports and inline references, transitively).
+    /// Default 256.
+    pub max_environments: usize,
+    /// Length in bytes of one interpolated string. Default 1 MiB.
+    pub max_string_bytes: usize,
+    /// Nesting of expression evaluation (references through references).
+    /// Default 256.
+    pub max_depth: usize,
+    /// Evaluation passes (each resolves the outside calls the previous one
+    /// discovered: the depth of provider calls depending on provider
+    /// calls). Default 64.
+    pub max_passes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_environments: 256,
+            max_string_bytes: 1 << 20,
+            max_depth: 256,
+            max_passes: 64,
+        }
+    }
+}
+
+/// What an evaluation needs from its caller.
+#[derive(Clone)]
+pub struct Session {
+    /// Finds providers and rotators.
+    pub providers: Arc<dyn ProviderLoader>,
+    /// Finds imported and referenced environments.
+    pub environments: Arc<dyn EnvironmentLoader>,
+    /// Decrypts the root definition's ciphertexts.
+    pub decrypter: Arc<dyn Decrypter>,
+    /// The execution context object (`${context...}`); must not contain
+    /// `currentEnvironment` or `rootEnvironment`, which are added per
+    /// environment.
+    pub context: PlainValue,
+    /// Resource limits.
+    pub limits: Limits,
+}
+
+/// A parsed environment definition, ready to evaluate.
+#[derive(Clone)]
+pub struct Definition {
+    doc: Arc<document::Document>,
+}
+
+impl Definition {
+    /// The environment name it was loaded under.
+    pub fn name(&self) -> &str {
+        &self.doc.name
+    }
+}
+
+/// Parse definition `text` of environment `name` (the load phase, spec
+/// §1): the definition, if one resulted, and the load diagnostics.
+pub fn load_definition(name: &str, text: &str) -> (Option<Definition>, Vec<Diagnostic>) {
+    match document::load_document(name, text) {
+        Ok(mut doc) => {
+            let diags = std::mem::take(&mut doc.diags);
+            (Some(Definition { doc: Arc::new(doc) }), diags)
+        }
+        Err(diag) => (None, vec![diag]),
+    }
+}
+
+/// Evaluate `definition` in `mode`.
+pub async fn evaluate(
+    definition: &Definition,
+    mode: Mode,
+    session: &Session,
+) -> Result<Evaluation, EvalError> {
+    run::evaluate(definition, mode, session).await
+}
+
+/// Failures that are not mistakes in a document.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum EvalError {
+    /// The execution context supplied a key the evaluator owns.
+    #[error("reserved context key: {}", go_quote(.0))]
+    ReservedContextKey(String),
+    /// Provider calls kept depending on provider calls beyond the limit.
+    #[error("evaluation did not finish within {0} passes")]
+    TooManyPasses(usize),
+}
+
+/// Whether a rotation happened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RotationStatus {
+    /// The rotator returned a new state.
+    Succeeded,
+    /// The rotator failed.
+    Failed,
+    /// Inputs or state were unknown or invalid: not attempted.
+    NotEvaluated,
+}
+
+impl RotationStatus {
+    /// `succeeded`, `failed` or `not-evaluated`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RotationStatus::Succeeded => "succeeded",
+            RotationStatus::Failed => "failed",
+            RotationStatus::NotEvaluated => "not-evaluated",
+        }
+    }
+}
+
+/// A write-back of a new rotation state (spec §5.2).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Patch {
+    /// Where: `values.full["fn::rotate"].state`.
+    pub doc_path: String,
+    /// The new state; secret parts are marked [`PlainValue::Secret`].
+    pub replacement: PlainValue,
+}
+
+/// One selected `fn::rotate` call in rotate mode.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RotationRecord {
+    /// Document path of the call (the mapping holding the `fn::rotate` key).
+    pub path: String,
+    /// What happened.
+    pub status: RotationStatus,
+    /// Diagnostics of this rotation.
+    pub diags: Vec<Diagnostic>,
+    /// The patch, when the rotation succeeded.
+    pub patch: Option<Patch>,
+}
+
+/// The result of [`evaluate`].
+pub struct Evaluation {
+    root: Option<Value>,
+    context: Value,
+    diags: Vec<Diagnostic>,
+    rotations: Vec<RotationRecord>,
+    n_passes: usize,
+    n_calls: usize,
+}
+
+impl Evaluation {
+    fn new(output: PassOutput, n_passes: usize, n_calls: usize) -> Self {
+        Evaluation {
+            root: output.root,
+            context: output.context,
+            diags: output.diags,
+            rotations: output.rotations,
+            n_passes,
+            n_calls,
+        }
+    }
+
+    /// Diagnostics of this phase (imported environments' included).
+    pub fn diagnostics(&self) -> &[Diagnostic] {
+        &self.diags
+    }
+
+    /// Whether the definition evaluated to nothing (no values, no imports).
+    pub fn is_empty(&self) -> bool {
+        self.root.is_none()
+    }
+
+    /// The JSON projection of the properties (spec §4): with `redact`,
+    /// secrets are `"[secret]"`; unknowns are `"[unknown]"`. `None` for an
+    /// empty definition.
+    pub fn to_json(&self, redact: bool) -> Option<PlainValue> {
+        self.root.as_ref().map(|v| v.export(redact))
+    }
+
+    /// The properties as plain data with secret marks (unknowns are
+    /// absent): what `esc env get`/`run` consume.
+    pub fn to_plain(&self) -> Option<PlainValue> {
+        self.root.as_ref().map(Value::to_plain)
+    }
+
+    /// The `Environment` structure of spec §9 (properties and execution
+    /// context; `exprs` and `schema` are not produced yet).
+    pub fn environment(&self) -> Option<Environment> {
+        self.root
+            .as_ref()
+            .map(|root| Environment::new(root, &self.context))
+    }
+
+    /// Rotation records (rotate mode).
+    pub fn rotations(&self) -> &[RotationRecord] {
+        &self.rotations
+    }
+
+    /// Patches of succeeded rotations, sorted by document path.
+    pub fn patches(&self) -> Vec<Patch> {
+        let mut patches: Vec<Patch> = self
+            .rotations
+            .iter()
+            .filter_map(|r| r.patch.clone())
+            .collect();
+        patches.sort_by(|a, b| a.doc_path.cmp(&b.doc_path));
+        patches
+    }
+
+    /// Number of evaluation passes the driver ran (1 when no outside call
+    /// was needed).
+    pub fn n_passes(&self) -> usize {
+        self.n_passes
+    }
+
+    /// Number of distinct outside calls made (opens, rotations, decryptions).
+    pub fn n_calls(&self) -> usize {
+        self.n_calls
+    }
+}
+
+/// Normalise a Pulumi property path relative to `values` (`a.b[0]`,
+/// `["quoted \"k\""]`) into the document-path form used to select rotations
+/// (spec §5.2): `values.a.b[0]`.
+pub fn normalize_rotate_path(path: &str) -> Result<String, String> {
+    let b = path.as_bytes();
+    let mut out = String::from("values");
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'.' => i += 1,
+            b'[' => {
+                if b.get(i + 1) == Some(&b'"') {
+                    let mut key = Vec::new();
+                    let mut j = i + 2;
+                    loop {
+                        match b.get(j) {
+                            None => {
+                                return Err(format!(
+                                    "unterminated string in property path {}",
+                                    go_quote(path)
+                                ));
+                            }
+                            Some(b'\\') if b.get(j + 1).is_some() => {
+                                key.push(b[j + 1]);
+                                j += 2;
+                            }
+                            Some(b'"') => break,
+                            Some(&c) => {
+                                key.push(c);
+                                j += 1;
+                            }
+                        }
+                    }
+                    if b.get(j + 1) != Some(&b']') {
+                        return Err(format!(
+                            "missing closing bracket in property path {}",
+                            go_quote(path)
+                        ));
+                    }
+                    push_segment(&mut out, &String::from_utf8_lossy(&key));
+                    i = j + 2;
+                } else {
+                    let end = path[i..].find(']').map(|e| i + e).ok_or_else(|| {
+                        format!(
+                            "missing closing bracket in property path {}",
+                            go_quote(path)
+                        )
+                    })?;
+                    let index: usize = path[i + 1..end].parse().map_err(|_| {
+                        format!("invalid index in property path {}", go_quote(path))
+                    })?;
+                    out.push_str(&format!("[{index}]"));
+                    i = end + 1;
+                }
+            }
+            _ => {
+                let end = path[i..]
+                    .find(['.', '['])
+                    .map(|e| i + e)
+                    .unwrap_or(path.len());
+                push_segment(&mut out, &path[i..end]);
+                i = end;
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn push_segment(out: &mut String, key: &str) {
+    if !key.is_empty() && key.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_') {
+        out.push('.');
+        out.push_str(key);
+    } else {
+        out.push_str("[\"");
+        out.push_str(&key.replace('"', "\\\""));
+        out.push_str("\"]");
+    }
+}
+
+/// Levenshtein distance in characters.
+pub(crate) fn levenshtein(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    let mut cur = vec![0; b.len() + 1];
+    for i in 1..=a.len() {
+        cur[0] = i;
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            cur[j] = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
+        }
+        std::mem::swap(&mut prev, &mut cur);
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests;

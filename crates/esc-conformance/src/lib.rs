@@ -1,0 +1,375 @@
+//! Runs the ESC language conformance fixtures (spec/LANGUAGE.md section 8)
+//! against esc-eval and compares at the values level: JSON projections
+//! (numbers as text), rotation patches, diagnostics as multisets of
+//! (severity, summary, path).
+
+pub mod providers;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use esc_eval::{Evaluation, Limits, Mode, PlainValue, Session};
+use esc_syntax::{Diagnostic, Severity};
+
+use crate::providers::{CaseLoader, Rot128, TestProviders};
+
+/// The execution context of every case.
+pub fn fixture_context() -> PlainValue {
+    PlainValue::object([(
+        "pulumi",
+        PlainValue::object([(
+            "user",
+            PlainValue::object([("id", PlainValue::string("USER_123"))]),
+        )]),
+    )])
+}
+
+/// The options of a case (`overrides.json`).
+#[derive(Clone, Debug, Default)]
+pub struct Overrides {
+    /// Decrypt in check mode.
+    pub show_secrets: bool,
+    /// Root environment name (default: the directory name).
+    pub root_environment: Option<String>,
+    /// Also run rotate mode.
+    pub rotate: bool,
+    /// Rotation selection (property paths relative to `values`).
+    pub rotate_paths: Vec<String>,
+}
+
+/// Read `overrides.json` (absent: defaults).
+pub fn read_overrides(dir: &Path) -> Result<Overrides> {
+    let path = dir.join("overrides.json");
+    if !path.exists() {
+        return Ok(Overrides::default());
+    }
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let v = PlainValue::from_json_document(&text)
+        .with_context(|| format!("parsing {}", path.display()))?;
+    let flag = |k: &str| matches!(v.member(k), Some(PlainValue::Bool(true)));
+    Ok(Overrides {
+        show_secrets: flag("showSecrets"),
+        root_environment: v
+            .member("rootEnvironment")
+            .and_then(PlainValue::as_str)
+            .map(str::to_string),
+        rotate: flag("rotate"),
+        rotate_paths: match v.member("rotatePaths") {
+            Some(PlainValue::Array(items)) => items
+                .iter()
+                .filter_map(|i| i.as_str().map(str::to_string))
+                .collect(),
+            _ => Vec::new(),
+        },
+    })
+}
+
+/// Everything a case produces, in the shape of `expected.json`.
+#[derive(Debug, Default)]
+pub struct CaseOutput {
+    /// Load diagnostics.
+    pub load_diags: Vec<Diagnostic>,
+    /// Check diagnostics.
+    pub check_diags: Vec<Diagnostic>,
+    /// Redacted JSON of check.
+    pub check_json: Option<PlainValue>,
+    /// Eval diagnostics.
+    pub eval_diags: Vec<Diagnostic>,
+    /// Redacted JSON of eval.
+    pub eval_json_redacted: Option<PlainValue>,
+    /// Revealed JSON of eval.
+    pub eval_json_revealed: Option<PlainValue>,
+    /// Rotate diagnostics.
+    pub rotate_diags: Vec<Diagnostic>,
+    /// Redacted JSON of rotate.
+    pub rotate_json: Option<PlainValue>,
+    /// `(DocPath, plain JSON of the replacement)`, sorted.
+    pub rotate_patches: Vec<(String, PlainValue)>,
+}
+
+/// Delays for the benchmark (zero for conformance).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Delays {
+    /// Per provider open.
+    pub open: Duration,
+    /// Per environment load.
+    pub load: Duration,
+}
+
+/// Run the load/check/eval/rotate procedure of spec §8 on one case.
+pub async fn run_case(dir: &Path, delays: Delays) -> Result<CaseOutput> {
+    let case = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let overrides = read_overrides(dir)?;
+    let name = overrides
+        .root_environment
+        .clone()
+        .unwrap_or_else(|| case.clone());
+    let text = std::fs::read_to_string(dir.join("env.yaml")).context("reading env.yaml")?;
+    let loader = CaseLoader {
+        dir: dir.to_path_buf(),
+        case: case.clone(),
+        load_delay: delays.load,
+        preloaded: None,
+    };
+    let session = Session {
+        providers: Arc::new(TestProviders {
+            open_delay: delays.open,
+        }),
+        environments: Arc::new(loader),
+        decrypter: Arc::new(Rot128),
+        context: fixture_context(),
+        limits: Limits::default(),
+    };
+    run_text(&name, &text, &overrides, &session).await
+}
+
+/// [`run_case`] on a definition text with a ready session.
+pub async fn run_text(
+    name: &str,
+    text: &str,
+    overrides: &Overrides,
+    session: &Session,
+) -> Result<CaseOutput> {
+    let mut out = CaseOutput::default();
+    let (definition, load_diags) = esc_eval::load_definition(name, text);
+    out.load_diags = load_diags;
+    let Some(definition) = definition else {
+        return Ok(out);
+    };
+    let check = esc_eval::evaluate(
+        &definition,
+        Mode::Check {
+            show_secrets: overrides.show_secrets,
+        },
+        session,
+    )
+    .await?;
+    out.check_diags = check.diagnostics().to_vec();
+    out.check_json = check.to_json(true);
+    let eval = esc_eval::evaluate(&definition, Mode::Eval, session).await?;
+    out.eval_diags = eval.diagnostics().to_vec();
+    out.eval_json_redacted = eval.to_json(true);
+    out.eval_json_revealed = eval.to_json(false);
+    if overrides.rotate {
+        let paths = overrides
+            .rotate_paths
+            .iter()
+            .map(|p| esc_eval::normalize_rotate_path(p).map_err(anyhow::Error::msg))
+            .collect::<Result<Vec<_>>>()?;
+        let rotate: Evaluation =
+            esc_eval::evaluate(&definition, Mode::Rotate { paths }, session).await?;
+        out.rotate_diags = rotate.diagnostics().to_vec();
+        out.rotate_json = rotate.to_json(true);
+        out.rotate_patches = rotate
+            .patches()
+            .into_iter()
+            .map(|p| (p.doc_path, p.replacement.revealed()))
+            .collect();
+    }
+    Ok(out)
+}
+
+/// Compare a case's output with its `expected.json`; the first difference.
+pub fn compare(dir: &Path, out: &CaseOutput) -> Result<Option<String>> {
+    let text =
+        std::fs::read_to_string(dir.join("expected.json")).context("reading expected.json")?;
+    let expected = PlainValue::from_json_document(&text).context("parsing expected.json")?;
+    let diags = [
+        ("loadDiags", &out.load_diags),
+        ("checkDiags", &out.check_diags),
+        ("evalDiags", &out.eval_diags),
+        ("rotateDiags", &out.rotate_diags),
+    ];
+    for (key, actual) in diags {
+        if let Some(diff) = compare_diags(key, expected.member(key), actual)? {
+            return Ok(Some(diff));
+        }
+    }
+    let jsons = [
+        ("checkJson", &out.check_json),
+        ("evalJsonRedacted", &out.eval_json_redacted),
+        ("evalJSONRevealed", &out.eval_json_revealed),
+        ("rotateJson", &out.rotate_json),
+    ];
+    for (key, actual) in jsons {
+        let wanted = expected.member(key);
+        if wanted != actual.as_ref() {
+            return Ok(Some(format!(
+                "{key}: expected {}, got {}",
+                show(wanted),
+                show(actual.as_ref())
+            )));
+        }
+    }
+    let wanted_patches: Vec<(String, PlainValue)> = match expected.member("rotatePatches") {
+        Some(PlainValue::Array(items)) => items
+            .iter()
+            .map(|p| {
+                let path = p
+                    .member("DocPath")
+                    .and_then(PlainValue::as_str)
+                    .unwrap_or_default()
+                    .to_string();
+                (
+                    path,
+                    p.member("Replacement")
+                        .map(plain_of_value)
+                        .unwrap_or_default(),
+                )
+            })
+            .collect(),
+        None => Vec::new(),
+        Some(_) => bail!("rotatePatches is not an array"),
+    };
+    if wanted_patches != out.rotate_patches {
+        let fmt = |ps: &[(String, PlainValue)]| {
+            ps.iter()
+                .map(|(p, v)| format!("{p} = {}", show(Some(v))))
+                .collect::<Vec<_>>()
+                .join("; ")
+        };
+        return Ok(Some(format!(
+            "rotatePatches: expected [{}], got [{}]",
+            fmt(&wanted_patches),
+            fmt(&out.rotate_patches)
+        )));
+    }
+    Ok(None)
+}
+
+fn show(v: Option<&PlainValue>) -> String {
+    match v {
+        None => "(absent)".into(),
+        Some(v) => v.to_json().unwrap_or_else(|e| format!("<{e}>")),
+    }
+}
+
+/// The plain data of a §9 `Value` JSON (`value` payloads, recursively).
+fn plain_of_value(v: &PlainValue) -> PlainValue {
+    match v.member("value") {
+        None => PlainValue::Null,
+        Some(PlainValue::Array(items)) => {
+            PlainValue::Array(items.iter().map(plain_of_value).collect())
+        }
+        Some(PlainValue::Object(map)) => PlainValue::Object(
+            map.iter()
+                .map(|(k, v)| (k.clone(), plain_of_value(v)))
+                .collect(),
+        ),
+        Some(scalar) => scalar.clone(),
+    }
+}
+
+/// (severity, summary, path, range-less parser error?)
+type DiagKey = (u8, String, String, bool);
+
+fn compare_diags(
+    key: &str,
+    expected: Option<&PlainValue>,
+    actual: &[Diagnostic],
+) -> Result<Option<String>> {
+    let mut wanted: Vec<DiagKey> = Vec::new();
+    match expected {
+        None => {}
+        Some(PlainValue::Array(items)) => {
+            for d in items {
+                let severity = match d.member("Severity") {
+                    Some(PlainValue::Number(n)) if n == "2" => 2,
+                    _ => 1,
+                };
+                let summary = d
+                    .member("Summary")
+                    .and_then(PlainValue::as_str)
+                    .unwrap_or_default()
+                    .to_string();
+                let path = d
+                    .member("Path")
+                    .and_then(PlainValue::as_str)
+                    .unwrap_or_default()
+                    .to_string();
+                let rangeless = matches!(d.member("Subject"), None | Some(PlainValue::Null));
+                let parser = rangeless && summary.starts_with("yaml: ");
+                wanted.push((severity, summary, path, parser));
+            }
+        }
+        Some(_) => bail!("{key} is not an array"),
+    }
+    let mut got: Vec<DiagKey> = actual
+        .iter()
+        .map(|d| {
+            let severity = if d.severity == Severity::Warning {
+                2
+            } else {
+                1
+            };
+            (
+                severity,
+                d.summary.clone(),
+                d.path.clone(),
+                d.range.is_none(),
+            )
+        })
+        .collect();
+    let mut missing = Vec::new();
+    for w in &wanted {
+        let pos = got.iter().position(|g| {
+            if w.3 {
+                // Parser messages are implementation-specific: any range-less
+                // load error matches (spec §8).
+                g.0 == w.0 && g.3
+            } else {
+                g.0 == w.0 && g.1 == w.1 && g.2 == w.2
+            }
+        });
+        match pos {
+            Some(i) => {
+                got.remove(i);
+            }
+            None => missing.push(w),
+        }
+    }
+    if missing.is_empty() && got.is_empty() {
+        return Ok(None);
+    }
+    let fmt = |d: &DiagKey| format!("{}{} @ {}", if d.0 == 2 { "W:" } else { "" }, d.1, d.2);
+    let mut parts = Vec::new();
+    if !missing.is_empty() {
+        parts.push(format!(
+            "missing [{}]",
+            missing
+                .iter()
+                .map(|d| fmt(d))
+                .collect::<Vec<_>>()
+                .join("; ")
+        ));
+    }
+    if !got.is_empty() {
+        parts.push(format!(
+            "unexpected [{}]",
+            got.iter().map(fmt).collect::<Vec<_>>().join("; ")
+        ));
+    }
+    Ok(Some(format!("{key}: {}", parts.join(", "))))
+}
+
+/// Case directories under `root` (sorted; `bench` is a benchmark, not a case).
+pub fn case_dirs(root: &Path) -> Result<Vec<std::path::PathBuf>> {
+    let mut dirs = Vec::new();
+    for entry in std::fs::read_dir(root).with_context(|| format!("reading {}", root.display()))? {
+        let path = entry?.path();
+        if path.is_dir()
+            && path.join("env.yaml").exists()
+            && path.file_name().is_some_and(|n| n != "bench")
+        {
+            dirs.push(path);
+        }
+    }
+    dirs.sort();
+    Ok(dirs)
+}

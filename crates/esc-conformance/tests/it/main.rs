@@ -1,0 +1,5 @@
+//! Runs the conformance runner over `shared/conformance/esc-eval` and checks
+//! its verdicts against `known-failures.txt`.
+#![allow(clippy::unwrap_used)]
+
+mod conformance;
