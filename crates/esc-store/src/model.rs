@@ -1,0 +1,487 @@
+//! The records the store keeps. Plain data: `pub` fields where any value is
+//! valid. Secret-bearing fields use [`Plaintext`] (redacted `Debug`, zeroized).
+
+use std::fmt;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::crypto::Plaintext;
+
+/// A point in time, in milliseconds since the Unix epoch (UTC).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp(i64);
+
+impl Timestamp {
+    /// The current time.
+    pub fn now() -> Self {
+        let millis = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+            .unwrap_or(0);
+        Self(millis)
+    }
+
+    /// A time from milliseconds since the Unix epoch.
+    pub fn from_unix_millis(millis: i64) -> Self {
+        Self(millis)
+    }
+
+    /// Milliseconds since the Unix epoch.
+    pub fn unix_millis(self) -> i64 {
+        self.0
+    }
+
+    /// This time plus `millis` (saturating).
+    pub fn plus_millis(self, millis: i64) -> Self {
+        Self(self.0.saturating_add(millis))
+    }
+}
+
+/// Who made a change: a login and a display name.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Author {
+    /// The login (user name).
+    pub login: String,
+    /// The display name.
+    pub name: String,
+}
+
+impl Author {
+    /// An author from login and display name.
+    pub fn new(login: impl Into<String>, name: impl Into<String>) -> Self {
+        Self {
+            login: login.into(),
+            name: name.into(),
+        }
+    }
+}
+
+/// The name of an environment: organization, project, environment.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct EnvRef {
+    /// Organization name.
+    pub org: String,
+    /// Project name.
+    pub project: String,
+    /// Environment name.
+    pub name: String,
+}
+
+impl EnvRef {
+    /// An environment name from its three parts.
+    pub fn new(
+        org: impl Into<String>,
+        project: impl Into<String>,
+        name: impl Into<String>,
+    ) -> Self {
+        Self {
+            org: org.into(),
+            project: project.into(),
+            name: name.into(),
+        }
+    }
+}
+
+impl fmt::Display for EnvRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}/{}", self.org, self.project, self.name)
+    }
+}
+
+/// An organization.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Organization {
+    /// Its name.
+    pub name: String,
+    /// When it was created.
+    pub created: Timestamp,
+}
+
+/// A project inside an organization (created with its first environment).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Project {
+    /// Organization name.
+    pub org: String,
+    /// Project name.
+    pub name: String,
+    /// When it was created.
+    pub created: Timestamp,
+}
+
+/// An environment's metadata.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Environment {
+    /// A unique id, new for every creation (a re-created name gets a new id).
+    pub id: String,
+    /// Its name.
+    pub name: EnvRef,
+    /// When it was created.
+    pub created: Timestamp,
+    /// When its last revision was written or its settings changed.
+    pub modified: Timestamp,
+    /// The newest revision number (what `latest` points to).
+    pub latest_revision: u64,
+    /// Whether deletion is refused.
+    pub deletion_protected: bool,
+}
+
+impl Environment {
+    /// An opaque etag for the current revision; differs across revisions and
+    /// across re-creations of the same name.
+    pub fn etag(&self) -> String {
+        format!("{}-{}", self.id, self.latest_revision)
+    }
+}
+
+/// Settings of an environment that can be changed; `None` keeps the value.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SettingsUpdate {
+    /// Turn deletion protection on or off.
+    pub deletion_protected: Option<bool>,
+}
+
+/// Why and by whom a revision was retracted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Retraction {
+    /// The revision that replaces it (tags pointing at it moved there).
+    pub replacement: u64,
+    /// When it was retracted.
+    pub at: Timestamp,
+    /// Who retracted it.
+    pub by: Author,
+    /// The reason given (may be empty).
+    pub reason: String,
+}
+
+/// An immutable revision of an environment's definition.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Revision {
+    /// 1 for the empty definition made at creation, then 2, 3, …
+    pub number: u64,
+    /// When it was written.
+    pub created: Timestamp,
+    /// Who wrote it.
+    pub author: Author,
+    /// Revision tags pointing at it, sorted, including `latest` on the newest.
+    pub tags: Vec<String>,
+    /// Set when it was retracted.
+    pub retracted: Option<Retraction>,
+}
+
+/// A revision with its (decrypted) YAML definition.
+#[derive(Debug)]
+pub struct RevisionContent {
+    /// The revision's metadata.
+    pub revision: Revision,
+    /// The YAML text as stored (secrets as ciphertext once the service rewrote them).
+    pub yaml: Plaintext,
+}
+
+/// The name of the built-in revision tag of the newest revision.
+pub const LATEST_TAG: &str = "latest";
+
+/// A named pointer to a revision.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RevisionTag {
+    /// The tag name.
+    pub name: String,
+    /// The revision it points to.
+    pub revision: u64,
+    /// When it was created.
+    pub created: Timestamp,
+    /// When it last moved.
+    pub modified: Timestamp,
+    /// Who last moved it (`None` for `latest`).
+    pub editor: Option<Author>,
+}
+
+/// A key/value label on an environment.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EnvironmentTag {
+    /// A unique id.
+    pub id: String,
+    /// The key.
+    pub name: String,
+    /// The value.
+    pub value: String,
+    /// When it was created.
+    pub created: Timestamp,
+    /// When it was last changed.
+    pub modified: Timestamp,
+    /// Who last changed it.
+    pub editor: Author,
+}
+
+/// A change to an environment tag. `None` keeps the current name or value.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EnvironmentTagUpdate {
+    /// When set, the update is refused with `Conflict` unless the current value equals it.
+    pub expected_value: Option<String>,
+    /// A new name.
+    pub new_name: Option<String>,
+    /// A new value.
+    pub new_value: Option<String>,
+}
+
+/// One page of a listing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Page<T> {
+    /// The items of this page.
+    pub items: Vec<T>,
+    /// An opaque token for the next page; `None` when this is the last page.
+    pub next: Option<String>,
+}
+
+/// Outcome of a rotation (of a whole event or of one path).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RotationStatus {
+    /// Still running.
+    InProgress,
+    /// Done without error.
+    Succeeded,
+    /// Failed; see the error message.
+    Failed,
+}
+
+impl RotationStatus {
+    /// The wire name (`in_progress`, `succeeded`, `failed`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InProgress => "in_progress",
+            Self::Succeeded => "succeeded",
+            Self::Failed => "failed",
+        }
+    }
+
+    pub(crate) fn parse(text: &str) -> Option<Self> {
+        match text {
+            "in_progress" => Some(Self::InProgress),
+            "succeeded" => Some(Self::Succeeded),
+            "failed" => Some(Self::Failed),
+            _ => None,
+        }
+    }
+}
+
+/// The rotation of one path within a rotation event.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PathRotation {
+    /// The property path of the rotator, e.g. `db.creds`.
+    pub path: String,
+    /// How it went.
+    pub status: RotationStatus,
+    /// Why it failed (required when failed).
+    pub error_message: Option<String>,
+}
+
+/// A rotation event to record (history).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewRotationEvent {
+    /// When it started.
+    pub created: Timestamp,
+    /// When it finished.
+    pub completed: Option<Timestamp>,
+    /// The revision rotated from.
+    pub pre_rotation_revision: u64,
+    /// The revision written with the new state, if any.
+    pub post_rotation_revision: Option<u64>,
+    /// Who asked for it.
+    pub user: String,
+    /// Overall status.
+    pub status: RotationStatus,
+    /// Overall error, if any.
+    pub error_message: Option<String>,
+    /// The schedule that triggered it, if any.
+    pub schedule_id: Option<String>,
+    /// Per-path results.
+    pub rotations: Vec<PathRotation>,
+}
+
+/// A recorded rotation event.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RotationEvent {
+    /// A unique id.
+    pub id: String,
+    /// The environment's id.
+    pub environment_id: String,
+    /// The recorded data.
+    pub event: NewRotationEvent,
+}
+
+/// When a schedule fires.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ScheduleTiming {
+    /// A cron expression (interpreted by the scheduler, not the store).
+    Cron(String),
+    /// Once, at this time.
+    Once(Timestamp),
+}
+
+/// A schedule to create, or the new content of one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewSchedule {
+    /// When it fires.
+    pub timing: ScheduleTiming,
+    /// The path to rotate; empty for the whole environment.
+    pub environment_path: String,
+    /// Whether it is paused.
+    pub paused: bool,
+    /// The next time it is due (computed by the scheduler); `None` = never.
+    pub next_execution: Option<Timestamp>,
+}
+
+/// A scheduled rotation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Schedule {
+    /// A unique id.
+    pub id: String,
+    /// The environment it belongs to.
+    pub environment: EnvRef,
+    /// Its content.
+    pub schedule: NewSchedule,
+    /// When it was created.
+    pub created: Timestamp,
+    /// When it was last changed.
+    pub modified: Timestamp,
+    /// When it last ran.
+    pub last_executed: Option<Timestamp>,
+}
+
+/// One run of a schedule.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScheduleRun {
+    /// A unique id.
+    pub id: String,
+    /// The schedule.
+    pub schedule_id: String,
+    /// When it ran.
+    pub executed: Timestamp,
+    /// The revision it produced or ran against.
+    pub revision: u64,
+    /// `succeeded` or `failed` (free text kept for the wire).
+    pub result: String,
+}
+
+/// An access token as listed (the token itself is never stored).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AccessToken {
+    /// A unique id (not secret).
+    pub id: String,
+    /// The login it acts as.
+    pub owner: String,
+    /// What it is for.
+    pub description: String,
+    /// When it was created.
+    pub created: Timestamp,
+    /// When it was last used to authenticate.
+    pub last_used: Option<Timestamp>,
+    /// When it stops working.
+    pub expires: Option<Timestamp>,
+}
+
+/// A freshly created access token: the only time its secret value exists.
+#[derive(Debug)]
+pub struct NewAccessToken {
+    /// The stored record.
+    pub token: AccessToken,
+    /// The bearer value to hand to the user (redacted in `Debug`).
+    pub secret: Plaintext,
+}
+
+/// An audit event to append.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewAuditEvent {
+    /// When it happened.
+    pub time: Timestamp,
+    /// The organization it concerns.
+    pub org: String,
+    /// Who did it.
+    pub actor: String,
+    /// What was done, e.g. `environment.update`.
+    pub action: String,
+    /// What it was done to, e.g. `app/dev@3`.
+    pub target: String,
+    /// Extra detail; must not contain secrets.
+    pub detail: String,
+}
+
+/// A recorded audit event.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuditEvent {
+    /// A unique id.
+    pub id: String,
+    /// The event.
+    pub event: NewAuditEvent,
+}
+
+/// A webhook's content, to create or replace.
+#[derive(Debug, Clone)]
+pub struct WebhookSpec {
+    /// A display name.
+    pub display_name: String,
+    /// Where deliveries are posted.
+    pub payload_url: String,
+    /// `raw`, `slack`, `ms_teams` or `pulumi_deployments`.
+    pub format: String,
+    /// Event filters.
+    pub filters: Vec<String>,
+    /// Event groups.
+    pub groups: Vec<String>,
+    /// Whether deliveries are made.
+    pub active: bool,
+}
+
+/// What to do with a webhook's signing secret on update.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum WebhookSecretUpdate {
+    /// Keep the current secret.
+    Keep,
+    /// Remove it.
+    Remove,
+    /// Replace it.
+    Set(Plaintext),
+}
+
+/// A stored webhook (its secret is fetched separately with `webhook_secret`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Webhook {
+    /// The environment.
+    pub environment: EnvRef,
+    /// Its unique name within the environment.
+    pub name: String,
+    /// A display name.
+    pub display_name: String,
+    /// Where deliveries are posted.
+    pub payload_url: String,
+    /// Delivery format.
+    pub format: String,
+    /// Event filters.
+    pub filters: Vec<String>,
+    /// Event groups.
+    pub groups: Vec<String>,
+    /// Whether deliveries are made.
+    pub active: bool,
+    /// Whether a signing secret is set.
+    pub has_secret: bool,
+    /// When it was created.
+    pub created: Timestamp,
+    /// When it was last changed.
+    pub modified: Timestamp,
+}
+
+/// An OIDC signing key of the issuer.
+#[derive(Debug)]
+pub struct SigningKey {
+    /// Key id (`kid`).
+    pub kid: String,
+    /// Algorithm, e.g. `RS256`.
+    pub algorithm: String,
+    /// The private key (e.g. PKCS#8 DER), decrypted.
+    pub private_key: Plaintext,
+    /// When it was created.
+    pub created: Timestamp,
+    /// When it stopped signing (still published for verification until deleted).
+    pub retired: Option<Timestamp>,
+}

@@ -1,0 +1,611 @@
+//! Organizations and projects, open sessions, access tokens, audit events,
+//! webhooks and the issuer's signing keys.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+use super::environments::find;
+use super::{db_number, limit};
+use crate::crypto::{MasterKey, Plaintext, hex, random_bytes, sha256};
+use crate::db::{Row, Tx, args};
+use crate::error::StoreError;
+use crate::model::{
+    AccessToken, AuditEvent, EnvRef, NewAccessToken, NewAuditEvent, Organization, Page, Project,
+    SigningKey, Timestamp, Webhook, WebhookSecretUpdate, WebhookSpec,
+};
+
+/// Prefix of access token values, so scanners can recognise leaked ones.
+const TOKEN_PREFIX: &str = "esc_";
+
+pub(super) async fn create_organization(
+    tx: &mut dyn Tx,
+    name: &str,
+) -> Result<Organization, StoreError> {
+    if name.is_empty() {
+        return Err(StoreError::invalid(
+            "an organization name must not be empty",
+        ));
+    }
+    let now = Timestamp::now();
+    tx.execute(
+        "INSERT INTO organizations (name, created) VALUES ($1, $2)",
+        args![name, now.unix_millis()],
+    )
+    .await
+    .map_err(|error| {
+        if error.is_unique_violation() {
+            StoreError::already_exists(format!("organization {name}"))
+        } else {
+            error
+        }
+    })?;
+    Ok(Organization {
+        name: name.to_owned(),
+        created: now,
+    })
+}
+
+pub(super) async fn organization(tx: &mut dyn Tx, name: &str) -> Result<Organization, StoreError> {
+    let row = tx
+        .query_opt(
+            "SELECT name, created FROM organizations WHERE name = $1",
+            args![name],
+        )
+        .await?
+        .ok_or_else(|| StoreError::not_found(format!("organization {name}")))?;
+    Ok(Organization {
+        name: row.text(0)?,
+        created: Timestamp::from_unix_millis(row.int(1)?),
+    })
+}
+
+pub(super) async fn list_organizations(tx: &mut dyn Tx) -> Result<Vec<Organization>, StoreError> {
+    tx.query(
+        "SELECT name, created FROM organizations ORDER BY name",
+        vec![],
+    )
+    .await?
+    .iter()
+    .map(|row| {
+        Ok(Organization {
+            name: row.text(0)?,
+            created: Timestamp::from_unix_millis(row.int(1)?),
+        })
+    })
+    .collect()
+}
+
+pub(super) async fn list_projects(tx: &mut dyn Tx, org: &str) -> Result<Vec<Project>, StoreError> {
+    organization(tx, org).await?;
+    tx.query(
+        "SELECT org, name, created FROM projects WHERE org = $1 ORDER BY name",
+        args![org],
+    )
+    .await?
+    .iter()
+    .map(|row| {
+        Ok(Project {
+            org: row.text(0)?,
+            name: row.text(1)?,
+            created: Timestamp::from_unix_millis(row.int(2)?),
+        })
+    })
+    .collect()
+}
+
+pub(super) async fn create_session(
+    tx: &mut dyn Tx,
+    master: &MasterKey,
+    env: &EnvRef,
+    revision: u64,
+    result: &[u8],
+    expires: Timestamp,
+) -> Result<String, StoreError> {
+    let row = find(tx, env, false).await?;
+    let id = hex(&random_bytes::<16>()?);
+    let id_hash = sha256(id.as_bytes());
+    let sealed = row
+        .cipher(master)?
+        .seal("session", &hex(&id_hash), result)?;
+    tx.execute(
+        "INSERT INTO sessions (id_hash, env_id, revision, result, created, expires) VALUES ($1, $2, $3, $4, $5, $6)",
+        args![
+            id_hash,
+            &row.info.id,
+            db_number(revision)?,
+            sealed,
+            Timestamp::now().unix_millis(),
+            expires.unix_millis()
+        ],
+    )
+    .await?;
+    Ok(id)
+}
+
+pub(super) async fn session(
+    tx: &mut dyn Tx,
+    master: &MasterKey,
+    env: &EnvRef,
+    id: &str,
+) -> Result<Plaintext, StoreError> {
+    let row = find(tx, env, false).await?;
+    let id_hash = sha256(id.as_bytes());
+    let found = tx
+        .query_opt(
+            "SELECT result FROM sessions WHERE id_hash = $1 AND env_id = $2 AND expires > $3",
+            args![
+                id_hash.clone(),
+                &row.info.id,
+                Timestamp::now().unix_millis()
+            ],
+        )
+        .await?
+        .ok_or_else(|| StoreError::not_found("session"))?;
+    row.cipher(master)?
+        .open("session", &hex(&id_hash), &found.bytes(0)?)
+}
+
+pub(super) async fn purge_sessions(tx: &mut dyn Tx, now: Timestamp) -> Result<u64, StoreError> {
+    tx.execute(
+        "DELETE FROM sessions WHERE expires <= $1",
+        args![now.unix_millis()],
+    )
+    .await
+}
+
+const TOKEN_COLUMNS: &str = "id, owner, description, created, last_used, expires";
+
+fn token_from_row(row: &Row) -> Result<AccessToken, StoreError> {
+    Ok(AccessToken {
+        id: row.text(0)?,
+        owner: row.text(1)?,
+        description: row.text(2)?,
+        created: Timestamp::from_unix_millis(row.int(3)?),
+        last_used: row.opt_int(4)?.map(Timestamp::from_unix_millis),
+        expires: row.opt_int(5)?.map(Timestamp::from_unix_millis),
+    })
+}
+
+pub(super) async fn create_token(
+    tx: &mut dyn Tx,
+    owner: &str,
+    description: &str,
+    expires: Option<Timestamp>,
+) -> Result<NewAccessToken, StoreError> {
+    if owner.is_empty() {
+        return Err(StoreError::invalid("a token owner must not be empty"));
+    }
+    let secret =
+        Plaintext::new(format!("{TOKEN_PREFIX}{}", hex(&random_bytes::<32>()?)).into_bytes());
+    let now = Timestamp::now();
+    let token = AccessToken {
+        id: uuid::Uuid::new_v4().to_string(),
+        owner: owner.to_owned(),
+        description: description.to_owned(),
+        created: now,
+        last_used: None,
+        expires,
+    };
+    tx.execute(
+        "INSERT INTO access_tokens (id, token_hash, owner, description, created, last_used, expires) \
+         VALUES ($1, $2, $3, $4, $5, NULL, $6)",
+        args![
+            &token.id,
+            sha256(secret.expose()),
+            owner,
+            description,
+            now.unix_millis(),
+            expires.map(Timestamp::unix_millis)
+        ],
+    )
+    .await?;
+    Ok(NewAccessToken { token, secret })
+}
+
+pub(super) async fn authenticate_token(
+    tx: &mut dyn Tx,
+    secret: &str,
+) -> Result<AccessToken, StoreError> {
+    let now = Timestamp::now();
+    let found = tx
+        .query_opt(
+            &format!("SELECT {TOKEN_COLUMNS} FROM access_tokens WHERE token_hash = $1"),
+            args![sha256(secret.as_bytes())],
+        )
+        .await?
+        .ok_or_else(|| StoreError::not_found("access token"))?;
+    let mut token = token_from_row(&found)?;
+    if token.expires.is_some_and(|expires| expires <= now) {
+        return Err(StoreError::not_found("access token"));
+    }
+    tx.execute(
+        "UPDATE access_tokens SET last_used = $1 WHERE id = $2",
+        args![now.unix_millis(), &token.id],
+    )
+    .await?;
+    token.last_used = Some(now);
+    Ok(token)
+}
+
+pub(super) async fn list_tokens(
+    tx: &mut dyn Tx,
+    owner: &str,
+) -> Result<Vec<AccessToken>, StoreError> {
+    tx.query(
+        &format!("SELECT {TOKEN_COLUMNS} FROM access_tokens WHERE owner = $1 ORDER BY created, id"),
+        args![owner],
+    )
+    .await?
+    .iter()
+    .map(token_from_row)
+    .collect()
+}
+
+pub(super) async fn delete_token(tx: &mut dyn Tx, owner: &str, id: &str) -> Result<(), StoreError> {
+    let n_deleted = tx
+        .execute(
+            "DELETE FROM access_tokens WHERE owner = $1 AND id = $2",
+            args![owner, id],
+        )
+        .await?;
+    if n_deleted == 0 {
+        return Err(StoreError::not_found(format!("access token {id}")));
+    }
+    Ok(())
+}
+
+pub(super) async fn append_audit(
+    tx: &mut dyn Tx,
+    event: &NewAuditEvent,
+) -> Result<AuditEvent, StoreError> {
+    let id = uuid::Uuid::new_v4().to_string();
+    tx.execute(
+        "INSERT INTO audit_events (id, time, org, actor, action, target, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        args![
+            id.as_str(),
+            event.time.unix_millis(),
+            &event.org,
+            &event.actor,
+            &event.action,
+            &event.target,
+            &event.detail
+        ],
+    )
+    .await?;
+    Ok(AuditEvent {
+        id,
+        event: event.clone(),
+    })
+}
+
+pub(super) async fn list_audit(
+    tx: &mut dyn Tx,
+    org: &str,
+    page_token: Option<&str>,
+    count: u32,
+) -> Result<Page<AuditEvent>, StoreError> {
+    let (before_time, before_id) = match page_token.filter(|t| !t.is_empty()) {
+        Some(token) => decode_audit_token(token)?,
+        None => (i64::MAX, String::new()),
+    };
+    let n_wanted = limit(count);
+    let rows = tx
+        .query(
+            "SELECT id, time, org, actor, action, target, detail FROM audit_events \
+             WHERE org = $1 AND (time < $2 OR (time = $2 AND id < $3)) ORDER BY time DESC, id DESC LIMIT $4",
+            args![org, before_time, before_id, n_wanted + 1],
+        )
+        .await?;
+    let mut items = rows
+        .iter()
+        .map(|row| {
+            Ok(AuditEvent {
+                id: row.text(0)?,
+                event: NewAuditEvent {
+                    time: Timestamp::from_unix_millis(row.int(1)?),
+                    org: row.text(2)?,
+                    actor: row.text(3)?,
+                    action: row.text(4)?,
+                    target: row.text(5)?,
+                    detail: row.text(6)?,
+                },
+            })
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    let next = if items.len() as i64 > n_wanted {
+        items.truncate(n_wanted as usize);
+        items.last().map(|last| {
+            URL_SAFE_NO_PAD.encode(format!("{}:{}", last.event.time.unix_millis(), last.id))
+        })
+    } else {
+        None
+    };
+    Ok(Page { items, next })
+}
+
+fn decode_audit_token(token: &str) -> Result<(i64, String), StoreError> {
+    let invalid = || StoreError::invalid("malformed continuation token");
+    let text = String::from_utf8(URL_SAFE_NO_PAD.decode(token).map_err(|_| invalid())?)
+        .map_err(|_| invalid())?;
+    let (time, id) = text.split_once(':').ok_or_else(invalid)?;
+    Ok((time.parse().map_err(|_| invalid())?, id.to_owned()))
+}
+
+const WEBHOOK_COLUMNS: &str = "name, display_name, payload_url, format, filters, groups_list, active, \
+     secret IS NOT NULL, created, modified";
+
+fn join_list(items: &[String], what: &str) -> Result<String, StoreError> {
+    if items
+        .iter()
+        .any(|item| item.contains('\n') || item.is_empty())
+    {
+        return Err(StoreError::invalid(format!(
+            "webhook {what} must be non-empty single-line names"
+        )));
+    }
+    Ok(items.join("\n"))
+}
+
+fn split_list(text: &str) -> Vec<String> {
+    text.split('\n')
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+fn webhook_from_row(env: &EnvRef, row: &Row) -> Result<Webhook, StoreError> {
+    Ok(Webhook {
+        environment: env.clone(),
+        name: row.text(0)?,
+        display_name: row.text(1)?,
+        payload_url: row.text(2)?,
+        format: row.text(3)?,
+        filters: split_list(&row.text(4)?),
+        groups: split_list(&row.text(5)?),
+        active: row.bool(6)?,
+        has_secret: row.bool(7)?,
+        created: Timestamp::from_unix_millis(row.int(8)?),
+        modified: Timestamp::from_unix_millis(row.int(9)?),
+    })
+}
+
+pub(super) async fn create_webhook(
+    tx: &mut dyn Tx,
+    master: &MasterKey,
+    env: &EnvRef,
+    name: &str,
+    spec: &WebhookSpec,
+    secret: Option<&Plaintext>,
+) -> Result<Webhook, StoreError> {
+    if name.is_empty() {
+        return Err(StoreError::invalid("a webhook name must not be empty"));
+    }
+    let row = find(tx, env, false).await?;
+    let sealed = match secret {
+        Some(secret) => Some(
+            row.cipher(master)?
+                .seal("webhook-secret", name, secret.expose())?,
+        ),
+        None => None,
+    };
+    let now = Timestamp::now().unix_millis();
+    tx.execute(
+        "INSERT INTO webhooks (env_id, name, display_name, payload_url, format, filters, groups_list, active, secret, \
+         created, modified) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)",
+        args![
+            &row.info.id,
+            name,
+            &spec.display_name,
+            &spec.payload_url,
+            &spec.format,
+            join_list(&spec.filters, "filters")?,
+            join_list(&spec.groups, "groups")?,
+            spec.active,
+            sealed,
+            now
+        ],
+    )
+    .await
+    .map_err(|error| {
+        if error.is_unique_violation() {
+            StoreError::already_exists(format!("webhook {name}"))
+        } else {
+            error
+        }
+    })?;
+    webhook(tx, env, name).await
+}
+
+pub(super) async fn webhook(
+    tx: &mut dyn Tx,
+    env: &EnvRef,
+    name: &str,
+) -> Result<Webhook, StoreError> {
+    let row = find(tx, env, false).await?;
+    let found = tx
+        .query_opt(
+            &format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE env_id = $1 AND name = $2"),
+            args![&row.info.id, name],
+        )
+        .await?
+        .ok_or_else(|| StoreError::not_found(format!("webhook {name}")))?;
+    webhook_from_row(env, &found)
+}
+
+pub(super) async fn list_webhooks(
+    tx: &mut dyn Tx,
+    env: &EnvRef,
+) -> Result<Vec<Webhook>, StoreError> {
+    let row = find(tx, env, false).await?;
+    tx.query(
+        &format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE env_id = $1 ORDER BY name"),
+        args![&row.info.id],
+    )
+    .await?
+    .iter()
+    .map(|found| webhook_from_row(env, found))
+    .collect()
+}
+
+pub(super) async fn update_webhook(
+    tx: &mut dyn Tx,
+    master: &MasterKey,
+    env: &EnvRef,
+    name: &str,
+    spec: &WebhookSpec,
+    secret: &WebhookSecretUpdate,
+) -> Result<Webhook, StoreError> {
+    let row = find(tx, env, false).await?;
+    webhook(tx, env, name).await?;
+    let now = Timestamp::now().unix_millis();
+    tx.execute(
+        "UPDATE webhooks SET display_name = $1, payload_url = $2, format = $3, filters = $4, groups_list = $5, \
+         active = $6, modified = $7 WHERE env_id = $8 AND name = $9",
+        args![
+            &spec.display_name,
+            &spec.payload_url,
+            &spec.format,
+            join_list(&spec.filters, "filters")?,
+            join_list(&spec.groups, "groups")?,
+            spec.active,
+            now,
+            &row.info.id,
+            name
+        ],
+    )
+    .await?;
+    let new_secret = match secret {
+        WebhookSecretUpdate::Keep => None,
+        WebhookSecretUpdate::Remove => Some(None),
+        WebhookSecretUpdate::Set(secret) => Some(Some(row.cipher(master)?.seal(
+            "webhook-secret",
+            name,
+            secret.expose(),
+        )?)),
+    };
+    if let Some(sealed) = new_secret {
+        tx.execute(
+            "UPDATE webhooks SET secret = $1 WHERE env_id = $2 AND name = $3",
+            args![sealed, &row.info.id, name],
+        )
+        .await?;
+    }
+    webhook(tx, env, name).await
+}
+
+pub(super) async fn delete_webhook(
+    tx: &mut dyn Tx,
+    env: &EnvRef,
+    name: &str,
+) -> Result<(), StoreError> {
+    let row = find(tx, env, false).await?;
+    let n_deleted = tx
+        .execute(
+            "DELETE FROM webhooks WHERE env_id = $1 AND name = $2",
+            args![&row.info.id, name],
+        )
+        .await?;
+    if n_deleted == 0 {
+        return Err(StoreError::not_found(format!("webhook {name}")));
+    }
+    Ok(())
+}
+
+pub(super) async fn webhook_secret(
+    tx: &mut dyn Tx,
+    master: &MasterKey,
+    env: &EnvRef,
+    name: &str,
+) -> Result<Option<Plaintext>, StoreError> {
+    let row = find(tx, env, false).await?;
+    let found = tx
+        .query_opt(
+            "SELECT secret FROM webhooks WHERE env_id = $1 AND name = $2",
+            args![&row.info.id, name],
+        )
+        .await?
+        .ok_or_else(|| StoreError::not_found(format!("webhook {name}")))?;
+    match found.opt_bytes(0)? {
+        Some(sealed) => row
+            .cipher(master)?
+            .open("webhook-secret", name, &sealed)
+            .map(Some),
+        None => Ok(None),
+    }
+}
+
+pub(super) async fn put_signing_key(
+    tx: &mut dyn Tx,
+    master: &MasterKey,
+    kid: &str,
+    algorithm: &str,
+    private_key: &Plaintext,
+) -> Result<(), StoreError> {
+    if kid.is_empty() {
+        return Err(StoreError::invalid("a signing key id must not be empty"));
+    }
+    let sealed = master.seal_global("signing-key", kid, private_key.expose())?;
+    tx.execute(
+        "INSERT INTO signing_keys (kid, algorithm, private_key, created, retired) VALUES ($1, $2, $3, $4, NULL)",
+        args![kid, algorithm, sealed, Timestamp::now().unix_millis()],
+    )
+    .await
+    .map_err(|error| {
+        if error.is_unique_violation() {
+            StoreError::already_exists(format!("signing key {kid}"))
+        } else {
+            error
+        }
+    })?;
+    Ok(())
+}
+
+pub(super) async fn list_signing_keys(
+    tx: &mut dyn Tx,
+    master: &MasterKey,
+) -> Result<Vec<SigningKey>, StoreError> {
+    let rows = tx
+        .query(
+            "SELECT kid, algorithm, private_key, created, retired FROM signing_keys ORDER BY created, kid",
+            vec![],
+        )
+        .await?;
+    rows.iter()
+        .map(|row| {
+            let kid = row.text(0)?;
+            let private_key = master.open_global("signing-key", &kid, &row.bytes(2)?)?;
+            Ok(SigningKey {
+                algorithm: row.text(1)?,
+                private_key,
+                created: Timestamp::from_unix_millis(row.int(3)?),
+                retired: row.opt_int(4)?.map(Timestamp::from_unix_millis),
+                kid,
+            })
+        })
+        .collect()
+}
+
+pub(super) async fn retire_signing_key(tx: &mut dyn Tx, kid: &str) -> Result<(), StoreError> {
+    let n_changed = tx
+        .execute(
+            "UPDATE signing_keys SET retired = $1 WHERE kid = $2 AND retired IS NULL",
+            args![Timestamp::now().unix_millis(), kid],
+        )
+        .await?;
+    if n_changed == 0 {
+        tx.query_opt("SELECT kid FROM signing_keys WHERE kid = $1", args![kid])
+            .await?
+            .ok_or_else(|| StoreError::not_found(format!("signing key {kid}")))?;
+    }
+    Ok(())
+}
+
+pub(super) async fn delete_signing_key(tx: &mut dyn Tx, kid: &str) -> Result<(), StoreError> {
+    let n_deleted = tx
+        .execute("DELETE FROM signing_keys WHERE kid = $1", args![kid])
+        .await?;
+    if n_deleted == 0 {
+        return Err(StoreError::not_found(format!("signing key {kid}")));
+    }
+    Ok(())
+}

@@ -1,0 +1,515 @@
+//! Environments and their immutable revisions. Writers lock the environment
+//! row (PostgreSQL `FOR UPDATE`; SQLite transactions are already exclusive),
+//! compare the revision they read with `latest_revision`, and insert n+1; the
+//! `(env_id, number)` primary key backs this up, so two writers can never
+//! both create the same revision.
+
+use std::collections::BTreeMap;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+use super::{db_number, limit};
+use crate::crypto::{EnvironmentCipher, MasterKey};
+use crate::db::{Row, Tx, args};
+use crate::error::StoreError;
+use crate::model::{
+    Author, EnvRef, Environment, LATEST_TAG, Page, Retraction, Revision, RevisionContent,
+    SettingsUpdate, Timestamp,
+};
+
+const ENV_COLUMNS: &str =
+    "id, org, project, name, created, modified, latest_revision, deletion_protected, data_key";
+const REVISION_COLUMNS: &str = "number, created, author_login, author_name, retracted_at, \
+     retracted_by_login, retracted_by_name, retracted_reason, replacement";
+
+/// An environment row with its wrapped data key.
+pub(super) struct EnvRow {
+    pub(super) info: Environment,
+    data_key: Vec<u8>,
+}
+
+impl EnvRow {
+    pub(super) fn cipher(&self, master: &MasterKey) -> Result<EnvironmentCipher, StoreError> {
+        master.unwrap_data_key(&self.info.id, &self.data_key)
+    }
+}
+
+fn env_from_row(row: &Row) -> Result<EnvRow, StoreError> {
+    Ok(EnvRow {
+        info: Environment {
+            id: row.text(0)?,
+            name: EnvRef::new(row.text(1)?, row.text(2)?, row.text(3)?),
+            created: Timestamp::from_unix_millis(row.int(4)?),
+            modified: Timestamp::from_unix_millis(row.int(5)?),
+            latest_revision: row.number(6)?,
+            deletion_protected: row.bool(7)?,
+        },
+        data_key: row.bytes(8)?,
+    })
+}
+
+/// The environment's row; `lock` takes the row lock writers serialize on.
+pub(super) async fn find(tx: &mut dyn Tx, env: &EnvRef, lock: bool) -> Result<EnvRow, StoreError> {
+    let suffix = if lock { tx.dialect().for_update() } else { "" };
+    let sql = format!(
+        "SELECT {ENV_COLUMNS} FROM environments WHERE org = $1 AND project = $2 AND name = $3{suffix}"
+    );
+    let row = tx
+        .query_opt(&sql, args![&env.org, &env.project, &env.name])
+        .await?
+        .ok_or_else(|| StoreError::not_found(format!("environment {env}")))?;
+    env_from_row(&row)
+}
+
+pub(super) async fn create(
+    tx: &mut dyn Tx,
+    master: &MasterKey,
+    env: &EnvRef,
+    author: &Author,
+) -> Result<Environment, StoreError> {
+    if env.org.is_empty() || env.project.is_empty() || env.name.is_empty() {
+        return Err(StoreError::invalid(
+            "organization, project and environment names must not be empty",
+        ));
+    }
+    if tx
+        .query_opt(
+            "SELECT name FROM organizations WHERE name = $1",
+            args![&env.org],
+        )
+        .await?
+        .is_none()
+    {
+        return Err(StoreError::not_found(format!("organization {}", env.org)));
+    }
+    let now = Timestamp::now();
+    tx.execute(
+        "INSERT INTO projects (org, name, created) VALUES ($1, $2, $3) ON CONFLICT (org, name) DO NOTHING",
+        args![&env.org, &env.project, now.unix_millis()],
+    )
+    .await?;
+    let id = uuid::Uuid::new_v4().to_string();
+    let (wrapped_key, cipher) = master.new_data_key(&id)?;
+    tx.execute(
+        "INSERT INTO environments (id, org, project, name, created, modified, latest_revision, deletion_protected, data_key) \
+         VALUES ($1, $2, $3, $4, $5, $5, 1, FALSE, $6)",
+        args![id.as_str(), &env.org, &env.project, &env.name, now.unix_millis(), wrapped_key],
+    )
+    .await
+    .map_err(|error| {
+        if error.is_unique_violation() {
+            StoreError::already_exists(format!("environment {env}"))
+        } else {
+            error
+        }
+    })?;
+    insert_revision(tx, &cipher, 1, b"", author, now).await?;
+    Ok(Environment {
+        id,
+        name: env.clone(),
+        created: now,
+        modified: now,
+        latest_revision: 1,
+        deletion_protected: false,
+    })
+}
+
+async fn insert_revision(
+    tx: &mut dyn Tx,
+    cipher: &EnvironmentCipher,
+    number: u64,
+    yaml: &[u8],
+    author: &Author,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    let body = cipher.seal("revision", &number.to_string(), yaml)?;
+    tx.execute(
+        "INSERT INTO revisions (env_id, number, body, author_login, author_name, created) VALUES ($1, $2, $3, $4, $5, $6)",
+        args![
+            cipher.environment_id(),
+            db_number(number)?,
+            body,
+            &author.login,
+            &author.name,
+            now.unix_millis()
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+pub(super) async fn list(
+    tx: &mut dyn Tx,
+    org: Option<&str>,
+    page_token: Option<&str>,
+    count: u32,
+) -> Result<Page<Environment>, StoreError> {
+    let (after_org, after_project, after_name) = match page_token.filter(|t| !t.is_empty()) {
+        Some(token) => decode_env_token(token)?,
+        None => (String::new(), String::new(), String::new()),
+    };
+    let n_wanted = limit(count);
+    let rows = match org {
+        Some(org) => {
+            tx.query(
+                &format!(
+                    "SELECT {ENV_COLUMNS} FROM environments WHERE org = $1 AND (org, project, name) > ($2, $3, $4) \
+                     ORDER BY org, project, name LIMIT $5"
+                ),
+                args![org, after_org, after_project, after_name, n_wanted + 1],
+            )
+            .await?
+        }
+        None => {
+            tx.query(
+                &format!(
+                    "SELECT {ENV_COLUMNS} FROM environments WHERE (org, project, name) > ($1, $2, $3) \
+                     ORDER BY org, project, name LIMIT $4"
+                ),
+                args![after_org, after_project, after_name, n_wanted + 1],
+            )
+            .await?
+        }
+    };
+    let mut items = rows
+        .iter()
+        .map(|row| env_from_row(row).map(|r| r.info))
+        .collect::<Result<Vec<_>, _>>()?;
+    let next = if items.len() as i64 > n_wanted {
+        items.truncate(n_wanted as usize);
+        items.last().map(|last| encode_env_token(&last.name))
+    } else {
+        None
+    };
+    Ok(Page { items, next })
+}
+
+fn encode_env_token(env: &EnvRef) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{}\0{}\0{}", env.org, env.project, env.name))
+}
+
+fn decode_env_token(token: &str) -> Result<(String, String, String), StoreError> {
+    let invalid = || StoreError::invalid("malformed continuation token");
+    let bytes = URL_SAFE_NO_PAD.decode(token).map_err(|_| invalid())?;
+    let text = String::from_utf8(bytes).map_err(|_| invalid())?;
+    let mut parts = text.split('\0');
+    match (parts.next(), parts.next(), parts.next(), parts.next()) {
+        (Some(org), Some(project), Some(name), None) => {
+            Ok((org.into(), project.into(), name.into()))
+        }
+        _ => Err(invalid()),
+    }
+}
+
+pub(super) async fn delete(tx: &mut dyn Tx, env: &EnvRef) -> Result<(), StoreError> {
+    let row = find(tx, env, true).await?;
+    if row.info.deletion_protected {
+        return Err(StoreError::DeletionProtected {
+            env: env.to_string(),
+        });
+    }
+    // Tags first: they reference revisions, and not every SQLite build
+    // orders cascades the way the foreign keys would need.
+    tx.execute(
+        "DELETE FROM revision_tags WHERE env_id = $1",
+        args![&row.info.id],
+    )
+    .await?;
+    tx.execute(
+        "DELETE FROM environments WHERE id = $1",
+        args![&row.info.id],
+    )
+    .await?;
+    Ok(())
+}
+
+pub(super) async fn update_settings(
+    tx: &mut dyn Tx,
+    env: &EnvRef,
+    update: &SettingsUpdate,
+) -> Result<Environment, StoreError> {
+    let mut row = find(tx, env, true).await?;
+    if let Some(protected) = update.deletion_protected {
+        let now = Timestamp::now();
+        tx.execute(
+            "UPDATE environments SET deletion_protected = $1, modified = $2 WHERE id = $3",
+            args![protected, now.unix_millis(), &row.info.id],
+        )
+        .await?;
+        row.info.deletion_protected = protected;
+        row.info.modified = now;
+    }
+    Ok(row.info)
+}
+
+pub(super) async fn update(
+    tx: &mut dyn Tx,
+    master: &MasterKey,
+    env: &EnvRef,
+    yaml: &[u8],
+    expected_revision: Option<u64>,
+    author: &Author,
+) -> Result<Revision, StoreError> {
+    let row = find(tx, env, true).await?;
+    check_expected(&row, expected_revision)?;
+    write_revision(tx, master, &row, yaml, author).await
+}
+
+fn check_expected(row: &EnvRow, expected_revision: Option<u64>) -> Result<(), StoreError> {
+    match expected_revision {
+        Some(expected) if expected != row.info.latest_revision => Err(StoreError::Conflict {
+            current_revision: row.info.latest_revision,
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// Appends revision n+1 to a locked environment row.
+async fn write_revision(
+    tx: &mut dyn Tx,
+    master: &MasterKey,
+    row: &EnvRow,
+    yaml: &[u8],
+    author: &Author,
+) -> Result<Revision, StoreError> {
+    let current = row.info.latest_revision;
+    let number = current + 1;
+    let now = Timestamp::now();
+    let cipher = row.cipher(master)?;
+    insert_revision(tx, &cipher, number, yaml, author, now)
+        .await
+        .map_err(|error| {
+            if error.is_unique_violation() {
+                StoreError::Conflict {
+                    current_revision: number,
+                }
+            } else {
+                error
+            }
+        })?;
+    let n_changed = tx
+        .execute(
+            "UPDATE environments SET latest_revision = $1, modified = $2 WHERE id = $3 AND latest_revision = $4",
+            args![db_number(number)?, now.unix_millis(), &row.info.id, db_number(current)?],
+        )
+        .await?;
+    if n_changed != 1 {
+        return Err(StoreError::Conflict {
+            current_revision: number,
+        });
+    }
+    Ok(Revision {
+        number,
+        created: now,
+        author: author.clone(),
+        tags: vec![LATEST_TAG.to_owned()],
+        retracted: None,
+    })
+}
+
+fn revision_from_row(row: &Row, tags: Vec<String>) -> Result<Revision, StoreError> {
+    let retracted = match row.opt_int(4)? {
+        Some(at) => Some(Retraction {
+            replacement: row.number(8)?,
+            at: Timestamp::from_unix_millis(at),
+            by: Author::new(row.text(5)?, row.text(6)?),
+            reason: row.opt_text(7)?.unwrap_or_default(),
+        }),
+        None => None,
+    };
+    Ok(Revision {
+        number: row.number(0)?,
+        created: Timestamp::from_unix_millis(row.int(1)?),
+        author: Author::new(row.text(2)?, row.text(3)?),
+        tags,
+        retracted,
+    })
+}
+
+/// Revision number → sorted tag names, with `latest` on the newest.
+async fn tags_by_revision(
+    tx: &mut dyn Tx,
+    row: &EnvRow,
+) -> Result<BTreeMap<u64, Vec<String>>, StoreError> {
+    let mut map: BTreeMap<u64, Vec<String>> = BTreeMap::new();
+    for tag in tx
+        .query(
+            "SELECT name, revision FROM revision_tags WHERE env_id = $1",
+            args![&row.info.id],
+        )
+        .await?
+    {
+        map.entry(tag.number(1)?).or_default().push(tag.text(0)?);
+    }
+    map.entry(row.info.latest_revision)
+        .or_default()
+        .push(LATEST_TAG.to_owned());
+    for names in map.values_mut() {
+        names.sort();
+    }
+    Ok(map)
+}
+
+pub(super) async fn revision(
+    tx: &mut dyn Tx,
+    master: &MasterKey,
+    row: &EnvRow,
+    number: u64,
+) -> Result<RevisionContent, StoreError> {
+    let found = tx
+        .query_opt(
+            &format!(
+                "SELECT {REVISION_COLUMNS}, body FROM revisions WHERE env_id = $1 AND number = $2"
+            ),
+            args![&row.info.id, db_number(number)?],
+        )
+        .await?
+        .ok_or_else(|| {
+            StoreError::not_found(format!(
+                "revision {number} of environment {}",
+                row.info.name
+            ))
+        })?;
+    let mut tags = tags_by_revision(tx, row).await?;
+    let revision = revision_from_row(&found, tags.remove(&number).unwrap_or_default())?;
+    if revision.retracted.is_some() {
+        return Err(StoreError::Retracted { revision: number });
+    }
+    let yaml = row
+        .cipher(master)?
+        .open("revision", &number.to_string(), &found.bytes(9)?)?;
+    Ok(RevisionContent { revision, yaml })
+}
+
+pub(super) async fn list_revisions(
+    tx: &mut dyn Tx,
+    env: &EnvRef,
+    before: Option<u64>,
+    count: u32,
+) -> Result<Vec<Revision>, StoreError> {
+    let row = find(tx, env, false).await?;
+    let before = match before {
+        Some(0) | None => i64::MAX,
+        Some(before) => i64::try_from(before).unwrap_or(i64::MAX),
+    };
+    let rows = tx
+        .query(
+            &format!(
+                "SELECT {REVISION_COLUMNS} FROM revisions WHERE env_id = $1 AND number < $2 ORDER BY number DESC LIMIT $3"
+            ),
+            args![&row.info.id, before, limit(count)],
+        )
+        .await?;
+    let mut tags = tags_by_revision(tx, &row).await?;
+    rows.iter()
+        .map(|r| revision_from_row(r, tags.remove(&r.number(0)?).unwrap_or_default()))
+        .collect()
+}
+
+pub(super) async fn retract(
+    tx: &mut dyn Tx,
+    env: &EnvRef,
+    number: u64,
+    replacement: Option<u64>,
+    reason: &str,
+    by: &Author,
+) -> Result<Revision, StoreError> {
+    let row = find(tx, env, true).await?;
+    if number == row.info.latest_revision {
+        return Err(StoreError::invalid(
+            "the latest revision cannot be retracted",
+        ));
+    }
+    let target = tx
+        .query_opt(
+            "SELECT retracted_at FROM revisions WHERE env_id = $1 AND number = $2",
+            args![&row.info.id, db_number(number)?],
+        )
+        .await?
+        .ok_or_else(|| StoreError::not_found(format!("revision {number} of environment {env}")))?;
+    if target.opt_int(0)?.is_some() {
+        return Err(StoreError::invalid(format!(
+            "revision {number} is already retracted"
+        )));
+    }
+    let replacement = match replacement {
+        Some(replacement) => {
+            if replacement == number {
+                return Err(StoreError::invalid("a revision cannot replace itself"));
+            }
+            let found = tx
+                .query_opt(
+                    "SELECT retracted_at FROM revisions WHERE env_id = $1 AND number = $2",
+                    args![&row.info.id, db_number(replacement)?],
+                )
+                .await?
+                .ok_or_else(|| StoreError::not_found(format!("replacement revision {replacement}")))?;
+            if found.opt_int(0)?.is_some() {
+                return Err(StoreError::invalid(format!(
+                    "replacement revision {replacement} is retracted"
+                )));
+            }
+            replacement
+        }
+        None => tx
+            .query_opt(
+                "SELECT number FROM revisions WHERE env_id = $1 AND number < $2 AND retracted_at IS NULL \
+                 ORDER BY number DESC LIMIT 1",
+                args![&row.info.id, db_number(number)?],
+            )
+            .await?
+            .ok_or_else(|| StoreError::invalid(format!("no earlier revision can replace revision {number}")))?
+            .number(0)?,
+    };
+    let now = Timestamp::now();
+    tx.execute(
+        "UPDATE revisions SET retracted_at = $1, retracted_by_login = $2, retracted_by_name = $3, \
+         retracted_reason = $4, replacement = $5 WHERE env_id = $6 AND number = $7",
+        args![
+            now.unix_millis(),
+            &by.login,
+            &by.name,
+            reason,
+            db_number(replacement)?,
+            &row.info.id,
+            db_number(number)?
+        ],
+    )
+    .await?;
+    tx.execute(
+        "UPDATE revision_tags SET revision = $1, modified = $2, editor_login = $3, editor_name = $4 \
+         WHERE env_id = $5 AND revision = $6",
+        args![
+            db_number(replacement)?,
+            now.unix_millis(),
+            &by.login,
+            &by.name,
+            &row.info.id,
+            db_number(number)?
+        ],
+    )
+    .await?;
+    let found = tx
+        .query_opt(
+            &format!("SELECT {REVISION_COLUMNS} FROM revisions WHERE env_id = $1 AND number = $2"),
+            args![&row.info.id, db_number(number)?],
+        )
+        .await?
+        .ok_or_else(|| StoreError::not_found(format!("revision {number} of environment {env}")))?;
+    revision_from_row(&found, Vec::new())
+}
+
+pub(super) async fn rollback(
+    tx: &mut dyn Tx,
+    master: &MasterKey,
+    env: &EnvRef,
+    to: u64,
+    expected_revision: Option<u64>,
+    author: &Author,
+) -> Result<Revision, StoreError> {
+    let row = find(tx, env, true).await?;
+    check_expected(&row, expected_revision)?;
+    let old = revision(tx, master, &row, to).await?;
+    write_revision(tx, master, &row, old.yaml.expose(), author).await
+}

@@ -1,0 +1,194 @@
+//! The embedded backend: one SQLite file in WAL mode. One connection behind
+//! an async mutex; each statement runs in `spawn_blocking` with the owned
+//! guard moved into the blocking task and back, so no lock guard is ever held
+//! across an `.await` on the runtime's threads. Transactions are
+//! `BEGIN IMMEDIATE`, which also serializes writers across processes.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use rusqlite::Connection;
+use rusqlite::types::{ToSqlOutput, ValueRef};
+use tokio::sync::{Mutex, OwnedMutexGuard};
+
+use crate::db::{Backend, Dialect, Param, Row, Tx, Value};
+use crate::error::{DatabaseError, StoreError};
+
+/// The file name of the database inside the data directory.
+pub const DATABASE_FILE: &str = "esc.db";
+
+pub(crate) struct SqliteBackend {
+    connection: Arc<Mutex<Connection>>,
+}
+
+impl SqliteBackend {
+    pub(crate) async fn open(path: &Path) -> Result<Self, StoreError> {
+        let path = path.to_owned();
+        let connection = tokio::task::spawn_blocking(move || -> Result<Connection, StoreError> {
+            let connection = Connection::open(&path).map_err(map_error)?;
+            connection
+                .busy_timeout(Duration::from_secs(30))
+                .map_err(map_error)?;
+            connection
+                .execute_batch(
+                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+                )
+                .map_err(map_error)?;
+            Ok(connection)
+        })
+        .await
+        .map_err(join_error)??;
+        Ok(Self {
+            connection: Arc::new(Mutex::new(connection)),
+        })
+    }
+}
+
+#[async_trait]
+impl Backend for SqliteBackend {
+    async fn begin(&self) -> Result<Box<dyn Tx>, StoreError> {
+        let guard = Arc::clone(&self.connection).lock_owned().await;
+        let mut tx = SqliteTx { guard: Some(guard) };
+        tx.run(|connection| {
+            // A previous transaction whose future was dropped mid-way left
+            // the connection inside it: undo that first.
+            if !connection.is_autocommit() {
+                connection.execute_batch("ROLLBACK")?;
+            }
+            connection.execute_batch("BEGIN IMMEDIATE")
+        })
+        .await?;
+        Ok(Box::new(tx))
+    }
+
+    async fn lock_for_migration(&self, _tx: &mut dyn Tx) -> Result<(), StoreError> {
+        // BEGIN IMMEDIATE already holds the database's write lock.
+        Ok(())
+    }
+}
+
+struct SqliteTx {
+    guard: Option<OwnedMutexGuard<Connection>>,
+}
+
+impl SqliteTx {
+    async fn run<T, F>(&mut self, work: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    {
+        let guard = self
+            .guard
+            .take()
+            .ok_or_else(|| DatabaseError::new("sqlite connection lost by an earlier failure"))?;
+        let (guard, result) = tokio::task::spawn_blocking(move || {
+            let result = work(&guard);
+            (guard, result)
+        })
+        .await
+        .map_err(join_error)?;
+        self.guard = Some(guard);
+        result.map_err(map_error)
+    }
+}
+
+#[async_trait]
+impl Tx for SqliteTx {
+    async fn query(&mut self, sql: &str, args: Vec<Param>) -> Result<Vec<Row>, StoreError> {
+        let sql = placeholders(sql);
+        self.run(move |connection| {
+            let mut statement = connection.prepare_cached(&sql)?;
+            let n_columns = statement.column_count();
+            let mut rows = statement.query(rusqlite::params_from_iter(args.iter()))?;
+            let mut out = Vec::new();
+            while let Some(row) = rows.next()? {
+                let mut values = Vec::with_capacity(n_columns);
+                for idx in 0..n_columns {
+                    values.push(match row.get_ref(idx)? {
+                        ValueRef::Null => Value::Null,
+                        ValueRef::Integer(value) => Value::Int(value),
+                        ValueRef::Real(value) => Value::Text(value.to_string()),
+                        ValueRef::Text(text) => {
+                            Value::Text(String::from_utf8_lossy(text).into_owned())
+                        }
+                        ValueRef::Blob(bytes) => Value::Bytes(bytes.to_vec()),
+                    });
+                }
+                out.push(Row { values });
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn execute(&mut self, sql: &str, args: Vec<Param>) -> Result<u64, StoreError> {
+        let sql = placeholders(sql);
+        self.run(move |connection| {
+            let mut statement = connection.prepare_cached(&sql)?;
+            let changed = statement.execute(rusqlite::params_from_iter(args.iter()))?;
+            Ok(changed as u64)
+        })
+        .await
+    }
+
+    async fn batch(&mut self, sql: &str) -> Result<(), StoreError> {
+        // The shared schema is written for PostgreSQL; SQLite's default
+        // collation is already bytewise.
+        let sql = sql.replace("BYTEA", "BLOB").replace(" COLLATE \"C\"", "");
+        self.run(move |connection| connection.execute_batch(&sql))
+            .await
+    }
+
+    async fn commit(mut self: Box<Self>) -> Result<(), StoreError> {
+        self.run(|connection| connection.execute_batch("COMMIT"))
+            .await
+    }
+
+    async fn rollback(mut self: Box<Self>) -> Result<(), StoreError> {
+        self.run(|connection| connection.execute_batch("ROLLBACK"))
+            .await
+    }
+
+    fn dialect(&self) -> Dialect {
+        Dialect::Sqlite
+    }
+}
+
+impl rusqlite::ToSql for Param {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(match self {
+            Self::Int(Some(value)) => ToSqlOutput::from(*value),
+            Self::Text(Some(value)) => ToSqlOutput::from(value.as_str()),
+            Self::Bytes(Some(value)) => ToSqlOutput::from(value.as_slice()),
+            Self::Bool(Some(value)) => ToSqlOutput::from(*value),
+            Self::Int(None) | Self::Text(None) | Self::Bytes(None) | Self::Bool(None) => {
+                ToSqlOutput::from(rusqlite::types::Null)
+            }
+        })
+    }
+}
+
+/// `$1` → `?1` (our SQL has no `$` inside string literals).
+fn placeholders(sql: &str) -> String {
+    sql.replace('$', "?")
+}
+
+fn map_error(error: rusqlite::Error) -> StoreError {
+    let unique_violation = matches!(
+        &error,
+        rusqlite::Error::SqliteFailure(inner, _)
+            if inner.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                || inner.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+    );
+    // rusqlite's messages name the statement's problem, never bound values.
+    StoreError::Database(DatabaseError {
+        message: format!("sqlite: {error}"),
+        unique_violation,
+    })
+}
+
+fn join_error(error: tokio::task::JoinError) -> StoreError {
+    StoreError::Database(DatabaseError::new(format!("sqlite worker failed: {error}")))
+}

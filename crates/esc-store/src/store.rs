@@ -1,0 +1,325 @@
+//! The storage trait the service layer programs against. One implementation
+//! ([`crate::SqlStore`]) runs on SQLite or PostgreSQL; both pass the same suite.
+//!
+//! Conventions: every method is one transaction; names are passed as given
+//! (the service validates them); YAML bodies, rotation state, session results,
+//! webhook secrets and signing keys go in and come out as plaintext and are
+//! encrypted at rest by the store; list `count`s are clamped to 1..=1000.
+
+use async_trait::async_trait;
+
+use crate::crypto::{EnvironmentCipher, Plaintext};
+use crate::error::StoreError;
+use crate::model::{
+    AccessToken, AuditEvent, Author, EnvRef, Environment, EnvironmentTag, EnvironmentTagUpdate,
+    NewAccessToken, NewAuditEvent, NewRotationEvent, NewSchedule, Organization, Page, Project,
+    Revision, RevisionContent, RevisionTag, RotationEvent, Schedule, ScheduleRun, SettingsUpdate,
+    SigningKey, Timestamp, Webhook, WebhookSecretUpdate, WebhookSpec,
+};
+
+/// Shorthand for this crate's results.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Persistence of everything the service keeps. Object-safe: use `Arc<dyn Store>`.
+#[async_trait]
+pub trait Store: Send + Sync {
+    // ---- organizations and projects ----
+
+    /// Creates an organization. `AlreadyExists` if it exists.
+    async fn create_organization(&self, name: &str) -> StoreResult<Organization>;
+    /// One organization, or `NotFound`.
+    async fn organization(&self, name: &str) -> StoreResult<Organization>;
+    /// All organizations, by name.
+    async fn list_organizations(&self) -> StoreResult<Vec<Organization>>;
+    /// The projects of an organization, by name.
+    async fn list_projects(&self, org: &str) -> StoreResult<Vec<Project>>;
+
+    // ---- environments ----
+
+    /// Creates an environment with revision 1 (an empty definition) and a
+    /// fresh data key; creates the project if needed. The organization must
+    /// exist (`NotFound`); `AlreadyExists` if the name is taken.
+    async fn create_environment(&self, env: &EnvRef, author: &Author) -> StoreResult<Environment>;
+    /// An environment's metadata, or `NotFound`.
+    async fn environment(&self, env: &EnvRef) -> StoreResult<Environment>;
+    /// Environments ordered by (org, project, name), optionally of one
+    /// organization, after the opaque `page_token` of a previous page.
+    async fn list_environments(
+        &self,
+        org: Option<&str>,
+        page_token: Option<&str>,
+        count: u32,
+    ) -> StoreResult<Page<Environment>>;
+    /// Deletes an environment and everything it owns, atomically.
+    /// `DeletionProtected` while protection is on. The name can be reused.
+    async fn delete_environment(&self, env: &EnvRef) -> StoreResult<()>;
+    /// Changes settings; returns the environment.
+    async fn update_settings(
+        &self,
+        env: &EnvRef,
+        update: &SettingsUpdate,
+    ) -> StoreResult<Environment>;
+    /// The cipher of an environment, for `fn::secret` ciphertexts
+    /// ([`crate::seal_secret`] / [`crate::open_secret`]).
+    async fn environment_cipher(&self, env: &EnvRef) -> StoreResult<EnvironmentCipher>;
+
+    // ---- revisions ----
+
+    /// Writes a new definition as revision n+1. With `expected_revision`
+    /// (the revision the writer read), refuses with `Conflict` unless it is
+    /// still the newest; nothing changes then. `None` writes unconditionally.
+    async fn update_environment(
+        &self,
+        env: &EnvRef,
+        yaml: &[u8],
+        expected_revision: Option<u64>,
+        author: &Author,
+    ) -> StoreResult<Revision>;
+    /// A revision with its definition. `Retracted` for a retracted revision,
+    /// `NotFound` for an unknown one.
+    async fn revision(&self, env: &EnvRef, number: u64) -> StoreResult<RevisionContent>;
+    /// A revision by tag name (`latest` included), as [`Store::revision`].
+    async fn tagged_revision(&self, env: &EnvRef, tag: &str) -> StoreResult<RevisionContent>;
+    /// Revisions newest first, only numbers below `before` when given.
+    async fn list_revisions(
+        &self,
+        env: &EnvRef,
+        before: Option<u64>,
+        count: u32,
+    ) -> StoreResult<Vec<Revision>>;
+    /// Retracts a revision: it can no longer be read; tags pointing at it move
+    /// to `replacement` (default: the newest non-retracted revision before
+    /// it). The newest revision cannot be retracted (`Invalid`).
+    async fn retract_revision(
+        &self,
+        env: &EnvRef,
+        number: u64,
+        replacement: Option<u64>,
+        reason: &str,
+        by: &Author,
+    ) -> StoreResult<Revision>;
+    /// Writes revision `to`'s definition again as a new revision (with the
+    /// same `expected_revision` check as [`Store::update_environment`]).
+    async fn rollback(
+        &self,
+        env: &EnvRef,
+        to: u64,
+        expected_revision: Option<u64>,
+        author: &Author,
+    ) -> StoreResult<Revision>;
+
+    // ---- revision tags ----
+
+    /// Tags `revision` (default: the newest). `latest` and names starting
+    /// with a digit or equal to `tags` are `Invalid`; `AlreadyExists` if taken.
+    async fn create_revision_tag(
+        &self,
+        env: &EnvRef,
+        name: &str,
+        revision: Option<u64>,
+        editor: &Author,
+    ) -> StoreResult<RevisionTag>;
+    /// One revision tag (`latest` included), or `NotFound`.
+    async fn revision_tag(&self, env: &EnvRef, name: &str) -> StoreResult<RevisionTag>;
+    /// Revision tags sorted by name (`latest` included), names after `after`.
+    async fn list_revision_tags(
+        &self,
+        env: &EnvRef,
+        after: Option<&str>,
+        count: u32,
+    ) -> StoreResult<Vec<RevisionTag>>;
+    /// Moves a tag. `NotFound` if absent; `latest` is `Invalid`.
+    async fn update_revision_tag(
+        &self,
+        env: &EnvRef,
+        name: &str,
+        revision: u64,
+        editor: &Author,
+    ) -> StoreResult<RevisionTag>;
+    /// Deletes a tag. `NotFound` if absent; `latest` is `Invalid`.
+    async fn delete_revision_tag(&self, env: &EnvRef, name: &str) -> StoreResult<()>;
+
+    // ---- environment tags ----
+
+    /// Adds a key/value tag. `AlreadyExists` if the name is taken.
+    async fn create_environment_tag(
+        &self,
+        env: &EnvRef,
+        name: &str,
+        value: &str,
+        editor: &Author,
+    ) -> StoreResult<EnvironmentTag>;
+    /// One tag, or `NotFound`.
+    async fn environment_tag(&self, env: &EnvRef, name: &str) -> StoreResult<EnvironmentTag>;
+    /// Tags sorted by name, after the page token of a previous page.
+    async fn list_environment_tags(
+        &self,
+        env: &EnvRef,
+        page_token: Option<&str>,
+        count: u32,
+    ) -> StoreResult<Page<EnvironmentTag>>;
+    /// Renames and/or changes a tag. `Conflict` when `expected_value`
+    /// differs, `AlreadyExists` when renaming onto a taken name.
+    async fn update_environment_tag(
+        &self,
+        env: &EnvRef,
+        name: &str,
+        update: &EnvironmentTagUpdate,
+        editor: &Author,
+    ) -> StoreResult<EnvironmentTag>;
+    /// Deletes a tag, or `NotFound`.
+    async fn delete_environment_tag(&self, env: &EnvRef, name: &str) -> StoreResult<()>;
+
+    // ---- rotation ----
+
+    /// Stores (replaces) the rotation state kept for a rotator path.
+    async fn put_rotation_state(&self, env: &EnvRef, path: &str, state: &[u8]) -> StoreResult<()>;
+    /// The rotation state of a path, if any.
+    async fn rotation_state(&self, env: &EnvRef, path: &str) -> StoreResult<Option<Plaintext>>;
+    /// Records a rotation event in the history.
+    async fn record_rotation_event(
+        &self,
+        env: &EnvRef,
+        event: &NewRotationEvent,
+    ) -> StoreResult<RotationEvent>;
+    /// Rotation history, newest first.
+    async fn list_rotation_events(
+        &self,
+        env: &EnvRef,
+        count: u32,
+    ) -> StoreResult<Vec<RotationEvent>>;
+
+    // ---- schedules ----
+
+    /// Creates a schedule.
+    async fn create_schedule(&self, env: &EnvRef, schedule: &NewSchedule) -> StoreResult<Schedule>;
+    /// One schedule of an environment, or `NotFound`.
+    async fn schedule(&self, env: &EnvRef, id: &str) -> StoreResult<Schedule>;
+    /// The schedules of an environment, oldest first.
+    async fn list_schedules(&self, env: &EnvRef) -> StoreResult<Vec<Schedule>>;
+    /// Replaces a schedule's content.
+    async fn update_schedule(
+        &self,
+        env: &EnvRef,
+        id: &str,
+        schedule: &NewSchedule,
+    ) -> StoreResult<Schedule>;
+    /// Deletes a schedule (and its run history), or `NotFound`.
+    async fn delete_schedule(&self, env: &EnvRef, id: &str) -> StoreResult<()>;
+    /// Unpaused schedules whose next execution is at or before `now`, across
+    /// all environments, soonest first.
+    async fn due_schedules(&self, now: Timestamp, count: u32) -> StoreResult<Vec<Schedule>>;
+    /// Claims a due schedule for one run: succeeds (true) only if its next
+    /// execution is still `expected_next`, then sets it to `new_next` and
+    /// records `now` as last executed. Several servers can race safely.
+    async fn claim_schedule(
+        &self,
+        id: &str,
+        expected_next: Timestamp,
+        new_next: Option<Timestamp>,
+        now: Timestamp,
+    ) -> StoreResult<bool>;
+    /// Records a run of a schedule.
+    async fn record_schedule_run(
+        &self,
+        id: &str,
+        executed: Timestamp,
+        revision: u64,
+        result: &str,
+    ) -> StoreResult<ScheduleRun>;
+    /// The runs of a schedule, newest first.
+    async fn list_schedule_runs(
+        &self,
+        env: &EnvRef,
+        id: &str,
+        count: u32,
+    ) -> StoreResult<Vec<ScheduleRun>>;
+
+    // ---- open sessions ----
+
+    /// Keeps an evaluated result (encrypted) until `expires`; returns the
+    /// session id (random, 128 bits; only its hash is stored).
+    async fn create_session(
+        &self,
+        env: &EnvRef,
+        revision: u64,
+        result: &[u8],
+        expires: Timestamp,
+    ) -> StoreResult<String>;
+    /// A session's result. `NotFound` if unknown, expired, or of another environment.
+    async fn session(&self, env: &EnvRef, id: &str) -> StoreResult<Plaintext>;
+    /// Deletes sessions expired at `now`; returns how many.
+    async fn purge_expired_sessions(&self, now: Timestamp) -> StoreResult<u64>;
+
+    // ---- access tokens ----
+
+    /// Creates a token; the secret is returned once, only its SHA-256 is stored.
+    async fn create_access_token(
+        &self,
+        owner: &str,
+        description: &str,
+        expires: Option<Timestamp>,
+    ) -> StoreResult<NewAccessToken>;
+    /// The token a bearer value belongs to, if valid and unexpired (updates
+    /// `last_used`); `NotFound` otherwise.
+    async fn authenticate_access_token(&self, secret: &str) -> StoreResult<AccessToken>;
+    /// The tokens of an owner, oldest first.
+    async fn list_access_tokens(&self, owner: &str) -> StoreResult<Vec<AccessToken>>;
+    /// Deletes a token of an owner, or `NotFound`.
+    async fn delete_access_token(&self, owner: &str, id: &str) -> StoreResult<()>;
+
+    // ---- audit ----
+
+    /// Appends an audit event.
+    async fn append_audit_event(&self, event: &NewAuditEvent) -> StoreResult<AuditEvent>;
+    /// Audit events of an organization, newest first, after an opaque page token.
+    async fn list_audit_events(
+        &self,
+        org: &str,
+        page_token: Option<&str>,
+        count: u32,
+    ) -> StoreResult<Page<AuditEvent>>;
+
+    // ---- webhooks ----
+
+    /// Creates a webhook named `name`; `AlreadyExists` if taken.
+    async fn create_webhook(
+        &self,
+        env: &EnvRef,
+        name: &str,
+        spec: &WebhookSpec,
+        secret: Option<&Plaintext>,
+    ) -> StoreResult<Webhook>;
+    /// One webhook, or `NotFound`.
+    async fn webhook(&self, env: &EnvRef, name: &str) -> StoreResult<Webhook>;
+    /// The webhooks of an environment, by name.
+    async fn list_webhooks(&self, env: &EnvRef) -> StoreResult<Vec<Webhook>>;
+    /// Replaces a webhook's content and optionally its secret.
+    async fn update_webhook(
+        &self,
+        env: &EnvRef,
+        name: &str,
+        spec: &WebhookSpec,
+        secret: &WebhookSecretUpdate,
+    ) -> StoreResult<Webhook>;
+    /// Deletes a webhook, or `NotFound`.
+    async fn delete_webhook(&self, env: &EnvRef, name: &str) -> StoreResult<()>;
+    /// A webhook's signing secret, if set.
+    async fn webhook_secret(&self, env: &EnvRef, name: &str) -> StoreResult<Option<Plaintext>>;
+
+    // ---- OIDC signing keys ----
+
+    /// Stores a new signing key (encrypted with the master key).
+    async fn put_signing_key(
+        &self,
+        kid: &str,
+        algorithm: &str,
+        private_key: &Plaintext,
+    ) -> StoreResult<()>;
+    /// All signing keys, oldest first.
+    async fn list_signing_keys(&self) -> StoreResult<Vec<SigningKey>>;
+    /// Marks a key as no longer signing (kept for verification).
+    async fn retire_signing_key(&self, kid: &str) -> StoreResult<()>;
+    /// Deletes a key, or `NotFound`.
+    async fn delete_signing_key(&self, kid: &str) -> StoreResult<()>;
+}

@@ -1,0 +1,55 @@
+//! Integration tests of esc-store against real databases: one shared suite
+//! run on SQLite (a temporary directory) and on PostgreSQL
+//! (`ESC_TEST_DATABASE_URL`, one fresh database per test), plus
+//! backend-specific checks (nothing secret at rest, migrations).
+#![allow(clippy::unwrap_used)] // tests: a panic is a failure with a location
+
+mod harness;
+mod migrations;
+mod suite;
+
+/// Instantiates every shared suite test for one backend.
+macro_rules! store_suite {
+    ($backend:ident, $kind:expr) => {
+        mod $backend {
+            use crate::harness::Harness;
+            use crate::suite;
+
+            macro_rules! case {
+                ($name:ident) => {
+                    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                    async fn $name() {
+                        let Some(harness) = Harness::start($kind).await else {
+                            return;
+                        };
+                        suite::$name(&harness).await;
+                    }
+                };
+            }
+
+            case!(create_and_read);
+            case!(revisions_are_immutable_and_numbered);
+            case!(stale_revision_conflicts_and_changes_nothing);
+            case!(concurrent_writers_lose_no_update);
+            case!(revision_tags);
+            case!(retract_moves_tags_and_hides_the_revision);
+            case!(rollback_writes_an_old_body_as_a_new_revision);
+            case!(delete_and_recreate);
+            case!(environments_page);
+            case!(environment_tags);
+            case!(rotation_state_and_history);
+            case!(schedules);
+            case!(sessions);
+            case!(access_tokens);
+            case!(audit_events_page);
+            case!(webhooks);
+            case!(signing_keys);
+            case!(nothing_secret_at_rest);
+            case!(wrong_master_key_is_refused);
+            case!(migrations_are_idempotent);
+        }
+    };
+}
+
+store_suite!(sqlite, crate::harness::Kind::Sqlite);
+store_suite!(postgres, crate::harness::Kind::Postgres);

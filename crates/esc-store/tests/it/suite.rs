@@ -1,0 +1,1362 @@
+//! The store suite, run once per backend (see `store_suite!` in main.rs).
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use esc_store::{
+    Author, EnvRef, EnvironmentTagUpdate, MasterKey, NewAuditEvent, NewRotationEvent, NewSchedule,
+    PathRotation, Plaintext, RotationStatus, ScheduleTiming, SettingsUpdate, Store, StoreError,
+    Timestamp, WebhookSecretUpdate, WebhookSpec, open_secret, seal_secret,
+};
+
+use crate::harness::{Harness, alice, bob, new_env};
+
+async fn body(store: &dyn Store, env: &EnvRef, number: u64) -> String {
+    let content = store.revision(env, number).await.unwrap();
+    assert_eq!(content.revision.number, number);
+    content.yaml.expose_str().unwrap().to_owned()
+}
+
+pub(crate) async fn create_and_read(h: &Harness) {
+    let store = h.dyn_store();
+    let missing_org = EnvRef::new("nobody", "app", "dev");
+    assert!(matches!(
+        store.create_environment(&missing_org, &alice()).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    let env = new_env(&*store, "dev").await;
+    let info = store.environment(&env).await.unwrap();
+    assert_eq!(info.name, env);
+    assert_eq!(info.latest_revision, 1);
+    assert!(!info.deletion_protected);
+    assert!(matches!(
+        store.create_environment(&env, &alice()).await,
+        Err(StoreError::AlreadyExists { .. })
+    ));
+    // Revision 1 is the empty definition, by the creator, tagged latest.
+    let first = store.revision(&env, 1).await.unwrap();
+    assert!(first.yaml.is_empty());
+    assert_eq!(first.revision.author, alice());
+    assert_eq!(first.revision.tags, vec!["latest".to_owned()]);
+    assert_eq!(
+        store
+            .tagged_revision(&env, "latest")
+            .await
+            .unwrap()
+            .revision
+            .number,
+        1
+    );
+    assert!(matches!(
+        store.revision(&env, 2).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    assert!(matches!(
+        store.environment(&EnvRef::new("acme", "app", "nope")).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    let projects = store.list_projects("acme").await.unwrap();
+    assert_eq!(
+        projects.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(),
+        ["app"]
+    );
+    assert_eq!(store.organization("acme").await.unwrap().name, "acme");
+    assert_eq!(store.list_organizations().await.unwrap().len(), 1);
+
+    let protected = store
+        .update_settings(
+            &env,
+            &SettingsUpdate {
+                deletion_protected: Some(true),
+            },
+        )
+        .await
+        .unwrap();
+    assert!(protected.deletion_protected);
+    assert!(store.environment(&env).await.unwrap().deletion_protected);
+}
+
+pub(crate) async fn revisions_are_immutable_and_numbered(h: &Harness) {
+    let store = h.dyn_store();
+    let env = new_env(&*store, "dev").await;
+    for (idx, text) in ["a: 1\n", "a: 2\n", "a: 3\n"].iter().enumerate() {
+        let written = store
+            .update_environment(&env, text.as_bytes(), None, &bob())
+            .await
+            .unwrap();
+        assert_eq!(written.number, idx as u64 + 2);
+        assert_eq!(written.author, bob());
+    }
+    assert_eq!(body(&*store, &env, 2).await, "a: 1\n");
+    assert_eq!(body(&*store, &env, 3).await, "a: 2\n");
+    assert_eq!(body(&*store, &env, 4).await, "a: 3\n");
+    let info = store.environment(&env).await.unwrap();
+    assert_eq!(info.latest_revision, 4);
+    assert!(info.modified >= info.created);
+
+    let all = store.list_revisions(&env, None, 100).await.unwrap();
+    assert_eq!(
+        all.iter().map(|r| r.number).collect::<Vec<_>>(),
+        [4, 3, 2, 1]
+    );
+    assert_eq!(all[0].tags, ["latest"]);
+    assert!(all[1].tags.is_empty());
+    // Paging as the CLI does: before = last number seen.
+    let page = store.list_revisions(&env, Some(4), 2).await.unwrap();
+    assert_eq!(page.iter().map(|r| r.number).collect::<Vec<_>>(), [3, 2]);
+    let page = store.list_revisions(&env, Some(2), 2).await.unwrap();
+    assert_eq!(page.iter().map(|r| r.number).collect::<Vec<_>>(), [1]);
+    assert!(
+        store
+            .list_revisions(&env, Some(1), 2)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // Single revision N is fetched as before = N+1, count = 1.
+    let one = store.list_revisions(&env, Some(3), 1).await.unwrap();
+    assert_eq!(one[0].number, 2);
+    // The etag moves with every revision.
+    let before = store.environment(&env).await.unwrap().etag();
+    store
+        .update_environment(&env, b"a: 4\n", Some(4), &bob())
+        .await
+        .unwrap();
+    assert_ne!(store.environment(&env).await.unwrap().etag(), before);
+}
+
+pub(crate) async fn stale_revision_conflicts_and_changes_nothing(h: &Harness) {
+    let store = h.dyn_store();
+    let env = new_env(&*store, "dev").await;
+    store
+        .update_environment(&env, b"x: first\n", Some(1), &alice())
+        .await
+        .unwrap();
+    let modified = store.environment(&env).await.unwrap().modified;
+    let refused = store
+        .update_environment(&env, b"x: stale\n", Some(1), &bob())
+        .await;
+    match refused {
+        Err(StoreError::Conflict { current_revision }) => assert_eq!(current_revision, 2),
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    let info = store.environment(&env).await.unwrap();
+    assert_eq!(info.latest_revision, 2);
+    assert_eq!(info.modified, modified);
+    assert_eq!(body(&*store, &env, 2).await, "x: first\n");
+    assert!(matches!(
+        store.revision(&env, 3).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    assert_eq!(store.list_revisions(&env, None, 10).await.unwrap().len(), 2);
+    // A future revision is just as stale.
+    assert!(matches!(
+        store
+            .update_environment(&env, b"x: y\n", Some(7), &bob())
+            .await,
+        Err(StoreError::Conflict {
+            current_revision: 2
+        })
+    ));
+}
+
+pub(crate) async fn concurrent_writers_lose_no_update(h: &Harness) {
+    let store = h.dyn_store();
+    let env = new_env(&*store, "busy").await;
+    const N_WRITERS: usize = 16;
+    // Everyone reads first, then all write at once with what they read.
+    let barrier = Arc::new(tokio::sync::Barrier::new(N_WRITERS));
+    let mut tasks = Vec::new();
+    for writer in 0..N_WRITERS {
+        let store = store.clone();
+        let env = env.clone();
+        let barrier = barrier.clone();
+        tasks.push(tokio::spawn(async move {
+            let read = store.environment(&env).await.unwrap().latest_revision;
+            barrier.wait().await;
+            let yaml = format!("writer: {writer}\nread: {read}\n");
+            let outcome = store
+                .update_environment(
+                    &env,
+                    yaml.as_bytes(),
+                    Some(read),
+                    &Author::new(format!("w{writer}"), "W"),
+                )
+                .await;
+            (writer, read, outcome)
+        }));
+    }
+    let mut accepted = Vec::new();
+    let mut n_conflicts = 0;
+    for task in tasks {
+        let (writer, read, outcome) = task.await.unwrap();
+        match outcome {
+            Ok(revision) => {
+                // Its parent is exactly the revision it read.
+                assert_eq!(revision.number, read + 1);
+                accepted.push((writer, read, revision.number));
+            }
+            Err(StoreError::Conflict { current_revision }) => {
+                assert!(current_revision > read);
+                n_conflicts += 1;
+            }
+            Err(other) => panic!("writer {writer}: {other}"),
+        }
+    }
+    // All read revision 1, so exactly one wins and everyone else conflicts.
+    assert_eq!(accepted.len(), 1, "{accepted:?}");
+    assert_eq!(n_conflicts, N_WRITERS - 1);
+    let (winner, _, number) = accepted[0];
+    assert_eq!(
+        body(&*store, &env, number).await,
+        format!("writer: {winner}\nread: 1\n")
+    );
+    assert_eq!(store.environment(&env).await.unwrap().latest_revision, 2);
+
+    // Retrying writers (read, write, on conflict read again): no update is
+    // lost, every accepted write is a new revision on top of what it read.
+    let mut tasks = Vec::new();
+    for writer in 0..N_WRITERS {
+        let store = store.clone();
+        let env = env.clone();
+        tasks.push(tokio::spawn(async move {
+            for _attempt in 0..200 {
+                let read = store.environment(&env).await.unwrap().latest_revision;
+                let yaml = format!("writer: {writer}\nread: {read}\n");
+                match store
+                    .update_environment(&env, yaml.as_bytes(), Some(read), &bob())
+                    .await
+                {
+                    Ok(revision) => {
+                        assert_eq!(revision.number, read + 1);
+                        return revision.number;
+                    }
+                    Err(StoreError::Conflict { .. }) => tokio::task::yield_now().await,
+                    Err(other) => panic!("writer {writer}: {other}"),
+                }
+            }
+            panic!("writer {writer} never got through");
+        }));
+    }
+    let mut numbers = BTreeSet::new();
+    for task in tasks {
+        assert!(
+            numbers.insert(task.await.unwrap()),
+            "two writers got the same revision"
+        );
+    }
+    assert_eq!(numbers, (3..3 + N_WRITERS as u64).collect::<BTreeSet<_>>());
+    let latest = store.environment(&env).await.unwrap().latest_revision;
+    assert_eq!(latest, 2 + N_WRITERS as u64);
+    // Every revision records the revision its writer read: its parent.
+    for number in 3..=latest {
+        let text = body(&*store, &env, number).await;
+        assert!(
+            text.ends_with(&format!("read: {}\n", number - 1)),
+            "revision {number}: {text}"
+        );
+    }
+}
+
+pub(crate) async fn revision_tags(h: &Harness) {
+    let store = h.dyn_store();
+    let env = new_env(&*store, "dev").await;
+    store
+        .update_environment(&env, b"v: 2\n", None, &alice())
+        .await
+        .unwrap();
+    store
+        .update_environment(&env, b"v: 3\n", None, &alice())
+        .await
+        .unwrap();
+    let tag = store
+        .create_revision_tag(&env, "stable", Some(2), &bob())
+        .await
+        .unwrap();
+    assert_eq!((tag.name.as_str(), tag.revision), ("stable", 2));
+    assert_eq!(tag.editor, Some(bob()));
+    // Default: the newest revision.
+    assert_eq!(
+        store
+            .create_revision_tag(&env, "candidate", None, &bob())
+            .await
+            .unwrap()
+            .revision,
+        3
+    );
+    assert!(matches!(
+        store
+            .create_revision_tag(&env, "stable", Some(3), &bob())
+            .await,
+        Err(StoreError::AlreadyExists { .. })
+    ));
+    for bad in ["latest", "tags", "1abc", ""] {
+        assert!(
+            matches!(
+                store.create_revision_tag(&env, bad, None, &bob()).await,
+                Err(StoreError::Invalid { .. })
+            ),
+            "{bad}"
+        );
+    }
+    assert!(matches!(
+        store
+            .create_revision_tag(&env, "future", Some(9), &bob())
+            .await,
+        Err(StoreError::NotFound { .. })
+    ));
+    let names =
+        |tags: Vec<esc_store::RevisionTag>| tags.into_iter().map(|t| t.name).collect::<Vec<_>>();
+    assert_eq!(
+        names(store.list_revision_tags(&env, None, 100).await.unwrap()),
+        ["candidate", "latest", "stable"]
+    );
+    // Paging by the last name seen; ends with an empty page.
+    assert_eq!(
+        names(store.list_revision_tags(&env, None, 2).await.unwrap()),
+        ["candidate", "latest"]
+    );
+    assert_eq!(
+        names(
+            store
+                .list_revision_tags(&env, Some("latest"), 2)
+                .await
+                .unwrap()
+        ),
+        ["stable"]
+    );
+    assert!(
+        store
+            .list_revision_tags(&env, Some("stable"), 2)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    let latest = store.revision_tag(&env, "latest").await.unwrap();
+    assert_eq!(latest.revision, 3);
+    assert_eq!(body(&*store, &env, 2).await, "v: 2\n");
+    assert_eq!(
+        store
+            .tagged_revision(&env, "stable")
+            .await
+            .unwrap()
+            .yaml
+            .expose(),
+        b"v: 2\n"
+    );
+    let moved = store
+        .update_revision_tag(&env, "stable", 3, &alice())
+        .await
+        .unwrap();
+    assert_eq!(moved.revision, 3);
+    assert_eq!(moved.created, tag.created);
+    assert_eq!(
+        store.revision_tag(&env, "stable").await.unwrap().revision,
+        3
+    );
+    let listed = store.list_revisions(&env, None, 10).await.unwrap();
+    assert_eq!(listed[0].tags, ["candidate", "latest", "stable"]);
+    assert!(matches!(
+        store.update_revision_tag(&env, "nope", 2, &alice()).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    assert!(matches!(
+        store.update_revision_tag(&env, "latest", 2, &alice()).await,
+        Err(StoreError::Invalid { .. })
+    ));
+    assert!(matches!(
+        store.delete_revision_tag(&env, "latest").await,
+        Err(StoreError::Invalid { .. })
+    ));
+    store.delete_revision_tag(&env, "stable").await.unwrap();
+    assert!(matches!(
+        store.revision_tag(&env, "stable").await,
+        Err(StoreError::NotFound { .. })
+    ));
+    assert!(matches!(
+        store.delete_revision_tag(&env, "stable").await,
+        Err(StoreError::NotFound { .. })
+    ));
+    // `latest` follows new revisions.
+    store
+        .update_environment(&env, b"v: 4\n", None, &alice())
+        .await
+        .unwrap();
+    assert_eq!(
+        store.revision_tag(&env, "latest").await.unwrap().revision,
+        4
+    );
+}
+
+pub(crate) async fn retract_moves_tags_and_hides_the_revision(h: &Harness) {
+    let store = h.dyn_store();
+    let env = new_env(&*store, "dev").await;
+    for text in ["v: 2\n", "v: 3\n", "v: 4\n"] {
+        store
+            .update_environment(&env, text.as_bytes(), None, &alice())
+            .await
+            .unwrap();
+    }
+    store
+        .create_revision_tag(&env, "prod", Some(3), &alice())
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.retract_revision(&env, 4, None, "no", &bob()).await,
+        Err(StoreError::Invalid { .. })
+    ));
+    let retracted = store
+        .retract_revision(&env, 3, None, "leaked", &bob())
+        .await
+        .unwrap();
+    let info = retracted.retracted.unwrap();
+    assert_eq!(info.replacement, 2);
+    assert_eq!(info.reason, "leaked");
+    assert_eq!(info.by, bob());
+    assert!(matches!(
+        store.revision(&env, 3).await,
+        Err(StoreError::Retracted { revision: 3 })
+    ));
+    assert_eq!(store.revision_tag(&env, "prod").await.unwrap().revision, 2);
+    let listed = store.list_revisions(&env, None, 10).await.unwrap();
+    let third = listed.iter().find(|r| r.number == 3).unwrap();
+    assert_eq!(third.retracted.as_ref().unwrap().replacement, 2);
+    assert!(
+        listed
+            .iter()
+            .filter(|r| r.number != 3)
+            .all(|r| r.retracted.is_none())
+    );
+    assert!(matches!(
+        store.retract_revision(&env, 3, None, "again", &bob()).await,
+        Err(StoreError::Invalid { .. })
+    ));
+    // A retracted revision can neither replace nor be tagged.
+    assert!(matches!(
+        store.retract_revision(&env, 2, Some(3), "", &bob()).await,
+        Err(StoreError::Invalid { .. })
+    ));
+    assert!(matches!(
+        store
+            .create_revision_tag(&env, "old", Some(3), &bob())
+            .await,
+        Err(StoreError::Retracted { .. })
+    ));
+    // Explicit replacement, later than the retracted revision.
+    let second = store
+        .retract_revision(&env, 2, Some(4), "", &bob())
+        .await
+        .unwrap();
+    assert_eq!(second.retracted.unwrap().replacement, 4);
+    assert_eq!(store.revision_tag(&env, "prod").await.unwrap().revision, 4);
+    assert!(matches!(
+        store.retract_revision(&env, 9, None, "", &bob()).await,
+        Err(StoreError::NotFound { .. })
+    ));
+}
+
+pub(crate) async fn rollback_writes_an_old_body_as_a_new_revision(h: &Harness) {
+    let store = h.dyn_store();
+    let env = new_env(&*store, "dev").await;
+    store
+        .update_environment(&env, b"good: true\n", None, &alice())
+        .await
+        .unwrap();
+    store
+        .update_environment(&env, b"good: false\n", None, &alice())
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.rollback(&env, 2, Some(2), &bob()).await,
+        Err(StoreError::Conflict {
+            current_revision: 3
+        })
+    ));
+    let rolled = store.rollback(&env, 2, Some(3), &bob()).await.unwrap();
+    assert_eq!(rolled.number, 4);
+    assert_eq!(body(&*store, &env, 4).await, "good: true\n");
+    // History is intact.
+    assert_eq!(body(&*store, &env, 3).await, "good: false\n");
+    assert!(matches!(
+        store.rollback(&env, 9, None, &bob()).await,
+        Err(StoreError::NotFound { .. })
+    ));
+}
+
+pub(crate) async fn delete_and_recreate(h: &Harness) {
+    let store = h.dyn_store();
+    let env = new_env(&*store, "dev").await;
+    store
+        .update_environment(&env, b"old: body\n", None, &alice())
+        .await
+        .unwrap();
+    store
+        .create_revision_tag(&env, "stable", Some(2), &alice())
+        .await
+        .unwrap();
+    store
+        .create_environment_tag(&env, "owner", "team", &alice())
+        .await
+        .unwrap();
+    store.put_rotation_state(&env, "db", b"{}").await.unwrap();
+    let session = store
+        .create_session(&env, 2, b"{}", Timestamp::now().plus_millis(60_000))
+        .await
+        .unwrap();
+    let old_id = store.environment(&env).await.unwrap().id;
+
+    store
+        .update_settings(
+            &env,
+            &SettingsUpdate {
+                deletion_protected: Some(true),
+            },
+        )
+        .await
+        .unwrap();
+    let refused = store.delete_environment(&env).await;
+    assert!(
+        matches!(refused, Err(StoreError::DeletionProtected { .. })),
+        "{refused:?}"
+    );
+    assert!(refused.unwrap_err().to_string().contains("protect"));
+    assert_eq!(store.environment(&env).await.unwrap().latest_revision, 2);
+    store
+        .update_settings(
+            &env,
+            &SettingsUpdate {
+                deletion_protected: Some(false),
+            },
+        )
+        .await
+        .unwrap();
+    store.delete_environment(&env).await.unwrap();
+    assert!(matches!(
+        store.environment(&env).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    assert!(matches!(
+        store.delete_environment(&env).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    assert!(matches!(
+        store.revision(&env, 2).await,
+        Err(StoreError::NotFound { .. })
+    ));
+
+    // The name is free again and starts from scratch.
+    let again = store.create_environment(&env, &bob()).await.unwrap();
+    assert_ne!(again.id, old_id);
+    assert_eq!(again.latest_revision, 1);
+    assert!(store.revision(&env, 1).await.unwrap().yaml.is_empty());
+    assert!(matches!(
+        store.revision(&env, 2).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    let tag_names: Vec<_> = store
+        .list_revision_tags(&env, None, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.name)
+        .collect();
+    assert_eq!(tag_names, ["latest"]);
+    assert!(
+        store
+            .list_environment_tags(&env, None, 10)
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
+    assert!(store.rotation_state(&env, "db").await.unwrap().is_none());
+    assert!(matches!(
+        store.session(&env, &session).await,
+        Err(StoreError::NotFound { .. })
+    ));
+}
+
+pub(crate) async fn environments_page(h: &Harness) {
+    let store = h.dyn_store();
+    store.create_organization("acme").await.unwrap();
+    store.create_organization("zeta").await.unwrap();
+    let mut expected = Vec::new();
+    for (org, project, name) in [
+        ("acme", "b", "dev"),
+        ("acme", "a", "prod"),
+        ("acme", "a", "dev"),
+        ("zeta", "a", "x"),
+        ("acme", "B", "dev"),
+    ] {
+        let env = EnvRef::new(org, project, name);
+        store.create_environment(&env, &alice()).await.unwrap();
+        expected.push(env);
+    }
+    expected.sort();
+    let mut seen = Vec::new();
+    let mut token: Option<String> = None;
+    for _page in 0..10 {
+        let page = store
+            .list_environments(None, token.as_deref(), 2)
+            .await
+            .unwrap();
+        assert!(page.items.len() <= 2);
+        seen.extend(page.items.into_iter().map(|e| e.name));
+        token = page.next;
+        if token.is_none() {
+            break;
+        }
+    }
+    assert!(token.is_none());
+    assert_eq!(seen, expected);
+    let acme = store
+        .list_environments(Some("acme"), None, 100)
+        .await
+        .unwrap();
+    assert_eq!(acme.items.len(), 4);
+    assert!(acme.next.is_none());
+    assert!(acme.items.iter().all(|e| e.name.org == "acme"));
+    assert!(matches!(
+        store
+            .list_environments(None, Some("!!not a token"), 2)
+            .await,
+        Err(StoreError::Invalid { .. })
+    ));
+}
+
+pub(crate) async fn environment_tags(h: &Harness) {
+    let store = h.dyn_store();
+    let env = new_env(&*store, "dev").await;
+    let owner = store
+        .create_environment_tag(&env, "owner", "team-a", &alice())
+        .await
+        .unwrap();
+    assert_eq!(
+        (owner.name.as_str(), owner.value.as_str()),
+        ("owner", "team-a")
+    );
+    assert!(matches!(
+        store
+            .create_environment_tag(&env, "owner", "team-b", &alice())
+            .await,
+        Err(StoreError::AlreadyExists { .. })
+    ));
+    assert!(matches!(
+        store.create_environment_tag(&env, "", "x", &alice()).await,
+        Err(StoreError::Invalid { .. })
+    ));
+    assert!(matches!(
+        store.create_environment_tag(&env, "x", "", &alice()).await,
+        Err(StoreError::Invalid { .. })
+    ));
+    for name in ["a", "b", "c", "d"] {
+        store
+            .create_environment_tag(&env, name, "v", &alice())
+            .await
+            .unwrap();
+    }
+    let mut names = Vec::new();
+    let mut token: Option<String> = None;
+    for _page in 0..10 {
+        let page = store
+            .list_environment_tags(&env, token.as_deref(), 2)
+            .await
+            .unwrap();
+        names.extend(page.items.into_iter().map(|t| t.name));
+        token = page.next;
+        if token.is_none() {
+            break;
+        }
+    }
+    assert_eq!(names, ["a", "b", "c", "d", "owner"]);
+
+    // Stale view of the value: refused, nothing changes.
+    let stale = EnvironmentTagUpdate {
+        expected_value: Some("team-z".into()),
+        new_name: None,
+        new_value: Some("team-c".into()),
+    };
+    assert!(matches!(
+        store
+            .update_environment_tag(&env, "owner", &stale, &bob())
+            .await,
+        Err(StoreError::Changed { .. })
+    ));
+    assert_eq!(
+        store.environment_tag(&env, "owner").await.unwrap().value,
+        "team-a"
+    );
+    // Rename onto an existing name: refused.
+    let clash = EnvironmentTagUpdate {
+        expected_value: None,
+        new_name: Some("a".into()),
+        new_value: None,
+    };
+    assert!(matches!(
+        store
+            .update_environment_tag(&env, "owner", &clash, &bob())
+            .await,
+        Err(StoreError::AlreadyExists { .. })
+    ));
+    // Empty new name or value means keep.
+    let rename = EnvironmentTagUpdate {
+        expected_value: Some("team-a".into()),
+        new_name: Some("new-owner".into()),
+        new_value: Some(String::new()),
+    };
+    let renamed = store
+        .update_environment_tag(&env, "owner", &rename, &bob())
+        .await
+        .unwrap();
+    assert_eq!(
+        (renamed.name.as_str(), renamed.value.as_str()),
+        ("new-owner", "team-a")
+    );
+    assert_eq!(renamed.id, owner.id);
+    assert_eq!(renamed.editor, bob());
+    assert!(matches!(
+        store.environment_tag(&env, "owner").await,
+        Err(StoreError::NotFound { .. })
+    ));
+    let revalue = EnvironmentTagUpdate {
+        expected_value: None,
+        new_name: None,
+        new_value: Some("team-b".into()),
+    };
+    store
+        .update_environment_tag(&env, "new-owner", &revalue, &bob())
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .environment_tag(&env, "new-owner")
+            .await
+            .unwrap()
+            .value,
+        "team-b"
+    );
+    store
+        .delete_environment_tag(&env, "new-owner")
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.delete_environment_tag(&env, "new-owner").await,
+        Err(StoreError::NotFound { .. })
+    ));
+    assert_eq!(
+        store
+            .list_environment_tags(&env, None, 100)
+            .await
+            .unwrap()
+            .items
+            .len(),
+        4
+    );
+}
+
+pub(crate) async fn rotation_state_and_history(h: &Harness) {
+    let store = h.dyn_store();
+    let env = new_env(&*store, "dev").await;
+    assert!(
+        store
+            .rotation_state(&env, "db.creds")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    store
+        .put_rotation_state(&env, "db.creds", b"{\"current\":1}")
+        .await
+        .unwrap();
+    store
+        .put_rotation_state(&env, "db.creds", b"{\"current\":2}")
+        .await
+        .unwrap();
+    store
+        .put_rotation_state(&env, "api.key", b"{\"k\":0}")
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .rotation_state(&env, "db.creds")
+            .await
+            .unwrap()
+            .unwrap()
+            .expose(),
+        b"{\"current\":2}"
+    );
+    assert_eq!(
+        store
+            .rotation_state(&env, "api.key")
+            .await
+            .unwrap()
+            .unwrap()
+            .expose(),
+        b"{\"k\":0}"
+    );
+
+    let first = NewRotationEvent {
+        created: Timestamp::from_unix_millis(1_000),
+        completed: Some(Timestamp::from_unix_millis(2_000)),
+        pre_rotation_revision: 1,
+        post_rotation_revision: Some(2),
+        user: "alice".into(),
+        status: RotationStatus::Failed,
+        error_message: None,
+        schedule_id: None,
+        rotations: vec![
+            PathRotation {
+                path: "db.creds".into(),
+                status: RotationStatus::Succeeded,
+                error_message: None,
+            },
+            PathRotation {
+                path: "api.key".into(),
+                status: RotationStatus::Failed,
+                error_message: Some("adapter refused".into()),
+            },
+        ],
+    };
+    let recorded = store.record_rotation_event(&env, &first).await.unwrap();
+    let second = NewRotationEvent {
+        created: Timestamp::from_unix_millis(3_000),
+        status: RotationStatus::Succeeded,
+        rotations: vec![],
+        post_rotation_revision: None,
+        ..first.clone()
+    };
+    store.record_rotation_event(&env, &second).await.unwrap();
+    let history = store.list_rotation_events(&env, 10).await.unwrap();
+    assert_eq!(history.len(), 2);
+    assert_eq!(history[0].event, second);
+    assert_eq!(history[1].event, first);
+    assert_eq!(history[1].id, recorded.id);
+    assert_eq!(store.list_rotation_events(&env, 1).await.unwrap().len(), 1);
+}
+
+pub(crate) async fn schedules(h: &Harness) {
+    let store = h.dyn_store();
+    let env = new_env(&*store, "dev").await;
+    let daily = NewSchedule {
+        timing: ScheduleTiming::Cron("0 0 * * *".into()),
+        environment_path: String::new(),
+        paused: false,
+        next_execution: Some(Timestamp::from_unix_millis(10_000)),
+    };
+    let created = store.create_schedule(&env, &daily).await.unwrap();
+    assert_eq!(created.schedule, daily);
+    assert_eq!(created.environment, env);
+    assert_eq!(store.schedule(&env, &created.id).await.unwrap(), created);
+    let other = new_env(&*store, "other").await;
+    assert!(matches!(
+        store.schedule(&other, &created.id).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    let once = NewSchedule {
+        timing: ScheduleTiming::Once(Timestamp::from_unix_millis(20_000)),
+        environment_path: "db.creds".into(),
+        paused: false,
+        next_execution: Some(Timestamp::from_unix_millis(20_000)),
+    };
+    let later = store.create_schedule(&other, &once).await.unwrap();
+    assert_eq!(store.list_schedules(&env).await.unwrap().len(), 1);
+
+    let due = store
+        .due_schedules(Timestamp::from_unix_millis(15_000), 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        due.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(),
+        [created.id.as_str()]
+    );
+    let due = store
+        .due_schedules(Timestamp::from_unix_millis(25_000), 10)
+        .await
+        .unwrap();
+    assert_eq!(due.len(), 2);
+    assert_eq!(due[1].id, later.id);
+
+    // Two servers claim the same run: exactly one wins.
+    let now = Timestamp::from_unix_millis(15_000);
+    let next = Some(Timestamp::from_unix_millis(96_400_000));
+    let (a, b) = tokio::join!(
+        store.claim_schedule(&created.id, Timestamp::from_unix_millis(10_000), next, now),
+        store.claim_schedule(&created.id, Timestamp::from_unix_millis(10_000), next, now),
+    );
+    assert_eq!(u8::from(a.unwrap()) + u8::from(b.unwrap()), 1);
+    let claimed = store.schedule(&env, &created.id).await.unwrap();
+    assert_eq!(claimed.schedule.next_execution, next);
+    assert_eq!(claimed.last_executed, Some(now));
+    assert!(store.due_schedules(now, 10).await.unwrap().is_empty());
+
+    store
+        .record_schedule_run(&created.id, now, 1, "succeeded")
+        .await
+        .unwrap();
+    store
+        .record_schedule_run(
+            &created.id,
+            Timestamp::from_unix_millis(16_000),
+            2,
+            "failed",
+        )
+        .await
+        .unwrap();
+    let runs = store
+        .list_schedule_runs(&env, &created.id, 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        runs.iter().map(|r| r.result.as_str()).collect::<Vec<_>>(),
+        ["failed", "succeeded"]
+    );
+    assert!(matches!(
+        store.record_schedule_run("no-such", now, 1, "failed").await,
+        Err(StoreError::NotFound { .. })
+    ));
+
+    let paused = NewSchedule {
+        paused: true,
+        ..daily.clone()
+    };
+    let updated = store
+        .update_schedule(&env, &created.id, &paused)
+        .await
+        .unwrap();
+    assert!(updated.schedule.paused);
+    assert!(
+        store
+            .due_schedules(Timestamp::from_unix_millis(i64::MAX), 10)
+            .await
+            .unwrap()
+            .iter()
+            .all(|s| s.id != created.id)
+    );
+    store.delete_schedule(&env, &created.id).await.unwrap();
+    assert!(matches!(
+        store.schedule(&env, &created.id).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    assert!(matches!(
+        store.delete_schedule(&env, &created.id).await,
+        Err(StoreError::NotFound { .. })
+    ));
+}
+
+pub(crate) async fn sessions(h: &Harness) {
+    let store = h.dyn_store();
+    let env = new_env(&*store, "dev").await;
+    let other = new_env(&*store, "other").await;
+    let expires = Timestamp::now().plus_millis(3_600_000);
+    let id = store
+        .create_session(&env, 1, b"{\"a\":1}", expires)
+        .await
+        .unwrap();
+    assert!(id.len() >= 32);
+    assert_eq!(
+        store.session(&env, &id).await.unwrap().expose(),
+        b"{\"a\":1}"
+    );
+    // Another store on the same database (another server) reads it too.
+    let second = h
+        .reopen(MasterKey::from_bytes(&h.master_key).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        second.session(&env, &id).await.unwrap().expose(),
+        b"{\"a\":1}"
+    );
+    assert!(matches!(
+        store.session(&other, &id).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    assert!(matches!(
+        store.session(&env, "nope").await,
+        Err(StoreError::NotFound { .. })
+    ));
+    let expired = store
+        .create_session(&env, 1, b"{}", Timestamp::now().plus_millis(-1))
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.session(&env, &expired).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    assert_eq!(
+        store
+            .purge_expired_sessions(Timestamp::now())
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        store
+            .purge_expired_sessions(expires.plus_millis(1))
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(matches!(
+        store.session(&env, &id).await,
+        Err(StoreError::NotFound { .. })
+    ));
+}
+
+pub(crate) async fn access_tokens(h: &Harness) {
+    let store = h.dyn_store();
+    let created = store
+        .create_access_token("alice", "ci", None)
+        .await
+        .unwrap();
+    let secret = created.secret.expose_str().unwrap().to_owned();
+    assert!(secret.starts_with("esc_"));
+    assert!(!format!("{created:?}").contains(&secret));
+    let found = store.authenticate_access_token(&secret).await.unwrap();
+    assert_eq!(found.id, created.token.id);
+    assert_eq!(found.owner, "alice");
+    assert!(found.last_used.is_some());
+    assert!(matches!(
+        store.authenticate_access_token("esc_wrong").await,
+        Err(StoreError::NotFound { .. })
+    ));
+    let expired = store
+        .create_access_token("alice", "old", Some(Timestamp::now().plus_millis(-1)))
+        .await
+        .unwrap();
+    assert!(matches!(
+        store
+            .authenticate_access_token(expired.secret.expose_str().unwrap())
+            .await,
+        Err(StoreError::NotFound { .. })
+    ));
+    store
+        .create_access_token("bob", "other", None)
+        .await
+        .unwrap();
+    let listed = store.list_access_tokens("alice").await.unwrap();
+    assert_eq!(listed.len(), 2);
+    assert_eq!(listed[0].last_used, found.last_used);
+    assert!(matches!(
+        store.delete_access_token("bob", &created.token.id).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    store
+        .delete_access_token("alice", &created.token.id)
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.authenticate_access_token(&secret).await,
+        Err(StoreError::NotFound { .. })
+    ));
+}
+
+pub(crate) async fn audit_events_page(h: &Harness) {
+    let store = h.dyn_store();
+    for idx in 0..5 {
+        let event = NewAuditEvent {
+            time: Timestamp::from_unix_millis(1_000 + idx / 2),
+            org: "acme".into(),
+            actor: "alice".into(),
+            action: format!("action-{idx}"),
+            target: "app/dev".into(),
+            detail: String::new(),
+        };
+        store.append_audit_event(&event).await.unwrap();
+    }
+    store
+        .append_audit_event(&NewAuditEvent {
+            time: Timestamp::from_unix_millis(5),
+            org: "zeta".into(),
+            actor: "bob".into(),
+            action: "x".into(),
+            target: "y".into(),
+            detail: String::new(),
+        })
+        .await
+        .unwrap();
+    let mut seen = Vec::new();
+    let mut token: Option<String> = None;
+    for _page in 0..10 {
+        let page = store
+            .list_audit_events("acme", token.as_deref(), 2)
+            .await
+            .unwrap();
+        seen.extend(page.items);
+        token = page.next;
+        if token.is_none() {
+            break;
+        }
+    }
+    assert_eq!(seen.len(), 5);
+    assert!(seen.windows(2).all(|w| w[0].event.time >= w[1].event.time));
+    let actions: BTreeSet<_> = seen.iter().map(|e| e.event.action.clone()).collect();
+    assert_eq!(actions.len(), 5);
+}
+
+pub(crate) async fn webhooks(h: &Harness) {
+    let store = h.dyn_store();
+    let env = new_env(&*store, "dev").await;
+    let spec = WebhookSpec {
+        display_name: "deploy".into(),
+        payload_url: "https://example.test/hook".into(),
+        format: "raw".into(),
+        filters: vec!["environment_updated".into()],
+        groups: vec!["environments".into()],
+        active: true,
+    };
+    let secret = Plaintext::new(b"hook-secret".to_vec());
+    let hook = store
+        .create_webhook(&env, "hook-1", &spec, Some(&secret))
+        .await
+        .unwrap();
+    assert!(hook.has_secret);
+    assert_eq!(hook.filters, spec.filters);
+    assert!(matches!(
+        store.create_webhook(&env, "hook-1", &spec, None).await,
+        Err(StoreError::AlreadyExists { .. })
+    ));
+    assert_eq!(
+        store
+            .webhook_secret(&env, "hook-1")
+            .await
+            .unwrap()
+            .unwrap()
+            .expose(),
+        b"hook-secret"
+    );
+    let changed = WebhookSpec {
+        active: false,
+        groups: vec![],
+        ..spec.clone()
+    };
+    let updated = store
+        .update_webhook(&env, "hook-1", &changed, &WebhookSecretUpdate::Keep)
+        .await
+        .unwrap();
+    assert!(!updated.active && updated.has_secret && updated.groups.is_empty());
+    store
+        .update_webhook(&env, "hook-1", &changed, &WebhookSecretUpdate::Remove)
+        .await
+        .unwrap();
+    assert!(
+        store
+            .webhook_secret(&env, "hook-1")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(!store.webhook(&env, "hook-1").await.unwrap().has_secret);
+    store
+        .create_webhook(&env, "hook-0", &spec, None)
+        .await
+        .unwrap();
+    let names: Vec<_> = store
+        .list_webhooks(&env)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|w| w.name)
+        .collect();
+    assert_eq!(names, ["hook-0", "hook-1"]);
+    store.delete_webhook(&env, "hook-1").await.unwrap();
+    assert!(matches!(
+        store.webhook(&env, "hook-1").await,
+        Err(StoreError::NotFound { .. })
+    ));
+}
+
+pub(crate) async fn signing_keys(h: &Harness) {
+    let store = h.dyn_store();
+    store
+        .put_signing_key("k1", "RS256", &Plaintext::new(b"private-one".to_vec()))
+        .await
+        .unwrap();
+    store
+        .put_signing_key("k2", "RS256", &Plaintext::new(b"private-two".to_vec()))
+        .await
+        .unwrap();
+    assert!(matches!(
+        store
+            .put_signing_key("k1", "RS256", &Plaintext::new(b"x".to_vec()))
+            .await,
+        Err(StoreError::AlreadyExists { .. })
+    ));
+    store.retire_signing_key("k1").await.unwrap();
+    let keys = store.list_signing_keys().await.unwrap();
+    assert_eq!(keys.len(), 2);
+    let k1 = keys.iter().find(|k| k.kid == "k1").unwrap();
+    assert_eq!(k1.private_key.expose(), b"private-one");
+    assert!(k1.retired.is_some());
+    assert!(
+        keys.iter()
+            .find(|k| k.kid == "k2")
+            .unwrap()
+            .retired
+            .is_none()
+    );
+    store.delete_signing_key("k1").await.unwrap();
+    assert!(matches!(
+        store.delete_signing_key("k1").await,
+        Err(StoreError::NotFound { .. })
+    ));
+    assert!(matches!(
+        store.retire_signing_key("k1").await,
+        Err(StoreError::NotFound { .. })
+    ));
+    assert_eq!(store.list_signing_keys().await.unwrap().len(), 1);
+}
+
+pub(crate) async fn nothing_secret_at_rest(h: &Harness) {
+    let store = h.dyn_store();
+    let env = new_env(&*store, "at-rest-env").await;
+    let cipher = store.environment_cipher(&env).await.unwrap();
+    let sealed = seal_secret(&cipher, b"SEALED-hunter2-7f3a").unwrap();
+    assert_eq!(
+        open_secret(&cipher, &sealed).unwrap().expose(),
+        b"SEALED-hunter2-7f3a"
+    );
+    let yaml = format!(
+        "values:\n  sealed:\n    fn::secret:\n      ciphertext: {sealed}\n  plain:\n    fn::secret: PLAINTEXT-not-yet-rewritten-91c2\n"
+    );
+    store
+        .update_environment(&env, yaml.as_bytes(), None, &alice())
+        .await
+        .unwrap();
+    store
+        .put_rotation_state(
+            &env,
+            "db.creds",
+            b"{\"password\":\"ROTATION-state-secret-5d1e\"}",
+        )
+        .await
+        .unwrap();
+    let session = store
+        .create_session(
+            &env,
+            2,
+            b"{\"password\":{\"value\":\"SESSION-result-secret-a8b0\",\"secret\":true}}",
+            Timestamp::now().plus_millis(3_600_000),
+        )
+        .await
+        .unwrap();
+    let spec = WebhookSpec {
+        display_name: "d".into(),
+        payload_url: "https://example.test".into(),
+        format: "raw".into(),
+        filters: vec![],
+        groups: vec![],
+        active: true,
+    };
+    store
+        .create_webhook(
+            &env,
+            "hook",
+            &spec,
+            Some(&Plaintext::new(b"WEBHOOK-secret-0c44".to_vec())),
+        )
+        .await
+        .unwrap();
+    store
+        .put_signing_key(
+            "kid-1",
+            "RS256",
+            &Plaintext::new(b"SIGNING-private-key-e9f2".to_vec()),
+        )
+        .await
+        .unwrap();
+    let token = store
+        .create_access_token("alice", "ci", None)
+        .await
+        .unwrap();
+    let token_secret = token.secret.expose_str().unwrap().to_owned();
+
+    // Everything is readable through the store...
+    assert!(
+        body(&*store, &env, 2)
+            .await
+            .contains("PLAINTEXT-not-yet-rewritten-91c2")
+    );
+    assert!(
+        store
+            .session(&env, &session)
+            .await
+            .unwrap()
+            .expose_str()
+            .unwrap()
+            .contains("SESSION-result")
+    );
+    // ...and nothing of it is on disk in the clear (raw, or hex as pg_dump
+    // prints bytea).
+    let raw = h.raw_contents().await;
+    assert!(
+        contains(&raw, b"at-rest-env"),
+        "the dump should hold the (public) environment name"
+    );
+    for secret in [
+        "SEALED-hunter2-7f3a",
+        "PLAINTEXT-not-yet-rewritten-91c2",
+        "ROTATION-state-secret-5d1e",
+        "SESSION-result-secret-a8b0",
+        "WEBHOOK-secret-0c44",
+        "SIGNING-private-key-e9f2",
+        token_secret.as_str(),
+        session.as_str(),
+    ] {
+        let hex: String = secret.bytes().map(|b| format!("{b:02x}")).collect();
+        assert!(
+            !contains(&raw, secret.as_bytes()),
+            "{secret} found in the clear"
+        );
+        assert!(
+            !contains(&raw, hex.as_bytes()),
+            "{secret} found hex-encoded"
+        );
+    }
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+pub(crate) async fn wrong_master_key_is_refused(h: &Harness) {
+    let store = h.dyn_store();
+    new_env(&*store, "dev").await;
+    let other = MasterKey::generate().unwrap();
+    match h.reopen(other).await {
+        Err(StoreError::WrongMasterKey { expected }) => {
+            assert_eq!(
+                expected,
+                MasterKey::from_bytes(&h.master_key).unwrap().fingerprint()
+            );
+        }
+        Err(other) => panic!("expected WrongMasterKey, got {other}"),
+        Ok(_) => panic!("a store opened with the wrong master key"),
+    }
+    // The right key still works.
+    let again = h
+        .reopen(MasterKey::from_bytes(&h.master_key).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        again
+            .environment(&EnvRef::new("acme", "app", "dev"))
+            .await
+            .unwrap()
+            .latest_revision,
+        1
+    );
+}
+
+pub(crate) async fn migrations_are_idempotent(h: &Harness) {
+    // Opening already migrated; running again and reopening change nothing.
+    assert!(h.store.migrate().await.unwrap().is_empty());
+    assert!(h.store.migrate().await.unwrap().is_empty());
+    let env = new_env(&*h.dyn_store(), "dev").await;
+    let again = h
+        .reopen(MasterKey::from_bytes(&h.master_key).unwrap())
+        .await
+        .unwrap();
+    assert!(again.migrate().await.unwrap().is_empty());
+    assert_eq!(again.environment(&env).await.unwrap().latest_revision, 1);
+}
