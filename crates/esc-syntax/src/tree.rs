@@ -118,6 +118,7 @@ pub fn parse_document_with_limits(
         parser: Parser::new_from_str(text),
         limits,
         previous_end: 0,
+        current_end: 0,
     };
     loader.document().map(Some)
 }
@@ -138,8 +139,11 @@ struct Loader<'t, 'l> {
     index: SourceIndex<'t>,
     parser: Parser<'t, StrInput<'t>>,
     limits: &'l Limits,
-    /// Byte offset where the previous event ended (block scalar indicators are searched from here).
+    /// Byte offset where the event before the current one ended (block
+    /// scalar indicators are searched from here).
     previous_end: usize,
+    /// Byte offset where the current event ends.
+    current_end: usize,
 }
 
 impl<'t> Loader<'t, '_> {
@@ -160,9 +164,9 @@ impl<'t> Loader<'t, '_> {
     fn next_event(&mut self) -> Result<(Event<'t>, Span), Diagnostic> {
         match self.parser.next_event() {
             Some(Ok((event, span))) => {
-                self.previous_end = self
-                    .previous_end
-                    .max(self.index.byte_of_char(span.end.index()));
+                self.previous_end = self.current_end;
+                let end = self.index.byte_of_char(span.end.index());
+                self.current_end = self.current_end.max(end);
                 Ok((event, span))
             }
             Some(Err(err)) => Err(Diagnostic::error(
@@ -443,3 +447,6 @@ fn scan_message(info: &str) -> String {
 fn to_u32(n: usize) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }
+
+#[cfg(test)]
+mod tests;

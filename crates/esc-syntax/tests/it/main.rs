@@ -2,4 +2,5 @@
 #![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 
 mod fixtures;
+mod props;
 mod wire;
