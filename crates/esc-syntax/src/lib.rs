@@ -10,6 +10,29 @@
 //!   ([`DocPath`]).
 //!
 //! No IO, no async, and no panics on any input.
+//!
+//! # Fidelity to the reference
+//!
+//! Ranges follow go-yaml v3 and the reference's position rules (spec §1.1):
+//! all expression, key and accessor ranges of the conformance fixtures are
+//! reproduced exactly. Known approximations: grapheme clusters and display
+//! widths come from a small table (`width.rs`), not the full Unicode data;
+//! the position of an empty scalar inside a flow collection may differ by a
+//! token; syntax error texts are saphyr's, reworded into go-yaml's
+//! `yaml: line N: did not find expected ...` shape.
+//!
+//! # Limits
+//!
+//! Enforced by [`parse_document`] with [`Limits::default`]; each breach is a
+//! load error, never a panic:
+//!
+//! * document size: 1 MiB (range-less error);
+//! * nesting depth of collections: 64 (error at the collection too deep);
+//! * length of one scalar: 256 KiB (error at the scalar).
+//!
+//! Aliases are rejected (`alias nodes are not supported`), so alias bombs
+//! cannot expand. The evaluator enforces the number of imports and the
+//! length of interpolated strings.
 
 mod diagnostic;
 mod interp;
