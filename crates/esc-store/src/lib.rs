@@ -27,4 +27,4 @@ pub use migrations::latest_schema_version;
 pub use model::*;
 pub use sql::{Location, MASTER_KEY_FILE, SqlStore};
 pub use sqlite::DATABASE_FILE;
-pub use store::{Store, StoreResult};
+pub use store::{SecretReencryptor, Store, StoreResult};

@@ -139,6 +139,19 @@ pub struct SettingsUpdate {
     pub deletion_protected: Option<bool>,
 }
 
+/// What [`crate::Store::clone_environment`] copies besides the latest definition.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CloneOptions {
+    /// Copy every revision (same numbers, authors, times, retractions)
+    /// instead of starting from one revision holding the latest definition.
+    pub preserve_history: bool,
+    /// Copy the key/value environment tags.
+    pub preserve_environment_tags: bool,
+    /// Copy the revision tags (only with `preserve_history`, since they
+    /// point at revision numbers).
+    pub preserve_revision_tags: bool,
+}
+
 /// Why and by whom a revision was retracted.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Retraction {

@@ -11,14 +11,43 @@ use async_trait::async_trait;
 use crate::crypto::{EnvironmentCipher, Plaintext};
 use crate::error::StoreError;
 use crate::model::{
-    AccessToken, AuditEvent, Author, EnvRef, Environment, EnvironmentTag, EnvironmentTagUpdate,
-    NewAccessToken, NewAuditEvent, NewRotationEvent, NewSchedule, Organization, Page, Project,
-    Revision, RevisionContent, RevisionTag, RotationEvent, Schedule, ScheduleRun, SettingsUpdate,
-    SigningKey, Timestamp, Webhook, WebhookSecretUpdate, WebhookSpec,
+    AccessToken, AuditEvent, Author, CloneOptions, EnvRef, Environment, EnvironmentTag,
+    EnvironmentTagUpdate, NewAccessToken, NewAuditEvent, NewRotationEvent, NewSchedule,
+    Organization, Page, Project, Revision, RevisionContent, RevisionTag, RotationEvent, Schedule,
+    ScheduleRun, SettingsUpdate, SigningKey, Timestamp, Webhook, WebhookSecretUpdate, WebhookSpec,
 };
 
 /// Shorthand for this crate's results.
 pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Re-seals the `fn::secret` ciphertexts of a YAML definition from one
+/// environment's cipher to another's (implemented by the service, which
+/// understands YAML; used by [`Store::clone_environment`]). Any
+/// `Fn(&EnvironmentCipher, &EnvironmentCipher, &[u8]) -> StoreResult<Vec<u8>>`
+/// closure is one.
+pub trait SecretReencryptor: Send + Sync {
+    /// Returns `yaml` with every ciphertext re-sealed from `from` to `to`.
+    fn reencrypt(
+        &self,
+        from: &EnvironmentCipher,
+        to: &EnvironmentCipher,
+        yaml: &[u8],
+    ) -> StoreResult<Vec<u8>>;
+}
+
+impl<F> SecretReencryptor for F
+where
+    F: Fn(&EnvironmentCipher, &EnvironmentCipher, &[u8]) -> StoreResult<Vec<u8>> + Send + Sync,
+{
+    fn reencrypt(
+        &self,
+        from: &EnvironmentCipher,
+        to: &EnvironmentCipher,
+        yaml: &[u8],
+    ) -> StoreResult<Vec<u8>> {
+        self(from, to, yaml)
+    }
+}
 
 /// Persistence of everything the service keeps. Object-safe: use `Arc<dyn Store>`.
 #[async_trait]
@@ -50,6 +79,20 @@ pub trait Store: Send + Sync {
         page_token: Option<&str>,
         count: u32,
     ) -> StoreResult<Page<Environment>>;
+    /// Copies `source` into the new environment `destination` (same rules as
+    /// [`Store::create_environment`] for the destination), atomically.
+    /// `reencrypt` is called on every
+    /// copied definition and must return it with each `fn::secret`
+    /// ciphertext re-sealed for the destination (ciphertexts are bound to
+    /// their environment); the store does not parse YAML.
+    async fn clone_environment(
+        &self,
+        source: &EnvRef,
+        destination: &EnvRef,
+        options: &CloneOptions,
+        author: &Author,
+        reencrypt: &dyn SecretReencryptor,
+    ) -> StoreResult<Environment>;
     /// Deletes an environment and everything it owns, atomically.
     /// `DeletionProtected` while protection is on. The name can be reused.
     async fn delete_environment(&self, env: &EnvRef) -> StoreResult<()>;
@@ -80,7 +123,8 @@ pub trait Store: Send + Sync {
     async fn revision(&self, env: &EnvRef, number: u64) -> StoreResult<RevisionContent>;
     /// A revision by tag name (`latest` included), as [`Store::revision`].
     async fn tagged_revision(&self, env: &EnvRef, tag: &str) -> StoreResult<RevisionContent>;
-    /// Revisions newest first, only numbers below `before` when given.
+    /// Revisions newest first, only numbers below `before` when given
+    /// (`Some(0)` counts as not given, as in the API).
     async fn list_revisions(
         &self,
         env: &EnvRef,

@@ -14,9 +14,10 @@ use crate::crypto::{EnvironmentCipher, MasterKey};
 use crate::db::{Row, Tx, args};
 use crate::error::StoreError;
 use crate::model::{
-    Author, EnvRef, Environment, LATEST_TAG, Page, Retraction, Revision, RevisionContent,
-    SettingsUpdate, Timestamp,
+    Author, CloneOptions, EnvRef, Environment, LATEST_TAG, Page, Retraction, Revision,
+    RevisionContent, SettingsUpdate, Timestamp,
 };
+use crate::store::SecretReencryptor;
 
 const ENV_COLUMNS: &str =
     "id, org, project, name, created, modified, latest_revision, deletion_protected, data_key";
@@ -512,4 +513,121 @@ pub(super) async fn rollback(
     check_expected(&row, expected_revision)?;
     let old = revision(tx, master, &row, to).await?;
     write_revision(tx, master, &row, old.yaml.expose(), author).await
+}
+
+/// Copies `source` to the new environment `destination` (see
+/// [`crate::Store::clone_environment`]).
+pub(super) async fn clone(
+    tx: &mut dyn Tx,
+    master: &MasterKey,
+    source: &EnvRef,
+    destination: &EnvRef,
+    options: &CloneOptions,
+    author: &Author,
+    reencrypt: &dyn SecretReencryptor,
+) -> Result<Environment, StoreError> {
+    let src = find(tx, source, false).await?;
+    let src_cipher = src.cipher(master)?;
+    // Creates the row, its data key and an empty revision 1 (replaced below).
+    let mut created = create(tx, master, destination, author).await?;
+    let dst = find(tx, destination, true).await?;
+    let dst_cipher = dst.cipher(master)?;
+    tx.execute(
+        "DELETE FROM revisions WHERE env_id = $1",
+        args![&dst.info.id],
+    )
+    .await?;
+    let copy_body = |number: u64, sealed: &[u8]| -> Result<Vec<u8>, StoreError> {
+        let plain = src_cipher.open("revision", &number.to_string(), sealed)?;
+        reencrypt.reencrypt(&src_cipher, &dst_cipher, plain.expose())
+    };
+    let latest = if options.preserve_history {
+        let rows = tx
+            .query(
+                &format!("SELECT {REVISION_COLUMNS}, body FROM revisions WHERE env_id = $1 ORDER BY number"),
+                args![&src.info.id],
+            )
+            .await?;
+        for row in &rows {
+            let number = row.number(0)?;
+            let yaml = copy_body(number, &row.bytes(9)?)?;
+            let body = dst_cipher.seal("revision", &number.to_string(), &yaml)?;
+            tx.execute(
+                "INSERT INTO revisions (env_id, number, body, author_login, author_name, created, retracted_at, \
+                 retracted_by_login, retracted_by_name, retracted_reason, replacement) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                args![
+                    &dst.info.id,
+                    row.int(0)?,
+                    body,
+                    row.text(2)?,
+                    row.text(3)?,
+                    row.int(1)?,
+                    row.opt_int(4)?,
+                    row.opt_text(5)?,
+                    row.opt_text(6)?,
+                    row.opt_text(7)?,
+                    row.opt_int(8)?
+                ],
+            )
+            .await?;
+        }
+        if options.preserve_revision_tags {
+            tx.execute(
+                "INSERT INTO revision_tags (env_id, name, revision, created, modified, editor_login, editor_name) \
+                 SELECT $1, name, revision, created, modified, editor_login, editor_name FROM revision_tags \
+                 WHERE env_id = $2",
+                args![&dst.info.id, &src.info.id],
+            )
+            .await?;
+        }
+        src.info.latest_revision
+    } else {
+        let number = src.info.latest_revision;
+        let row = tx
+            .query_opt(
+                "SELECT body FROM revisions WHERE env_id = $1 AND number = $2",
+                args![&src.info.id, db_number(number)?],
+            )
+            .await?
+            .ok_or_else(|| {
+                StoreError::not_found(format!("revision {number} of environment {source}"))
+            })?;
+        let yaml = copy_body(number, &row.bytes(0)?)?;
+        insert_revision(tx, &dst_cipher, 1, &yaml, author, created.created).await?;
+        1
+    };
+    if options.preserve_environment_tags {
+        for tag in tx
+            .query(
+                "SELECT name, value, created, modified, editor_login, editor_name FROM environment_tags \
+                 WHERE env_id = $1",
+                args![&src.info.id],
+            )
+            .await?
+        {
+            tx.execute(
+                "INSERT INTO environment_tags (id, env_id, name, value, created, modified, editor_login, editor_name) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                args![
+                    uuid::Uuid::new_v4().to_string(),
+                    &dst.info.id,
+                    tag.text(0)?,
+                    tag.text(1)?,
+                    tag.int(2)?,
+                    tag.int(3)?,
+                    tag.text(4)?,
+                    tag.text(5)?
+                ],
+            )
+            .await?;
+        }
+    }
+    tx.execute(
+        "UPDATE environments SET latest_revision = $1 WHERE id = $2",
+        args![db_number(latest)?, &dst.info.id],
+    )
+    .await?;
+    created.latest_revision = latest;
+    Ok(created)
 }

@@ -18,14 +18,14 @@ use crate::db::{Backend, Tx, args};
 use crate::error::StoreError;
 use crate::migrations;
 use crate::model::{
-    AccessToken, AuditEvent, Author, EnvRef, Environment, EnvironmentTag, EnvironmentTagUpdate,
-    NewAccessToken, NewAuditEvent, NewRotationEvent, NewSchedule, Organization, Page, Project,
-    Revision, RevisionContent, RevisionTag, RotationEvent, Schedule, ScheduleRun, SettingsUpdate,
-    SigningKey, Timestamp, Webhook, WebhookSecretUpdate, WebhookSpec,
+    AccessToken, AuditEvent, Author, CloneOptions, EnvRef, Environment, EnvironmentTag,
+    EnvironmentTagUpdate, NewAccessToken, NewAuditEvent, NewRotationEvent, NewSchedule,
+    Organization, Page, Project, Revision, RevisionContent, RevisionTag, RotationEvent, Schedule,
+    ScheduleRun, SettingsUpdate, SigningKey, Timestamp, Webhook, WebhookSecretUpdate, WebhookSpec,
 };
 use crate::postgres::PostgresBackend;
 use crate::sqlite::{DATABASE_FILE, SqliteBackend};
-use crate::store::{Store, StoreResult};
+use crate::store::{SecretReencryptor, Store, StoreResult};
 
 /// The name of the master key file in the embedded store's data directory.
 pub const MASTER_KEY_FILE: &str = "master.key";
@@ -220,6 +220,24 @@ impl Store for SqlStore {
         count: u32,
     ) -> StoreResult<Page<Environment>> {
         in_tx!(self, |tx| environments::list(tx, org, page_token, count))
+    }
+    async fn clone_environment(
+        &self,
+        source: &EnvRef,
+        destination: &EnvRef,
+        options: &CloneOptions,
+        author: &Author,
+        reencrypt: &dyn SecretReencryptor,
+    ) -> StoreResult<Environment> {
+        in_tx!(self, |tx| environments::clone(
+            tx,
+            &self.master,
+            source,
+            destination,
+            options,
+            author,
+            reencrypt
+        ))
     }
     async fn delete_environment(&self, env: &EnvRef) -> StoreResult<()> {
         in_tx!(self, |tx| environments::delete(tx, env))

@@ -35,6 +35,7 @@ macro_rules! store_suite {
             case!(retract_moves_tags_and_hides_the_revision);
             case!(rollback_writes_an_old_body_as_a_new_revision);
             case!(delete_and_recreate);
+            case!(clone_environment);
             case!(environments_page);
             case!(environment_tags);
             case!(rotation_state_and_history);

@@ -1360,3 +1360,183 @@ pub(crate) async fn migrations_are_idempotent(h: &Harness) {
     assert!(again.migrate().await.unwrap().is_empty());
     assert_eq!(again.environment(&env).await.unwrap().latest_revision, 1);
 }
+
+/// Re-seals every `ciphertext: <envelope>` line (a stand-in for the
+/// service's YAML-aware rewrite).
+fn reseal_lines(
+    from: &esc_store::EnvironmentCipher,
+    to: &esc_store::EnvironmentCipher,
+    yaml: &[u8],
+) -> Result<Vec<u8>, StoreError> {
+    let text = std::str::from_utf8(yaml).unwrap();
+    let mut out = String::new();
+    for line in text.lines() {
+        match line.split_once("ciphertext: ") {
+            Some((indent, envelope)) => {
+                let plain = open_secret(from, envelope).map_err(|e| StoreError::Invalid {
+                    reason: e.to_string(),
+                })?;
+                out.push_str(&format!(
+                    "{indent}ciphertext: {}\n",
+                    seal_secret(to, plain.expose())?
+                ));
+            }
+            None => {
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+    }
+    Ok(out.into_bytes())
+}
+
+fn ciphertext_of(yaml: &str) -> String {
+    yaml.lines()
+        .find_map(|line| line.split_once("ciphertext: ").map(|(_, c)| c.to_owned()))
+        .unwrap()
+}
+
+pub(crate) async fn clone_environment(h: &Harness) {
+    let store = h.dyn_store();
+    let source = new_env(&*store, "src").await;
+    let source_cipher = store.environment_cipher(&source).await.unwrap();
+    let v2 = format!(
+        "values:\n  s:\n    fn::secret:\n      ciphertext: {}\n",
+        seal_secret(&source_cipher, b"one").unwrap()
+    );
+    let v3 = format!(
+        "values:\n  s:\n    fn::secret:\n      ciphertext: {}\n",
+        seal_secret(&source_cipher, b"two").unwrap()
+    );
+    store
+        .update_environment(&source, v2.as_bytes(), None, &bob())
+        .await
+        .unwrap();
+    store
+        .update_environment(&source, v3.as_bytes(), None, &bob())
+        .await
+        .unwrap();
+    store
+        .create_revision_tag(&source, "stable", Some(2), &bob())
+        .await
+        .unwrap();
+    store
+        .create_environment_tag(&source, "owner", "team", &bob())
+        .await
+        .unwrap();
+
+    let everything = esc_store::CloneOptions {
+        preserve_history: true,
+        preserve_environment_tags: true,
+        preserve_revision_tags: true,
+    };
+    let full = EnvRef::new("acme", "other", "full");
+    let cloned = store
+        .clone_environment(&source, &full, &everything, &alice(), &reseal_lines)
+        .await
+        .unwrap();
+    assert_eq!(cloned.latest_revision, 3);
+    assert_ne!(cloned.id, store.environment(&source).await.unwrap().id);
+    let full_cipher = store.environment_cipher(&full).await.unwrap();
+    let revisions = store.list_revisions(&full, None, 10).await.unwrap();
+    assert_eq!(
+        revisions.iter().map(|r| r.number).collect::<Vec<_>>(),
+        [3, 2, 1]
+    );
+    assert_eq!(revisions[0].author, bob());
+    let copied = body(&*store, &full, 2).await;
+    let envelope = ciphertext_of(&copied);
+    assert_eq!(
+        open_secret(&full_cipher, &envelope).unwrap().expose(),
+        b"one"
+    );
+    // Ciphertexts are bound to their environment: the source's do not open here.
+    assert!(open_secret(&full_cipher, &ciphertext_of(&v2)).is_err());
+    assert_eq!(
+        store.revision_tag(&full, "stable").await.unwrap().revision,
+        2
+    );
+    assert_eq!(
+        store.environment_tag(&full, "owner").await.unwrap().value,
+        "team"
+    );
+    // The clone's next write is revision 4.
+    assert_eq!(
+        store
+            .update_environment(&full, b"", Some(3), &alice())
+            .await
+            .unwrap()
+            .number,
+        4
+    );
+
+    let minimal = EnvRef::new("acme", "app", "minimal");
+    let cloned = store
+        .clone_environment(
+            &source,
+            &minimal,
+            &esc_store::CloneOptions::default(),
+            &alice(),
+            &reseal_lines,
+        )
+        .await
+        .unwrap();
+    assert_eq!(cloned.latest_revision, 1);
+    let only = store.revision(&minimal, 1).await.unwrap();
+    assert_eq!(only.revision.author, alice());
+    let minimal_cipher = store.environment_cipher(&minimal).await.unwrap();
+    let text = only.yaml.expose_str().unwrap().to_owned();
+    assert_eq!(
+        open_secret(&minimal_cipher, &ciphertext_of(&text))
+            .unwrap()
+            .expose(),
+        b"two"
+    );
+    assert!(
+        store
+            .list_environment_tags(&minimal, None, 10)
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
+    assert_eq!(
+        store
+            .list_revision_tags(&minimal, None, 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+
+    assert!(matches!(
+        store
+            .clone_environment(&source, &minimal, &everything, &alice(), &reseal_lines)
+            .await,
+        Err(StoreError::AlreadyExists { .. })
+    ));
+    // A failing rewrite leaves nothing behind.
+    let failing = |_: &esc_store::EnvironmentCipher, _: &esc_store::EnvironmentCipher, _: &[u8]| {
+        Err(StoreError::Invalid {
+            reason: "cannot".into(),
+        })
+    };
+    let broken = EnvRef::new("acme", "app", "broken");
+    assert!(matches!(
+        store
+            .clone_environment(&source, &broken, &everything, &alice(), &failing)
+            .await,
+        Err(StoreError::Invalid { .. })
+    ));
+    assert!(matches!(
+        store.environment(&broken).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    let missing = EnvRef::new("acme", "app", "missing");
+    assert!(matches!(
+        store
+            .clone_environment(&missing, &broken, &everything, &alice(), &reseal_lines)
+            .await,
+        Err(StoreError::NotFound { .. })
+    ));
+}
