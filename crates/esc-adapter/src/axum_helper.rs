@@ -15,13 +15,23 @@ use crate::{Claims, Verifier, VerifyError};
 ///
 /// Use it as the last argument of a handler whose state provides `Arc<Verifier>` (directly
 /// or through [`FromRef`]). A request that fails verification never reaches the handler:
-/// it is answered with [`Rejection`].
-#[derive(Debug, Clone)]
+/// it is answered with [`Rejection`]. Its `Debug` shows the claims and the body's length
+/// only: a request body may carry values derived from secrets.
+#[derive(Clone)]
 pub struct Verified {
     /// The verified claims (`org`, `current_env`, `root_env`, `trigger_user`, ...).
     pub claims: Claims,
     /// The body bytes the `body_hash` was checked against.
     pub body: Bytes,
+}
+
+impl std::fmt::Debug for Verified {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Verified")
+            .field("claims", &self.claims)
+            .field("body_len", &self.body.len())
+            .finish()
+    }
 }
 
 impl Verified {

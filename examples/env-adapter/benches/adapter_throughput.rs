@@ -33,11 +33,11 @@ fn setting(name: &str, default: u64) -> u64 {
 /// A child adapter process, killed on drop.
 struct Adapter {
     child: Child,
-    url: String,
+    addr: String,
 }
 
 impl Adapter {
-    fn spawn(mut command: Command, url_of: impl Fn(&str) -> String) -> Adapter {
+    fn spawn(mut command: Command, addr_of: impl Fn(&str) -> String) -> Adapter {
         let mut child = command
             .env("ADAPTER_VALUE_DB_PASSWORD", "hunter2")
             .stdout(Stdio::piped())
@@ -48,12 +48,12 @@ impl Adapter {
         BufReader::new(child.stdout.take().unwrap())
             .read_line(&mut line)
             .unwrap();
-        let url = url_of(
+        let addr = addr_of(
             line.trim()
                 .strip_prefix("listening on ")
                 .unwrap_or_else(|| panic!("unexpected first line {line:?}")),
         );
-        Adapter { child, url }
+        Adapter { child, addr }
     }
 }
 
@@ -68,45 +68,78 @@ struct Outcome {
     ok: u64,
     failed: u64,
     seconds: f64,
+    /// CPU seconds the adapter process used during the run (user + system, all threads).
+    adapter_cpu_seconds: f64,
 }
 
-/// `connections` concurrent request loops against `url` for at most `run`, each request
-/// with the next unused token; stops early when the pool runs out.
-async fn load(url: &str, tokens: Arc<Vec<String>>, connections: usize, run: Duration) -> Outcome {
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(connections)
-        .build()
-        .unwrap();
+/// User + system CPU seconds of process `pid` so far, from `/proc/<pid>/stat`.
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+    let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    let ticks = |idx: usize| {
+        fields
+            .get(idx)
+            .and_then(|f| f.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    (ticks(11) + ticks(12)) as f64 / clock_ticks_per_second()
+}
+
+fn clock_ticks_per_second() -> f64 {
+    Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|out| String::from_utf8_lossy(&out.stdout).trim().parse().ok())
+        .unwrap_or(100.0)
+}
+
+/// `connections` concurrent HTTP/1.1 connections to `addr` for at most `run`, each request
+/// carrying the next unused token; stops early when the pool runs out. A deliberately lean
+/// client (pre-serialised requests, keep-alive when the server allows it, reconnect when it
+/// closes) so the load generator takes little of the CPU it shares with the server.
+async fn load(
+    pid: u32,
+    addr: std::net::SocketAddr,
+    requests: Arc<Vec<Vec<u8>>>,
+    connections: usize,
+    run: Duration,
+) -> Outcome {
     let next = Arc::new(AtomicUsize::new(0));
     let ok = Arc::new(AtomicU64::new(0));
     let failed = Arc::new(AtomicU64::new(0));
+    let cpu_before = cpu_seconds(pid);
     let start = Instant::now();
     let deadline = start + run;
     let mut tasks = Vec::new();
     for _ in 0..connections {
-        let (client, url, tokens) = (client.clone(), url.to_owned(), Arc::clone(&tokens));
+        let requests = Arc::clone(&requests);
         let (next, ok, failed) = (Arc::clone(&next), Arc::clone(&ok), Arc::clone(&failed));
         tasks.push(tokio::spawn(async move {
+            let mut stream: Option<BufStream> = None;
+            let mut body = Vec::with_capacity(1024);
             while Instant::now() < deadline {
                 let idx = next.fetch_add(1, Ordering::Relaxed);
-                let Some(token) = tokens.get(idx) else { break };
-                let response = client
-                    .post(&url)
-                    .header("Authorization", format!("Bearer {token}"))
-                    .header("Content-Type", "application/json")
-                    .body(BODY)
-                    .timeout(Duration::from_secs(10))
-                    .send()
-                    .await;
-                let good = match response {
-                    Ok(response) => {
-                        response.status() == 200
-                            && response
-                                .bytes()
-                                .await
-                                .is_ok_and(|body| body.starts_with(b"{\"value\""))
+                let Some(request) = requests.get(idx) else {
+                    break;
+                };
+                let exchange = tokio::time::timeout(
+                    Duration::from_secs(10),
+                    exchange(addr, &mut stream, request, &mut body),
+                )
+                .await;
+                // A response after the deadline is not counted: the rate is over the run.
+                if Instant::now() > deadline {
+                    break;
+                }
+                let good = match exchange {
+                    Ok(Ok(status)) => status == 200 && body.starts_with(b"{\"value\""),
+                    _ => {
+                        stream = None;
+                        false
                     }
-                    Err(_) => false,
                 };
                 if good { &ok } else { &failed }.fetch_add(1, Ordering::Relaxed);
             }
@@ -118,8 +151,76 @@ async fn load(url: &str, tokens: Arc<Vec<String>>, connections: usize, run: Dura
     Outcome {
         ok: ok.load(Ordering::Relaxed),
         failed: failed.load(Ordering::Relaxed),
-        seconds: start.elapsed().as_secs_f64(),
+        seconds: start.elapsed().min(run).as_secs_f64(),
+        adapter_cpu_seconds: cpu_seconds(pid) - cpu_before,
     }
+}
+
+type BufStream = tokio::io::BufReader<tokio::net::TcpStream>;
+
+/// Sends one request on `stream` (connecting first if needed), reads the response into
+/// `body`, returns the status; drops the connection when the server closes it.
+async fn exchange(
+    addr: std::net::SocketAddr,
+    stream: &mut Option<BufStream>,
+    request: &[u8],
+    body: &mut Vec<u8>,
+) -> std::io::Result<u16> {
+    use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _};
+    let bad = |what: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, what.to_owned());
+    if stream.is_none() {
+        let tcp = tokio::net::TcpStream::connect(addr).await?;
+        tcp.set_nodelay(true)?;
+        *stream = Some(tokio::io::BufReader::new(tcp));
+    }
+    let conn = stream.as_mut().ok_or_else(|| bad("no connection"))?;
+    conn.get_mut().write_all(request).await?;
+    let mut line = String::new();
+    conn.read_line(&mut line).await?;
+    let mut words = line.split_whitespace();
+    let version = words
+        .next()
+        .ok_or_else(|| bad("empty status line"))?
+        .to_owned();
+    let status: u16 = words
+        .next()
+        .and_then(|code| code.parse().ok())
+        .ok_or_else(|| bad("no status code"))?;
+    let mut content_length = None;
+    let mut close = version == "HTTP/1.0";
+    loop {
+        line.clear();
+        if conn.read_line(&mut line).await? == 0 {
+            return Err(bad("eof in headers"));
+        }
+        let header = line.trim_end();
+        if header.is_empty() {
+            break;
+        }
+        if let Some((name, value)) = header.split_once(':') {
+            let value = value.trim();
+            if name.eq_ignore_ascii_case("content-length") {
+                content_length = value.parse::<usize>().ok();
+            } else if name.eq_ignore_ascii_case("connection") {
+                close = value.eq_ignore_ascii_case("close");
+            }
+        }
+    }
+    body.clear();
+    match content_length {
+        Some(len) => {
+            body.resize(len, 0);
+            conn.read_exact(body).await?;
+        }
+        None => {
+            conn.read_to_end(body).await?;
+            close = true;
+        }
+    }
+    if close {
+        *stream = None;
+    }
+    Ok(status)
 }
 
 fn mint_pool(issuer: &Arc<Issuer>, n_tokens: usize) -> Vec<String> {
@@ -156,18 +257,31 @@ fn main() {
     let run = Duration::from_secs(setting("BENCH_SECONDS", 5));
     let connections = setting("BENCH_CONNECTIONS", 32) as usize;
     let n_tokens = setting("BENCH_TOKENS", 60_000) as usize;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+    // One thread for the load generator (and the JWKS server): the rest of the machine is
+    // the adapter's.
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
 
     let issuer = Arc::new(Issuer::ephemeral(IssuerConfig::new(ISSUER), UnixTime::now()).unwrap());
     let minting = Instant::now();
-    let tokens = Arc::new(mint_pool(&issuer, n_tokens));
+    let requests: Arc<Vec<Vec<u8>>> = Arc::new(
+        mint_pool(&issuer, n_tokens)
+            .into_iter()
+            .map(|token| {
+                format!(
+                    "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n\
+                     Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{BODY}",
+                    BODY.len()
+                )
+                .into_bytes()
+            })
+            .collect(),
+    );
     println!(
         "minted {} tokens in {:.1} s",
-        tokens.len(),
+        requests.len(),
         minting.elapsed().as_secs_f64()
     );
 
@@ -189,8 +303,14 @@ fn main() {
         .env("ESC_ISSUER", ISSUER)
         .env("ESC_JWKS_URL", &jwks_url)
         .env("ADAPTER_LISTEN", "127.0.0.1:0");
-    let rust = Adapter::spawn(rust_command, |addr| format!("http://{addr}/"));
-    let rust_outcome = runtime.block_on(load(&rust.url, Arc::clone(&tokens), connections, run));
+    let rust = Adapter::spawn(rust_command, |addr| addr.to_owned());
+    let rust_outcome = runtime.block_on(load(
+        rust.child.id(),
+        rust.addr.parse().unwrap(),
+        Arc::clone(&requests),
+        connections,
+        run,
+    ));
     drop(rust);
     report("rust env-adapter (esc-adapter)", &rust_outcome);
 
@@ -208,23 +328,36 @@ fn main() {
         .env("JWKS_URL", &jwks_url)
         .env("ADAPTER_URL", AUDIENCE)
         .env("PORT", "0");
-    let python = Adapter::spawn(python_command, |port| format!("http://127.0.0.1:{port}/"));
-    let python_outcome = runtime.block_on(load(&python.url, tokens, connections, run));
+    let python = Adapter::spawn(python_command, |port| format!("127.0.0.1:{port}"));
+    let python_outcome = runtime.block_on(load(
+        python.child.id(),
+        python.addr.parse().unwrap(),
+        requests,
+        connections,
+        run,
+    ));
     drop(python);
     report("python PyJWT adapter (http.server)", &python_outcome);
 
-    let rust_rate = rust_outcome.ok as f64 / rust_outcome.seconds;
-    let python_rate = python_outcome.ok as f64 / python_outcome.seconds;
-    println!("rust / python: {:.1}x", rust_rate / python_rate);
+    let rate = |outcome: &Outcome| outcome.ok as f64 / outcome.seconds;
+    let per_cpu = |outcome: &Outcome| outcome.ok as f64 / outcome.adapter_cpu_seconds.max(1e-9);
+    println!(
+        "rust / python: {:.1}x verified req/s, {:.1}x verified req per adapter CPU-second",
+        rate(&rust_outcome) / rate(&python_outcome),
+        per_cpu(&rust_outcome) / per_cpu(&python_outcome)
+    );
 }
 
 fn report(name: &str, outcome: &Outcome) {
     println!(
-        "{name:<40} {:>9.0} verified req/s  ({} ok, {} failed, {:.2} s, {} connections)",
+        "{name:<36} {:>8.0} verified req/s, {:>8.0} per adapter CPU-second  \
+         ({} ok, {} failed, {:.2} s, adapter CPU {:.2} s, {} connections)",
         outcome.ok as f64 / outcome.seconds,
+        outcome.ok as f64 / outcome.adapter_cpu_seconds.max(1e-9),
         outcome.ok,
         outcome.failed,
         outcome.seconds,
+        outcome.adapter_cpu_seconds,
         setting("BENCH_CONNECTIONS", 32)
     );
 }
