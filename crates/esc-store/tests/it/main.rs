@@ -36,6 +36,7 @@ macro_rules! store_suite {
             case!(rollback_writes_an_old_body_as_a_new_revision);
             case!(delete_and_recreate);
             case!(clone_environment);
+            case!(cancelled_operations_leave_no_half_writes);
             case!(environments_page);
             case!(environment_tags);
             case!(rotation_state_and_history);

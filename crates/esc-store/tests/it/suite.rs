@@ -1540,3 +1540,46 @@ pub(crate) async fn clone_environment(h: &Harness) {
         Err(StoreError::NotFound { .. })
     ));
 }
+
+pub(crate) async fn cancelled_operations_leave_no_half_writes(h: &Harness) {
+    let store = h.dyn_store();
+    let env = new_env(&*store, "dev").await;
+    // Abandon writes at arbitrary points (a client hanging up mid-request):
+    // each either happened completely or not at all, and the store keeps working.
+    let author = alice();
+    // Spread the deadlines over 0..6x the time one write takes here, so
+    // some writes are cut off at every stage and some finish.
+    let started = std::time::Instant::now();
+    store
+        .update_environment(&env, b"n: timed\n", None, &author)
+        .await
+        .unwrap();
+    let one_write = started.elapsed();
+    let mut n_finished = 0;
+    for idx in 0..60u32 {
+        let yaml = format!("n: {idx}\n");
+        let write = store.update_environment(&env, yaml.as_bytes(), None, &author);
+        if let Ok(result) = tokio::time::timeout(one_write * idx / 10, write).await {
+            result.unwrap();
+            n_finished += 1;
+        }
+    }
+    eprintln!("{n_finished} of 60 abandoned writes finished (one write: {one_write:?})");
+    let final_write = store
+        .update_environment(&env, b"n: final\n", None, &alice())
+        .await
+        .unwrap();
+    let latest = store.environment(&env).await.unwrap().latest_revision;
+    assert_eq!(final_write.number, latest);
+    assert!(latest >= 3 + n_finished, "{latest} {n_finished}");
+    let revisions = store.list_revisions(&env, None, 1000).await.unwrap();
+    assert_eq!(
+        revisions.len() as u64,
+        latest,
+        "revisions are numbered without gaps"
+    );
+    for revision in &revisions {
+        store.revision(&env, revision.number).await.unwrap();
+    }
+    assert_eq!(body(&*store, &env, latest).await, "n: final\n");
+}
