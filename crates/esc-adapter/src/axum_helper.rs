@@ -114,3 +114,34 @@ where
         Ok(Verified { claims, body })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_shows_claims_but_not_the_body() {
+        let verified = Verified {
+            claims: Claims {
+                iss: String::from("https://esc.example.com"),
+                sub: String::from("pulumi:environments:org:acme:env:p/e"),
+                aud: String::from("https://adapter.example.com/"),
+                exp: 2,
+                iat: 1,
+                nbf: 1,
+                jti: String::from("jti"),
+                org: String::from("acme"),
+                env: String::from("p/e"),
+                current_env: String::from("acme/p/e"),
+                root_env: String::from("acme/p/e"),
+                trigger_user: String::from("alice"),
+                body_hash: String::from("sha256-x"),
+            },
+            body: Bytes::from_static(br#"{"password":"hunter2"}"#),
+        };
+        let debug = format!("{verified:?}");
+        assert!(debug.contains("acme/p/e"), "{debug}");
+        assert!(debug.contains("body_len: 22"), "{debug}");
+        assert!(!debug.contains("hunter2"), "{debug}");
+    }
+}
