@@ -17,11 +17,18 @@ struct Migration {
     sql: &'static str,
 }
 
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "initial schema",
-    sql: include_str!("migrations/0001_initial.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "initial schema",
+        sql: include_str!("migrations/0001_initial.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "webhook deliveries",
+        sql: include_str!("migrations/0002_webhook_deliveries.sql"),
+    },
+];
 
 /// The newest schema version this build knows.
 pub fn latest_schema_version() -> i64 {
@@ -31,6 +38,11 @@ pub fn latest_schema_version() -> i64 {
 /// Applies pending migrations; returns the versions applied now (empty when
 /// the schema was already current).
 pub(crate) async fn migrate(backend: &dyn Backend) -> Result<Vec<i64>, StoreError> {
+    migrate_up_to(backend, latest_schema_version()).await
+}
+
+/// Applies pending migrations up to and including `target`.
+async fn migrate_up_to(backend: &dyn Backend, target: i64) -> Result<Vec<i64>, StoreError> {
     let mut tx = backend.begin().await?;
     let outcome = async {
         backend.lock_for_migration(&mut *tx).await?;
@@ -60,7 +72,10 @@ pub(crate) async fn migrate(backend: &dyn Backend) -> Result<Vec<i64>, StoreErro
             )));
         }
         let mut now_applied = Vec::new();
-        for migration in MIGRATIONS.iter().filter(|m| !applied.contains(&m.version)) {
+        for migration in MIGRATIONS
+            .iter()
+            .filter(|m| m.version <= target && !applied.contains(&m.version))
+        {
             tx.batch(migration.sql).await?;
             tx.execute(
                 "INSERT INTO schema_migrations (version, name, applied) VALUES ($1, $2, $3)",
@@ -88,3 +103,6 @@ pub(crate) async fn migrate(backend: &dyn Backend) -> Result<Vec<i64>, StoreErro
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -498,3 +498,30 @@ pub struct SigningKey {
     /// When it stopped signing (still published for verification until deleted).
     pub retired: Option<Timestamp>,
 }
+
+/// A webhook delivery to record.
+#[derive(Debug, Clone)]
+pub struct NewWebhookDelivery {
+    /// What was delivered, e.g. `environment_updated` or `ping`.
+    pub kind: String,
+    /// When it was sent.
+    pub time: Timestamp,
+    /// How long it took, in milliseconds.
+    pub duration_ms: i64,
+    /// The HTTP status received, if any.
+    pub response_code: Option<u16>,
+    /// The request and response details (payload, headers, response body) as
+    /// the service serializes them; stored encrypted.
+    pub details: Plaintext,
+}
+
+/// A recorded webhook delivery.
+#[derive(Debug, Clone)]
+pub struct WebhookDelivery {
+    /// A unique id.
+    pub id: String,
+    /// The webhook's name.
+    pub webhook: String,
+    /// The delivery.
+    pub delivery: NewWebhookDelivery,
+}

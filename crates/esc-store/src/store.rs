@@ -13,8 +13,9 @@ use crate::error::StoreError;
 use crate::model::{
     AccessToken, AuditEvent, Author, CloneOptions, EnvRef, Environment, EnvironmentTag,
     EnvironmentTagUpdate, NewAccessToken, NewAuditEvent, NewRotationEvent, NewSchedule,
-    Organization, Page, Project, Revision, RevisionContent, RevisionTag, RotationEvent, Schedule,
-    ScheduleRun, SettingsUpdate, SigningKey, Timestamp, Webhook, WebhookSecretUpdate, WebhookSpec,
+    NewWebhookDelivery, Organization, Page, Project, Revision, RevisionContent, RevisionTag,
+    RotationEvent, Schedule, ScheduleRun, SettingsUpdate, SigningKey, Timestamp, Webhook,
+    WebhookDelivery, WebhookSecretUpdate, WebhookSpec,
 };
 
 /// Shorthand for this crate's results.
@@ -350,6 +351,21 @@ pub trait Store: Send + Sync {
     async fn delete_webhook(&self, env: &EnvRef, name: &str) -> StoreResult<()>;
     /// A webhook's signing secret, if set.
     async fn webhook_secret(&self, env: &EnvRef, name: &str) -> StoreResult<Option<Plaintext>>;
+
+    /// Records a delivery attempt of a webhook.
+    async fn record_webhook_delivery(
+        &self,
+        env: &EnvRef,
+        name: &str,
+        delivery: &NewWebhookDelivery,
+    ) -> StoreResult<WebhookDelivery>;
+    /// The deliveries of a webhook, newest first.
+    async fn list_webhook_deliveries(
+        &self,
+        env: &EnvRef,
+        name: &str,
+        count: u32,
+    ) -> StoreResult<Vec<WebhookDelivery>>;
 
     // ---- OIDC signing keys ----
 

@@ -10,8 +10,9 @@ use crate::crypto::{MasterKey, Plaintext, hex, random_bytes, sha256};
 use crate::db::{Row, Tx, args};
 use crate::error::StoreError;
 use crate::model::{
-    AccessToken, AuditEvent, EnvRef, NewAccessToken, NewAuditEvent, Organization, Page, Project,
-    SigningKey, Timestamp, Webhook, WebhookSecretUpdate, WebhookSpec,
+    AccessToken, AuditEvent, EnvRef, NewAccessToken, NewAuditEvent, NewWebhookDelivery,
+    Organization, Page, Project, SigningKey, Timestamp, Webhook, WebhookDelivery,
+    WebhookSecretUpdate, WebhookSpec,
 };
 
 /// Prefix of access token values, so scanners can recognise leaked ones.
@@ -532,6 +533,84 @@ pub(super) async fn webhook_secret(
             .map(Some),
         None => Ok(None),
     }
+}
+
+pub(super) async fn record_delivery(
+    tx: &mut dyn Tx,
+    master: &MasterKey,
+    env: &EnvRef,
+    name: &str,
+    delivery: &NewWebhookDelivery,
+) -> Result<WebhookDelivery, StoreError> {
+    webhook(tx, env, name).await?;
+    let row = find(tx, env, false).await?;
+    let id = uuid::Uuid::new_v4().to_string();
+    let sealed = row
+        .cipher(master)?
+        .seal("webhook-delivery", &id, delivery.details.expose())?;
+    tx.execute(
+        "INSERT INTO webhook_deliveries (id, env_id, webhook, kind, time, duration_ms, response_code, details) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        args![
+            id.as_str(),
+            &row.info.id,
+            name,
+            &delivery.kind,
+            delivery.time.unix_millis(),
+            delivery.duration_ms,
+            delivery.response_code.map(i64::from),
+            sealed
+        ],
+    )
+    .await?;
+    Ok(WebhookDelivery {
+        id,
+        webhook: name.to_owned(),
+        delivery: delivery.clone(),
+    })
+}
+
+pub(super) async fn list_deliveries(
+    tx: &mut dyn Tx,
+    master: &MasterKey,
+    env: &EnvRef,
+    name: &str,
+    count: u32,
+) -> Result<Vec<WebhookDelivery>, StoreError> {
+    webhook(tx, env, name).await?;
+    let row = find(tx, env, false).await?;
+    let cipher = row.cipher(master)?;
+    tx.query(
+        "SELECT id, kind, time, duration_ms, response_code, details FROM webhook_deliveries \
+         WHERE env_id = $1 AND webhook = $2 ORDER BY time DESC, id DESC LIMIT $3",
+        args![&row.info.id, name, limit(count)],
+    )
+    .await?
+    .iter()
+    .map(|found| {
+        let id = found.text(0)?;
+        let response_code = found
+            .opt_int(4)?
+            .map(|code| {
+                u16::try_from(code).map_err(|_| StoreError::Corrupt {
+                    table: "webhook_deliveries",
+                    reason: "response code out of range".into(),
+                })
+            })
+            .transpose()?;
+        Ok(WebhookDelivery {
+            webhook: name.to_owned(),
+            delivery: NewWebhookDelivery {
+                kind: found.text(1)?,
+                time: Timestamp::from_unix_millis(found.int(2)?),
+                duration_ms: found.int(3)?,
+                response_code,
+                details: cipher.open("webhook-delivery", &id, &found.bytes(5)?)?,
+            },
+            id,
+        })
+    })
+    .collect()
 }
 
 pub(super) async fn put_signing_key(

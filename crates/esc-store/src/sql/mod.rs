@@ -20,8 +20,9 @@ use crate::migrations;
 use crate::model::{
     AccessToken, AuditEvent, Author, CloneOptions, EnvRef, Environment, EnvironmentTag,
     EnvironmentTagUpdate, NewAccessToken, NewAuditEvent, NewRotationEvent, NewSchedule,
-    Organization, Page, Project, Revision, RevisionContent, RevisionTag, RotationEvent, Schedule,
-    ScheduleRun, SettingsUpdate, SigningKey, Timestamp, Webhook, WebhookSecretUpdate, WebhookSpec,
+    NewWebhookDelivery, Organization, Page, Project, Revision, RevisionContent, RevisionTag,
+    RotationEvent, Schedule, ScheduleRun, SettingsUpdate, SigningKey, Timestamp, Webhook,
+    WebhookDelivery, WebhookSecretUpdate, WebhookSpec,
 };
 use crate::postgres::PostgresBackend;
 use crate::sqlite::{DATABASE_FILE, SqliteBackend};
@@ -602,6 +603,35 @@ impl Store for SqlStore {
             &self.master,
             env,
             name
+        ))
+    }
+
+    async fn record_webhook_delivery(
+        &self,
+        env: &EnvRef,
+        name: &str,
+        delivery: &NewWebhookDelivery,
+    ) -> StoreResult<WebhookDelivery> {
+        in_tx!(self, |tx| access::record_delivery(
+            tx,
+            &self.master,
+            env,
+            name,
+            delivery
+        ))
+    }
+    async fn list_webhook_deliveries(
+        &self,
+        env: &EnvRef,
+        name: &str,
+        count: u32,
+    ) -> StoreResult<Vec<WebhookDelivery>> {
+        in_tx!(self, |tx| access::list_deliveries(
+            tx,
+            &self.master,
+            env,
+            name,
+            count
         ))
     }
 

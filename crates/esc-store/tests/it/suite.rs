@@ -1159,6 +1159,44 @@ pub(crate) async fn webhooks(h: &Harness) {
         .map(|w| w.name)
         .collect();
     assert_eq!(names, ["hook-0", "hook-1"]);
+    for (idx, code) in [(0, Some(200)), (1, None)] {
+        let delivery = esc_store::NewWebhookDelivery {
+            kind: format!("kind-{idx}"),
+            time: Timestamp::from_unix_millis(1_000 + idx),
+            duration_ms: 12,
+            response_code: code,
+            details: Plaintext::new(format!("{{\"n\":{idx}}}").into_bytes()),
+        };
+        store
+            .record_webhook_delivery(&env, "hook-1", &delivery)
+            .await
+            .unwrap();
+    }
+    let deliveries = store
+        .list_webhook_deliveries(&env, "hook-1", 10)
+        .await
+        .unwrap();
+    assert_eq!(deliveries.len(), 2);
+    assert_eq!(deliveries[0].delivery.kind, "kind-1");
+    assert_eq!(deliveries[0].delivery.response_code, None);
+    assert_eq!(deliveries[1].delivery.response_code, Some(200));
+    assert_eq!(deliveries[1].delivery.details.expose(), b"{\"n\":0}");
+    assert!(matches!(
+        store.list_webhook_deliveries(&env, "nope", 10).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    store.delete_webhook(&env, "hook-1").await.unwrap();
+    store
+        .create_webhook(&env, "hook-1", &spec, None)
+        .await
+        .unwrap();
+    assert!(
+        store
+            .list_webhook_deliveries(&env, "hook-1", 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     store.delete_webhook(&env, "hook-1").await.unwrap();
     assert!(matches!(
         store.webhook(&env, "hook-1").await,
@@ -1258,6 +1296,20 @@ pub(crate) async fn nothing_secret_at_rest(h: &Harness) {
         .await
         .unwrap();
     store
+        .record_webhook_delivery(
+            &env,
+            "hook",
+            &esc_store::NewWebhookDelivery {
+                kind: "ping".into(),
+                time: Timestamp::now(),
+                duration_ms: 1,
+                response_code: Some(200),
+                details: Plaintext::new(b"{\"signature\":\"DELIVERY-signature-77aa\"}".to_vec()),
+            },
+        )
+        .await
+        .unwrap();
+    store
         .put_signing_key(
             "kid-1",
             "RS256",
@@ -1299,6 +1351,7 @@ pub(crate) async fn nothing_secret_at_rest(h: &Harness) {
         "ROTATION-state-secret-5d1e",
         "SESSION-result-secret-a8b0",
         "WEBHOOK-secret-0c44",
+        "DELIVERY-signature-77aa",
         "SIGNING-private-key-e9f2",
         token_secret.as_str(),
         session.as_str(),
