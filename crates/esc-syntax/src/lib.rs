@@ -35,6 +35,7 @@
 //! length of interpolated strings.
 
 mod diagnostic;
+pub mod edit;
 mod interp;
 mod path;
 mod pos;

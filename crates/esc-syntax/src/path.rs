@@ -42,6 +42,11 @@ impl DocPath {
         Self(format!("{}[{i}]", self.0))
     }
 
+    /// A path from its text form (as produced by this type).
+    pub(crate) fn from_text(text: String) -> Self {
+        Self(text)
+    }
+
     /// The path as text.
     pub fn as_str(&self) -> &str {
         &self.0

@@ -1,6 +1,7 @@
 //! Integration tests of `esc-syntax`: the public API against the spec and the conformance fixtures.
 #![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 
+mod edit;
 mod fixtures;
 mod props;
 mod wire;

@@ -1,0 +1,466 @@
+//! Unit tests of the text-preserving edits.
+#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
+
+use super::*;
+use crate::{Node, parse_document};
+
+fn lookup<'a>(node: &'a Node, path: &str) -> &'a Node {
+    let mut node = node;
+    for segment in parse_doc_path(path).unwrap() {
+        node = match (&node.kind, segment) {
+            (NodeKind::Mapping(entries), PathSegment::Key(k)) => {
+                &entries
+                    .iter()
+                    .find(|(key, _)| key.as_str() == Some(&k))
+                    .unwrap()
+                    .1
+            }
+            (NodeKind::Sequence(items), PathSegment::Index(i)) => &items[i],
+            (kind, segment) => panic!("{segment:?} into {kind:?}"),
+        };
+    }
+    node
+}
+
+fn reparsed(text: &str) -> Node {
+    parse_document("env", text).unwrap().unwrap()
+}
+
+fn s(text: &str) -> EditValue {
+    EditValue::String(text.to_owned())
+}
+
+fn string_kind(node: &Node) -> Option<&str> {
+    node.as_str()
+}
+
+#[test]
+fn doc_paths_parse() {
+    use PathSegment::{Index, Key};
+    let k = |s: &str| Key(s.to_owned());
+    assert_eq!(
+        parse_doc_path(r#"values.full["fn::rotate"].state"#).unwrap(),
+        vec![k("values"), k("full"), k("fn::rotate"), k("state")]
+    );
+    assert_eq!(
+        parse_doc_path("imports[0]").unwrap(),
+        vec![k("imports"), Index(0)]
+    );
+    assert_eq!(
+        parse_doc_path(r#"values["a\"b"][2].c"#).unwrap(),
+        vec![k("values"), k("a\"b"), Index(2), k("c")]
+    );
+    assert_eq!(parse_doc_path(r#"["x-y"]"#).unwrap(), vec![k("x-y")]);
+    for bad in [
+        ".a",
+        "a..b",
+        "a[",
+        "a[x]",
+        r#"a["b"#,
+        r#"a["b"x"#,
+        "a[0]b",
+        "a[-1]",
+    ] {
+        assert!(parse_doc_path(bad).is_err(), "{bad}");
+    }
+    // DocPath text round-trips
+    let path = crate::DocPath::root()
+        .key("values")
+        .key("a b")
+        .index(3)
+        .key("c");
+    assert_eq!(
+        parse_doc_path(path.as_str()).unwrap(),
+        vec![k("values"), k("a b"), Index(3), k("c")]
+    );
+}
+
+#[test]
+fn replaces_existing_state_keeping_comments() {
+    let text = "\
+# top comment
+values:
+  full:
+    fn::rotate:
+      provider: swap # the provider
+      inputs: {}
+      state:
+        a: old-a   # old a
+        b: old-b
+  after: 1 # keep me
+";
+    let state = EditValue::Mapping(vec![("a".into(), s("new-a")), ("b".into(), s("new-b"))]);
+    let out = set_value(text, r#"values.full["fn::rotate"].state"#, &state).unwrap();
+    assert_eq!(
+        out,
+        "\
+# top comment
+values:
+  full:
+    fn::rotate:
+      provider: swap # the provider
+      inputs: {}
+      state:
+        a: new-a
+        b: new-b
+  after: 1 # keep me
+"
+    );
+}
+
+#[test]
+fn creates_missing_state_and_mappings() {
+    let text =
+        "values:\n  short:\n    fn::rotate::swap:\n      inputs: {} # no state yet\n  x: 1\n";
+    let state = EditValue::Mapping(vec![("a".into(), s("1")), ("b".into(), EditValue::Null)]);
+    let out = set_value(text, r#"values.short["fn::rotate::swap"].state"#, &state).unwrap();
+    assert_eq!(
+        out,
+        "values:\n  short:\n    fn::rotate::swap:\n      inputs: {} # no state yet\n      state:\n        a: \"1\"\n        b: null\n  x: 1\n"
+    );
+    // deeper: several missing levels at once
+    let out = set_value(
+        "values:\n  a: 1\n",
+        "values.b.c[0].d",
+        &EditValue::Bool(true),
+    )
+    .unwrap();
+    assert_eq!(
+        out,
+        "values:\n  a: 1\n  b:\n    c:\n      -\n        d: true\n"
+    );
+    let root = reparsed(&out);
+    assert_eq!(lookup(&root, "values.b.c[0].d").kind, NodeKind::Bool(true));
+}
+
+#[test]
+fn null_and_scalar_targets() {
+    // an empty value is replaced after its colon
+    let out = set_value("values:\n  state:\n  z: 2\n", "values.state", &s("x")).unwrap();
+    assert_eq!(out, "values:\n  state: x\n  z: 2\n");
+    // a null node on the way becomes a mapping
+    let out = set_value(
+        "values:\n  a: ~\n",
+        "values.a.b",
+        &EditValue::Number("3".into()),
+    )
+    .unwrap();
+    assert_eq!(out, "values:\n  a:\n    b: 3\n");
+    // a string on the way is an error
+    let err = set_value("values:\n  a: text\n", "values.a.b", &EditValue::Null).unwrap_err();
+    assert_eq!(
+        err,
+        EditError::NotACollection {
+            path: "values.a".into()
+        }
+    );
+    assert_eq!(err.to_string(), "values.a: expected an array or an object");
+}
+
+#[test]
+fn sequences() {
+    let text = "values:\n  list:\n    - a\n    - b # bee\n";
+    let out = set_value(text, "values.list[1]", &s("B")).unwrap();
+    assert_eq!(out, "values:\n  list:\n    - a\n    - B # bee\n");
+    let out = set_value(text, "values.list[2]", &s("c")).unwrap();
+    assert_eq!(out, "values:\n  list:\n    - a\n    - b # bee\n    - c\n");
+    let err = set_value(text, "values.list[3]", &s("c")).unwrap_err();
+    assert_eq!(
+        err,
+        EditError::IndexOutOfRange {
+            path: "values.list[3]".into()
+        }
+    );
+    assert!(matches!(
+        set_value(text, "values.list.x", &s("c")),
+        Err(EditError::KeyForArray { .. })
+    ));
+    assert!(matches!(
+        set_value(text, "values[0]", &s("c")),
+        Err(EditError::IndexForMap { .. })
+    ));
+    // block mapping inside a sequence item
+    let out = set_value(
+        "values:\n  l:\n    - k: v\n",
+        "values.l[0].k",
+        &EditValue::Mapping(vec![("x".into(), s("y"))]),
+    )
+    .unwrap();
+    assert_eq!(
+        lookup(&reparsed(&out), "values.l[0].k.x").as_str(),
+        Some("y")
+    );
+}
+
+#[test]
+fn flow_collections_stay_flow() {
+    let text = "values: {a: 1, b: [x, y]} # flow\n";
+    let out = set_value(
+        text,
+        "values.a",
+        &EditValue::Mapping(vec![("k".into(), s("v"))]),
+    )
+    .unwrap();
+    assert_eq!(out, "values: {a: {k: v}, b: [x, y]} # flow\n");
+    let out = set_value(text, "values.c", &s("new")).unwrap();
+    assert_eq!(out, "values: {a: 1, b: [x, y], c: new} # flow\n");
+    let out = set_value(text, "values.b[2]", &s("z")).unwrap();
+    assert_eq!(out, "values: {a: 1, b: [x, y, z]} # flow\n");
+    let out = set_value("values: {}\n", "values.c", &s("new")).unwrap();
+    assert_eq!(out, "values: {c: new}\n");
+}
+
+#[test]
+fn block_scalars_are_replaced_whole() {
+    let text = "values:\n  a: |\n    line one\n    line two\n  b: 2\n";
+    let out = set_value(text, "values.a", &s("short")).unwrap();
+    assert_eq!(out, "values:\n  a: short\n  b: 2\n");
+    let out = set_value("values:\n  a: |\n    x\n", "values.z", &s("new")).unwrap();
+    assert_eq!(lookup(&reparsed(&out), "values.a").as_str(), Some("x\n"));
+    assert_eq!(lookup(&reparsed(&out), "values.z").as_str(), Some("new"));
+}
+
+#[test]
+fn secrets_are_wrapped() {
+    let state = EditValue::Mapping(vec![
+        ("password".into(), EditValue::Secret(Box::new(s("hunter2")))),
+        (
+            "obj".into(),
+            EditValue::Secret(Box::new(EditValue::Mapping(vec![
+                ("b".into(), EditValue::Number("1".into())),
+                ("a".into(), s("<x>")),
+            ]))),
+        ),
+        ("plain".into(), s("p")),
+    ]);
+    let out = set_value(
+        "values:\n  r:\n    fn::rotate::x:\n      inputs: {}\n",
+        r#"values.r["fn::rotate::x"].state"#,
+        &state,
+    )
+    .unwrap();
+    let root = reparsed(&out);
+    let state = lookup(&root, r#"values.r["fn::rotate::x"].state"#);
+    assert_eq!(
+        lookup(state, r#"password["fn::secret"]"#).as_str(),
+        Some("hunter2")
+    );
+    assert_eq!(
+        lookup(state, r#"obj["fn::fromJSON"]["fn::secret"]"#).as_str(),
+        Some(r#"{"a":"\u003cx\u003e","b":1}"#)
+    );
+    assert_eq!(lookup(state, "plain").as_str(), Some("p"));
+}
+
+#[test]
+fn scalars_round_trip_through_quoting() {
+    let values = [
+        "plain",
+        "",
+        "42",
+        "true",
+        "null",
+        "~",
+        "yes",
+        "a: b",
+        "a #b",
+        "- x",
+        "#x",
+        "[x]",
+        "x,y",
+        "'q'",
+        "\"dq\"",
+        "tab\there",
+        "nl\nline",
+        "trailing ",
+        " leading",
+        "é日😀",
+        "$${x}",
+        "back\\slash",
+        "\u{7f}",
+        "\u{85}",
+        "1e+06",
+        ".inf",
+        "{a}",
+        "a:",
+        "@x",
+        "%x",
+        "`x",
+        "\u{FEFF}bom",
+    ];
+    for v in values {
+        let out = set_value("values:\n  a: 0\n", "values.a", &s(v)).unwrap();
+        let root = reparsed(&out);
+        assert_eq!(
+            string_kind(lookup(&root, "values.a")),
+            Some(v),
+            "{v:?} -> {out:?}"
+        );
+        let flow = set_value("values: {a: 0}\n", "values.a", &s(v)).unwrap();
+        assert_eq!(
+            string_kind(lookup(&reparsed(&flow), "values.a")),
+            Some(v),
+            "{v:?} -> {flow:?}"
+        );
+        let key = set_value(
+            "values:\n  a: 0\n",
+            &crate::DocPath::root().key("values").key(v).into_string(),
+            &s("x"),
+        )
+        .unwrap();
+        let root = reparsed(&key);
+        let NodeKind::Mapping(entries) = &lookup(&root, "values").kind else {
+            panic!()
+        };
+        assert_eq!(entries[1].0.as_str(), Some(v), "key {v:?} -> {key:?}");
+    }
+    for (number, kind) in [
+        ("42", "42"),
+        ("1e+06", "1e+06"),
+        ("+Inf", "+Inf"),
+        ("-Inf", "-Inf"),
+        ("NaN", "NaN"),
+        ("-0.5", "-0.5"),
+    ] {
+        let out = set_value(
+            "values:\n  a: 0\n",
+            "values.a",
+            &EditValue::Number(number.into()),
+        )
+        .unwrap();
+        assert_eq!(
+            lookup(&reparsed(&out), "values.a").kind,
+            NodeKind::Number(kind.into())
+        );
+    }
+    assert_eq!(
+        set_value(
+            "values:\n  a: 0\n",
+            "values.a",
+            &EditValue::Number("x".into())
+        ),
+        Err(EditError::InvalidNumber("x".into()))
+    );
+}
+
+#[test]
+fn encrypt_and_decrypt_secrets() {
+    let text = "\
+# comment stays
+imports: [base]
+values:
+  password:
+    fn::secret: hunter2 # inline comment
+  quoted:
+    fn::secret: \"pa$$word\"
+  block:
+    fn::secret: |
+      multi
+      line
+  list:
+    - fn::secret: in-a-list
+  nested:
+    fn::open::test:
+      token:
+        fn::secret: deep
+  interpolated:
+    fn::secret: ${other}
+  number:
+    fn::secret: 42
+  already:
+    fn::secret:
+      ciphertext: ZXNjeAAAAAE=
+  other: ${password}
+";
+    let mut seen = Vec::new();
+    let encrypted = encrypt_secrets::<EditError>(text, |plain| {
+        seen.push(plain.to_owned());
+        Ok(format!("CT({})", plain.len()))
+    })
+    .unwrap();
+    assert_eq!(
+        seen,
+        vec!["hunter2", "pa$word", "multi\nline\n", "in-a-list", "deep"]
+    );
+    assert!(encrypted.starts_with("# comment stays\nimports: [base]\n"));
+    assert!(
+        encrypted.contains("fn::secret: {ciphertext: CT(7)} # inline comment\n"),
+        "{encrypted}"
+    );
+    assert!(
+        encrypted.contains("fn::secret: {ciphertext: CT(11)}\n  list:"),
+        "{encrypted}"
+    );
+    assert!(encrypted.contains("fn::secret: ${other}"));
+    assert!(encrypted.contains("fn::secret: 42"));
+    let root = reparsed(&encrypted);
+    assert_eq!(
+        lookup(&root, r#"values.password["fn::secret"].ciphertext"#).as_str(),
+        Some("CT(7)")
+    );
+    assert_eq!(
+        lookup(&root, r#"values.list[0]["fn::secret"].ciphertext"#).as_str(),
+        Some("CT(9)")
+    );
+    assert_eq!(
+        lookup(
+            &root,
+            r#"values.nested["fn::open::test"].token["fn::secret"].ciphertext"#
+        )
+        .as_str(),
+        Some("CT(4)")
+    );
+
+    // decrypt reverses it (here: every ciphertext decrypts to "$x")
+    let decrypted = decrypt_secrets::<EditError>(&encrypted, |ct| Ok(format!("$<{ct}>"))).unwrap();
+    let root = reparsed(&decrypted);
+    assert_eq!(
+        lookup(&root, r#"values.password["fn::secret"]"#).as_str(),
+        Some("$$<CT(7)>")
+    );
+    assert_eq!(
+        lookup(&root, r#"values.already["fn::secret"]"#).as_str(),
+        Some("$$<ZXNjeAAAAAE=>")
+    );
+    assert!(decrypted.contains("# inline comment"), "{decrypted}");
+
+    // callback errors stop the rewrite
+    let err = encrypt_secrets(text, |_| Err(EditError::Alias)).unwrap_err();
+    assert_eq!(err, EditError::Alias);
+}
+
+#[test]
+fn only_top_level_values_is_rewritten() {
+    let text =
+        "description: x\nother:\n  fn::secret: nope\nvalues:\n  a:\n    fn::secret: yes-please\n";
+    let out = encrypt_secrets::<EditError>(text, |_| Ok("C".into())).unwrap();
+    assert_eq!(
+        out,
+        "description: x\nother:\n  fn::secret: nope\nvalues:\n  a:\n    fn::secret: {ciphertext: C}\n"
+    );
+}
+
+#[test]
+fn top_level_fn_keys_in_values_are_not_calls() {
+    let text = "values:\n  fn::secret: property\n";
+    assert_eq!(
+        encrypt_secrets::<EditError>(text, |_| Ok("C".into())).unwrap(),
+        text
+    );
+}
+
+#[test]
+fn invalid_documents_are_errors() {
+    assert!(matches!(
+        set_value("a: [", "a", &EditValue::Null),
+        Err(EditError::Document(_))
+    ));
+    assert!(matches!(
+        set_value("", "a", &EditValue::Null),
+        Err(EditError::Document(_))
+    ));
+    assert!(matches!(
+        encrypt_secrets::<EditError>("a: *x", |_| Ok(String::new())),
+        Err(EditError::Document(_))
+    ));
+}
