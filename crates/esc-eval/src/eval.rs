@@ -29,6 +29,18 @@ pub(crate) struct PassOutput {
     pub(crate) diags: Vec<Diagnostic>,
     pub(crate) pending: Vec<Op>,
     pub(crate) rotations: Vec<RotationRecord>,
+    /// Direct imports of the root that needed no pending call: the next
+    /// pass reuses them (their evaluation cannot change).
+    pub(crate) finished: Vec<(String, EnvResult)>,
+}
+
+/// The complete result of evaluating one directly imported environment.
+#[derive(Clone)]
+pub(crate) struct EnvResult {
+    value: Option<Value>,
+    diags: Vec<Diagnostic>,
+    /// Environments evaluated on the way (memo entries to restore).
+    nested: Vec<(String, Option<Value>)>,
 }
 
 enum EnvSlot {
@@ -44,6 +56,11 @@ pub(crate) struct Pass<'r> {
     pending_set: HashSet<Op>,
     rotations: Vec<RotationRecord>,
     depth: usize,
+    /// Environments in progress below the root.
+    env_depth: usize,
+    /// Names memoised as done, in order.
+    memo_log: Vec<(String, Option<Value>)>,
+    finished: Vec<(String, EnvResult)>,
 }
 
 enum State {
@@ -58,7 +75,7 @@ struct Env<'d> {
     doc: &'d Document,
     is_root: bool,
     states: Vec<State>,
-    base: Option<Value>,
+    base: Option<Arc<Value>>,
     imports: BTreeMap<String, Value>,
     context: Value,
     context_plain: PlainValue,
@@ -79,6 +96,9 @@ impl<'r> Pass<'r> {
             pending_set: HashSet::new(),
             rotations: Vec::new(),
             depth: 0,
+            env_depth: 0,
+            memo_log: Vec::new(),
+            finished: Vec::new(),
         }
     }
 
@@ -99,7 +119,14 @@ impl<'r> Pass<'r> {
             diags: self.diags,
             pending: self.pending,
             rotations: self.rotations,
+            finished: self.finished,
         }
+    }
+
+    fn memo_done(&mut self, name: &str, value: Option<Value>) {
+        self.envs
+            .insert(name.to_string(), EnvSlot::Done(value.clone()));
+        self.memo_log.push((name.to_string(), value));
     }
 
     fn context_for(&self, name: &str) -> (PlainValue, ()) {
@@ -151,8 +178,8 @@ impl<'r> Pass<'r> {
         let root = match &doc.values {
             Some(values) => self.eval_expr(&mut env, values, &Schema::always()),
             None => {
-                let mut v = Value::new(Repr::Object(BTreeMap::new()), None);
-                v.base = env.base.clone().map(Arc::new);
+                let mut v = Value::object(BTreeMap::new(), None);
+                v.base = env.base.clone();
                 v
             }
         };
@@ -165,10 +192,10 @@ impl<'r> Pass<'r> {
         };
         env.imports.insert(import.name.clone(), value.clone());
         if import.merge {
-            env.base = Some(match &env.base {
+            env.base = Some(Arc::new(match &env.base {
                 None => value,
                 Some(base) => merge_imported(&value, base),
-            });
+            }));
         }
     }
 
@@ -185,11 +212,21 @@ impl<'r> Pass<'r> {
             None => {}
         }
         let run = self.run;
+        if self.env_depth == 0
+            && let Some(cached) = run.env_cache.get(name)
+        {
+            self.diags.extend(cached.diags.iter().cloned());
+            for (nested, value) in &cached.nested {
+                self.memo_done(nested, value.clone());
+            }
+            self.memo_done(name, cached.value.clone());
+            return cached.value.clone();
+        }
         let loaded = match run.docs.get(name) {
             Some(Ok(loaded)) => loaded.clone(),
             Some(Err(text)) => {
                 self.error(text.clone(), site);
-                self.envs.insert(name.to_string(), EnvSlot::Done(None));
+                self.memo_done(name, None);
                 return None;
             }
             None => {
@@ -204,22 +241,35 @@ impl<'r> Pass<'r> {
             Ok(doc) => doc,
             Err(diag) => {
                 self.diags.push(diag.clone());
-                self.envs.insert(name.to_string(), EnvSlot::Done(None));
+                self.memo_done(name, None);
                 return None;
             }
         };
         self.diags.extend(doc.diags.iter().cloned());
         if doc.diags.iter().any(Diagnostic::is_error) {
-            self.envs.insert(name.to_string(), EnvSlot::Done(None));
+            self.memo_done(name, None);
             return None;
         }
+        let (n_diags, n_pending, n_memo) =
+            (self.diags.len(), self.pending.len(), self.memo_log.len());
         self.envs.insert(name.to_string(), EnvSlot::InProgress);
         let env_name: Arc<str> = Arc::from(name);
+        self.env_depth += 1;
         let value = self
             .evaluate_document(&env_name, doc, false)
-            .or_else(|| Some(Value::new(Repr::Object(BTreeMap::new()), None)));
-        self.envs
-            .insert(name.to_string(), EnvSlot::Done(value.clone()));
+            .or_else(|| Some(Value::object(BTreeMap::new(), None)));
+        self.env_depth -= 1;
+        self.memo_done(name, value.clone());
+        if self.env_depth == 0 && self.pending.len() == n_pending {
+            let mut diags = doc.diags.clone();
+            diags.extend(self.diags[n_diags..].iter().cloned());
+            let result = EnvResult {
+                value: value.clone(),
+                diags,
+                nested: self.memo_log[n_memo..self.memo_log.len() - 1].to_vec(),
+            };
+            self.finished.push((name.to_string(), result));
+        }
         value
     }
 
@@ -239,7 +289,7 @@ impl<'r> Pass<'r> {
     /// The merge base of an object member: the base value at its key path.
     fn base_of(&self, env: &Env<'_>, expr: &Expr) -> Option<Value> {
         let keys = expr.member_keys.as_ref()?;
-        let mut v = env.base.as_ref()?;
+        let mut v: &Value = env.base.as_deref()?;
         for k in keys {
             v = v.property(k)?;
         }
@@ -326,7 +376,7 @@ impl<'r> Pass<'r> {
                     .enumerate()
                     .map(|(i, item)| self.eval_expr(env, item, &accept.item(i)))
                     .collect();
-                Value::new(Repr::Array(values), def)
+                Value::array(values, def)
             }
             ExprKind::Object(members) => {
                 let mut order: Vec<usize> = (0..members.len()).collect();
@@ -346,7 +396,7 @@ impl<'r> Pass<'r> {
                     };
                     out.insert(m.key.clone(), v);
                 }
-                Value::new(Repr::Object(out), def)
+                Value::object(out, def)
             }
             ExprKind::Symbol(accessors) => {
                 let mut v = self.resolve(env, expr, accessors);
@@ -404,7 +454,7 @@ impl<'r> Pass<'r> {
         let doc = env.doc;
         let (mut cursor, rest): (Cursor<'_>, &[Accessor]) = match first_name {
             Some("imports") => {
-                let v = Value::new(Repr::Object(env.imports.clone()), None);
+                let v = Value::object(env.imports.clone(), None);
                 (Cursor::Value(v), &accessors[1..])
             }
             Some("context") => (Cursor::Value(env.context.clone()), &accessors[1..]),
@@ -436,8 +486,8 @@ impl<'r> Pass<'r> {
             _ => match &doc.values {
                 Some(values) => (Cursor::Expr(values), accessors),
                 None => {
-                    let mut v = Value::new(Repr::Object(BTreeMap::new()), None);
-                    v.base = env.base.clone().map(Arc::new);
+                    let mut v = Value::object(BTreeMap::new(), None);
+                    v.base = env.base.clone();
                     (Cursor::Value(v), accessors)
                 }
             },
@@ -510,6 +560,18 @@ impl<'r> Pass<'r> {
                         (ExprKind::List(_), _) => {
                             self.error_at(
                                 "cannot access an array element using a property name",
+                                accessor.range(),
+                                &expr.site.path,
+                            );
+                            return unknown();
+                        }
+                        (ExprKind::Builtin(b), _)
+                            if matches!(b.kind, BuiltinKind::SecretCipher(_)) =>
+                        {
+                            // Quirk of the reference (spec §2.2): a ciphertext
+                            // definition has no receiver to access into.
+                            self.error_at(
+                                "internal error: no receiver",
                                 accessor.range(),
                                 &expr.site.path,
                             );
@@ -730,7 +792,7 @@ impl<'r> Pass<'r> {
                     .into_iter()
                     .map(|p| Value::string(p, def.clone()))
                     .collect();
-                Value::new(Repr::Array(items), def).with_secret(secret)
+                Value::array(items, def).with_secret(secret)
             }
             BuiltinKind::Concat(arg) => {
                 let schema = Schema::array_of(Schema::of_type("array"));
@@ -742,13 +804,13 @@ impl<'r> Pass<'r> {
                 }
                 let mut out = Vec::new();
                 if let Repr::Array(lists) = &v.repr {
-                    for list in lists {
+                    for list in lists.iter() {
                         if let Repr::Array(items) = &list.repr {
                             out.extend(items.iter().cloned());
                         }
                     }
                 }
-                Value::new(Repr::Array(out), def).with_secret(secret)
+                Value::array(out, def).with_secret(secret)
             }
             BuiltinKind::ToJson(arg) => {
                 let v = self.eval_expr(env, arg, &Schema::always());

@@ -189,6 +189,40 @@ pub struct Patch {
     pub replacement: PlainValue,
 }
 
+impl Patch {
+    /// The replacement as plain YAML data for write-back (spec §5.2): a
+    /// secret string `s` becomes `{fn::secret: s}`, any other secret value
+    /// `v` becomes `{fn::fromJSON: {fn::secret: <compact JSON of v>}}`
+    /// (a secret container is wrapped whole).
+    pub fn write_back_form(&self) -> PlainValue {
+        write_back_form(&self.replacement)
+    }
+}
+
+fn write_back_form(v: &PlainValue) -> PlainValue {
+    match v {
+        PlainValue::Secret(inner) => match inner.unwrap_secret() {
+            PlainValue::String(s) => PlainValue::object([("fn::secret", PlainValue::string(s))]),
+            other => {
+                // Numbers come from JSON or YAML text, so they encode; an
+                // invalid number text falls back to its string form.
+                let json = other.to_json().unwrap_or_else(|_| format!("{other:?}"));
+                PlainValue::object([(
+                    "fn::fromJSON",
+                    PlainValue::object([("fn::secret", PlainValue::String(json))]),
+                )])
+            }
+        },
+        PlainValue::Array(items) => PlainValue::Array(items.iter().map(write_back_form).collect()),
+        PlainValue::Object(map) => PlainValue::Object(
+            map.iter()
+                .map(|(k, v)| (k.clone(), write_back_form(v)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
 /// One selected `fn::rotate` call in rotate mode.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RotationRecord {

@@ -10,7 +10,7 @@ use esc_syntax::Diagnostic;
 use futures::future::join_all;
 
 use crate::document::{BuiltinKind, Document, ExprKind, inline_reference, load_document, walk};
-use crate::eval::{Pass, PassOutput};
+use crate::eval::{EnvResult, Pass, PassOutput};
 use crate::plain::PlainValue;
 use crate::traits::{Decrypter, Provider, ProviderContext, Rotator};
 use crate::{Definition, EvalError, Evaluation, Limits, Mode, Session};
@@ -65,6 +65,8 @@ pub(crate) struct RunState {
     pub(crate) providers: HashMap<String, Result<Arc<dyn Provider>, String>>,
     pub(crate) rotators: HashMap<String, Result<Arc<dyn Rotator>, String>>,
     pub(crate) cache: HashMap<Op, OpResult>,
+    /// Direct imports of the root finished in an earlier pass.
+    pub(crate) env_cache: HashMap<String, EnvResult>,
     pub(crate) context: PlainValue,
     pub(crate) limits: Limits,
 }
@@ -181,13 +183,59 @@ pub(crate) async fn evaluate(
         }
     }
 
+    // Ciphertexts are literals: decrypt them all now, concurrently with
+    // loading providers, rather than one pass later.
+    let mut decrypts: Vec<(Op, Arc<dyn Decrypter>)> = Vec::new();
+    if mode
+        != (Mode::Check {
+            show_secrets: false,
+        })
+    {
+        let mut seen_ops = HashSet::new();
+        let mut collect = |env: &str, doc: &Document, decrypter: &Arc<dyn Decrypter>| {
+            if let Some(values) = &doc.values {
+                walk(values, &mut |e| {
+                    if let ExprKind::Builtin(b) = &e.kind
+                        && let BuiltinKind::SecretCipher(text) = &b.kind
+                        && let Ok(ciphertext) = crate::builtins::decode_envelope(text)
+                    {
+                        let op = Op::Decrypt {
+                            env: env.to_string(),
+                            ciphertext,
+                        };
+                        if seen_ops.insert(op.clone()) {
+                            decrypts.push((op, decrypter.clone()));
+                        }
+                    }
+                });
+            }
+        };
+        collect(&root_name, &root_doc, &session.decrypter);
+        for (name, loaded) in &docs {
+            if let Ok(loaded) = loaded
+                && let Ok(doc) = &loaded.doc
+            {
+                collect(name, doc, &loaded.decrypter);
+            }
+        }
+    }
     let provider_names: Vec<String> = providers.into_iter().collect();
     let rotator_names: Vec<String> = rotators.into_iter().collect();
     let loader = &session.providers;
-    let (provider_results, rotator_results) = futures::join!(
+    let (provider_results, rotator_results, decrypt_results) = futures::join!(
         join_all(provider_names.iter().map(|n| loader.load_provider(n))),
-        join_all(rotator_names.iter().map(|n| loader.load_rotator(n)))
+        join_all(rotator_names.iter().map(|n| loader.load_rotator(n))),
+        join_all(
+            decrypts
+                .iter()
+                .map(|(op, decrypter)| decrypt(op, decrypter.clone()))
+        )
     );
+    let cache: HashMap<Op, OpResult> = decrypts
+        .into_iter()
+        .map(|(op, _)| op)
+        .zip(decrypt_results)
+        .collect();
     let providers = provider_names
         .into_iter()
         .zip(provider_results)
@@ -207,7 +255,8 @@ pub(crate) async fn evaluate(
         docs,
         providers,
         rotators,
-        cache: HashMap::new(),
+        cache,
+        env_cache: HashMap::new(),
         context: session.context.clone(),
         limits,
     };
@@ -225,6 +274,7 @@ pub(crate) async fn evaluate(
         for (op, result) in output.pending.into_iter().zip(results) {
             state.cache.insert(op, result);
         }
+        state.env_cache.extend(output.finished);
     };
     Ok(Evaluation::new(output, n_passes, state.cache.len()))
 }
@@ -283,7 +333,7 @@ async fn execute(state: &RunState, op: &Op) -> OpResult {
                 .await
                 .map_err(|e| e.0)
         }
-        Op::Decrypt { env, ciphertext } => {
+        Op::Decrypt { env, .. } => {
             let decrypter = if *env == *state.root_name {
                 state.root_decrypter.clone()
             } else {
@@ -292,10 +342,17 @@ async fn execute(state: &RunState, op: &Op) -> OpResult {
                     _ => return Err("no decrypter".into()),
                 }
             };
-            let plain = decrypter.decrypt(ciphertext).await.map_err(|e| e.0)?;
-            Ok(PlainValue::Secret(Box::new(PlainValue::String(
-                String::from_utf8_lossy(&plain).into_owned(),
-            ))))
+            decrypt(op, decrypter).await
         }
     }
+}
+
+async fn decrypt(op: &Op, decrypter: Arc<dyn Decrypter>) -> OpResult {
+    let Op::Decrypt { ciphertext, .. } = op else {
+        return Err("internal error: not a decryption".into());
+    };
+    let plain = decrypter.decrypt(ciphertext).await.map_err(|e| e.0)?;
+    Ok(PlainValue::Secret(Box::new(PlainValue::String(
+        String::from_utf8_lossy(&plain).into_owned(),
+    ))))
 }

@@ -22,3 +22,368 @@ fn levenshtein_distances() {
     assert_eq!(levenshtein("", "abc"), 3);
     assert_eq!(levenshtein("kitten", "sitting"), 3);
 }
+
+mod harness {
+    //! In-memory loaders and a slow, counting provider.
+
+    use std::collections::HashMap;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+
+    use async_trait::async_trait;
+
+    use crate::*;
+
+    /// Tracks how many calls run at once and in total.
+    #[derive(Default)]
+    pub(super) struct Gauge {
+        current: AtomicUsize,
+        pub(super) max: AtomicUsize,
+        pub(super) total: AtomicUsize,
+    }
+
+    impl Gauge {
+        async fn during(&self, delay: Duration) {
+            let now = self.current.fetch_add(1, Ordering::SeqCst) + 1;
+            self.max.fetch_max(now, Ordering::SeqCst);
+            self.total.fetch_add(1, Ordering::SeqCst);
+            tokio::time::sleep(delay).await;
+            self.current.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+
+    /// `slow`: echoes its inputs after a delay.
+    pub(super) struct Slow {
+        pub(super) gauge: Arc<Gauge>,
+    }
+
+    #[async_trait]
+    impl Provider for Slow {
+        fn schema(&self) -> ProviderSchema {
+            ProviderSchema {
+                inputs: Schema::always(),
+                outputs: Schema::always(),
+            }
+        }
+
+        async fn open(
+            &self,
+            inputs: &PlainValue,
+            _ctx: &ProviderContext,
+        ) -> Result<PlainValue, CallError> {
+            self.gauge.during(Duration::from_millis(40)).await;
+            Ok(inputs.clone())
+        }
+    }
+
+    pub(super) struct Providers {
+        pub(super) gauge: Arc<Gauge>,
+    }
+
+    #[async_trait]
+    impl ProviderLoader for Providers {
+        async fn load_provider(&self, name: &str) -> Result<Arc<dyn Provider>, CallError> {
+            match name {
+                "slow" => Ok(Arc::new(Slow {
+                    gauge: self.gauge.clone(),
+                })),
+                _ => Err(CallError::new(format!(
+                    "unknown provider {}",
+                    go_quote(name)
+                ))),
+            }
+        }
+
+        async fn load_rotator(&self, name: &str) -> Result<Arc<dyn Rotator>, CallError> {
+            Err(CallError::new(format!(
+                "unknown rotator {}",
+                go_quote(name)
+            )))
+        }
+    }
+
+    pub(super) struct Plain;
+
+    #[async_trait]
+    impl Decrypter for Plain {
+        async fn decrypt(&self, ciphertext: &[u8]) -> Result<Vec<u8>, CallError> {
+            Ok(ciphertext.to_vec())
+        }
+    }
+
+    pub(super) struct Envs {
+        pub(super) texts: HashMap<String, String>,
+        pub(super) gauge: Arc<Gauge>,
+    }
+
+    #[async_trait]
+    impl EnvironmentLoader for Envs {
+        async fn load_environment(&self, name: &str) -> Result<LoadedEnvironment, CallError> {
+            self.gauge.during(Duration::from_millis(40)).await;
+            match self.texts.get(name) {
+                Some(text) => Ok(LoadedEnvironment {
+                    text: text.clone(),
+                    decrypter: Arc::new(Plain),
+                }),
+                None => Err(CallError::new(format!("environment {name} not found"))),
+            }
+        }
+    }
+
+    pub(super) struct Setup {
+        pub(super) session: Session,
+        pub(super) opens: Arc<Gauge>,
+        pub(super) loads: Arc<Gauge>,
+    }
+
+    pub(super) fn setup(envs: &[(&str, &str)], limits: Limits) -> Setup {
+        let opens = Arc::new(Gauge::default());
+        let loads = Arc::new(Gauge::default());
+        let texts = envs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let session = Session {
+            providers: Arc::new(Providers {
+                gauge: opens.clone(),
+            }),
+            environments: Arc::new(Envs {
+                texts,
+                gauge: loads.clone(),
+            }),
+            decrypter: Arc::new(Plain),
+            context: PlainValue::object::<String>([]),
+            limits,
+        };
+        Setup {
+            session,
+            opens,
+            loads,
+        }
+    }
+
+    pub(super) async fn run(text: &str, mode: Mode, session: &Session) -> Evaluation {
+        let (def, diags) = load_definition("root", text);
+        assert!(diags.is_empty(), "{diags:?}");
+        evaluate(&def.unwrap(), mode, session).await.unwrap()
+    }
+
+    pub(super) fn summaries(e: &Evaluation) -> Vec<String> {
+        e.diagnostics().iter().map(|d| d.summary.clone()).collect()
+    }
+}
+
+use std::sync::atomic::Ordering;
+
+use harness::{run, setup, summaries};
+
+const FOUR_OPENS: &str = "values:
+  a: { fn::open::slow: { x: 1 } }
+  b: { fn::open::slow: { x: 2 } }
+  c: { fn::open::slow: { x: 3 } }
+  d: { fn::open::slow: { x: 1 } }
+";
+
+#[tokio::test]
+async fn independent_opens_overlap_and_identical_opens_run_once() {
+    let s = setup(&[], Limits::default());
+    let e = run(FOUR_OPENS, Mode::Eval, &s.session).await;
+    assert!(e.diagnostics().is_empty());
+    // Three distinct (provider, inputs) pairs: three calls, all at once.
+    assert_eq!(s.opens.total.load(Ordering::SeqCst), 3);
+    assert_eq!(s.opens.max.load(Ordering::SeqCst), 3);
+    assert_eq!(e.n_passes(), 2);
+    let json = e.to_json(false).unwrap().to_json().unwrap();
+    assert_eq!(json, r#"{"a":{"x":1},"b":{"x":2},"c":{"x":3},"d":{"x":1}}"#);
+}
+
+#[tokio::test]
+async fn check_mode_calls_no_provider() {
+    let s = setup(&[], Limits::default());
+    let e = run(FOUR_OPENS, Mode::Check { show_secrets: true }, &s.session).await;
+    assert_eq!(s.opens.total.load(Ordering::SeqCst), 0);
+    assert_eq!(
+        e.to_json(false).unwrap().member("a"),
+        Some(&PlainValue::string("[unknown]"))
+    );
+}
+
+#[tokio::test]
+async fn dependent_opens_run_in_order() {
+    let s = setup(&[], Limits::default());
+    let text = "values:
+  a: { fn::open::slow: { x: 1 } }
+  b: { fn::open::slow: { y: '${a.x}' } }
+";
+    let e = run(text, Mode::Eval, &s.session).await;
+    assert_eq!(s.opens.total.load(Ordering::SeqCst), 2);
+    assert_eq!(s.opens.max.load(Ordering::SeqCst), 1);
+    assert_eq!(e.n_passes(), 3);
+    assert_eq!(
+        e.to_json(false).unwrap().to_json().unwrap(),
+        r#"{"a":{"x":1},"b":{"y":1}}"#
+    );
+}
+
+#[tokio::test]
+async fn imports_load_concurrently() {
+    let s = setup(
+        &[
+            ("a", "imports: [c]\nvalues: { a: 1 }"),
+            ("b", "values: { b: 2 }"),
+            ("c", "values: { c: 3 }"),
+            ("d", "values: { d: 4 }"),
+        ],
+        Limits::default(),
+    );
+    let e = run(
+        "imports: [a, b, d]\nvalues: { r: '${a}' }",
+        Mode::Eval,
+        &s.session,
+    )
+    .await;
+    assert!(e.diagnostics().is_empty(), "{:?}", summaries(&e));
+    assert_eq!(s.loads.total.load(Ordering::SeqCst), 4);
+    // a, b and d at once; c (imported by a) on the next level.
+    assert_eq!(s.loads.max.load(Ordering::SeqCst), 3);
+    assert_eq!(
+        e.to_json(false).unwrap().to_json().unwrap(),
+        r#"{"a":1,"b":2,"c":3,"d":4,"r":1}"#
+    );
+}
+
+#[tokio::test]
+async fn environment_limit_is_a_diagnostic() {
+    let limits = Limits {
+        max_environments: 2,
+        ..Limits::default()
+    };
+    let s = setup(
+        &[
+            ("a", "values: { a: 1 }"),
+            ("b", "values: { b: 2 }"),
+            ("c", "values: { c: 3 }"),
+        ],
+        limits,
+    );
+    let e = run("imports: [a, b, c]", Mode::Eval, &s.session).await;
+    assert_eq!(
+        summaries(&e),
+        vec!["too many environments: an evaluation may load at most 2"]
+    );
+    assert_eq!(s.loads.total.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn string_and_depth_limits_are_diagnostics() {
+    let limits = Limits {
+        max_string_bytes: 8,
+        max_depth: 4,
+        ..Limits::default()
+    };
+    let s = setup(&[], limits);
+    let e = run(
+        "values:\n  s: 'abcdefgh${t}'\n  t: x\n",
+        Mode::Eval,
+        &s.session,
+    )
+    .await;
+    assert_eq!(
+        summaries(&e),
+        vec!["interpolated string exceeds the maximum length of 8 bytes"]
+    );
+    let chain = "values:\n  a: ${b}\n  b: ${c}\n  c: ${d}\n  d: ${e}\n  e: ${f}\n  f: 1\n";
+    let e = run(chain, Mode::Eval, &s.session).await;
+    assert_eq!(
+        summaries(&e),
+        vec!["evaluation exceeds the maximum depth of 4"]
+    );
+}
+
+#[tokio::test]
+async fn reserved_context_keys_are_refused() {
+    let mut s = setup(&[], Limits::default());
+    s.session.context = PlainValue::object([("rootEnvironment", PlainValue::Null)]);
+    let (def, _) = load_definition("root", "values: { a: 1 }");
+    let err = evaluate(&def.unwrap(), Mode::Eval, &s.session).await.err();
+    assert_eq!(
+        err.map(|e| e.to_string()).as_deref(),
+        Some(r#"reserved context key: "rootEnvironment""#)
+    );
+}
+
+#[tokio::test]
+async fn validate_checks_the_value_against_the_schema() {
+    let s = setup(&[], Limits::default());
+    let text = r##"values:
+  ok: { fn::validate: { schema: { type: string, minLength: 2 }, value: hi } }
+  bad: { fn::validate: { schema: { type: string }, value: 42 } }
+  short: { fn::validate: { schema: { type: string, minLength: 3 }, value: hi } }
+  badref: { fn::validate: { schema: { $ref: "http://example.com" }, value: 1 } }
+  notschema: { fn::validate: { schema: { type: 42 }, value: 1 } }
+"##;
+    let e = run(text, Mode::Eval, &s.session).await;
+    let mut got = summaries(&e);
+    got.sort();
+    assert_eq!(
+        got,
+        vec![
+            "expected a string of at least length 3",
+            "expected string, got number",
+            "invalid schema: only fragment references of the form #/$defs/ref are supported",
+        ]
+    );
+    assert_eq!(
+        e.to_json(false).unwrap().to_json().unwrap(),
+        r#"{"bad":42,"badref":1,"notschema":1,"ok":"hi","short":"hi"}"#
+    );
+}
+
+#[tokio::test]
+async fn validate_argument_shape_errors() {
+    let (_, diags) = load_definition(
+        "root",
+        "values:\n  a: { fn::validate: { value: 1 } }\n  b: { fn::validate: 3 }\n",
+    );
+    let got: Vec<_> = diags.iter().map(|d| d.summary.as_str()).collect();
+    assert_eq!(
+        got,
+        vec![
+            "missing required property 'schema'",
+            "the argument to fn::validate must be an object containing 'schema' and 'value'"
+        ]
+    );
+}
+
+#[test]
+fn write_back_wraps_secrets() {
+    let secret = |v: PlainValue| PlainValue::Secret(Box::new(v));
+    let patch = Patch {
+        doc_path: "values.x".into(),
+        replacement: PlainValue::object([
+            ("a", secret(PlainValue::string("s3cret"))),
+            (
+                "b",
+                secret(PlainValue::object([(
+                    "n",
+                    PlainValue::Number("1.0".into()),
+                )])),
+            ),
+            ("c", PlainValue::string("plain")),
+        ]),
+    };
+    assert_eq!(
+        patch.write_back_form().to_json().unwrap(),
+        r#"{"a":{"fn::secret":"s3cret"},"b":{"fn::fromJSON":{"fn::secret":"{\"n\":1.0}"}},"c":"plain"}"#
+    );
+}
+
+#[tokio::test]
+async fn ciphertext_has_no_receiver() {
+    let s = setup(&[], Limits::default());
+    let text =
+        "values:\n  p: { fn::secret: { ciphertext: ZXNjeAAAAAHo9e705fKyKo30VQ== } }\n  q: ${p.x}\n";
+    let e = run(text, Mode::Eval, &s.session).await;
+    assert_eq!(summaries(&e), vec!["internal error: no receiver"]);
+}

@@ -25,8 +25,8 @@ pub(crate) enum Repr {
     Bool(bool),
     Number(String),
     String(String),
-    Array(Vec<Value>),
-    Object(BTreeMap<String, Value>),
+    Array(Arc<Vec<Value>>),
+    Object(Arc<BTreeMap<String, Value>>),
     Unknown(Schema),
 }
 
@@ -41,7 +41,9 @@ pub(crate) struct Value {
     pub(crate) rotate_only: bool,
     /// The defining expression (`None`: provider-created or context data).
     pub(crate) def: Option<Arc<Site>>,
-    /// The value this definition overrode (merge base).
+    /// The value this definition overrode (merge base). Keys of an object
+    /// base that the value does not define are inherited (lookups, merged
+    /// key lists).
     pub(crate) base: Option<Arc<Value>>,
 }
 
@@ -63,6 +65,31 @@ impl Value {
 
     pub(crate) fn string(s: impl Into<String>, def: Option<Arc<Site>>) -> Self {
         Value::new(Repr::String(s.into()), def)
+    }
+
+    pub(crate) fn array(items: Vec<Value>, def: Option<Arc<Site>>) -> Self {
+        Value::new(Repr::Array(Arc::new(items)), def)
+    }
+
+    pub(crate) fn object(members: BTreeMap<String, Value>, def: Option<Arc<Site>>) -> Self {
+        Value::new(Repr::Object(Arc::new(members)), def)
+    }
+
+    /// Members in the merged view: own members, then inherited ones not
+    /// shadowed (unsorted across the two groups).
+    pub(crate) fn members(&self) -> Vec<(&str, &Value)> {
+        let Repr::Object(map) = &self.repr else {
+            return Vec::new();
+        };
+        let mut out: Vec<(&str, &Value)> = map.iter().map(|(k, v)| (k.as_str(), v)).collect();
+        if let Some(base) = self.base.as_deref().filter(|b| b.is_object()) {
+            for (k, v) in base.members() {
+                if !map.contains_key(k) {
+                    out.push((k, v));
+                }
+            }
+        }
+        out
     }
 
     pub(crate) fn with_secret(mut self, secret: bool) -> Self {
@@ -90,22 +117,14 @@ impl Value {
         }
     }
 
-    /// Own keys plus the base's keys when the base is a known object.
+    /// Own keys plus the base's keys when the base is a known object, sorted.
     pub(crate) fn keys(&self) -> Vec<String> {
-        let Repr::Object(map) = &self.repr else {
-            return Vec::new();
-        };
-        let mut keys: Vec<String> = map.keys().cloned().collect();
-        if let Some(base) = self.base.as_deref()
-            && base.is_object()
-        {
-            for k in base.keys() {
-                if !map.contains_key(&k) {
-                    keys.push(k);
-                }
-            }
-            keys.sort();
-        }
+        let mut keys: Vec<String> = self
+            .members()
+            .into_iter()
+            .map(|(k, _)| k.to_string())
+            .collect();
+        keys.sort();
         keys
     }
 
@@ -155,19 +174,24 @@ impl Value {
     /// materialised as own members so that they are marked too).
     pub(crate) fn make_deep_secret(&mut self) {
         self.secret = true;
-        match &mut self.repr {
-            Repr::Array(items) => items.iter_mut().for_each(Value::make_deep_secret),
+        match &self.repr {
+            Repr::Array(items) => {
+                let mut items: Vec<Value> = items.as_ref().clone();
+                items.iter_mut().for_each(Value::make_deep_secret);
+                self.repr = Repr::Array(Arc::new(items));
+            }
             Repr::Object(_) => {
-                let keys = self.keys();
-                let mut members = BTreeMap::new();
-                for k in keys {
-                    if let Some(v) = self.property(&k) {
+                let members: BTreeMap<String, Value> = self
+                    .members()
+                    .into_iter()
+                    .map(|(k, v)| {
                         let mut v = v.clone();
                         v.make_deep_secret();
-                        members.insert(k, v);
-                    }
-                }
-                self.repr = Repr::Object(members);
+                        (k.to_string(), v)
+                    })
+                    .collect();
+                self.repr = Repr::Object(Arc::new(members));
+                self.base = None;
             }
             _ => {}
         }
@@ -188,9 +212,9 @@ impl Value {
                 PlainValue::Array(items.iter().map(|v| v.export(redact)).collect())
             }
             Repr::Object(_) => PlainValue::Object(
-                self.keys()
+                self.members()
                     .into_iter()
-                    .filter_map(|k| self.property(&k).map(|v| (k.clone(), v.export(redact))))
+                    .map(|(k, v)| (k.to_string(), v.export(redact)))
                     .collect(),
             ),
         }
@@ -237,14 +261,14 @@ impl Value {
             PlainValue::Bool(b) => Repr::Bool(*b),
             PlainValue::Number(n) => Repr::Number(n.clone()),
             PlainValue::String(s) => Repr::String(s.clone()),
-            PlainValue::Array(items) => {
-                Repr::Array(items.iter().map(|v| Value::from_plain(v, def)).collect())
-            }
-            PlainValue::Object(map) => Repr::Object(
+            PlainValue::Array(items) => Repr::Array(Arc::new(
+                items.iter().map(|v| Value::from_plain(v, def)).collect(),
+            )),
+            PlainValue::Object(map) => Repr::Object(Arc::new(
                 map.iter()
                     .map(|(k, v)| (k.clone(), Value::from_plain(v, def)))
                     .collect(),
-            ),
+            )),
         };
         Value::new(repr, def.clone())
     }
@@ -304,34 +328,26 @@ impl Value {
 
 /// Merge `top` over `base` (imports over each other, spec §1.3): objects
 /// over objects take the union of keys, merging common keys; anything else
-/// replaces. The result is flattened: its own members are the union.
+/// replaces.
+///
+/// The result keeps `top`'s members (flattened with whatever `top` itself
+/// inherited) and inherits the rest from `base` through its base pointer,
+/// so the cost is the size of `top`, not of the accumulated base.
 pub(crate) fn merge_imported(top: &Value, base: &Value) -> Value {
-    if top.is_object() && base.is_object() {
-        let mut members = BTreeMap::new();
-        for k in top.keys() {
-            let Some(t) = top.property(&k) else { continue };
-            let merged = match base.property(&k) {
-                Some(b) => merge_imported(t, b),
-                None => t.clone(),
-            };
-            members.insert(k, merged);
-        }
-        for k in base.keys() {
-            if !members.contains_key(&k)
-                && let Some(b) = base.property(&k)
-            {
-                members.insert(k, b.clone());
-            }
-        }
-        let mut out = top.clone();
-        out.repr = Repr::Object(members);
-        out.base = Some(Arc::new(base.clone()));
-        return out;
+    if !(top.is_object() && base.is_object()) {
+        return top.clone();
+    }
+    let mut members: BTreeMap<String, Value> = BTreeMap::new();
+    for (k, t) in top.members() {
+        let merged = match base.property(k) {
+            Some(b) if t.is_object() && b.is_object() => merge_imported(t, b),
+            _ => t.clone(),
+        };
+        members.insert(k.to_string(), merged);
     }
     let mut out = top.clone();
-    if out.base.is_none() {
-        out.base = Some(Arc::new(base.clone()));
-    }
+    out.repr = Repr::Object(Arc::new(members));
+    out.base = Some(Arc::new(base.clone()));
     out
 }
 
@@ -340,13 +356,11 @@ mod tests {
     use super::*;
 
     fn obj(members: &[(&str, Value)]) -> Value {
-        Value::new(
-            Repr::Object(
-                members
-                    .iter()
-                    .map(|(k, v)| (k.to_string(), v.clone()))
-                    .collect(),
-            ),
+        Value::object(
+            members
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect(),
             None,
         )
     }
@@ -360,7 +374,7 @@ mod tests {
         let v = obj(&[
             ("a", Value::new(Repr::Null, None)),
             ("b", Value::new(Repr::Bool(true), None)),
-            ("d", Value::new(Repr::Array(vec![s("hello")]), None)),
+            ("d", Value::array(vec![s("hello")], None)),
         ]);
         let (text, unknown, secret) = v.string_form();
         assert_eq!(text, r#""a"="","b"="true","d"="\"hello\"""#);
