@@ -88,6 +88,12 @@ impl Issuer {
         &self.config
     }
 
+    /// Applies the rotation rules with the system clock; the server calls this
+    /// periodically (more often than `publish_lead`).
+    pub async fn maintain(&self) -> Result<(), Error> {
+        self.maintain_at(UnixTime::now()).await
+    }
+
     /// Applies the rotation rules at `now` (see [`KeySet::maintain`]) and saves the set
     /// when it changed. Key generation runs on a blocking thread.
     pub async fn maintain_at(&self, now: UnixTime) -> Result<(), Error> {

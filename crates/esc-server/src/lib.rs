@@ -1,0 +1,161 @@
+//! The ESC-compatible REST API (spec/API.md) over [`esc_service::Service`],
+//! plus the issuer's JWKS and OpenID discovery documents.
+//!
+//! Entry points: [`router`] (the whole API as an axum `Router`; tests drive
+//! it with `oneshot` or over real HTTP) and [`serve`] (open the store, bind,
+//! bootstrap an admin token, serve until shutdown) configured by
+//! [`ServeConfig`].
+//!
+//! **Invariants:** one error-to-response map ([`error::ApiError`]); logs
+//! carry the method, the route template, status and latency, never bodies,
+//! query strings, `Authorization` or decrypted values.
+
+mod duration;
+pub mod error;
+mod extract;
+mod routes;
+mod serve;
+mod wire;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use esc_oidc::Issuer;
+use esc_service::Service;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+pub use duration::parse_go_duration;
+pub use serve::{ServeConfig, ServeError, StartedServer, serve, start};
+
+use crate::error::ApiError;
+use crate::routes::{environments, identity, open, tags};
+
+/// Limits applied to every request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HttpLimits {
+    /// Largest request body, in bytes (larger → 413).
+    pub body_bytes: usize,
+    /// Longest time a request may take (longer → 408).
+    pub request_timeout: Duration,
+}
+
+impl Default for HttpLimits {
+    fn default() -> Self {
+        Self {
+            body_bytes: 2 << 20,
+            request_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+/// What the handlers share.
+#[derive(Clone)]
+pub struct AppState {
+    /// The domain operations.
+    pub service: Service,
+    /// The OIDC issuer whose keys are published, if any.
+    pub issuer: Option<Arc<Issuer>>,
+    /// Request limits.
+    pub limits: HttpLimits,
+}
+
+/// The whole API.
+pub fn router(state: AppState) -> Router {
+    const E: &str = "/api/esc/environments/{org}/{project}/{env}";
+    let env_path = |suffix: &str| format!("{E}{suffix}");
+    let limits = state.limits;
+    let mut router = Router::new()
+        .route("/api/user", get(identity::user))
+        .route("/api/user/organizations/default", get(identity::default_org))
+        .route("/api/esc/environments", get(environments::list_all))
+        .route(
+            "/api/esc/environments/{org}",
+            get(environments::list_org).post(environments::create),
+        )
+        .route(
+            "/api/esc/environments/{org}/yaml/check",
+            post(environments::check),
+        )
+        .route(
+            E,
+            get(environments::definition)
+                .head(environments::head)
+                .patch(environments::update)
+                .delete(environments::delete),
+        )
+        .route(&env_path("/versions/{version}"), get(environments::definition_at))
+        .route(&env_path("/decrypt"), get(environments::decrypt))
+        .route(
+            &env_path("/versions/{version}/decrypt"),
+            get(environments::decrypt_at),
+        )
+        .route(&env_path("/clone"), post(environments::clone))
+        .route(&env_path("/open"), post(open::open))
+        .route(&env_path("/versions/{version}/open"), post(open::open_at))
+        .route(&env_path("/open/{session}"), get(open::read))
+        // the SDKs read single properties at `open//{session}` (two slashes)
+        .route(&env_path("/open//{session}"), get(open::read))
+        .route(&env_path("/versions"), get(environments::revisions))
+        .route(
+            &env_path("/versions/{version}/retract"),
+            post(environments::retract),
+        )
+        .route(
+            &env_path("/versions/tags"),
+            get(tags::list_revision_tags).post(tags::create_revision_tag),
+        )
+        .route(
+            &env_path("/versions/tags/{tag}"),
+            get(tags::revision_tag)
+                .patch(tags::update_revision_tag)
+                .delete(tags::delete_revision_tag),
+        )
+        .route(
+            &env_path("/tags"),
+            get(tags::list_environment_tags).post(tags::create_environment_tag),
+        )
+        .route(
+            &env_path("/tags/{name}"),
+            get(tags::environment_tag)
+                .patch(tags::update_environment_tag)
+                .delete(tags::delete_environment_tag),
+        )
+        .route(&env_path("/rotate"), post(open::rotate))
+        .route(
+            &env_path("/settings"),
+            get(environments::settings).patch(environments::update_settings),
+        )
+        .route(
+            "/.well-known/openid-configuration",
+            get(identity::discovery),
+        );
+    for path in esc_oidc::JWKS_PATHS {
+        router = router.route(path, get(identity::jwks));
+    }
+    router
+        .fallback(|| async { ApiError::not_found("no such API path") })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method not allowed on this path")
+        })
+        .layer(DefaultBodyLimit::max(limits.body_bytes))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            limits.request_timeout,
+        ))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|request: &Request| {
+                // the route template only: no query string, ids or headers
+                let route = request
+                    .extensions()
+                    .get::<MatchedPath>()
+                    .map_or("<unmatched>", MatchedPath::as_str);
+                tracing::info_span!("request", method = %request.method(), route)
+            }),
+        )
+        .with_state(state)
+}

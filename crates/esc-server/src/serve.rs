@@ -1,0 +1,171 @@
+//! Running the server: open the store, bootstrap the admin, bind, serve
+//! until the shutdown future completes, then drain in-flight requests.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use esc_oidc::{FileKeyStore, Issuer, IssuerConfig};
+use esc_service::{AccessPolicy, ProviderRegistry, Service, ServiceConfig};
+use esc_store::{Location, Plaintext, SqlStore};
+use tokio::net::TcpListener;
+
+use crate::{AppState, HttpLimits, router};
+
+/// How to run the server. Plain data; [`ServeConfig::default`] is a local
+/// single-user server on 127.0.0.1:8080 with its data in `./esc-data`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServeConfig {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// Directory of the embedded SQLite database, its master key
+    /// (`master.key`, unless `ESC_MASTER_KEY` is set) and the OIDC signing keys.
+    pub data_dir: PathBuf,
+    /// A `postgres://` URL: use PostgreSQL instead of SQLite (the master
+    /// key then must come from `ESC_MASTER_KEY`).
+    pub database_url: Option<String>,
+    /// The public base URL (the OIDC issuer); default `http://<listen>`.
+    pub public_url: Option<String>,
+    /// The login of the administrator, admin of every organization; an
+    /// access token is created for it on first start.
+    pub admin_login: String,
+    /// Largest request body in bytes.
+    pub max_body_bytes: usize,
+    /// Longest time one request may take.
+    pub request_timeout: Duration,
+}
+
+impl Default for ServeConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("esc-data"),
+            database_url: None,
+            public_url: None,
+            admin_login: "admin".to_owned(),
+            max_body_bytes: HttpLimits::default().body_bytes,
+            request_timeout: HttpLimits::default().request_timeout,
+        }
+    }
+}
+
+/// Why the server could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServeError {
+    /// The store could not be opened.
+    #[error("opening the store: {0}")]
+    Store(#[from] esc_store::StoreError),
+    /// The OIDC issuer could not load or create its keys.
+    #[error("starting the OIDC issuer: {0}")]
+    Issuer(#[from] esc_oidc::Error),
+    /// The admin could not be bootstrapped.
+    #[error("creating the admin user: {0}")]
+    Bootstrap(#[from] esc_service::ServiceError),
+    /// Binding or serving failed.
+    #[error("{address}: {source}")]
+    Io {
+        /// The address.
+        address: SocketAddr,
+        /// The error.
+        source: std::io::Error,
+    },
+}
+
+/// A server that is bound and ready: [`StartedServer::run`] serves it.
+pub struct StartedServer {
+    /// The address it listens on (useful with port 0).
+    pub address: SocketAddr,
+    /// The admin token created on this start (first start only). Shown once.
+    pub bootstrap_token: Option<Plaintext>,
+    /// The shared state (service, issuer, limits).
+    pub state: AppState,
+    listener: TcpListener,
+}
+
+/// Opens the store, bootstraps the admin and binds; does not serve yet.
+pub async fn start(config: ServeConfig) -> Result<StartedServer, ServeError> {
+    let (store, _) = match &config.database_url {
+        Some(url) => SqlStore::open(Location::Postgres(url)).await?,
+        None => SqlStore::open(Location::Embedded(&config.data_dir)).await?,
+    };
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .map_err(|source| ServeError::Io {
+            address: config.listen,
+            source,
+        })?;
+    let address = listener.local_addr().map_err(|source| ServeError::Io {
+        address: config.listen,
+        source,
+    })?;
+    let public_url = config
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{address}"));
+    let issuer = Issuer::open(
+        IssuerConfig::new(public_url),
+        Arc::new(FileKeyStore::new(config.data_dir.join("oidc-keys"))),
+    )
+    .await?;
+    let service = Service::new(
+        store,
+        Arc::new(ProviderRegistry::new()),
+        ServiceConfig {
+            access: AccessPolicy {
+                admins: vec![config.admin_login.clone()],
+                memberships: Vec::new(),
+            },
+            ..ServiceConfig::default()
+        },
+    );
+    let bootstrap_token = service
+        .bootstrap_user(&config.admin_login, "created on first start")
+        .await?
+        .map(|token| token.secret);
+    Ok(StartedServer {
+        address,
+        bootstrap_token,
+        state: AppState {
+            service,
+            issuer: Some(Arc::new(issuer)),
+            limits: HttpLimits {
+                body_bytes: config.max_body_bytes,
+                request_timeout: config.request_timeout,
+            },
+        },
+        listener,
+    })
+}
+
+impl StartedServer {
+    /// Serves until `shutdown` completes, then finishes in-flight requests.
+    pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), ServeError> {
+        let address = self.address;
+        axum::serve(self.listener, router(self.state))
+            .with_graceful_shutdown(shutdown)
+            .await
+            .map_err(|source| ServeError::Io { address, source })
+    }
+}
+
+/// Runs the server: [`start`], print how to log in (first start only), and
+/// serve until `shutdown` completes.
+pub async fn serve(
+    config: ServeConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
+    let started = start(config).await?;
+    tracing::info!(address = %started.address, "esc server listening");
+    if let Some(token) = &started.bootstrap_token {
+        // The one time this credential exists in clear: the operator needs it.
+        println!(
+            "esc login http://{} --token {}",
+            started.address,
+            String::from_utf8_lossy(token.expose())
+        );
+    }
+    started.run(shutdown).await
+}

@@ -1,0 +1,354 @@
+//! Wire shapes (DTOs) of the API and their conversions from domain types.
+//! Domain types stay in esc-store/esc-service; only this module knows the
+//! JSON field names.
+
+use axum::body::Body;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::Response;
+use esc_eval::PlainValue;
+use esc_store::{Environment, EnvironmentTag, Revision, RevisionTag, Timestamp};
+use serde::{Deserialize, Serialize};
+
+/// A JSON response: compact, followed by one `\n` (Go's encoder).
+pub(crate) fn json_response<T: Serialize>(status: StatusCode, body: &T) -> Response {
+    match serde_json::to_vec(body) {
+        Ok(mut bytes) => {
+            bytes.push(b'\n');
+            with_type(status, bytes, "application/json")
+        }
+        Err(error) => {
+            tracing::error!(%error, "encoding a response failed");
+            with_type(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                b"{\"code\":500,\"message\":\"Internal Server Error\"}\n".to_vec(),
+                "application/json",
+            )
+        }
+    }
+}
+
+/// A JSON response from exact-number plain data.
+pub(crate) fn plain_response(status: StatusCode, value: &PlainValue) -> Response {
+    match value.to_json() {
+        Ok(mut text) => {
+            text.push('\n');
+            with_type(status, text.into_bytes(), "application/json")
+        }
+        Err(error) => {
+            tracing::error!(%error, "encoding a response failed");
+            with_type(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                b"{\"code\":500,\"message\":\"Internal Server Error\"}\n".to_vec(),
+                "application/json",
+            )
+        }
+    }
+}
+
+/// A response with a body and content type.
+pub(crate) fn with_type(status: StatusCode, body: Vec<u8>, content_type: &'static str) -> Response {
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response
+}
+
+/// 204 with no body.
+pub(crate) fn no_content() -> Response {
+    let mut response = Response::new(Body::empty());
+    *response.status_mut() = StatusCode::NO_CONTENT;
+    response
+}
+
+/// RFC 3339 UTC with seconds (`2024-07-29T12:30:00Z`).
+pub(crate) fn rfc3339(time: Timestamp) -> String {
+    let seconds = time.unix_millis().div_euclid(1000);
+    let days = seconds.div_euclid(86_400);
+    let of_day = seconds.rem_euclid(86_400);
+    // civil-from-days (Howard Hinnant's algorithm)
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        of_day / 3600,
+        (of_day % 3600) / 60,
+        of_day % 60
+    )
+}
+
+/// `OrgEnvironment`.
+#[derive(Serialize)]
+pub(crate) struct OrgEnvironment {
+    organization: String,
+    project: String,
+    name: String,
+    created: String,
+    modified: String,
+}
+
+impl From<&Environment> for OrgEnvironment {
+    fn from(env: &Environment) -> Self {
+        Self {
+            organization: env.name.org.clone(),
+            project: env.name.project.clone(),
+            name: env.name.name.clone(),
+            created: rfc3339(env.created),
+            modified: rfc3339(env.modified),
+        }
+    }
+}
+
+/// `{"environments": [...], "nextToken": "..."}`.
+#[derive(Serialize)]
+pub(crate) struct OrgEnvironments {
+    /// The page.
+    pub(crate) environments: Vec<OrgEnvironment>,
+    /// Empty when this is the last page.
+    #[serde(rename = "nextToken")]
+    pub(crate) next_token: String,
+}
+
+/// `EnvironmentRevision`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct WireRevision {
+    number: u64,
+    created: String,
+    creator_login: String,
+    creator_name: String,
+    tags: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    retracted: Option<WireRetraction>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct WireRetraction {
+    replacement: u64,
+    at: String,
+    by_login: String,
+    by_name: String,
+    reason: String,
+}
+
+impl From<&Revision> for WireRevision {
+    fn from(revision: &Revision) -> Self {
+        Self {
+            number: revision.number,
+            created: rfc3339(revision.created),
+            creator_login: revision.author.login.clone(),
+            creator_name: revision.author.name.clone(),
+            tags: revision.tags.clone(),
+            retracted: revision.retracted.as_ref().map(|r| WireRetraction {
+                replacement: r.replacement,
+                at: rfc3339(r.at),
+                by_login: r.by.login.clone(),
+                by_name: r.by.name.clone(),
+                reason: r.reason.clone(),
+            }),
+        }
+    }
+}
+
+/// `RevisionTag`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct WireRevisionTag {
+    name: String,
+    revision: u64,
+    created: String,
+    modified: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    editor_login: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    editor_name: Option<String>,
+}
+
+impl From<&RevisionTag> for WireRevisionTag {
+    fn from(tag: &RevisionTag) -> Self {
+        Self {
+            name: tag.name.clone(),
+            revision: tag.revision,
+            created: rfc3339(tag.created),
+            modified: rfc3339(tag.modified),
+            editor_login: tag.editor.as_ref().map(|e| e.login.clone()),
+            editor_name: tag.editor.as_ref().map(|e| e.name.clone()),
+        }
+    }
+}
+
+/// `{"tags": [RevisionTag], "nextToken": "..."}`.
+#[derive(Serialize)]
+pub(crate) struct WireRevisionTags {
+    /// The page.
+    pub(crate) tags: Vec<WireRevisionTag>,
+    /// Cursor (the last name) when the page was full, else empty.
+    #[serde(rename = "nextToken")]
+    pub(crate) next_token: String,
+}
+
+/// `EnvironmentTag`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct WireEnvironmentTag {
+    id: String,
+    name: String,
+    value: String,
+    created: String,
+    modified: String,
+    editor_login: String,
+    editor_name: String,
+}
+
+impl From<&EnvironmentTag> for WireEnvironmentTag {
+    fn from(tag: &EnvironmentTag) -> Self {
+        Self {
+            id: tag.id.clone(),
+            name: tag.name.clone(),
+            value: tag.value.clone(),
+            created: rfc3339(tag.created),
+            modified: rfc3339(tag.modified),
+            editor_login: tag.editor.login.clone(),
+            editor_name: tag.editor.name.clone(),
+        }
+    }
+}
+
+/// `{"tags": {name: EnvironmentTag}, "nextToken": "0"|cursor}`.
+#[derive(Serialize)]
+pub(crate) struct WireEnvironmentTags {
+    /// Tags by name.
+    pub(crate) tags: std::collections::BTreeMap<String, WireEnvironmentTag>,
+    /// `"0"` when there are no more pages.
+    #[serde(rename = "nextToken")]
+    pub(crate) next_token: String,
+}
+
+/// Body of `POST /api/esc/environments/{org}`.
+#[derive(Deserialize)]
+pub(crate) struct CreateEnvironment {
+    /// Project (the CLI sends `default` for one-part names).
+    #[serde(default)]
+    pub(crate) project: Option<String>,
+    /// Environment name.
+    pub(crate) name: String,
+}
+
+/// Body of `POST E/clone`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct CloneEnvironment {
+    /// Destination project (default: the source's).
+    #[serde(default)]
+    pub(crate) project: Option<String>,
+    /// Destination name.
+    pub(crate) name: String,
+    /// Copy all revisions.
+    #[serde(default)]
+    pub(crate) preserve_history: bool,
+    /// Accepted and ignored (access is per organization here).
+    #[serde(default)]
+    pub(crate) preserve_access: bool,
+    /// Copy environment tags.
+    #[serde(default)]
+    pub(crate) preserve_environment_tags: bool,
+    /// Copy revision tags.
+    #[serde(default)]
+    pub(crate) preserve_revision_tags: bool,
+}
+
+/// Body of `POST E/versions/{version}/retract`.
+#[derive(Deserialize, Default)]
+pub(crate) struct Retract {
+    /// The revision tags move to.
+    #[serde(default)]
+    pub(crate) replacement: Option<u64>,
+    /// Why.
+    #[serde(default)]
+    pub(crate) reason: Option<String>,
+}
+
+/// Body of `POST E/versions/tags`.
+#[derive(Deserialize)]
+pub(crate) struct CreateRevisionTag {
+    /// Tag name.
+    pub(crate) name: String,
+    /// Revision (default: latest).
+    #[serde(default)]
+    pub(crate) revision: Option<u64>,
+}
+
+/// Body of `PATCH E/versions/tags/{tag}`.
+#[derive(Deserialize)]
+pub(crate) struct UpdateRevisionTag {
+    /// The new revision.
+    pub(crate) revision: u64,
+}
+
+/// Body of `POST E/tags`.
+#[derive(Deserialize)]
+pub(crate) struct CreateEnvironmentTag {
+    /// Key.
+    pub(crate) name: String,
+    /// Value.
+    pub(crate) value: String,
+}
+
+/// A name/value pair of `PATCH E/tags/{name}`.
+#[derive(Deserialize, Default)]
+pub(crate) struct TagPair {
+    /// Name (empty = keep).
+    #[serde(default)]
+    pub(crate) name: String,
+    /// Value (empty = keep / unknown).
+    #[serde(default)]
+    pub(crate) value: String,
+}
+
+/// Body of `PATCH E/tags/{name}`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct UpdateEnvironmentTag {
+    /// The caller's view of the current tag.
+    #[serde(default)]
+    pub(crate) current_tag: TagPair,
+    /// The new name/value.
+    #[serde(default)]
+    pub(crate) new_tag: TagPair,
+}
+
+/// Body of `PATCH E/settings` and response of `GET E/settings`.
+#[derive(Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Settings {
+    /// Deletion protection.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) deletion_protected: Option<bool>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_rfc3339() {
+        assert_eq!(rfc3339(Timestamp::from_unix_millis(0)), "1970-01-01T00:00:00Z");
+        assert_eq!(
+            rfc3339(Timestamp::from_unix_millis(1_722_256_200_999)),
+            "2024-07-29T12:30:00Z"
+        );
+        assert_eq!(
+            rfc3339(Timestamp::from_unix_millis(951_782_400_000)),
+            "2000-02-29T00:00:00Z"
+        );
+    }
+}

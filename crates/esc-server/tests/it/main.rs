@@ -1,0 +1,10 @@
+//! Integration tests of the REST server over real HTTP on 127.0.0.1, on
+//! SQLite and PostgreSQL, including the official Python SDK as a client.
+#![allow(clippy::unwrap_used)]
+
+mod api;
+mod concurrency;
+mod harness;
+mod postgres;
+mod sdk;
+mod secrets;

@@ -1,0 +1,29 @@
+//! The operations users perform on environments — create, edit, open,
+//! check, tag, roll back, rotate — with access checks and an audit event
+//! for every open, write and reveal, over [`esc_store::Store`] and
+//! [`esc_eval`]. No HTTP here: `esc-server` and the local CLI mode both call
+//! [`Service`].
+//!
+//! **Invariants:** definitions are stored with every `fn::secret` under
+//! `values` sealed with the environment's data key; an update is validated
+//! (parse + check-mode evaluation) before anything is written; with an etag
+//! an update either lands on exactly the revision it read or changes nothing.
+
+mod access;
+mod error;
+mod loader;
+mod names;
+mod path;
+mod secrets;
+mod service;
+
+pub use access::{AccessPolicy, Membership, Permission, Role};
+pub use error::{ServiceError, ServiceResult};
+pub use loader::ProviderRegistry;
+pub use names::{DEFAULT_PROJECT, Version, check_env_ref, check_org, check_segment};
+pub use path::{PathSegment, parse_property_path};
+pub use secrets::RewriteError;
+pub use service::{
+    Caller, CheckOutcome, CloneOptions, Definition, OpenedSession, RotationOutcome, Service,
+    ServiceConfig, UpdateOutcome, UserInfo,
+};
