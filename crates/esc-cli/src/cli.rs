@@ -1,0 +1,407 @@
+//! The command tree (spec/CLI.md § 1) as clap derive structs: wire types
+//! only; `commands` turns them into checked options and backend calls.
+//!
+//! Positionals are collected as lists and counted by the commands, so the
+//! persistent `--env` flag can shift them as the reference CLI does and the
+//! count errors read like cobra's (`accepts 1 arg(s), received 2`).
+
+use clap::{Args, Parser, Subcommand};
+
+/// Pulumi ESC - Manage environments, secrets, and configuration
+#[derive(Debug, Parser)]
+#[command(
+    name = "esc",
+    version = env!("CARGO_PKG_VERSION"),
+    disable_version_flag = true,
+    long_about = crate::messages::LONG_ABOUT,
+    after_help = "Example:\n  esc env init myproject/dev\n  esc env set myproject/dev greeting hello\n  esc open myproject/dev"
+)]
+pub(crate) struct Cli {
+    #[command(subcommand)]
+    pub(crate) command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Manage environments
+    #[command(after_help = "Example:\n  esc env ls")]
+    Env(EnvCommand),
+    /// Open the environment with the given name.
+    #[command(
+        after_help = "Example:\n  esc open myproject/dev --format shell\n  esc open myproject/dev@stable aws.region --format string"
+    )]
+    Open(OpenArgs),
+    /// Open the environment with the given name and run a command.
+    #[command(after_help = crate::messages::RUN_HELP)]
+    Run(RunArgs),
+    /// Log in to an ESC server (or switch back to the local store)
+    #[command(
+        after_help = "Example:\n  esc login https://esc.example.com --token \"$TOKEN\"\n  esc login --local"
+    )]
+    Login(LoginArgs),
+    /// Log out of the ESC server and use the local store again
+    #[command(after_help = "Example:\n  esc logout")]
+    Logout,
+    /// Show who and where you are logged in
+    #[command(after_help = "Example:\n  esc whoami")]
+    Whoami,
+    /// Print esc's version number
+    #[command(after_help = "Example:\n  esc version")]
+    Version,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct EnvCommand {
+    /// The environment to operate on (instead of the first argument)
+    #[arg(long, global = true, value_name = "REF")]
+    pub(crate) env: Option<String>,
+    #[command(subcommand)]
+    pub(crate) command: Option<EnvSubcommand>,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum EnvSubcommand {
+    /// Create an environment
+    #[command(
+        visible_alias = "new",
+        after_help = "Example:\n  esc env init myproject/dev\n  esc env init myproject/dev -f env.yaml"
+    )]
+    Init(InitArgs),
+    /// Edit an environment definition
+    #[command(
+        after_help = "Example:\n  esc env edit myproject/dev\n  esc env edit myproject/dev -f env.yaml"
+    )]
+    Edit(EditArgs),
+    /// Get a value within an environment
+    #[command(
+        after_help = "Example:\n  esc env get myproject/dev\n  esc env get myproject/dev aws.region --value string\n  esc env get myproject/dev --definition"
+    )]
+    Get(GetArgs),
+    /// Set a value within an environment
+    #[command(
+        after_help = "Example:\n  esc env set myproject/dev region us-west-2\n  esc env set myproject/dev db.password hunter2 --secret"
+    )]
+    Set(SetArgs),
+    /// Remove an environment or a value from an environment
+    #[command(
+        after_help = "Example:\n  esc env rm myproject/dev --yes\n  esc env rm myproject/dev db.password"
+    )]
+    Rm(RmArgs),
+    /// List environments
+    #[command(after_help = "Example:\n  esc env ls\n  esc env ls --project myproject")]
+    Ls(LsArgs),
+    /// Clone an existing environment into a new environment
+    #[command(after_help = "Example:\n  esc env clone myorg/myproject/dev staging")]
+    Clone(CloneArgs),
+    /// Show changes between versions
+    #[command(after_help = "Example:\n  esc env diff myproject/dev@1 @2")]
+    Diff(DiffArgs),
+    /// Manage versions
+    #[command(
+        after_help = "Example:\n  esc env version myproject/dev@3\n  esc env version history myproject/dev"
+    )]
+    Version(VersionCommand),
+    /// Manage environment tags
+    #[command(
+        after_help = "Example:\n  esc env tag myproject/dev owner alice\n  esc env tag ls myproject/dev"
+    )]
+    Tag(TagCommand),
+    /// Rotate secrets in an environment
+    #[command(
+        after_help = "Example:\n  esc env rotate myproject/dev\n  esc env rotate myproject/dev db.password"
+    )]
+    Rotate(ArgList),
+    /// Open the environment with the given name.
+    #[command(after_help = "Example:\n  esc env open myproject/dev --format dotenv")]
+    Open(OpenArgs),
+    /// Open the environment with the given name and run a command.
+    #[command(after_help = crate::messages::RUN_HELP)]
+    Run(RunArgs),
+    /// Manage environment settings
+    #[command(
+        after_help = "Example:\n  esc env settings get myproject/dev\n  esc env settings set myproject/dev deletion-protected true"
+    )]
+    Settings(SettingsCommand),
+}
+
+/// Positional arguments only.
+#[derive(Debug, Args)]
+pub(crate) struct ArgList {
+    #[arg(value_name = "ARGS")]
+    pub(crate) args: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct InitArgs {
+    #[arg(value_name = "REF")]
+    pub(crate) args: Vec<String>,
+    /// Initial definition: a file, or `-` for stdin
+    #[arg(short = 'f', long = "file")]
+    pub(crate) file: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct EditArgs {
+    #[arg(value_name = "REF")]
+    pub(crate) args: Vec<String>,
+    /// The editor to use (default: $VISUAL, then $EDITOR, then vi)
+    #[arg(long)]
+    pub(crate) editor: Option<String>,
+    /// Replace the definition with this file (`-` for stdin)
+    #[arg(short = 'f', long = "file")]
+    pub(crate) file: Option<String>,
+    /// Show static secrets in plaintext while editing
+    #[arg(long)]
+    pub(crate) show_secrets: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct GetArgs {
+    #[arg(value_name = "REF [PATH]")]
+    pub(crate) args: Vec<String>,
+    /// Print the value in this format: json, string, dotenv, shell or detailed
+    #[arg(long)]
+    pub(crate) value: Option<String>,
+    /// Print the definition YAML
+    #[arg(long)]
+    pub(crate) definition: bool,
+    /// Show static secrets in plaintext
+    #[arg(long)]
+    pub(crate) show_secrets: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SetArgs {
+    #[arg(value_name = "REF PATH [VALUE]")]
+    pub(crate) args: Vec<String>,
+    /// Store the value as a secret
+    #[arg(long)]
+    pub(crate) secret: bool,
+    /// Store the value in plaintext even if it looks like a secret
+    #[arg(long)]
+    pub(crate) plaintext: bool,
+    /// Treat the value as a string, not YAML
+    #[arg(long)]
+    pub(crate) string: bool,
+    /// Read the value from a file (`-` for stdin)
+    #[arg(short = 'f', long = "file")]
+    pub(crate) file: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RmArgs {
+    #[arg(value_name = "REF [PATH]")]
+    pub(crate) args: Vec<String>,
+    /// Do not ask for confirmation
+    #[arg(short = 'y', long)]
+    pub(crate) yes: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct LsArgs {
+    /// Only environments of this organization
+    #[arg(short = 'o', long = "organization")]
+    pub(crate) organization: Option<String>,
+    /// Only environments of this project
+    #[arg(short = 'p', long = "project")]
+    pub(crate) project: Option<String>,
+    /// Output format: text or json
+    #[arg(long, default_value = "text")]
+    pub(crate) output: String,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CloneArgs {
+    #[arg(value_name = "SRC [PROJECT/]NAME")]
+    pub(crate) args: Vec<String>,
+    /// Copy the revision history
+    #[arg(long)]
+    pub(crate) preserve_history: bool,
+    /// Copy access settings
+    #[arg(long)]
+    pub(crate) preserve_access: bool,
+    /// Copy environment tags
+    #[arg(long)]
+    pub(crate) preserve_env_tags: bool,
+    /// Copy revision tags
+    #[arg(long)]
+    pub(crate) preserve_rev_tags: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DiffArgs {
+    #[arg(value_name = "REF[@V] [[REF]@V]")]
+    pub(crate) args: Vec<String>,
+    /// Diff the rendered output of this format instead of the report
+    #[arg(short = 'f', long = "format")]
+    pub(crate) format: Option<String>,
+    /// Show static secrets in plaintext
+    #[arg(long)]
+    pub(crate) show_secrets: bool,
+    /// Only this property path
+    #[arg(long)]
+    pub(crate) path: Option<String>,
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub(crate) struct VersionCommand {
+    #[command(subcommand)]
+    pub(crate) command: Option<VersionSubcommand>,
+    #[arg(value_name = "REF@V")]
+    pub(crate) args: Vec<String>,
+    /// Print times in UTC
+    #[arg(long)]
+    pub(crate) utc: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum VersionSubcommand {
+    /// Show revision history
+    #[command(after_help = "Example:\n  esc env version history myproject/dev")]
+    History(HistoryArgs),
+    /// Retract a revision
+    #[command(
+        after_help = "Example:\n  esc env version retract myproject/dev@3 --reason \"leaked key\""
+    )]
+    Retract(RetractArgs),
+    /// Roll back to a revision
+    #[command(after_help = "Example:\n  esc env version rollback myproject/dev@2")]
+    Rollback(ArgList),
+    /// Tag a revision
+    #[command(
+        after_help = "Example:\n  esc env version tag myproject/dev@stable @3\n  esc env version tag ls myproject/dev"
+    )]
+    Tag(VersionTagCommand),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct HistoryArgs {
+    #[arg(value_name = "REF[@V]")]
+    pub(crate) args: Vec<String>,
+    /// Print times in UTC
+    #[arg(long)]
+    pub(crate) utc: bool,
+    /// Output format: text or json
+    #[arg(long, default_value = "text")]
+    pub(crate) output: String,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RetractArgs {
+    #[arg(value_name = "REF@V")]
+    pub(crate) args: Vec<String>,
+    /// The revision that replaces the retracted one
+    #[arg(long)]
+    pub(crate) replace_with: Option<String>,
+    /// Why the revision is retracted
+    #[arg(long)]
+    pub(crate) reason: Option<String>,
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub(crate) struct VersionTagCommand {
+    #[command(subcommand)]
+    pub(crate) command: Option<VersionTagSubcommand>,
+    #[arg(value_name = "REF@TAG [@V]")]
+    pub(crate) args: Vec<String>,
+    /// Print times in UTC
+    #[arg(long)]
+    pub(crate) utc: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum VersionTagSubcommand {
+    /// List revision tags
+    #[command(after_help = "Example:\n  esc env version tag ls myproject/dev")]
+    Ls(HistoryArgs),
+    /// Remove a revision tag
+    #[command(after_help = "Example:\n  esc env version tag rm myproject/dev@stable")]
+    Rm(ArgList),
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub(crate) struct TagCommand {
+    #[command(subcommand)]
+    pub(crate) command: Option<TagSubcommand>,
+    #[arg(value_name = "REF NAME VALUE")]
+    pub(crate) args: Vec<String>,
+    /// Print times in UTC
+    #[arg(long)]
+    pub(crate) utc: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum TagSubcommand {
+    /// Get an environment tag
+    #[command(after_help = "Example:\n  esc env tag get myproject/dev owner")]
+    Get(HistoryArgs),
+    /// List environment tags
+    #[command(after_help = "Example:\n  esc env tag ls myproject/dev")]
+    Ls(HistoryArgs),
+    /// Rename an environment tag
+    #[command(after_help = "Example:\n  esc env tag mv myproject/dev owner maintainer")]
+    Mv(HistoryArgs),
+    /// Remove an environment tag
+    #[command(after_help = "Example:\n  esc env tag rm myproject/dev owner")]
+    Rm(ArgList),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SettingsCommand {
+    #[command(subcommand)]
+    pub(crate) command: Option<SettingsSubcommand>,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum SettingsSubcommand {
+    /// Show settings
+    #[command(after_help = "Example:\n  esc env settings get myproject/dev deletion-protected")]
+    Get(HistoryArgs),
+    /// Change a setting
+    #[command(
+        after_help = "Example:\n  esc env settings set myproject/dev deletion-protected true"
+    )]
+    Set(ArgList),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct OpenArgs {
+    #[arg(value_name = "REF[@V] [PATH]")]
+    pub(crate) args: Vec<String>,
+    /// Output format: json, yaml, detailed, string, dotenv or shell
+    #[arg(short = 'f', long, default_value = "json")]
+    pub(crate) format: String,
+    /// How long the opened environment stays valid (Go duration: 2h, 90m)
+    #[arg(short = 'l', long, default_value = "2h")]
+    pub(crate) lifetime: String,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RunArgs {
+    #[arg(value_name = "REF[@V] [--] COMMAND [ARGS]")]
+    pub(crate) args: Vec<String>,
+    /// Do not mask secrets in the command's output (for interactive programs)
+    #[arg(short = 'i', long)]
+    pub(crate) interactive: bool,
+    /// How long the opened environment stays valid (Go duration: 2h, 90m)
+    #[arg(short = 'l', long, default_value = "2h")]
+    pub(crate) lifetime: String,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct LoginArgs {
+    /// The server URL (http:// or https://)
+    pub(crate) url: Option<String>,
+    /// The server URL (same as the argument)
+    #[arg(short = 'c', long = "cloud-url")]
+    pub(crate) cloud_url: Option<String>,
+    /// Access token (default: $ESC_ACCESS_TOKEN, else a prompt)
+    #[arg(long)]
+    pub(crate) token: Option<String>,
+    /// Use the local store under $ESC_HOME instead of a server
+    #[arg(long, conflicts_with_all = ["url", "cloud_url", "token"])]
+    pub(crate) local: bool,
+}

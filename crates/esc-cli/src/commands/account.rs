@@ -1,0 +1,147 @@
+//! `esc login`, `esc logout`, `esc whoami`: choose between the local store
+//! and a server.
+
+use std::process::ExitCode;
+
+use anyhow::{Context as _, bail};
+
+use super::Ctx;
+use crate::backend::config::{Config, RemoteAccount, remove_credentials, save_credentials};
+use crate::backend::{Backend as _, remote::RemoteBackend};
+use crate::cli::LoginArgs;
+use crate::messages;
+
+/// The console URL shown after login (spec/CLI.md § 4).
+fn console_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return String::new();
+    };
+    let host = rest.split('/').next().unwrap_or_default();
+    if let Ok(domain) = std::env::var("PULUMI_CONSOLE_DOMAIN")
+        && !domain.is_empty()
+    {
+        return format!("{scheme}://{domain}");
+    }
+    if let Some(tail) = host.strip_prefix("api.") {
+        return format!("{scheme}://app.{tail}");
+    }
+    if host == "localhost:8080" {
+        return format!("{scheme}://localhost:3000");
+    }
+    String::new()
+}
+
+/// `login [<url>] [--token T] | --local`.
+pub(super) async fn login(config: &Config, args: LoginArgs) -> anyhow::Result<ExitCode> {
+    if args.local {
+        remove_credentials(&config.home)?;
+        messages::out(&format!(
+            "Using the local store in {}\n",
+            config.data_dir().display()
+        ))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let url = match (args.url, args.cloud_url) {
+        (Some(_), Some(_)) => {
+            bail!("only one of --cloud-url or argument URL may be specified, not both")
+        }
+        (Some(url), None) | (None, Some(url)) => Some(url),
+        (None, None) => None,
+    };
+    let Some(url) = url.or_else(|| config.remote.as_ref().map(|r| r.url.clone())) else {
+        let ctx = Ctx {
+            backend: crate::backend::connect(config).await?,
+        };
+        let user = ctx.backend.user().await?;
+        messages::out(&format!(
+            "Using the local store in {} as {user}; run `esc login <url>` to use a server\n",
+            config.data_dir().display()
+        ))?;
+        return Ok(ExitCode::SUCCESS);
+    };
+    if !(url.starts_with("http://") || url.starts_with("https://")) {
+        bail!("{url} is not a valid server URL: it must start with http:// or https://");
+    }
+    let token = match args.token {
+        Some(t) => t,
+        None => match std::env::var("ESC_ACCESS_TOKEN")
+            .ok()
+            .filter(|t| !t.is_empty())
+        {
+            Some(t) => t,
+            None => match config.remote.as_ref().filter(|r| r.url == url) {
+                Some(existing) => existing.token.clone(),
+                None => prompt_token(&url)?,
+            },
+        },
+    };
+    let account = RemoteAccount {
+        url: url.trim_end_matches('/').to_string(),
+        token,
+    };
+    let user = RemoteBackend::new(&account)?
+        .user()
+        .await
+        .with_context(|| format!("logging in to {}", account.url))?;
+    save_credentials(&config.home, &account)?;
+    messages::out(&format!(
+        "Logged in to {} as {user} ({})\n",
+        account.url,
+        console_url(&account.url)
+    ))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn prompt_token(url: &str) -> anyhow::Result<String> {
+    messages::err(&format!("Enter your access token for {url}: "));
+    let mut line = String::new();
+    let n = std::io::stdin()
+        .read_line(&mut line)
+        .context("reading the access token")?;
+    let token = line.trim().to_string();
+    if n == 0 || token.is_empty() {
+        bail!("no access token given: pass --token or set ESC_ACCESS_TOKEN");
+    }
+    Ok(token)
+}
+
+/// `logout`: forget the server, back to the local store.
+pub(super) fn logout(config: &Config) -> anyhow::Result<ExitCode> {
+    match &config.remote {
+        Some(account) => {
+            remove_credentials(&config.home)?;
+            messages::out(&format!("Logged out of {}\n", account.url))?;
+        }
+        None => messages::out("Already logged out.\n")?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `whoami`: the user and where environments live.
+pub(super) async fn whoami(ctx: &Ctx, config: &Config) -> anyhow::Result<ExitCode> {
+    let user = ctx.backend.user().await?;
+    let backend = match &config.remote {
+        Some(account) => account.url.clone(),
+        None => format!("local ({})", config.data_dir().display()),
+    };
+    messages::out(&format!("User: {user}\nBackend: {backend}\n"))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn console_urls() {
+        assert_eq!(
+            console_url("https://api.example.com"),
+            "https://app.example.com"
+        );
+        assert_eq!(
+            console_url("http://localhost:8080"),
+            "http://localhost:3000"
+        );
+        assert_eq!(console_url("http://10.0.0.5:9000"), "");
+    }
+}

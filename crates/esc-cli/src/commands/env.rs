@@ -1,0 +1,735 @@
+//! `esc env init|edit|get|set|rm|ls|clone|settings` (spec/CLI.md § 5).
+
+use std::process::ExitCode;
+
+use anyhow::{Context as _, bail};
+
+use super::{Ctx, check_args, json_output, parse_unversioned, read_input, with_env_flag};
+use crate::backend::CloneOptions;
+use crate::cli::{
+    CloneArgs, DiffArgs, EditArgs, GetArgs, InitArgs, LsArgs, RmArgs, SetArgs, SettingsCommand,
+    SettingsSubcommand,
+};
+use crate::diags;
+use crate::env_ref::{EnvName, EnvRef, Form};
+use crate::format::{self, Format, RenderOptions};
+use crate::messages;
+use crate::value::{PropertyPath, Value};
+use crate::yamledit;
+
+/// `env init [<ref>] [-f file]`.
+pub(super) async fn init(
+    ctx: &Ctx,
+    flag: Option<String>,
+    args: InitArgs,
+) -> anyhow::Result<ExitCode> {
+    let positional = with_env_flag(&flag, args.args);
+    check_args(&positional, 0, Some(1))?;
+    let Some(text) = positional.first() else {
+        bail!("no environment name specified");
+    };
+    let r = parse_unversioned(text, "init")?;
+    let name = ctx.resolve_new(&r).await?;
+    let content = match &args.file {
+        Some(path) => Some(read_input(path).context("reading environment definition")?),
+        None => None,
+    };
+    ctx.backend
+        .create_environment(&name)
+        .await
+        .context("creating environment")?;
+    messages::out(&messages::environment_created(&name.to_string()))?;
+    if let Some(yaml) = content.filter(|c| !c.is_empty()) {
+        let diags = ctx
+            .backend
+            .update_definition(&name, &yaml, None)
+            .await
+            .context("updating environment definition")?;
+        if diags::has_errors(&diags) {
+            messages::err(&diags::yaml_style(&diags, &doc_key(&name), &yaml));
+            bail!("updating environment definition: too many errors");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The key diagnostics of an update use for the submitted text.
+fn doc_key(name: &EnvName) -> String {
+    format!("{}/{}", name.project, name.name)
+}
+
+/// `env edit [<ref>]` with `-f` or an editor.
+pub(super) async fn edit(
+    ctx: &Ctx,
+    flag: Option<String>,
+    args: EditArgs,
+) -> anyhow::Result<ExitCode> {
+    let positional = with_env_flag(&flag, args.args);
+    check_args(&positional, 1, Some(1))?;
+    let r = parse_unversioned(&positional[0], "edit")?;
+    let name = ctx.resolve(&r).await?;
+    if let Some(path) = &args.file {
+        let yaml = read_input(path).context("reading environment definition")?;
+        let diags = ctx
+            .backend
+            .update_definition(&name, &yaml, None)
+            .await
+            .context("updating environment definition")?;
+        if diags::has_errors(&diags) {
+            messages::err(&diags::yaml_style(&diags, &doc_key(&name), &yaml));
+        } else {
+            messages::err(&diags::yaml_style(&diags, &doc_key(&name), &yaml));
+            messages::out(messages::ENVIRONMENT_UPDATED)?;
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let editor = find_editor(args.editor.as_deref())?;
+    let current = ctx
+        .backend
+        .definition(&name, None, args.show_secrets)
+        .await
+        .context("getting environment definition")?;
+    let mut text = current.yaml.clone();
+    // Bounded: each round needs the user to press Enter.
+    for _ in 0..100 {
+        let edited = run_editor(&editor, &text)?;
+        let cut = cut_at_separator(&edited);
+        if cut.trim().is_empty() {
+            messages::err("Aborting edit due to empty definition.\n");
+            return Ok(ExitCode::SUCCESS);
+        }
+        let diags = ctx
+            .backend
+            .update_definition(&name, cut, current.etag.as_deref())
+            .await
+            .context("updating environment definition")?;
+        messages::err(&diags::yaml_style(&diags, &doc_key(&name), cut));
+        if !diags::has_errors(&diags) {
+            messages::out(messages::ENVIRONMENT_UPDATED)?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        messages::err("Press ENTER to continue editing or ^D to exit");
+        let mut line = String::new();
+        if std::io::stdin().read_line(&mut line).unwrap_or(0) == 0 {
+            messages::err("\nAborting edit.\n");
+            return Ok(ExitCode::SUCCESS);
+        }
+        text = cut.to_string();
+    }
+    bail!("too many edit rounds")
+}
+
+/// `--editor`, `$VISUAL`, `$EDITOR`, else `vi`; split on whitespace with
+/// `"..."` quoting.
+fn find_editor(flag: Option<&str>) -> anyhow::Result<Vec<String>> {
+    let spec = flag
+        .map(str::to_string)
+        .or_else(|| std::env::var("VISUAL").ok().filter(|v| !v.is_empty()))
+        .or_else(|| std::env::var("EDITOR").ok().filter(|v| !v.is_empty()));
+    let spec = match spec {
+        Some(spec) => spec,
+        None => match crate::run::resolve_program("vi") {
+            Ok(_) => "vi".to_string(),
+            Err(_) => bail!(
+                "no available editor; please use the --editor flag or set one of the VISUAL or EDITOR environment variables"
+            ),
+        },
+    };
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut quoted = false;
+    let mut chars = spec.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if quoted && chars.peek() == Some(&'"') => {
+                word.push('"');
+                chars.next();
+            }
+            '"' => quoted = !quoted,
+            c if c.is_whitespace() && !quoted => {
+                if !word.is_empty() {
+                    words.push(std::mem::take(&mut word));
+                }
+            }
+            c => word.push(c),
+        }
+    }
+    if !word.is_empty() {
+        words.push(word);
+    }
+    if words.len() == 1 && words[0] == "code" {
+        words.push("-w".to_string());
+    }
+    if words.is_empty() {
+        bail!(
+            "no available editor; please use the --editor flag or set one of the VISUAL or EDITOR environment variables"
+        );
+    }
+    let program = crate::run::resolve_program(&words[0])
+        .with_context(|| format!("finding {} on path", esc_eval::go_quote(&words[0])))?;
+    words[0] = program.to_string_lossy().into_owned();
+    Ok(words)
+}
+
+fn run_editor(editor: &[String], text: &str) -> anyhow::Result<String> {
+    let file = tempfile::Builder::new()
+        .prefix("esc-")
+        .suffix(".yaml")
+        .tempfile()
+        .context("creating temporary file")?;
+    let mut content = text.to_string();
+    if !content.is_empty() && !content.ends_with('\n') {
+        content.push('\n');
+    }
+    std::fs::write(file.path(), content).context("writing temporary file")?;
+    let status = std::process::Command::new(&editor[0])
+        .args(&editor[1..])
+        .arg(file.path())
+        .status()
+        .context("running the editor")?;
+    if !status.success() {
+        bail!("the editor exited with {status}");
+    }
+    std::fs::read_to_string(file.path()).context("reading the edited file")
+}
+
+/// Cut at the first `---` line (the evaluated-result section).
+fn cut_at_separator(text: &str) -> &str {
+    match text.find("---") {
+        Some(pos)
+            if (pos == 0 || text.as_bytes()[pos - 1] == b'\n')
+                && matches!(text.as_bytes().get(pos + 3), None | Some(b'\n')) =>
+        {
+            &text[..pos]
+        }
+        _ => text,
+    }
+}
+
+/// `env get <ref>[@v] [<path>]`.
+pub(super) async fn get(
+    ctx: &Ctx,
+    flag: Option<String>,
+    args: GetArgs,
+) -> anyhow::Result<ExitCode> {
+    let positional = with_env_flag(&flag, args.args);
+    check_args(&positional, 1, Some(2))?;
+    if args.value.is_some() && args.definition {
+        bail!("`--value` and `--definition` flags cannot be used together");
+    }
+    let format = match &args.value {
+        Some(v) => Some(v.parse::<Format>()?),
+        None => None,
+    };
+    let path = match positional.get(1) {
+        Some(p) => Some(PropertyPath::parse(p).map_err(|e| anyhow::anyhow!("invalid path: {e}"))?),
+        None => None,
+    };
+    if let (Some(f), Some(_)) = (format, &path)
+        && f.whole_environment_only()
+    {
+        bail!(
+            "output format '{}' may not be used with a property path",
+            f.name()
+        );
+    }
+    let r = EnvRef::parse(&positional[0])?;
+    let name = ctx.resolve(&r).await?;
+    let def = ctx
+        .backend
+        .definition(&name, r.version(), args.show_secrets)
+        .await
+        .context("getting environment definition")?;
+    if args.definition {
+        messages::out(&def.yaml)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if def.yaml.is_empty() {
+        messages::out("\n")?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let checked = ctx
+        .backend
+        .check(&name, &def.yaml, args.show_secrets)
+        .await
+        .context("checking environment definition")?;
+    if diags::has_errors(&checked.diagnostics) {
+        // As the reference: a definition with errors prints nothing.
+        return Ok(ExitCode::SUCCESS);
+    }
+    let root = checked
+        .root
+        .unwrap_or_else(|| Value::root(Default::default()));
+    let redact = !args.show_secrets;
+    let selected = match &path {
+        Some(p) => root.at(p),
+        None => Some(&root),
+    };
+    if let Some(format) = format {
+        let null = Value::root(Default::default());
+        let value = selected.cloned().unwrap_or(Value {
+            data: crate::value::Data::Null,
+            ..null
+        });
+        let text = format::render(
+            &value,
+            format,
+            &RenderOptions {
+                redact,
+                files_dir: None,
+            },
+        )?;
+        messages::out(&text)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    messages::out(&report(&name, &def.yaml, selected, path.as_ref(), redact))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The Markdown report of § 6.7.
+fn report(
+    name: &EnvName,
+    definition: &str,
+    value: Option<&Value>,
+    path: Option<&PropertyPath>,
+    redact: bool,
+) -> String {
+    let mut out = String::new();
+    let is_imports = matches!(path.and_then(|p| p.0.first()), Some(crate::value::Accessor::Key(k)) if k == "imports");
+    if let (Some(v), false) = (value, is_imports) {
+        let json = format::json::render(&v.to_plain(redact));
+        out.push_str("# Value\n```json\n");
+        out.push_str(json.trim_end_matches('\n'));
+        out.push_str("\n```\n");
+    }
+    let def_text = match path {
+        None => Some(definition.to_string()),
+        Some(p) => definition_at(definition, p),
+    };
+    if let Some(text) = def_text.filter(|t| !t.is_empty()) {
+        out.push_str("# Definition\n```yaml\n");
+        out.push_str(&text);
+        if !text.ends_with('\n') {
+            out.push('\n');
+        }
+        out.push_str("\n```\n");
+    }
+    if let (Some(v), Some(_), false) = (value, path, is_imports) {
+        let mut lines = Vec::new();
+        let mut cur = Some(v);
+        while let Some(v) = cur {
+            let r = &v.trace.def;
+            if r.begin.line > 0 {
+                let env = if r.environment == "<yaml>" || r.environment.is_empty() {
+                    name.name.as_str()
+                } else {
+                    r.environment.as_str()
+                };
+                lines.push(format!("- {env}:{}:{}", r.begin.line, r.begin.column));
+            }
+            cur = v.trace.base.as_deref();
+        }
+        if !lines.is_empty() {
+            out.push_str("\n# Defined at\n");
+            for line in lines {
+                out.push_str(&line);
+                out.push('\n');
+            }
+        }
+    }
+    out.push('\n');
+    out
+}
+
+/// The YAML of the definition node at `values.<path>` (or the root for
+/// `imports...`), re-emitted.
+fn definition_at(definition: &str, path: &PropertyPath) -> Option<String> {
+    let tree = yamledit::parse("definition", definition).ok()??;
+    let full: Vec<crate::value::Accessor> = match path.0.first() {
+        Some(crate::value::Accessor::Key(k)) if k == "imports" => path.0.clone(),
+        _ => std::iter::once(crate::value::Accessor::Key("values".into()))
+            .chain(path.0.iter().cloned())
+            .collect(),
+    };
+    let mut cur = &tree;
+    for a in &full {
+        cur = match (cur, a) {
+            (format::yaml::Tree::Map(entries), crate::value::Accessor::Key(k)) => {
+                &entries.iter().find(|(key, _)| key == k)?.1
+            }
+            (format::yaml::Tree::Seq(items), crate::value::Accessor::Index(i)) => items.get(*i)?,
+            _ => return None,
+        };
+    }
+    Some(format::yaml::emit(cur, 2))
+}
+
+/// `env set <ref> <path> [<value>]`.
+pub(super) async fn set(
+    ctx: &Ctx,
+    flag: Option<String>,
+    args: SetArgs,
+) -> anyhow::Result<ExitCode> {
+    let positional = with_env_flag(&flag, args.args);
+    check_args(&positional, 2, Some(3))?;
+    let r = parse_unversioned(&positional[0], "set")?;
+    let name = ctx.resolve(&r).await?;
+    let raw = match (&args.file, positional.get(2)) {
+        (Some(file), None) => read_input(file)?,
+        (None, Some(v)) => v.clone(),
+        (Some(_), Some(_)) => bail!("expected a path"),
+        (None, None) => bail!("expected a path and a value"),
+    };
+    let path =
+        PropertyPath::parse(&positional[1]).map_err(|e| anyhow::anyhow!("invalid path: {e}"))?;
+    let mut value = yamledit::parse_value(&raw, args.string)?;
+    if args.secret {
+        value = yamledit::secret(value, &raw);
+    }
+    let def = ctx
+        .backend
+        .definition(&name, None, false)
+        .await
+        .context("getting environment definition")?;
+    let updated = yamledit::set(&doc_key(&name), &def.yaml, &path, value)?;
+    let diags = ctx
+        .backend
+        .update_definition(&name, &updated, def.etag.as_deref())
+        .await
+        .context("updating environment definition")?;
+    messages::err(&diags::property_style(&diags));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `env rm <ref> [<path>]`.
+pub(super) async fn rm(ctx: &Ctx, flag: Option<String>, args: RmArgs) -> anyhow::Result<ExitCode> {
+    let positional = with_env_flag(&flag, args.args);
+    check_args(&positional, 1, Some(2))?;
+    let r = parse_unversioned(&positional[0], "rm")?;
+    let name = ctx.resolve(&r).await?;
+    if let Some(p) = positional.get(1) {
+        let path = PropertyPath::parse(p).map_err(|e| anyhow::anyhow!("invalid path: {e}"))?;
+        let def = ctx
+            .backend
+            .definition(&name, None, false)
+            .await
+            .context("getting environment definition")?;
+        let Some(updated) = yamledit::delete(&doc_key(&name), &def.yaml, &path)? else {
+            return Ok(ExitCode::SUCCESS);
+        };
+        let diags = ctx
+            .backend
+            .update_definition(&name, &updated, def.etag.as_deref())
+            .await
+            .context("updating environment definition")?;
+        messages::err(&diags::property_style(&diags));
+        return Ok(ExitCode::SUCCESS);
+    }
+    let skip = args.yes
+        || std::env::var("PULUMI_SKIP_CONFIRMATIONS")
+            .is_ok_and(|v| matches!(v.as_str(), "1" | "true" | "TRUE" | "True"));
+    if !skip {
+        messages::out(&format!(
+            "This will permanently remove the \"{name}\" environment!\nPlease confirm that this is what you'd like to do by typing `{name}`: "
+        ))?;
+        let mut line = String::new();
+        std::io::stdin()
+            .read_line(&mut line)
+            .context("reading confirmation")?;
+        if line.trim_end_matches(['\n', '\r']) != name.to_string() {
+            bail!("confirmation declined");
+        }
+    }
+    match ctx.backend.delete_environment(&name).await {
+        Ok(()) => {}
+        Err(e) if e.code() == Some(409) && e.to_string().contains("protect") => bail!(
+            "cannot delete environment: deletion protection is enabled. Disable deletion protection with 'esc env settings set {name} deletion-protected false' before deleting"
+        ),
+        Err(e) => return Err(anyhow::Error::new(e).context("deleting environment")),
+    }
+    messages::out(&format!("Environment \"{name}\" has been removed!\n"))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `env ls`.
+pub(super) async fn ls(ctx: &Ctx, args: LsArgs) -> anyhow::Result<ExitCode> {
+    let json = json_output(&args.output)?;
+    let user = ctx.backend.user().await?;
+    let mut names = ctx
+        .backend
+        .list_environments(args.organization.as_deref())
+        .await
+        .context("listing environments")?;
+    if let Some(project) = &args.project {
+        names.retain(|n| &n.project == project);
+    }
+    let mut rows: Vec<(String, String, String)> = names
+        .into_iter()
+        .map(|n| {
+            let org = if n.org == user { String::new() } else { n.org };
+            (org, n.project, n.name)
+        })
+        .collect();
+    rows.sort();
+    let ids: Vec<String> = rows
+        .into_iter()
+        .map(|(org, project, name)| {
+            if org.is_empty() {
+                format!("{project}/{name}")
+            } else {
+                format!("{org}/{project}/{name}")
+            }
+        })
+        .collect();
+    if json {
+        let list = esc_eval::PlainValue::object([(
+            "environments",
+            esc_eval::PlainValue::Array(
+                ids.into_iter().map(esc_eval::PlainValue::String).collect(),
+            ),
+        )]);
+        messages::out(&format::json::render(&list))?;
+    } else {
+        let mut text = String::new();
+        for id in ids {
+            text.push_str(&id);
+            text.push('\n');
+        }
+        messages::out(&text)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `env clone <src> <[project/]name>`.
+pub(super) async fn clone(
+    ctx: &Ctx,
+    flag: Option<String>,
+    args: CloneArgs,
+) -> anyhow::Result<ExitCode> {
+    let positional = with_env_flag(&flag, args.args);
+    check_args(&positional, 2, Some(2))?;
+    let r = parse_unversioned(&positional[0], "clone")?;
+    let src = match r.form() {
+        Form::Full { org, project } => EnvName::new(org, project, r.name()),
+        Form::Legacy => bail!(
+            "referring to an environment name ('env' or 'org/env') without a project is not supported"
+        ),
+        Form::TwoPart { .. } => {
+            let resolved = ctx.resolve(&r).await?;
+            if resolved.project == "default"
+                && !matches!(r.form(), Form::TwoPart { first } if first == "default")
+            {
+                bail!(
+                    "referring to an environment name ('env' or 'org/env') without a project is not supported"
+                );
+            }
+            resolved
+        }
+    };
+    let dest = match positional[1].split_once('/') {
+        Some((project, env)) => EnvName::new(&src.org, project, env),
+        None => EnvName::new(&src.org, &src.project, &positional[1]),
+    };
+    let options = CloneOptions {
+        history: args.preserve_history,
+        access: args.preserve_access,
+        env_tags: args.preserve_env_tags,
+        rev_tags: args.preserve_rev_tags,
+    };
+    ctx.backend
+        .clone_environment(&src, &dest, options)
+        .await
+        .context("cloning environment")?;
+    messages::out(&format!("Environment {src} cloned into {dest}.\n"))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `env diff <ref>[@v] [[<ref>]@v]`: a line diff of the rendered outputs.
+pub(super) async fn diff(
+    ctx: &Ctx,
+    flag: Option<String>,
+    args: DiffArgs,
+) -> anyhow::Result<ExitCode> {
+    let positional = with_env_flag(&flag, args.args);
+    check_args(&positional, 1, Some(2))?;
+    let base = EnvRef::parse(&positional[0])?;
+    let base_name = ctx.resolve(&base).await?;
+    let (other_name, other_version) = match positional.get(1) {
+        Some(text) if text.starts_with('@') => (
+            base_name.clone(),
+            Some(crate::env_ref::Version::parse(&text[1..])?),
+        ),
+        Some(text) => {
+            let r = EnvRef::parse(text)?;
+            (ctx.resolve(&r).await?, r.version().cloned())
+        }
+        None => (base_name.clone(), None),
+    };
+    let format = match &args.format {
+        Some(f) => Some(f.parse::<Format>()?),
+        None => None,
+    };
+    let path = match &args.path {
+        Some(p) => Some(PropertyPath::parse(p).map_err(|e| anyhow::anyhow!("invalid path: {e}"))?),
+        None => None,
+    };
+    let render_side = |name: EnvName, version: Option<crate::env_ref::Version>| {
+        let path = path.clone();
+        async move {
+            let def = ctx
+                .backend
+                .definition(&name, version.as_ref(), args.show_secrets)
+                .await
+                .context("getting environment definition")?;
+            let checked = ctx
+                .backend
+                .check(&name, &def.yaml, args.show_secrets)
+                .await?;
+            let root = checked
+                .root
+                .unwrap_or_else(|| Value::root(Default::default()));
+            let value = match &path {
+                Some(p) => root.at(p).cloned(),
+                None => Some(root),
+            };
+            let label = match &version {
+                Some(v) => format!("{name}@{v}"),
+                None => format!("{name}@latest"),
+            };
+            let text = match (format, value) {
+                (Some(f), Some(v)) => format::render(
+                    &v,
+                    f,
+                    &RenderOptions {
+                        redact: !args.show_secrets,
+                        files_dir: None,
+                    },
+                )?,
+                (None, Some(v)) => format::json::render(&v.to_plain(!args.show_secrets)),
+                (_, None) => String::new(),
+            };
+            anyhow::Ok((label, text, def.yaml))
+        }
+    };
+    let (left_label, left, left_def) = render_side(base_name, base.version().cloned()).await?;
+    let (right_label, right, right_def) = render_side(other_name, other_version).await?;
+    let mut out = String::new();
+    if format.is_some() {
+        out.push_str(&unified(&left_label, &right_label, &left, &right));
+    } else {
+        let value_diff = unified(&left_label, &right_label, &left, &right);
+        if !value_diff.is_empty() {
+            out.push_str(&format!("# Value\n```diff\n{value_diff}\n```\n"));
+        }
+        let def_diff = unified(&left_label, &right_label, &left_def, &right_def);
+        if !def_diff.is_empty() {
+            out.push_str(&format!("# Definition\n```diff\n{def_diff}\n```\n"));
+        }
+    }
+    messages::out(&out)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A whole-file unified diff (one hunk), empty when equal.
+fn unified(left_label: &str, right_label: &str, left: &str, right: &str) -> String {
+    if left == right {
+        return String::new();
+    }
+    let a: Vec<&str> = left.lines().collect();
+    let b: Vec<&str> = right.lines().collect();
+    // Longest common subsequence table; definitions are small.
+    let mut lcs = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for i in (0..a.len()).rev() {
+        for j in (0..b.len()).rev() {
+            lcs[i][j] = if a[i] == b[j] {
+                lcs[i + 1][j + 1] + 1
+            } else {
+                lcs[i + 1][j].max(lcs[i][j + 1])
+            };
+        }
+    }
+    let mut out = format!(
+        "--- {left_label}\n+++ {right_label}\n@@ -1,{} +1,{} @@\n",
+        a.len(),
+        b.len()
+    );
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() || j < b.len() {
+        if i < a.len() && j < b.len() && a[i] == b[j] {
+            out.push_str(&format!(" {}\n", a[i]));
+            i += 1;
+            j += 1;
+        } else if i < a.len() && (j == b.len() || lcs[i + 1][j] >= lcs[i][j + 1]) {
+            out.push_str(&format!("-{}\n", a[i]));
+            i += 1;
+        } else {
+            out.push_str(&format!("+{}\n", b[j]));
+            j += 1;
+        }
+    }
+    out
+}
+
+/// `env settings get|set`.
+pub(super) async fn settings(
+    ctx: &Ctx,
+    flag: Option<String>,
+    args: SettingsCommand,
+) -> anyhow::Result<ExitCode> {
+    match args.command {
+        None => {
+            let mut cmd = <crate::cli::Cli as clap::CommandFactory>::command();
+            let text = cmd
+                .find_subcommand_mut("env")
+                .and_then(|e| e.find_subcommand_mut("settings"))
+                .map(|s| s.render_long_help().to_string())
+                .unwrap_or_default();
+            messages::out(&format!("{text}\n"))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(SettingsSubcommand::Get(get)) => {
+            let json = json_output(&get.output)?;
+            let positional = with_env_flag(&flag, get.args);
+            check_args(&positional, 1, Some(2))?;
+            let r = parse_unversioned(&positional[0], "settings")?;
+            if let Some(setting) = positional.get(1)
+                && setting != "deletion-protected"
+            {
+                bail!("unknown setting name: {setting}");
+            }
+            let name = ctx.resolve(&r).await?;
+            let on = ctx.backend.deletion_protected(&name).await?;
+            let text = match (json, positional.get(1)) {
+                (true, Some(_)) => format!("{on}\n"),
+                (true, None) => format!("{{\n  \"deletion-protected\": {on}\n}}\n"),
+                (false, Some(_)) => format!("{on}\n"),
+                (false, None) => format!("deletion-protected {on}\n"),
+            };
+            messages::out(&text)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(SettingsSubcommand::Set(set)) => {
+            let positional = with_env_flag(&flag, set.args);
+            if positional.len() < 3 {
+                bail!("expected a setting name and value");
+            }
+            check_args(&positional, 3, Some(3))?;
+            let r = parse_unversioned(&positional[0], "settings")?;
+            if positional[1] != "deletion-protected" {
+                bail!("unknown setting name: {}", positional[1]);
+            }
+            let on = match positional[2].as_str() {
+                "true" => true,
+                "false" => false,
+                other => {
+                    bail!("invalid value for deletion-protected: {other} (expected true or false)")
+                }
+            };
+            let name = ctx.resolve(&r).await?;
+            ctx.backend.set_deletion_protected(&name, on).await?;
+            let now = ctx.backend.deletion_protected(&name).await?;
+            messages::out(&format!("deletion-protected {now}\n"))?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

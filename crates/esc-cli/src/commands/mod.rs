@@ -1,0 +1,182 @@
+//! Checked options to backend calls: one function per command. Output text
+//! is built with `messages` and the `format` modules.
+
+mod account;
+mod env;
+mod open;
+mod versions;
+
+use std::process::ExitCode;
+
+use anyhow::{Context as _, bail};
+
+use crate::backend::{Backend, BackendError, config::Config};
+use crate::cli::{Cli, Command, EnvCommand, EnvSubcommand};
+use crate::env_ref::{EnvName, EnvRef, Form};
+use crate::messages;
+
+/// Run the parsed command line.
+pub(crate) async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let Some(command) = cli.command else {
+        let mut cmd = <Cli as clap::CommandFactory>::command();
+        messages::out(&format!("{}\n", cmd.render_long_help()))?;
+        return Ok(ExitCode::SUCCESS);
+    };
+    let config = Config::from_env()?;
+    match command {
+        Command::Version => {
+            messages::out(&format!("v{}\n", env!("CARGO_PKG_VERSION")))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Login(args) => account::login(&config, args).await,
+        Command::Logout => account::logout(&config),
+        Command::Whoami => {
+            let ctx = Ctx::new(&config).await?;
+            account::whoami(&ctx, &config).await
+        }
+        Command::Open(args) => open::open(&Ctx::new(&config).await?, None, args).await,
+        Command::Run(args) => open::run(&Ctx::new(&config).await?, None, args).await,
+        Command::Env(env) => run_env(&config, env).await,
+    }
+}
+
+async fn run_env(config: &Config, env: EnvCommand) -> anyhow::Result<ExitCode> {
+    let Some(command) = env.command else {
+        let mut cmd = <Cli as clap::CommandFactory>::command();
+        if let Some(sub) = cmd.find_subcommand_mut("env") {
+            messages::out(&format!("{}\n", sub.render_long_help()))?;
+        }
+        return Ok(ExitCode::SUCCESS);
+    };
+    let ctx = Ctx::new(config).await?;
+    let flag = env.env;
+    match command {
+        EnvSubcommand::Init(args) => env::init(&ctx, flag, args).await,
+        EnvSubcommand::Edit(args) => env::edit(&ctx, flag, args).await,
+        EnvSubcommand::Get(args) => env::get(&ctx, flag, args).await,
+        EnvSubcommand::Set(args) => env::set(&ctx, flag, args).await,
+        EnvSubcommand::Rm(args) => env::rm(&ctx, flag, args).await,
+        EnvSubcommand::Ls(args) => env::ls(&ctx, args).await,
+        EnvSubcommand::Clone(args) => env::clone(&ctx, flag, args).await,
+        EnvSubcommand::Diff(args) => env::diff(&ctx, flag, args).await,
+        EnvSubcommand::Settings(args) => env::settings(&ctx, flag, args).await,
+        EnvSubcommand::Version(args) => versions::version(&ctx, flag, args).await,
+        EnvSubcommand::Tag(args) => versions::tag(&ctx, flag, args).await,
+        EnvSubcommand::Rotate(args) => open::rotate(&ctx, flag, args.args).await,
+        EnvSubcommand::Open(args) => open::open(&ctx, flag, args).await,
+        EnvSubcommand::Run(args) => open::run(&ctx, flag, args).await,
+    }
+}
+
+/// What every command works with.
+pub(crate) struct Ctx {
+    /// Where environments live.
+    pub(crate) backend: Box<dyn Backend>,
+}
+
+impl Ctx {
+    async fn new(config: &Config) -> anyhow::Result<Ctx> {
+        Ok(Ctx {
+            backend: crate::backend::connect(config).await?,
+        })
+    }
+
+    /// Resolve a typed reference of an existing environment (§ 3).
+    pub(crate) async fn resolve(&self, r: &EnvRef) -> anyhow::Result<EnvName> {
+        let default_org = self.backend.default_org().await?;
+        Ok(match r.form() {
+            Form::Full { org, project } => EnvName::new(org, project, r.name()),
+            Form::Legacy => EnvName::new(&default_org, "default", r.name()),
+            Form::TwoPart { first } => {
+                let modern = EnvName::new(&default_org, first, r.name());
+                let legacy = EnvName::new(first, "default", r.name());
+                let modern_exists = self.backend.exists(&modern).await.unwrap_or(false);
+                let legacy_exists = self.backend.exists(&legacy).await.unwrap_or(false);
+                match (modern_exists, legacy_exists) {
+                    (true, true) => bail!(
+                        "ambiguous path provided\n\nEnvironments found at both '{modern}' and '{legacy}'.\nPlease specify the full path as <org-name>/<project-name>/<env-name>"
+                    ),
+                    (false, true) => {
+                        messages::err(&format!(
+                            "warning: environment reference {} is ambiguous (resolved to {legacy}). Use <org>/<project>/<environment> instead.\n",
+                            esc_eval::go_quote(r.text())
+                        ));
+                        legacy
+                    }
+                    _ => modern,
+                }
+            }
+        })
+    }
+
+    /// Resolve a reference of an environment to be created (§ 3).
+    pub(crate) async fn resolve_new(&self, r: &EnvRef) -> anyhow::Result<EnvName> {
+        let default_org = self.backend.default_org().await?;
+        Ok(match r.form() {
+            Form::Full { org, project } => EnvName::new(org, project, r.name()),
+            Form::Legacy => EnvName::new(&default_org, "default", r.name()),
+            Form::TwoPart { first } => {
+                // Only the user's own organization can be meant as `org/env`.
+                if first.eq_ignore_ascii_case(&default_org) && first != &default_org {
+                    EnvName::new(first, "default", r.name())
+                } else {
+                    EnvName::new(&default_org, first, r.name())
+                }
+            }
+        })
+    }
+}
+
+/// The positionals with `--env` put first, as the reference does.
+pub(crate) fn with_env_flag(flag: &Option<String>, args: Vec<String>) -> Vec<String> {
+    match flag {
+        Some(env) => std::iter::once(env.clone()).chain(args).collect(),
+        None => args,
+    }
+}
+
+/// cobra-style positional count check.
+pub(crate) fn check_args(args: &[String], min: usize, max: Option<usize>) -> anyhow::Result<()> {
+    if args.len() < min || max.is_some_and(|m| args.len() > m) {
+        bail!(messages::wrong_arg_count(min, max, args.len()));
+    }
+    Ok(())
+}
+
+/// Parse a reference and refuse a version (`the <cmd> command does not accept versions`).
+pub(crate) fn parse_unversioned(text: &str, command: &str) -> anyhow::Result<EnvRef> {
+    let r = EnvRef::parse(text)?;
+    if r.version().is_some() {
+        bail!("the {command} command does not accept versions");
+    }
+    Ok(r)
+}
+
+/// Read `-f` content: a file, or stdin for `-`.
+pub(crate) fn read_input(path: &str) -> anyhow::Result<String> {
+    let bytes = if path == "-" {
+        let mut buf = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf).context("reading stdin")?;
+        buf
+    } else {
+        std::fs::read(path).with_context(|| format!("reading {path}"))?
+    };
+    String::from_utf8(bytes).map_err(|_| anyhow::anyhow!("file content must be valid UTF-8"))
+}
+
+/// Parse `--output text|json`.
+pub(crate) fn json_output(output: &str) -> anyhow::Result<bool> {
+    match output {
+        "text" => Ok(false),
+        "json" => Ok(true),
+        other => bail!(
+            "invalid --output {}: must be \"text\" or \"json\"",
+            esc_eval::go_quote(other)
+        ),
+    }
+}
+
+/// Whether the error is a not-found answer.
+pub(crate) fn is_not_found(error: &BackendError) -> bool {
+    error.code() == Some(404)
+}

@@ -1,0 +1,569 @@
+//! `esc env version ...` (revisions and revision tags) and `esc env tag ...`
+//! (key/value environment tags).
+//!
+//! Times print in Go's `time.Time.String()` layout, always in UTC (the
+//! reference uses the local zone unless `--utc`).
+
+use std::process::ExitCode;
+
+use anyhow::{Context as _, bail};
+use esc_eval::PlainValue;
+
+use super::{Ctx, check_args, is_not_found, json_output, with_env_flag};
+use crate::backend::{EnvTagInfo, RevisionInfo, RevisionTagInfo};
+use crate::cli::{
+    TagCommand, TagSubcommand, VersionCommand, VersionSubcommand, VersionTagSubcommand,
+};
+use crate::env_ref::{EnvRef, Version};
+use crate::format;
+use crate::messages;
+
+/// `env version ...`.
+pub(super) async fn version(
+    ctx: &Ctx,
+    flag: Option<String>,
+    args: VersionCommand,
+) -> anyhow::Result<ExitCode> {
+    match args.command {
+        None => {
+            let positional = with_env_flag(&flag, args.args);
+            check_args(&positional, 1, Some(1))?;
+            let r = EnvRef::parse(&positional[0])?;
+            let name = ctx.resolve(&r).await?;
+            match r.version() {
+                None => bail!("please specify a version"),
+                Some(Version::Revision(n)) => {
+                    let revisions = ctx.backend.list_revisions(&name, Some(n + 1), 1).await?;
+                    let Some(rev) = revisions.into_iter().find(|x| x.number == *n) else {
+                        bail!("revision {n} not found");
+                    };
+                    messages::out(&revision_block(&rev))?;
+                }
+                Some(Version::Tag(t)) => {
+                    let tag = ctx.backend.revision_tag(&name, t).await?;
+                    messages::out(&format!(
+                        "{}\nRevision {}\nLast updated at {} by {}\n",
+                        tag.name,
+                        tag.revision,
+                        go_time(tag.modified_millis),
+                        editor(&tag.editor_name, &tag.editor_login)
+                    ))?;
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(VersionSubcommand::History(h)) => {
+            let json = json_output(&h.output)?;
+            let positional = with_env_flag(&flag, h.args);
+            check_args(&positional, 1, Some(1))?;
+            let r = EnvRef::parse(&positional[0])?;
+            let name = ctx.resolve(&r).await?;
+            let before = match r.version() {
+                Some(v) => Some(ctx.backend.resolve_version(&name, v).await? + 1),
+                None => None,
+            };
+            let mut all = Vec::new();
+            let mut cursor = before;
+            for _ in 0..10_000 {
+                let page = ctx.backend.list_revisions(&name, cursor, 500).await?;
+                let Some(last) = page.last() else { break };
+                cursor = Some(last.number);
+                let done = last.number <= 1;
+                all.extend(page);
+                if done {
+                    break;
+                }
+            }
+            if json {
+                let list: Vec<PlainValue> = all.iter().map(revision_json).collect();
+                messages::out(&format::json::render(&PlainValue::object([(
+                    "revisions",
+                    PlainValue::Array(list),
+                )])))?;
+            } else {
+                let mut out = String::new();
+                for rev in &all {
+                    out.push_str(&revision_block(rev));
+                    out.push('\n');
+                }
+                messages::out(&out)?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(VersionSubcommand::Retract(ra)) => {
+            let positional = with_env_flag(&flag, ra.args);
+            check_args(&positional, 1, Some(1))?;
+            let r = EnvRef::parse(&positional[0])?;
+            let name = ctx.resolve(&r).await?;
+            let revision = match r.version() {
+                None => bail!("please specify a version"),
+                Some(Version::Tag(t)) if t == "latest" => {
+                    bail!("cannot retract the `latest` revision")
+                }
+                Some(v) => ctx.backend.resolve_version(&name, v).await?,
+            };
+            let replacement = match &ra.replace_with {
+                None => None,
+                Some(text) => {
+                    let v = match text.strip_prefix('@') {
+                        Some(v) => Version::parse(v)?,
+                        None => match EnvRef::parse(text)?.version() {
+                            Some(v) => v.clone(),
+                            None => bail!("please specify a version to replace with"),
+                        },
+                    };
+                    Some(ctx.backend.resolve_version(&name, &v).await?)
+                }
+            };
+            ctx.backend
+                .retract_revision(&name, revision, replacement, ra.reason.as_deref())
+                .await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(VersionSubcommand::Rollback(rb)) => {
+            let positional = with_env_flag(&flag, rb.args);
+            check_args(&positional, 1, Some(1))?;
+            let r = EnvRef::parse(&positional[0])?;
+            let Some(version) = r.version() else {
+                bail!("please specify a version");
+            };
+            let name = ctx.resolve(&r).await?;
+            let def = ctx
+                .backend
+                .definition(&name, Some(version), false)
+                .await
+                .context("getting environment definition")?;
+            let diags = ctx
+                .backend
+                .update_definition(&name, &def.yaml, None)
+                .await
+                .context("updating environment definition")?;
+            if crate::diags::has_errors(&diags) {
+                messages::err(&crate::diags::yaml_style(
+                    &diags,
+                    &format!("{}/{}", name.project, name.name),
+                    &def.yaml,
+                ));
+                bail!("could not roll back: too many errors");
+            }
+            messages::out(messages::ENVIRONMENT_UPDATED)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(VersionSubcommand::Tag(tag)) => match tag.command {
+            None => {
+                let positional = with_env_flag(&flag, tag.args);
+                check_args(&positional, 1, Some(2))?;
+                let r = EnvRef::parse(&positional[0])?;
+                let tag_name = match r.version() {
+                    Some(Version::Tag(t)) => t.clone(),
+                    _ => bail!("please specify a name for the tagged version"),
+                };
+                let name = ctx.resolve(&r).await?;
+                let target = match positional.get(1) {
+                    Some(v) => {
+                        let v = Version::parse(v.strip_prefix('@').unwrap_or(v))?;
+                        ctx.backend.resolve_version(&name, &v).await?
+                    }
+                    None => {
+                        ctx.backend
+                            .resolve_version(&name, &Version::Tag("latest".into()))
+                            .await?
+                    }
+                };
+                ctx.backend
+                    .set_revision_tag(&name, &tag_name, target)
+                    .await?;
+                Ok(ExitCode::SUCCESS)
+            }
+            Some(VersionTagSubcommand::Ls(ls)) => {
+                let json = json_output(&ls.output)?;
+                let positional = with_env_flag(&flag, ls.args);
+                check_args(&positional, 1, Some(1))?;
+                let r = EnvRef::parse(&positional[0])?;
+                let name = ctx.resolve(&r).await?;
+                let tags = ctx.backend.list_revision_tags(&name).await?;
+                if json {
+                    let list: Vec<PlainValue> = tags.iter().map(revision_tag_json).collect();
+                    messages::out(&format::json::render(&PlainValue::object([(
+                        "tags",
+                        PlainValue::Array(list),
+                    )])))?;
+                } else if !tags.is_empty() {
+                    let rows: Vec<Vec<Cell>> = tags
+                        .iter()
+                        .map(|t| {
+                            vec![
+                                Cell::Text(t.name.clone()),
+                                Cell::Number(t.revision.to_string()),
+                                Cell::Text(go_time(t.modified_millis)),
+                                Cell::Text(if t.editor_login.is_empty() {
+                                    "<unknown>".into()
+                                } else {
+                                    t.editor_login.clone()
+                                }),
+                            ]
+                        })
+                        .collect();
+                    messages::out(&table(&["NAME", "REVISION", "MODIFIED", "EDITOR"], &rows))?;
+                }
+                Ok(ExitCode::SUCCESS)
+            }
+            Some(VersionTagSubcommand::Rm(rm)) => {
+                let positional = with_env_flag(&flag, rm.args);
+                check_args(&positional, 1, Some(1))?;
+                let r = EnvRef::parse(&positional[0])?;
+                let tag_name = match r.version() {
+                    Some(Version::Tag(t)) => t.clone(),
+                    _ => bail!("please specify a tagged version to remove"),
+                };
+                let name = ctx.resolve(&r).await?;
+                ctx.backend.delete_revision_tag(&name, &tag_name).await?;
+                Ok(ExitCode::SUCCESS)
+            }
+        },
+    }
+}
+
+/// `env tag ...`.
+pub(super) async fn tag(
+    ctx: &Ctx,
+    flag: Option<String>,
+    args: TagCommand,
+) -> anyhow::Result<ExitCode> {
+    let unversioned = |text: &str, command: &str| -> anyhow::Result<EnvRef> {
+        let r = EnvRef::parse(text)?;
+        if r.version().is_some() {
+            bail!("the {command} command does not accept versions");
+        }
+        Ok(r)
+    };
+    match args.command {
+        None => {
+            let positional = with_env_flag(&flag, args.args);
+            check_args(&positional, 3, Some(3))?;
+            let r = unversioned(&positional[0], "tag")?;
+            let (tag_name, value) = (&positional[1], &positional[2]);
+            if tag_name.is_empty() {
+                bail!("environment tag name cannot be empty");
+            }
+            if value.is_empty() {
+                bail!("environment tag value cannot be empty");
+            }
+            let name = ctx.resolve(&r).await?;
+            let tag = match ctx.backend.env_tag(&name, tag_name).await {
+                Ok(existing) if &existing.value == value => existing,
+                Ok(_) => {
+                    ctx.backend
+                        .update_env_tag(&name, tag_name, None, Some(value))
+                        .await?
+                }
+                Err(e) if is_not_found(&e) => {
+                    ctx.backend.create_env_tag(&name, tag_name, value).await?
+                }
+                Err(e) => return Err(e.into()),
+            };
+            messages::out(&env_tag_block(&tag))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(TagSubcommand::Get(get)) => {
+            let json = json_output(&get.output)?;
+            let positional = with_env_flag(&flag, get.args);
+            check_args(&positional, 2, Some(2))?;
+            let r = unversioned(&positional[0], "tag")?;
+            let name = ctx.resolve(&r).await?;
+            let tag = ctx.backend.env_tag(&name, &positional[1]).await?;
+            if json {
+                messages::out(&format::json::render(&env_tag_json(&tag)))?;
+            } else {
+                messages::out(&env_tag_block(&tag))?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(TagSubcommand::Ls(ls)) => {
+            let json = json_output(&ls.output)?;
+            let positional = with_env_flag(&flag, ls.args);
+            check_args(&positional, 1, Some(1))?;
+            let r = unversioned(&positional[0], "tag")?;
+            let name = ctx.resolve(&r).await?;
+            let mut tags = ctx.backend.list_env_tags(&name).await?;
+            tags.sort_by_key(|t| t.name.to_lowercase());
+            if json {
+                let list: Vec<PlainValue> = tags.iter().map(env_tag_json).collect();
+                messages::out(&format::json::render(&PlainValue::object([(
+                    "tags",
+                    PlainValue::Array(list),
+                )])))?;
+            } else {
+                let text: String = tags.iter().map(env_tag_block).collect();
+                messages::out(&text)?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(TagSubcommand::Mv(mv)) => {
+            let positional = with_env_flag(&flag, mv.args);
+            check_args(&positional, 3, Some(3))?;
+            let r = unversioned(&positional[0], "tag")?;
+            let name = ctx.resolve(&r).await?;
+            let (old, new) = (&positional[1], &positional[2]);
+            let tag = if old == new {
+                ctx.backend.env_tag(&name, old).await?
+            } else {
+                ctx.backend
+                    .update_env_tag(&name, old, Some(new), None)
+                    .await?
+            };
+            messages::out(&env_tag_block(&tag))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(TagSubcommand::Rm(rm)) => {
+            let positional = with_env_flag(&flag, rm.args);
+            check_args(&positional, 2, Some(2))?;
+            let r = unversioned(&positional[0], "ls")?;
+            let name = ctx.resolve(&r).await?;
+            ctx.backend.delete_env_tag(&name, &positional[1]).await?;
+            messages::out(&format!(
+                "Successfully deleted environment tag: {}\n",
+                positional[1]
+            ))?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn editor(name: &str, login: &str) -> String {
+    if login.is_empty() {
+        "<unknown>".to_string()
+    } else {
+        format!("{name} <{login}>")
+    }
+}
+
+fn revision_block(rev: &RevisionInfo) -> String {
+    let mut head = format!("revision {}", rev.number);
+    if rev.retracted.is_some() {
+        head.push_str(" (retracted)");
+    } else if rev.tags.len() == 1 {
+        head.push_str(&format!(" (tag: {})", rev.tags[0]));
+    } else if !rev.tags.is_empty() {
+        head.push_str(&format!(" (tags: {})", rev.tags.join(", ")));
+    }
+    let author = if rev.creator_login.is_empty() {
+        "<unknown>".to_string()
+    } else {
+        format!("{} <{}>", rev.creator_name, rev.creator_login)
+    };
+    let mut out = format!(
+        "{head}\nAuthor: {author}\nDate:   {}\n",
+        go_time(rev.created_millis)
+    );
+    if let Some(x) = &rev.retracted {
+        out.push_str(&format!(
+            "\n    Retracted by {} at {} and replaced with revision {}.\n",
+            editor(&x.by_name, &x.by_login),
+            go_time(x.at_millis),
+            x.replacement
+        ));
+        if !x.reason.is_empty() {
+            out.push('\n');
+            for line in x.reason.lines() {
+                out.push_str(&format!("    {line}\n"));
+            }
+        }
+    }
+    out
+}
+
+fn env_tag_block(tag: &EnvTagInfo) -> String {
+    format!(
+        "Name: {}\nValue: {}\nLast updated at {} by {}\n",
+        tag.name,
+        tag.value,
+        go_time(tag.modified_millis),
+        editor(&tag.editor_name, &tag.editor_login)
+    )
+}
+
+fn env_tag_json(tag: &EnvTagInfo) -> PlainValue {
+    let mut fields = vec![
+        ("name", PlainValue::string(&tag.name)),
+        ("value", PlainValue::string(&tag.value)),
+        ("modified", PlainValue::string(rfc3339(tag.modified_millis))),
+    ];
+    if !tag.editor_login.is_empty() {
+        fields.push(("editorLogin", PlainValue::string(&tag.editor_login)));
+        fields.push(("editorName", PlainValue::string(&tag.editor_name)));
+    }
+    PlainValue::object(fields)
+}
+
+fn revision_tag_json(tag: &RevisionTagInfo) -> PlainValue {
+    let mut fields = vec![
+        ("name", PlainValue::string(&tag.name)),
+        ("revision", PlainValue::Number(tag.revision.to_string())),
+        ("modified", PlainValue::string(rfc3339(tag.modified_millis))),
+    ];
+    if !tag.editor_login.is_empty() {
+        fields.push(("editorLogin", PlainValue::string(&tag.editor_login)));
+        fields.push(("editorName", PlainValue::string(&tag.editor_name)));
+    }
+    PlainValue::object(fields)
+}
+
+fn revision_json(rev: &RevisionInfo) -> PlainValue {
+    let mut fields = vec![
+        ("number", PlainValue::Number(rev.number.to_string())),
+        ("created", PlainValue::string(rfc3339(rev.created_millis))),
+        ("creatorLogin", PlainValue::string(&rev.creator_login)),
+        ("creatorName", PlainValue::string(&rev.creator_name)),
+        (
+            "tags",
+            PlainValue::Array(rev.tags.iter().map(PlainValue::string).collect()),
+        ),
+    ];
+    if let Some(x) = &rev.retracted {
+        fields.push((
+            "retracted",
+            PlainValue::object([
+                ("replacement", PlainValue::Number(x.replacement.to_string())),
+                ("at", PlainValue::string(rfc3339(x.at_millis))),
+                ("byLogin", PlainValue::string(&x.by_login)),
+                ("byName", PlainValue::string(&x.by_name)),
+                ("reason", PlainValue::string(&x.reason)),
+            ]),
+        ));
+    }
+    PlainValue::object(fields)
+}
+
+/// Civil date and time (UTC) of Unix milliseconds.
+fn civil(millis: i64) -> (i64, u32, u32, u32, u32, u32, u32) {
+    let secs = millis.div_euclid(1000);
+    let ms = u32::try_from(millis.rem_euclid(1000)).unwrap_or(0);
+    let days = secs.div_euclid(86_400);
+    let sod = secs.rem_euclid(86_400);
+    // Howard Hinnant's days-to-civil algorithm.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    let part = |v: i64| u32::try_from(v).unwrap_or(0);
+    (
+        y,
+        part(m),
+        part(d),
+        part(sod / 3600),
+        part(sod % 3600 / 60),
+        part(sod % 60),
+        ms,
+    )
+}
+
+/// Go's `time.Time.String()` in UTC: `2006-01-02 15:04:05.999 +0000 UTC`.
+pub(crate) fn go_time(millis: i64) -> String {
+    let (y, mo, d, h, mi, s, ms) = civil(millis);
+    let frac = if ms == 0 {
+        String::new()
+    } else {
+        format!(".{ms:03}").trim_end_matches('0').to_string()
+    };
+    format!("{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{s:02}{frac} +0000 UTC")
+}
+
+/// RFC 3339 in UTC.
+pub(crate) fn rfc3339(millis: i64) -> String {
+    let (y, mo, d, h, mi, s, ms) = civil(millis);
+    let frac = if ms == 0 {
+        String::new()
+    } else {
+        format!(".{ms:03}").trim_end_matches('0').to_string()
+    };
+    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}{frac}Z")
+}
+
+/// A table cell: numbers are right-aligned.
+pub(crate) enum Cell {
+    Text(String),
+    Number(String),
+}
+
+/// go-pretty "light" table.
+pub(crate) fn table(header: &[&str], rows: &[Vec<Cell>]) -> String {
+    let text = |c: &Cell| match c {
+        Cell::Text(t) | Cell::Number(t) => t.clone(),
+    };
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (i, c) in row.iter().enumerate() {
+            if let Some(w) = widths.get_mut(i) {
+                *w = (*w).max(text(c).chars().count());
+            }
+        }
+    }
+    let rule = |l: &str, m: &str, r: &str| {
+        let parts: Vec<String> = widths.iter().map(|w| "─".repeat(w + 2)).collect();
+        format!("{l}{}{r}\n", parts.join(m))
+    };
+    let line = |cells: Vec<(String, bool)>| {
+        let parts: Vec<String> = cells
+            .iter()
+            .zip(&widths)
+            .map(|((t, right), w)| {
+                if *right {
+                    format!(" {t:>w$} ")
+                } else {
+                    format!(" {t:<w$} ")
+                }
+            })
+            .collect();
+        format!("│{}│\n", parts.join("│"))
+    };
+    let mut out = rule("┌", "┬", "┐");
+    out.push_str(&line(
+        header.iter().map(|h| (h.to_string(), false)).collect(),
+    ));
+    out.push_str(&rule("├", "┼", "┤"));
+    for row in rows {
+        out.push_str(&line(
+            row.iter()
+                .map(|c| (text(c), matches!(c, Cell::Number(_))))
+                .collect(),
+        ));
+    }
+    out.push_str(&rule("└", "┴", "┘"));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times() {
+        assert_eq!(go_time(0), "1970-01-01 00:00:00 +0000 UTC");
+        assert_eq!(go_time(4 * 3_600_000), "1970-01-01 04:00:00 +0000 UTC");
+        assert_eq!(
+            go_time(1_700_000_000_120),
+            "2023-11-14 22:13:20.12 +0000 UTC"
+        );
+        assert_eq!(rfc3339(951_782_400_000), "2000-02-29T00:00:00Z");
+    }
+
+    #[test]
+    fn golden_table() {
+        let rows = vec![vec![
+            Cell::Text("latest".into()),
+            Cell::Number("4".into()),
+            Cell::Text("0001-01-01 00:00:00 +0000 UTC".into()),
+            Cell::Text("<unknown>".into()),
+        ]];
+        assert_eq!(
+            table(&["NAME", "REVISION", "MODIFIED", "EDITOR"], &rows),
+            "┌────────┬──────────┬───────────────────────────────┬───────────┐\n│ NAME   │ REVISION │ MODIFIED                      │ EDITOR    │\n├────────┼──────────┼───────────────────────────────┼───────────┤\n│ latest │        4 │ 0001-01-01 00:00:00 +0000 UTC │ <unknown> │\n└────────┴──────────┴───────────────────────────────┴───────────┘\n"
+        );
+    }
+}

@@ -1,0 +1,101 @@
+//! `esc`: the command line for ESC environments, secrets and configuration.
+//!
+//! Run with `cargo run -p esc-cli -- env ls`. Without `esc login URL` it
+//! works on a local store under `$ESC_HOME` (default `~/.esc`).
+//!
+//! `main` is glue: clap parses argv into [`cli::Cli`], [`commands`] checks
+//! the options and calls a [`backend::Backend`]; errors print as
+//! `Error: <message>: <cause>...` and exit 1; a closed stdout exits quietly.
+
+// Unit tests may unwrap: a panic is a test failure there.
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
+mod backend;
+mod cli;
+mod commands;
+mod diags;
+mod env_ref;
+mod format;
+mod messages;
+mod run;
+mod value;
+mod yamledit;
+
+use std::process::ExitCode;
+
+use clap::Parser as _;
+use clap::error::{ContextKind, ContextValue, ErrorKind};
+
+fn main() -> ExitCode {
+    let cli = match cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => return clap_error(&error),
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            messages::err(&format!("Error: starting the async runtime: {error}\n"));
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(commands::run(cli)) {
+        Ok(code) => code,
+        Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
+        Err(error) => {
+            messages::err(&format!("Error: {error:#}\n"));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Whether the failure is a write to a closed pipe (`esc open | head -1`).
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// Print a clap error the way the reference CLI words it (spec/CLI.md § 2).
+fn clap_error(error: &clap::Error) -> ExitCode {
+    match error.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+            let _ = error.print();
+            ExitCode::SUCCESS
+        }
+        ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            let _ = error.print();
+            ExitCode::SUCCESS
+        }
+        ErrorKind::UnknownArgument => {
+            let arg = match error.get(ContextKind::InvalidArg) {
+                Some(ContextValue::String(arg)) => arg.clone(),
+                _ => String::new(),
+            };
+            let message = match arg.strip_prefix("--") {
+                Some(_) => format!("unknown flag: {}", arg.split('=').next().unwrap_or(&arg)),
+                None => match arg.strip_prefix('-').and_then(|s| s.chars().next()) {
+                    Some(c) => format!("unknown shorthand flag: '{c}' in {arg}"),
+                    None => format!("unknown command {}", esc_eval::go_quote(&arg)),
+                },
+            };
+            messages::err(&format!("Error: {message}\n"));
+            ExitCode::FAILURE
+        }
+        _ => {
+            let rendered = error.render().to_string();
+            let first = rendered
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .trim_start_matches("error: ");
+            messages::err(&format!("Error: {first}\n"));
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,73 @@
+//! User-facing text: help prose, fixed messages and the helpers that print
+//! to stdout/stderr. Commands build output here so wording stays in one place.
+
+use std::io::Write;
+
+/// Long description of bare `esc` (spec/CLI.md § 1).
+pub(crate) const LONG_ABOUT: &str = "Pulumi ESC - Manage environments, secrets, and configuration
+
+To begin working with Pulumi ESC, run the `esc env init` command:
+
+    $ esc env init
+
+This will prompt you to create a new environment to hold secrets and configuration.
+
+The most common commands from there are:
+
+    - esc env get  : Get a property in an environment definition
+    - esc env set  : Set a property in an environment definition
+    - esc env edit : Edit an environment definition
+    - esc env ls   : List available environments
+    - esc run      : Run a command within the context of an environment
+    - esc open     : Open an environment and access its contents
+
+Without `esc login URL`, esc works on a local store under $ESC_HOME (default ~/.esc): no server needed.";
+
+/// Help epilogue of `run`, including where we differ from the reference.
+pub(crate) const RUN_HELP: &str = "Example:
+  esc run myproject/dev -- printenv GREETING
+  esc run myproject/dev -i -- bash
+  esc run myproject/dev -- echo '${aws.region}'
+
+The command runs with the environment's `environmentVariables` set and each
+entry of `files` written to a private temporary file (mode 0600) whose path is
+the variable's value; the files are removed when the command ends, also when it
+is killed by a signal. Secret values in the command's output are replaced by
+[secret] unless -i/--interactive is given. Arguments may use ${path}
+interpolation into the environment.
+
+Exit status: esc exits with the command's own exit status (128+N when it was
+killed by signal N). The Pulumi ESC CLI always exits 1 on failure; scripts that
+check for exactly 1 may need adjusting.";
+
+/// Printed after `esc env init`.
+pub(crate) fn environment_created(name: &str) -> String {
+    format!("Environment created: {name}\n")
+}
+
+/// Printed after a successful edit or rollback.
+pub(crate) const ENVIRONMENT_UPDATED: &str = "Environment updated.\n";
+
+/// Write `text` to stdout (errors, such as a closed pipe, are returned).
+pub(crate) fn out(text: &str) -> std::io::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(text.as_bytes())?;
+    stdout.flush()
+}
+
+/// Write `text` to stderr, ignoring failures (nowhere left to report them).
+pub(crate) fn err(text: &str) {
+    let mut stderr = std::io::stderr().lock();
+    let _ = stderr.write_all(text.as_bytes());
+    let _ = stderr.flush();
+}
+
+/// cobra's argument-count messages.
+pub(crate) fn wrong_arg_count(min: usize, max: Option<usize>, received: usize) -> String {
+    match max {
+        Some(max) if max == min => format!("accepts {min} arg(s), received {received}"),
+        Some(max) if min == 0 => format!("accepts at most {max} arg(s), received {received}"),
+        Some(max) => format!("accepts between {min} and {max} arg(s), received {received}"),
+        None => format!("requires at least {min} arg(s), only received {received}"),
+    }
+}
