@@ -106,3 +106,64 @@ async fn unreachable_jwks_is_503_not_401() {
     );
     assert_eq!(challenge, None);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_first_requests_fetch_the_jwks_once() {
+    let issuer = new_issuer();
+    let server = JwksServer::start(serde_json::to_value(issuer.jwks()).unwrap()).await;
+    let mut config = VerifierConfig::new(ISSUER, AUDIENCE);
+    config.keys = KeySource::Url(server.url.clone());
+    let adapter = Adapter::start(config).await;
+    let now = UnixTime::now();
+    let requests = (0..20).map(|_| {
+        let token = mint(&issuer, AUDIENCE, BODY, now);
+        let url = adapter.url.clone();
+        async move {
+            post_to(&url, Some(&format!("Bearer {token}")), BODY)
+                .await
+                .0
+        }
+    });
+    let statuses = futures_join_all(requests).await;
+    assert_eq!(statuses, vec![200; 20]);
+    assert_eq!(server.fetch_count(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_token_raced_in_parallel_is_accepted_exactly_once() {
+    let issuer = new_issuer();
+    let mut config = VerifierConfig::new(ISSUER, AUDIENCE);
+    config.keys = KeySource::Static(serde_json::to_string(&issuer.jwks()).unwrap());
+    let adapter = Adapter::start(config).await;
+    let token = mint(&issuer, AUDIENCE, BODY, UnixTime::now());
+    let requests = (0..16).map(|_| {
+        let (url, token) = (adapter.url.clone(), token.clone());
+        async move { post_to(&url, Some(&format!("Bearer {token}")), BODY).await }
+    });
+    let responses = futures_join_all(requests).await;
+    let n_accepted = responses
+        .iter()
+        .filter(|(status, _, _)| *status == 200)
+        .count();
+    assert_eq!(n_accepted, 1);
+    for (status, _, body) in responses.iter().filter(|(status, _, _)| *status != 200) {
+        assert_eq!(
+            (*status, body.as_str()),
+            (401, r#"{"error":"token replayed"}"#)
+        );
+    }
+}
+
+/// Runs the futures concurrently on the test runtime and collects their outputs in order.
+async fn futures_join_all<F>(futures: impl Iterator<Item = F>) -> Vec<F::Output>
+where
+    F: std::future::Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let handles: Vec<_> = futures.map(tokio::spawn).collect();
+    let mut outputs = Vec::with_capacity(handles.len());
+    for handle in handles {
+        outputs.push(handle.await.unwrap());
+    }
+    outputs
+}
