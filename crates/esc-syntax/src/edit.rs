@@ -738,17 +738,12 @@ fn append_item(
     })
 }
 
-/// Where the line holding `at` ends (before its `\n`, or the text end): a
-/// new block entry goes after any comment trailing the previous one.
+/// Where the line holding `at` ends (before its `\r` or `\n`, or at the
+/// text end): a new block entry goes after any comment trailing the previous
+/// one. YAML also ends lines at a lone `\r`.
 fn end_of_line(text: &str, at: usize) -> usize {
     let at = at.min(text.len());
-    let end = text[at..].find('\n').map_or(text.len(), |i| at + i);
-    // keep a `\r` of a CRLF line ending before the new line
-    if end > at && text.as_bytes()[end - 1] == b'\r' {
-        end - 1
-    } else {
-        end
-    }
+    text[at..].find(['\n', '\r']).map_or(text.len(), |i| at + i)
 }
 
 /// Replaces secrets by their `fn::secret` forms.

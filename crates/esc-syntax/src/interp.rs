@@ -200,6 +200,10 @@ struct RangeMaker<'a> {
     value: &'a [u8],
     node: &'a Node,
     precise: bool,
+    /// `(byte offset, width of the value before it)` at each cluster start,
+    /// plus the end: widths of prefixes in O(log n) instead of re-measuring
+    /// the prefix for every accessor (quadratic on long strings).
+    clusters: Vec<(usize, u32)>,
 }
 
 impl<'a> RangeMaker<'a> {
@@ -217,19 +221,44 @@ impl<'a> RangeMaker<'a> {
         let untagged =
             u64::from(range.end.column) == u64::from(range.start.column) + value.len() as u64;
         let precise = plain && untagged && range.start.line == range.end.line;
+        let mut clusters = Vec::new();
+        if precise {
+            let (mut offset, mut before) = (0usize, 0u32);
+            for (len, width) in width::clusters(value) {
+                clusters.push((offset, before));
+                offset += len;
+                before = before.saturating_add(width);
+            }
+            clusters.push((offset, before));
+        }
         Self {
             value: value.as_bytes(),
             node,
             precise,
+            clusters,
         }
+    }
+
+    /// Display width of the value's first `offset` bytes (`uniseg.StringWidth`
+    /// of the prefix): whole clusters before it plus the cut cluster's head.
+    fn width_before(&self, offset: usize) -> u32 {
+        let idx = self
+            .clusters
+            .partition_point(|&(start, _)| start <= offset)
+            .saturating_sub(1);
+        let Some(&(start, before)) = self.clusters.get(idx) else {
+            return 0;
+        };
+        let cut = self.value.get(start..offset).unwrap_or(&[]);
+        before.saturating_add(width::bytes_width(cut))
     }
 
     fn at(&self, offset: usize) -> Pos {
         let start = self.node.range.start;
-        let prefix = &self.value[..offset.min(self.value.len())];
+        let offset = offset.min(self.value.len());
         Pos {
             line: start.line,
-            column: start.column.saturating_add(width::bytes_width(prefix)),
+            column: start.column.saturating_add(self.width_before(offset)),
             byte: start
                 .byte
                 .saturating_add(u32::try_from(offset).unwrap_or(u32::MAX)),

@@ -450,6 +450,23 @@ fn top_level_fn_keys_in_values_are_not_calls() {
 }
 
 #[test]
+fn carriage_returns_end_lines() {
+    // found by fuzzing: a lone `\r` ends a line, so the new entry goes before it
+    let text = "values:\n  o:\n    baz: q\r\repsilon: delta\n";
+    let out = set_value(text, "values.a", &s("new")).unwrap();
+    assert_eq!(
+        out,
+        "values:\n  o:\n    baz: q\n  a: new\r\repsilon: delta\n"
+    );
+    let root = reparsed(&out);
+    assert_eq!(lookup(&root, "values.a").as_str(), Some("new"));
+    assert_eq!(lookup(&root, "epsilon").as_str(), Some("delta"));
+    let crlf = "values:\r\n  a: 1\r\n";
+    let out = set_value(crlf, "values.b", &s("2")).unwrap();
+    assert_eq!(out, "values:\r\n  a: 1\n  b: \"2\"\r\n");
+}
+
+#[test]
 fn invalid_documents_are_errors() {
     assert!(matches!(
         set_value("a: [", "a", &EditValue::Null),

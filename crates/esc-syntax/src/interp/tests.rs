@@ -287,3 +287,60 @@ fn whitespace_quirk_splits_utf8() {
         "a\u{FFFD}"
     );
 }
+
+fn plain_node(value: &str) -> Node {
+    let width = u32::try_from(value.len()).unwrap();
+    Node {
+        range: Range {
+            filename: std::sync::Arc::from("env"),
+            start: Pos {
+                line: 1,
+                column: 1,
+                byte: 0,
+            },
+            end: Pos {
+                line: 1,
+                column: 1 + width,
+                byte: width,
+            },
+        },
+        kind: NodeKind::String {
+            value: value.to_owned(),
+            style: ScalarStyle::Plain,
+        },
+    }
+}
+
+#[test]
+fn prefix_widths_match_measuring_each_prefix() {
+    let value = "aé日😀e\u{301}👨\u{200D}👩🇫🇷\t${x}à${y}❤\u{FE0F}";
+    let node = plain_node(value);
+    let maker = RangeMaker::new(value, &node);
+    assert!(maker.precise);
+    for offset in 0..=value.len() {
+        assert_eq!(
+            maker.width_before(offset),
+            width::bytes_width(&value.as_bytes()[..offset]),
+            "offset {offset}"
+        );
+    }
+}
+
+#[test]
+fn many_accesses_in_a_long_string_stay_fast() {
+    let value = "é${a}".repeat(40_000);
+    let node = plain_node(&value);
+    let started = std::time::Instant::now();
+    let (parsed, diags) = parse_interpolation(&value, &node);
+    assert!(diags.is_empty());
+    assert_eq!(parsed.parts.len(), 40_000);
+    // before the last name: 39_999 × "é${a}" (width 5 each), then "é${" (width 3)
+    let last = parsed.parts[39_999].access.as_ref().unwrap().accessors[0].range();
+    assert_eq!(last.start.column, 1 + 39_999 * 5 + 3);
+    // re-measuring each prefix took seconds here; the cluster table takes milliseconds
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+}
