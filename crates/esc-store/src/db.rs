@@ -219,6 +219,9 @@ impl dyn Tx + '_ {
 pub(crate) trait Backend: Send + Sync {
     /// Starts a transaction (a write transaction on SQLite).
     async fn begin(&self) -> Result<Box<dyn Tx>, StoreError>;
+    /// Starts a read-only transaction: a consistent snapshot that does not
+    /// wait for writers. Writing in it fails.
+    async fn begin_read(&self) -> Result<Box<dyn Tx>, StoreError>;
     /// Takes the lock that serializes migrations across processes, inside `tx`.
     async fn lock_for_migration(&self, tx: &mut dyn Tx) -> Result<(), StoreError>;
 }

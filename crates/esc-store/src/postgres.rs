@@ -41,20 +41,30 @@ impl PostgresBackend {
             .map_err(|error| DatabaseError::new(format!("postgres pool: {error}")))?;
         Ok(Self { pool })
     }
-}
 
-#[async_trait]
-impl Backend for PostgresBackend {
-    async fn begin(&self) -> Result<Box<dyn Tx>, StoreError> {
+    async fn start(&self, begin: &str) -> Result<Box<dyn Tx>, StoreError> {
         let client = self
             .pool
             .get()
             .await
             .map_err(|error| DatabaseError::new(format!("postgres connection: {error}")))?;
-        client.batch_execute("BEGIN").await.map_err(map_error)?;
+        client.batch_execute(begin).await.map_err(map_error)?;
         Ok(Box::new(PostgresTx {
             client: Some(client),
         }))
+    }
+}
+
+#[async_trait]
+impl Backend for PostgresBackend {
+    async fn begin(&self) -> Result<Box<dyn Tx>, StoreError> {
+        self.start("BEGIN").await
+    }
+
+    async fn begin_read(&self) -> Result<Box<dyn Tx>, StoreError> {
+        // One snapshot for every statement of the read.
+        self.start("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            .await
     }
 
     async fn lock_for_migration(&self, tx: &mut dyn Tx) -> Result<(), StoreError> {

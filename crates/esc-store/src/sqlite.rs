@@ -3,6 +3,8 @@
 //! guard moved into the blocking task and back, so no lock guard is ever held
 //! across an `.await` on the runtime's threads. Transactions are
 //! `BEGIN IMMEDIATE`, which also serializes writers across processes.
+//! Reads use a few more connections (`query_only`, deferred transactions):
+//! in WAL mode they see a consistent snapshot and never wait for a writer.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -19,14 +21,21 @@ use crate::error::{DatabaseError, StoreError};
 /// The file name of the database inside the data directory.
 pub const DATABASE_FILE: &str = "esc.db";
 
+/// How many read-only connections serve reads in parallel.
+const N_READERS: usize = 4;
+
 pub(crate) struct SqliteBackend {
     connection: Arc<Mutex<Connection>>,
+    readers: Vec<Arc<Mutex<Connection>>>,
+    next_reader: std::sync::atomic::AtomicUsize,
 }
 
 impl SqliteBackend {
     pub(crate) async fn open(path: &Path) -> Result<Self, StoreError> {
         let path = path.to_owned();
+        let writer_path = path.clone();
         let connection = tokio::task::spawn_blocking(move || -> Result<Connection, StoreError> {
+            let path = writer_path;
             let connection = Connection::open(&path).map_err(map_error)?;
             connection
                 .busy_timeout(Duration::from_secs(30))
@@ -40,8 +49,27 @@ impl SqliteBackend {
         })
         .await
         .map_err(join_error)??;
+        let mut readers = Vec::with_capacity(N_READERS);
+        for _ in 0..N_READERS {
+            let path = path.clone();
+            let reader = tokio::task::spawn_blocking(move || -> Result<Connection, StoreError> {
+                let connection = Connection::open(&path).map_err(map_error)?;
+                connection
+                    .busy_timeout(Duration::from_secs(30))
+                    .map_err(map_error)?;
+                connection
+                    .execute_batch("PRAGMA query_only = ON; PRAGMA foreign_keys = ON;")
+                    .map_err(map_error)?;
+                Ok(connection)
+            })
+            .await
+            .map_err(join_error)??;
+            readers.push(Arc::new(Mutex::new(reader)));
+        }
         Ok(Self {
             connection: Arc::new(Mutex::new(connection)),
+            readers,
+            next_reader: std::sync::atomic::AtomicUsize::new(0),
         })
     }
 }
@@ -58,6 +86,33 @@ impl Backend for SqliteBackend {
                 connection.execute_batch("ROLLBACK")?;
             }
             connection.execute_batch("BEGIN IMMEDIATE")
+        })
+        .await?;
+        Ok(Box::new(tx))
+    }
+
+    async fn begin_read(&self) -> Result<Box<dyn Tx>, StoreError> {
+        // A free reader if there is one, else wait for the next in turn.
+        let guard = match self
+            .readers
+            .iter()
+            .find_map(|reader| Arc::clone(reader).try_lock_owned().ok())
+        {
+            Some(guard) => guard,
+            None => {
+                let idx = self
+                    .next_reader
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+                    % self.readers.len();
+                Arc::clone(&self.readers[idx]).lock_owned().await
+            }
+        };
+        let mut tx = SqliteTx { guard: Some(guard) };
+        tx.run(|connection| {
+            if !connection.is_autocommit() {
+                connection.execute_batch("ROLLBACK")?;
+            }
+            connection.execute_batch("BEGIN")
         })
         .await?;
         Ok(Box::new(tx))
@@ -192,3 +247,6 @@ fn map_error(error: rusqlite::Error) -> StoreError {
 fn join_error(error: tokio::task::JoinError) -> StoreError {
     StoreError::Database(DatabaseError::new(format!("sqlite worker failed: {error}")))
 }
+
+#[cfg(test)]
+mod tests;

@@ -31,10 +31,17 @@ use crate::store::{SecretReencryptor, Store, StoreResult};
 /// The name of the master key file in the embedded store's data directory.
 pub const MASTER_KEY_FILE: &str = "master.key";
 
-/// Runs `$body` (a future using `$tx: &mut dyn Tx`) in a transaction of `$store`.
+/// Runs `$body` (a future using `$tx: &mut dyn Tx`) in a transaction of
+/// `$store`: a write transaction, or with `read` a read-only snapshot.
 macro_rules! in_tx {
-    ($store:expr, |$tx:ident| $body:expr) => {{
-        let mut boxed_tx = $store.backend.begin().await?;
+    ($store:expr, read, |$tx:ident| $body:expr) => {
+        in_tx!(@run $store.backend.begin_read().await?, |$tx| $body)
+    };
+    ($store:expr, |$tx:ident| $body:expr) => {
+        in_tx!(@run $store.backend.begin().await?, |$tx| $body)
+    };
+    (@run $begin:expr, |$tx:ident| $body:expr) => {{
+        let mut boxed_tx = $begin;
         let outcome = {
             let $tx: &mut (dyn Tx + '_) = &mut *boxed_tx;
             $body.await
@@ -192,13 +199,13 @@ impl Store for SqlStore {
         in_tx!(self, |tx| access::create_organization(tx, name))
     }
     async fn organization(&self, name: &str) -> StoreResult<Organization> {
-        in_tx!(self, |tx| access::organization(tx, name))
+        in_tx!(self, read, |tx| access::organization(tx, name))
     }
     async fn list_organizations(&self) -> StoreResult<Vec<Organization>> {
-        in_tx!(self, |tx| access::list_organizations(tx))
+        in_tx!(self, read, |tx| access::list_organizations(tx))
     }
     async fn list_projects(&self, org: &str) -> StoreResult<Vec<Project>> {
-        in_tx!(self, |tx| access::list_projects(tx, org))
+        in_tx!(self, read, |tx| access::list_projects(tx, org))
     }
 
     async fn create_environment(&self, env: &EnvRef, author: &Author) -> StoreResult<Environment> {
@@ -210,7 +217,7 @@ impl Store for SqlStore {
         ))
     }
     async fn environment(&self, env: &EnvRef) -> StoreResult<Environment> {
-        in_tx!(self, |tx| async {
+        in_tx!(self, read, |tx| async {
             Ok(environments::find(tx, env, false).await?.info)
         })
     }
@@ -220,7 +227,9 @@ impl Store for SqlStore {
         page_token: Option<&str>,
         count: u32,
     ) -> StoreResult<Page<Environment>> {
-        in_tx!(self, |tx| environments::list(tx, org, page_token, count))
+        in_tx!(self, read, |tx| environments::list(
+            tx, org, page_token, count
+        ))
     }
     async fn clone_environment(
         &self,
@@ -251,7 +260,7 @@ impl Store for SqlStore {
         in_tx!(self, |tx| environments::update_settings(tx, env, update))
     }
     async fn environment_cipher(&self, env: &EnvRef) -> StoreResult<EnvironmentCipher> {
-        in_tx!(self, |tx| async {
+        in_tx!(self, read, |tx| async {
             environments::find(tx, env, false)
                 .await?
                 .cipher(&self.master)
@@ -275,13 +284,13 @@ impl Store for SqlStore {
         ))
     }
     async fn revision(&self, env: &EnvRef, number: u64) -> StoreResult<RevisionContent> {
-        in_tx!(self, |tx| async {
+        in_tx!(self, read, |tx| async {
             let row = environments::find(tx, env, false).await?;
             environments::revision(tx, &self.master, &row, number).await
         })
     }
     async fn tagged_revision(&self, env: &EnvRef, tag: &str) -> StoreResult<RevisionContent> {
-        in_tx!(self, |tx| async {
+        in_tx!(self, read, |tx| async {
             let row = environments::find(tx, env, false).await?;
             let number = tags::revision_tag(tx, &row, tag).await?.revision;
             environments::revision(tx, &self.master, &row, number).await
@@ -293,7 +302,7 @@ impl Store for SqlStore {
         before: Option<u64>,
         count: u32,
     ) -> StoreResult<Vec<Revision>> {
-        in_tx!(self, |tx| environments::list_revisions(
+        in_tx!(self, read, |tx| environments::list_revisions(
             tx, env, before, count
         ))
     }
@@ -343,7 +352,7 @@ impl Store for SqlStore {
         ))
     }
     async fn revision_tag(&self, env: &EnvRef, name: &str) -> StoreResult<RevisionTag> {
-        in_tx!(self, |tx| async {
+        in_tx!(self, read, |tx| async {
             let row = environments::find(tx, env, false).await?;
             tags::revision_tag(tx, &row, name).await
         })
@@ -354,7 +363,9 @@ impl Store for SqlStore {
         after: Option<&str>,
         count: u32,
     ) -> StoreResult<Vec<RevisionTag>> {
-        in_tx!(self, |tx| tags::list_revision_tags(tx, env, after, count))
+        in_tx!(self, read, |tx| tags::list_revision_tags(
+            tx, env, after, count
+        ))
     }
     async fn update_revision_tag(
         &self,
@@ -383,7 +394,7 @@ impl Store for SqlStore {
         ))
     }
     async fn environment_tag(&self, env: &EnvRef, name: &str) -> StoreResult<EnvironmentTag> {
-        in_tx!(self, |tx| async {
+        in_tx!(self, read, |tx| async {
             let row = environments::find(tx, env, false).await?;
             tags::environment_tag(tx, &row.info.id, name).await
         })
@@ -394,7 +405,7 @@ impl Store for SqlStore {
         page_token: Option<&str>,
         count: u32,
     ) -> StoreResult<Page<EnvironmentTag>> {
-        in_tx!(self, |tx| tags::list_environment_tags(
+        in_tx!(self, read, |tx| tags::list_environment_tags(
             tx, env, page_token, count
         ))
     }
@@ -423,7 +434,12 @@ impl Store for SqlStore {
         ))
     }
     async fn rotation_state(&self, env: &EnvRef, path: &str) -> StoreResult<Option<Plaintext>> {
-        in_tx!(self, |tx| rotation::state(tx, &self.master, env, path))
+        in_tx!(self, read, |tx| rotation::state(
+            tx,
+            &self.master,
+            env,
+            path
+        ))
     }
     async fn record_rotation_event(
         &self,
@@ -437,17 +453,17 @@ impl Store for SqlStore {
         env: &EnvRef,
         count: u32,
     ) -> StoreResult<Vec<RotationEvent>> {
-        in_tx!(self, |tx| rotation::list_events(tx, env, count))
+        in_tx!(self, read, |tx| rotation::list_events(tx, env, count))
     }
 
     async fn create_schedule(&self, env: &EnvRef, schedule: &NewSchedule) -> StoreResult<Schedule> {
         in_tx!(self, |tx| rotation::create_schedule(tx, env, schedule))
     }
     async fn schedule(&self, env: &EnvRef, id: &str) -> StoreResult<Schedule> {
-        in_tx!(self, |tx| rotation::schedule(tx, Some(env), id))
+        in_tx!(self, read, |tx| rotation::schedule(tx, Some(env), id))
     }
     async fn list_schedules(&self, env: &EnvRef) -> StoreResult<Vec<Schedule>> {
-        in_tx!(self, |tx| rotation::list_schedules(tx, env))
+        in_tx!(self, read, |tx| rotation::list_schedules(tx, env))
     }
     async fn update_schedule(
         &self,
@@ -461,7 +477,7 @@ impl Store for SqlStore {
         in_tx!(self, |tx| rotation::delete_schedule(tx, env, id))
     }
     async fn due_schedules(&self, now: Timestamp, count: u32) -> StoreResult<Vec<Schedule>> {
-        in_tx!(self, |tx| rotation::due_schedules(tx, now, count))
+        in_tx!(self, read, |tx| rotation::due_schedules(tx, now, count))
     }
     async fn claim_schedule(
         &self,
@@ -495,7 +511,7 @@ impl Store for SqlStore {
         id: &str,
         count: u32,
     ) -> StoreResult<Vec<ScheduleRun>> {
-        in_tx!(self, |tx| rotation::list_runs(tx, env, id, count))
+        in_tx!(self, read, |tx| rotation::list_runs(tx, env, id, count))
     }
 
     async fn create_session(
@@ -515,7 +531,7 @@ impl Store for SqlStore {
         ))
     }
     async fn session(&self, env: &EnvRef, id: &str) -> StoreResult<Plaintext> {
-        in_tx!(self, |tx| access::session(tx, &self.master, env, id))
+        in_tx!(self, read, |tx| access::session(tx, &self.master, env, id))
     }
     async fn purge_expired_sessions(&self, now: Timestamp) -> StoreResult<u64> {
         in_tx!(self, |tx| access::purge_sessions(tx, now))
@@ -538,7 +554,7 @@ impl Store for SqlStore {
         in_tx!(self, |tx| access::authenticate_token(tx, secret))
     }
     async fn list_access_tokens(&self, owner: &str) -> StoreResult<Vec<AccessToken>> {
-        in_tx!(self, |tx| access::list_tokens(tx, owner))
+        in_tx!(self, read, |tx| access::list_tokens(tx, owner))
     }
     async fn delete_access_token(&self, owner: &str, id: &str) -> StoreResult<()> {
         in_tx!(self, |tx| access::delete_token(tx, owner, id))
@@ -553,7 +569,9 @@ impl Store for SqlStore {
         page_token: Option<&str>,
         count: u32,
     ) -> StoreResult<Page<AuditEvent>> {
-        in_tx!(self, |tx| access::list_audit(tx, org, page_token, count))
+        in_tx!(self, read, |tx| access::list_audit(
+            tx, org, page_token, count
+        ))
     }
 
     async fn create_webhook(
@@ -573,10 +591,10 @@ impl Store for SqlStore {
         ))
     }
     async fn webhook(&self, env: &EnvRef, name: &str) -> StoreResult<Webhook> {
-        in_tx!(self, |tx| access::webhook(tx, env, name))
+        in_tx!(self, read, |tx| access::webhook(tx, env, name))
     }
     async fn list_webhooks(&self, env: &EnvRef) -> StoreResult<Vec<Webhook>> {
-        in_tx!(self, |tx| access::list_webhooks(tx, env))
+        in_tx!(self, read, |tx| access::list_webhooks(tx, env))
     }
     async fn update_webhook(
         &self,
@@ -598,7 +616,7 @@ impl Store for SqlStore {
         in_tx!(self, |tx| access::delete_webhook(tx, env, name))
     }
     async fn webhook_secret(&self, env: &EnvRef, name: &str) -> StoreResult<Option<Plaintext>> {
-        in_tx!(self, |tx| access::webhook_secret(
+        in_tx!(self, read, |tx| access::webhook_secret(
             tx,
             &self.master,
             env,
@@ -626,7 +644,7 @@ impl Store for SqlStore {
         name: &str,
         count: u32,
     ) -> StoreResult<Vec<WebhookDelivery>> {
-        in_tx!(self, |tx| access::list_deliveries(
+        in_tx!(self, read, |tx| access::list_deliveries(
             tx,
             &self.master,
             env,
@@ -650,7 +668,7 @@ impl Store for SqlStore {
         ))
     }
     async fn list_signing_keys(&self) -> StoreResult<Vec<SigningKey>> {
-        in_tx!(self, |tx| access::list_signing_keys(tx, &self.master))
+        in_tx!(self, read, |tx| access::list_signing_keys(tx, &self.master))
     }
     async fn retire_signing_key(&self, kid: &str) -> StoreResult<()> {
         in_tx!(self, |tx| access::retire_signing_key(tx, kid))

@@ -1,0 +1,77 @@
+//! The SQLite backend's connection handling.
+#![allow(clippy::unwrap_used)]
+
+use std::time::Duration;
+
+use super::*;
+use crate::db::args;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_do_not_wait_for_an_open_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let backend = SqliteBackend::open(&dir.path().join("t.db")).await.unwrap();
+    let mut setup = backend.begin().await.unwrap();
+    setup.batch("CREATE TABLE t (v BIGINT)").await.unwrap();
+    setup
+        .execute("INSERT INTO t (v) VALUES ($1)", args![1_i64])
+        .await
+        .unwrap();
+    setup.commit().await.unwrap();
+
+    let mut writer = backend.begin().await.unwrap();
+    writer
+        .execute("UPDATE t SET v = $1", args![2_i64])
+        .await
+        .unwrap();
+    // While the write is open, a read sees the committed snapshot at once.
+    let read = async {
+        let mut reader = backend.begin_read().await.unwrap();
+        let rows = reader.query("SELECT v FROM t", vec![]).await.unwrap();
+        reader.commit().await.unwrap();
+        rows[0].int(0).unwrap()
+    };
+    assert_eq!(
+        tokio::time::timeout(Duration::from_secs(5), read)
+            .await
+            .unwrap(),
+        1
+    );
+    writer.commit().await.unwrap();
+    let mut reader = backend.begin_read().await.unwrap();
+    assert_eq!(
+        reader.query("SELECT v FROM t", vec![]).await.unwrap()[0]
+            .int(0)
+            .unwrap(),
+        2
+    );
+    // Readers cannot write.
+    assert!(
+        reader
+            .execute("UPDATE t SET v = $1", args![3_i64])
+            .await
+            .is_err()
+    );
+}
+
+#[tokio::test]
+async fn an_abandoned_transaction_is_rolled_back_before_the_next() {
+    let dir = tempfile::tempdir().unwrap();
+    let backend = SqliteBackend::open(&dir.path().join("t.db")).await.unwrap();
+    let mut setup = backend.begin().await.unwrap();
+    setup.batch("CREATE TABLE t (v BIGINT)").await.unwrap();
+    setup.commit().await.unwrap();
+    let mut abandoned = backend.begin().await.unwrap();
+    abandoned
+        .execute("INSERT INTO t (v) VALUES ($1)", args![1_i64])
+        .await
+        .unwrap();
+    drop(abandoned);
+    let mut next = backend.begin().await.unwrap();
+    assert!(
+        next.query("SELECT v FROM t", vec![])
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    next.commit().await.unwrap();
+}
