@@ -5,7 +5,12 @@ use std::time::Duration;
 
 /// Parses a Go duration; negative or malformed values are errors.
 pub fn parse_go_duration(text: &str) -> Result<Duration, String> {
-    let invalid = || format!("invalid duration \"{}\"", text.chars().take(64).collect::<String>());
+    let invalid = || {
+        format!(
+            "invalid duration \"{}\"",
+            text.chars().take(64).collect::<String>()
+        )
+    };
     let mut rest = text.strip_prefix('+').unwrap_or(text);
     if rest == "0" {
         return Ok(Duration::ZERO);
@@ -53,11 +58,26 @@ mod tests {
 
     #[test]
     fn parses_go_durations() {
-        assert_eq!(parse_go_duration("2h0m0s").unwrap(), Duration::from_secs(7200));
-        assert_eq!(parse_go_duration("1h30m0s").unwrap(), Duration::from_secs(5400));
-        assert_eq!(parse_go_duration("15m0s").unwrap(), Duration::from_secs(900));
-        assert_eq!(parse_go_duration("500ms").unwrap(), Duration::from_millis(500));
-        assert_eq!(parse_go_duration("1.5h").unwrap(), Duration::from_secs(5400));
+        assert_eq!(
+            parse_go_duration("2h0m0s").unwrap(),
+            Duration::from_secs(7200)
+        );
+        assert_eq!(
+            parse_go_duration("1h30m0s").unwrap(),
+            Duration::from_secs(5400)
+        );
+        assert_eq!(
+            parse_go_duration("15m0s").unwrap(),
+            Duration::from_secs(900)
+        );
+        assert_eq!(
+            parse_go_duration("500ms").unwrap(),
+            Duration::from_millis(500)
+        );
+        assert_eq!(
+            parse_go_duration("1.5h").unwrap(),
+            Duration::from_secs(5400)
+        );
         assert_eq!(parse_go_duration("1h").unwrap(), Duration::from_secs(3600));
         assert!(parse_go_duration("").is_err());
         assert!(parse_go_duration("-1h").is_err());

@@ -72,9 +72,7 @@ impl From<ServiceError> for ApiError {
         let status = match &error {
             ServiceError::Unauthenticated { .. } => StatusCode::UNAUTHORIZED,
             ServiceError::Forbidden { .. } => StatusCode::FORBIDDEN,
-            ServiceError::NotFound { .. } | ServiceError::Retracted { .. } => {
-                StatusCode::NOT_FOUND
-            }
+            ServiceError::NotFound { .. } | ServiceError::Retracted { .. } => StatusCode::NOT_FOUND,
             ServiceError::AlreadyExists { .. }
             | ServiceError::Conflict { .. }
             | ServiceError::DeletionProtected { .. } => StatusCode::CONFLICT,

@@ -25,9 +25,9 @@ impl FromRequestParts<AppState> for Authed {
             .headers
             .get(AUTHORIZATION)
             .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "no access token"))?;
-        let header = header
-            .to_str()
-            .map_err(|_| ApiError::new(StatusCode::UNAUTHORIZED, "malformed Authorization header"))?;
+        let header = header.to_str().map_err(|_| {
+            ApiError::new(StatusCode::UNAUTHORIZED, "malformed Authorization header")
+        })?;
         let token = header
             .strip_prefix("token ")
             .or_else(|| header.strip_prefix("Bearer "))

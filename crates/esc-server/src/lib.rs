@@ -71,7 +71,10 @@ pub fn router(state: AppState) -> Router {
     let limits = state.limits;
     let mut router = Router::new()
         .route("/api/user", get(identity::user))
-        .route("/api/user/organizations/default", get(identity::default_org))
+        .route(
+            "/api/user/organizations/default",
+            get(identity::default_org),
+        )
         .route("/api/esc/environments", get(environments::list_all))
         .route(
             "/api/esc/environments/{org}",
@@ -88,7 +91,10 @@ pub fn router(state: AppState) -> Router {
                 .patch(environments::update)
                 .delete(environments::delete),
         )
-        .route(&env_path("/versions/{version}"), get(environments::definition_at))
+        .route(
+            &env_path("/versions/{version}"),
+            get(environments::definition_at),
+        )
         .route(&env_path("/decrypt"), get(environments::decrypt))
         .route(
             &env_path("/versions/{version}/decrypt"),
@@ -140,7 +146,10 @@ pub fn router(state: AppState) -> Router {
     router
         .fallback(|| async { ApiError::not_found("no such API path") })
         .method_not_allowed_fallback(|| async {
-            ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method not allowed on this path")
+            ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method not allowed on this path",
+            )
         })
         .layer(DefaultBodyLimit::max(limits.body_bytes))
         .layer(TimeoutLayer::with_status_code(

@@ -142,7 +142,10 @@ pub async fn start(config: ServeConfig) -> Result<StartedServer, ServeError> {
 
 impl StartedServer {
     /// Serves until `shutdown` completes, then finishes in-flight requests.
-    pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), ServeError> {
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), ServeError> {
         let address = self.address;
         axum::serve(self.listener, router(self.state))
             .with_graceful_shutdown(shutdown)

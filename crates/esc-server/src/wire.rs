@@ -341,7 +341,10 @@ mod tests {
 
     #[test]
     fn formats_rfc3339() {
-        assert_eq!(rfc3339(Timestamp::from_unix_millis(0)), "1970-01-01T00:00:00Z");
+        assert_eq!(
+            rfc3339(Timestamp::from_unix_millis(0)),
+            "1970-01-01T00:00:00Z"
+        );
         assert_eq!(
             rfc3339(Timestamp::from_unix_millis(1_722_256_200_999)),
             "2024-07-29T12:30:00Z"

@@ -27,7 +27,11 @@ impl Decrypter for EnvironmentDecrypter {
         self.cipher
             .decrypt(ciphertext)
             .map(|plaintext| plaintext.expose().to_vec())
-            .map_err(|_| CallError::new("decrypting: the ciphertext does not belong to this environment or is damaged"))
+            .map_err(|_| {
+                CallError::new(
+                    "decrypting: the ciphertext does not belong to this environment or is damaged",
+                )
+            })
     }
 }
 
@@ -79,7 +83,11 @@ impl EnvironmentLoader for StoreEnvironmentLoader {
         let content = revision_content(&*self.store, &env, &version)
             .await
             .map_err(describe)?;
-        let cipher = self.store.environment_cipher(&env).await.map_err(describe)?;
+        let cipher = self
+            .store
+            .environment_cipher(&env)
+            .await
+            .map_err(describe)?;
         let text = content
             .yaml
             .expose_str()

@@ -52,9 +52,7 @@ pub fn check_env_ref(env: &EnvRef) -> ServiceResult<()> {
     check_segment("project", &env.project)?;
     check_segment("environment", &env.name)?;
     if env.project == "yaml" {
-        return Err(ServiceError::invalid(
-            "the project name 'yaml' is reserved",
-        ));
+        return Err(ServiceError::invalid("the project name 'yaml' is reserved"));
     }
     Ok(())
 }
@@ -132,7 +130,10 @@ mod tests {
     fn versions() {
         assert_eq!(Version::parse("3").unwrap(), Version::Number(3));
         assert_eq!(Version::parse("latest").unwrap(), Version::Latest);
-        assert_eq!(Version::parse("stable").unwrap(), Version::Tag("stable".into()));
+        assert_eq!(
+            Version::parse("stable").unwrap(),
+            Version::Tag("stable".into())
+        );
         assert!(Version::parse("0").is_err());
         assert!(Version::parse("3x").is_err());
     }

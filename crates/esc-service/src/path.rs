@@ -92,7 +92,10 @@ pub fn parse_property_path(path: &str) -> ServiceResult<Vec<PathSegment>> {
 }
 
 /// The `Value` JSON at `path` of an environment JSON (`{"properties": …}`).
-pub(crate) fn lookup<'a>(environment: &'a PlainValue, path: &[PathSegment]) -> Option<&'a PlainValue> {
+pub(crate) fn lookup<'a>(
+    environment: &'a PlainValue,
+    path: &[PathSegment],
+) -> Option<&'a PlainValue> {
     let (first, rest) = path.split_first()?;
     let PathSegment::Key(first) = first else {
         return None;
@@ -119,9 +122,17 @@ mod tests {
         use PathSegment::{Index, Key};
         assert_eq!(
             parse_property_path(r#"a.b[0]["c.d"]"#).unwrap(),
-            vec![Key("a".into()), Key("b".into()), Index(0), Key("c.d".into())]
+            vec![
+                Key("a".into()),
+                Key("b".into()),
+                Index(0),
+                Key("c.d".into())
+            ]
         );
-        assert_eq!(parse_property_path(r#"["x\"y"]"#).unwrap(), vec![Key("x\"y".into())]);
+        assert_eq!(
+            parse_property_path(r#"["x\"y"]"#).unwrap(),
+            vec![Key("x\"y".into())]
+        );
         assert!(parse_property_path("").is_err());
         assert!(parse_property_path("a[x]").is_err());
         assert!(parse_property_path("a[0").is_err());
@@ -135,7 +146,10 @@ mod tests {
         )
         .unwrap();
         let found = lookup(&env, &parse_property_path("a.b[1]").unwrap()).unwrap();
-        assert_eq!(found.member("value").and_then(PlainValue::as_str), Some("x"));
+        assert_eq!(
+            found.member("value").and_then(PlainValue::as_str),
+            Some("x")
+        );
         assert!(lookup(&env, &parse_property_path("a.c").unwrap()).is_none());
         assert!(lookup(&env, &parse_property_path("a.b[5]").unwrap()).is_none());
     }

@@ -163,12 +163,11 @@ fn collect_plaintext(
                 // A block scalar's span starts at its content and runs into
                 // the next line's indentation: cut from the `|`/`>` header to
                 // the last line break, and keep that line break.
-                let (header, body_end) = block_scalar_bounds(text, *start, *end).ok_or(
-                    RewriteError::Unsupported {
+                let (header, body_end) =
+                    block_scalar_bounds(text, *start, *end).ok_or(RewriteError::Unsupported {
                         line: *line,
                         reason: "this block scalar layout is not supported; use a quoted string",
-                    },
-                )?;
+                    })?;
                 cut_start = header;
                 cut_end = body_end;
                 replacement.push('\n');
@@ -224,10 +223,8 @@ fn collect_ciphertext(
             let flow = text.as_bytes().get(*start) == Some(&b'{');
             let cut_end = if flow {
                 let rest = text.get(*scalar_end..).unwrap_or("");
-                let skipped = rest.len()
-                    - rest
-                        .trim_start_matches([' ', '\t', '\r', '\n', ','])
-                        .len();
+                let skipped =
+                    rest.len() - rest.trim_start_matches([' ', '\t', '\r', '\n', ',']).len();
                 if !rest[skipped..].starts_with('}') {
                     return Err(RewriteError::Unsupported {
                         line: *line,

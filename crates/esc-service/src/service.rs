@@ -8,7 +8,7 @@ use std::time::Duration;
 use esc_eval::{Evaluation, Mode, PlainValue, ProviderLoader, Session};
 use esc_store::{
     Author, EnvRef, Environment, EnvironmentTag, EnvironmentTagUpdate, NewAccessToken,
-    NewAuditEvent, NewRotationEvent, PathRotation, Page, Plaintext, Revision, RevisionContent,
+    NewAuditEvent, NewRotationEvent, Page, PathRotation, Plaintext, Revision, RevisionContent,
     RevisionTag, RotationEvent, RotationStatus, SettingsUpdate, Store, StoreError, Timestamp,
     open_secret, seal_secret,
 };
@@ -282,7 +282,8 @@ impl Service {
             .store
             .list_environments(org, page_token, count)
             .await?;
-        page.items.retain(|env| self.allowed(caller, &env.name.org, Permission::Read));
+        page.items
+            .retain(|env| self.allowed(caller, &env.name.org, Permission::Read));
         Ok(page)
     }
 
@@ -326,15 +327,21 @@ impl Service {
             let cipher = self.inner.store.environment_cipher(env).await?;
             let text = utf8(&content.yaml)?;
             let opened = open_ciphertext_secrets(text, |envelope| {
-                let plaintext = open_secret(&cipher, envelope).map_err(|error| error.to_string())?;
+                let plaintext =
+                    open_secret(&cipher, envelope).map_err(|error| error.to_string())?;
                 plaintext
                     .expose_str()
                     .map(str::to_owned)
                     .ok_or_else(|| "a secret is not UTF-8 text".to_owned())
             })
             .map_err(|error| ServiceError::Internal(format!("revealing secrets: {error}")))?;
-            self.audit(caller, env, "environment.reveal", &format!("revision {number}"))
-                .await?;
+            self.audit(
+                caller,
+                env,
+                "environment.reveal",
+                &format!("revision {number}"),
+            )
+            .await?;
             Plaintext::new(opened.into_bytes())
         } else {
             content.yaml
@@ -371,9 +378,14 @@ impl Service {
         };
         let cipher = Arc::new(self.inner.store.environment_cipher(env).await?);
         let warnings = self
-            .validate(caller, env, yaml, Arc::new(EnvironmentDecrypter {
-                cipher: cipher.clone(),
-            }))
+            .validate(
+                caller,
+                env,
+                yaml,
+                Arc::new(EnvironmentDecrypter {
+                    cipher: cipher.clone(),
+                }),
+            )
             .await?;
         let sealed = seal_plaintext_secrets(yaml, |plaintext| {
             seal_secret(&cipher, plaintext.as_bytes()).map_err(|error| error.to_string())
@@ -445,8 +457,8 @@ impl Service {
             match self.inner.store.revision(source, *number).await {
                 Ok(content) => {
                     let opened = open_ciphertext_secrets(utf8(&content.yaml)?, |envelope| {
-                        let plaintext =
-                            open_secret(&source_cipher, envelope).map_err(|error| error.to_string())?;
+                        let plaintext = open_secret(&source_cipher, envelope)
+                            .map_err(|error| error.to_string())?;
                         plaintext
                             .expose_str()
                             .map(str::to_owned)
@@ -515,8 +527,13 @@ impl Service {
                 }
             }
         }
-        self.audit(caller, target, "environment.clone", &format!("from {source}"))
-            .await?;
+        self.audit(
+            caller,
+            target,
+            "environment.clone",
+            &format!("from {source}"),
+        )
+        .await?;
         Ok(created)
     }
 
@@ -617,17 +634,17 @@ impl Service {
         check_env_ref(env)?;
         self.require(caller, &env.org, Permission::Open)?;
         let path = property.map(parse_property_path).transpose()?;
-        let bytes = self
-            .inner
-            .store
-            .session(env, session_id)
-            .await
-            .map_err(|error| match error {
-                StoreError::NotFound { .. } => ServiceError::NotFound {
-                    what: "open session (unknown or expired)".into(),
-                },
-                other => other.into(),
-            })?;
+        let bytes =
+            self.inner
+                .store
+                .session(env, session_id)
+                .await
+                .map_err(|error| match error {
+                    StoreError::NotFound { .. } => ServiceError::NotFound {
+                        what: "open session (unknown or expired)".into(),
+                    },
+                    other => other.into(),
+                })?;
         let text = utf8(&bytes)?;
         let environment = PlainValue::from_json_document(text)
             .map_err(|error| ServiceError::Internal(format!("decoding a session: {error}")))?;
@@ -636,7 +653,10 @@ impl Service {
                 lookup(&environment, &path)
                     .cloned()
                     .ok_or_else(|| ServiceError::NotFound {
-                        what: format!("property '{}'", property.chars().take(200).collect::<String>()),
+                        what: format!(
+                            "property '{}'",
+                            property.chars().take(200).collect::<String>()
+                        ),
                     })
             }
             _ => Ok(environment),
@@ -677,7 +697,11 @@ impl Service {
             .map(|record| {
                 let failed = record.status != esc_eval::RotationStatus::Succeeded;
                 PathRotation {
-                    path: record.path.strip_prefix("values.").unwrap_or(&record.path).to_owned(),
+                    path: record
+                        .path
+                        .strip_prefix("values.")
+                        .unwrap_or(&record.path)
+                        .to_owned(),
                     status: if failed {
                         RotationStatus::Failed
                     } else {
@@ -765,8 +789,13 @@ impl Service {
             .retract_revision(env, number, replacement, reason, &caller.author())
             .await
             .map_err(|error| with_env_name(error, env))?;
-        self.audit(caller, env, "revision.retract", &format!("revision {number}"))
-            .await?;
+        self.audit(
+            caller,
+            env,
+            "revision.retract",
+            &format!("revision {number}"),
+        )
+        .await?;
         Ok(revision)
     }
 
@@ -851,8 +880,13 @@ impl Service {
             .store
             .create_revision_tag(env, name, revision, &caller.author())
             .await?;
-        self.audit(caller, env, "revision_tag.create", &format!("{name} -> {}", tag.revision))
-            .await?;
+        self.audit(
+            caller,
+            env,
+            "revision_tag.create",
+            &format!("{name} -> {}", tag.revision),
+        )
+        .await?;
         Ok(tag)
     }
 
@@ -870,8 +904,13 @@ impl Service {
             .store
             .update_revision_tag(env, name, revision, &caller.author())
             .await?;
-        self.audit(caller, env, "revision_tag.update", &format!("{name} -> {revision}"))
-            .await?;
+        self.audit(
+            caller,
+            env,
+            "revision_tag.update",
+            &format!("{name} -> {revision}"),
+        )
+        .await?;
         Ok(tag)
     }
 
@@ -926,14 +965,17 @@ impl Service {
     ) -> ServiceResult<EnvironmentTag> {
         self.writable(caller, env).await?;
         if name.is_empty() || value.is_empty() {
-            return Err(ServiceError::invalid("a tag needs a non-empty name and value"));
+            return Err(ServiceError::invalid(
+                "a tag needs a non-empty name and value",
+            ));
         }
         let tag = self
             .inner
             .store
             .create_environment_tag(env, name, value, &caller.author())
             .await?;
-        self.audit(caller, env, "environment_tag.create", name).await?;
+        self.audit(caller, env, "environment_tag.create", name)
+            .await?;
         Ok(tag)
     }
 
@@ -951,7 +993,8 @@ impl Service {
             .store
             .update_environment_tag(env, name, update, &caller.author())
             .await?;
-        self.audit(caller, env, "environment_tag.update", name).await?;
+        self.audit(caller, env, "environment_tag.update", name)
+            .await?;
         Ok(tag)
     }
 
@@ -964,7 +1007,8 @@ impl Service {
     ) -> ServiceResult<()> {
         self.writable(caller, env).await?;
         self.inner.store.delete_environment_tag(env, name).await?;
-        self.audit(caller, env, "environment_tag.delete", name).await
+        self.audit(caller, env, "environment_tag.delete", name)
+            .await
     }
 
     // ---- settings ----
@@ -1144,8 +1188,7 @@ impl Service {
         cipher: Arc<esc_store::EnvironmentCipher>,
     ) -> ServiceResult<Evaluation> {
         let name = format!("{}/{}", env.project, env.name);
-        let (definition, mut diagnostics) =
-            esc_eval::load_definition(&name, utf8(&content.yaml)?);
+        let (definition, mut diagnostics) = esc_eval::load_definition(&name, utf8(&content.yaml)?);
         let Some(definition) = definition else {
             return Err(ServiceError::Diagnostics { diagnostics });
         };

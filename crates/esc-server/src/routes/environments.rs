@@ -80,7 +80,11 @@ fn definition_response(definition: Definition) -> Response {
         definition.yaml.expose().to_vec(),
         "application/x-yaml",
     );
-    set_revision_headers(response.headers_mut(), definition.revision, Some(&definition.etag));
+    set_revision_headers(
+        response.headers_mut(),
+        definition.revision,
+        Some(&definition.etag),
+    );
     response
 }
 
@@ -269,9 +273,7 @@ pub(crate) async fn check(
                 .map(WireDiagnostic::from)
                 .collect::<Vec<_>>(),
         )
-        .map_err(|error| {
-            ApiError::from(esc_service::ServiceError::Internal(error.to_string()))
-        })?;
+        .map_err(|error| ApiError::from(esc_service::ServiceError::Internal(error.to_string())))?;
         let diagnostics = PlainValue::from_json_document(&diagnostics).map_err(|error| {
             ApiError::from(esc_service::ServiceError::Internal(error.to_string()))
         })?;
@@ -288,9 +290,9 @@ pub(crate) async fn revisions(
     params: Params,
 ) -> Result<Response, ApiError> {
     let before = params.number("before")?.filter(|before| *before > 0);
-    let count = params
-        .number("count")?
-        .map_or(DEFAULT_PAGE, |count| u32::try_from(count.clamp(1, 1000)).unwrap_or(1000));
+    let count = params.number("count")?.map_or(DEFAULT_PAGE, |count| {
+        u32::try_from(count.clamp(1, 1000)).unwrap_or(1000)
+    });
     let revisions = state
         .service
         .revisions(&caller, &segments.env(), before, count)

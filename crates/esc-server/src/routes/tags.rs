@@ -17,9 +17,9 @@ use crate::wire::{
 const DEFAULT_PAGE: u32 = 100;
 
 fn count(params: &Params) -> Result<u32, ApiError> {
-    Ok(params
-        .number("count")?
-        .map_or(DEFAULT_PAGE, |count| u32::try_from(count.clamp(1, 1000)).unwrap_or(1000)))
+    Ok(params.number("count")?.map_or(DEFAULT_PAGE, |count| {
+        u32::try_from(count.clamp(1, 1000)).unwrap_or(1000)
+    }))
 }
 
 /// 23. `GET E/versions/tags?after=&count=`.
@@ -86,7 +86,12 @@ pub(crate) async fn update_revision_tag(
     let request: UpdateRevisionTag = body.json()?;
     state
         .service
-        .update_revision_tag(&caller, &segments.env(), segments.get("tag"), request.revision)
+        .update_revision_tag(
+            &caller,
+            &segments.env(),
+            segments.get("tag"),
+            request.revision,
+        )
         .await?;
     Ok(no_content())
 }
@@ -144,7 +149,10 @@ pub(crate) async fn create_environment_tag(
         .service
         .create_environment_tag(&caller, &segments.env(), &request.name, &request.value)
         .await?;
-    Ok(json_response(StatusCode::OK, &WireEnvironmentTag::from(&tag)))
+    Ok(json_response(
+        StatusCode::OK,
+        &WireEnvironmentTag::from(&tag),
+    ))
 }
 
 /// 30. `GET E/tags/{name}`.
@@ -157,7 +165,10 @@ pub(crate) async fn environment_tag(
         .service
         .environment_tag(&caller, &segments.env(), segments.get("name"))
         .await?;
-    Ok(json_response(StatusCode::OK, &WireEnvironmentTag::from(&tag)))
+    Ok(json_response(
+        StatusCode::OK,
+        &WireEnvironmentTag::from(&tag),
+    ))
 }
 
 /// 31. `PATCH E/tags/{name}` → 200 tag.
@@ -178,7 +189,10 @@ pub(crate) async fn update_environment_tag(
         .service
         .update_environment_tag(&caller, &segments.env(), segments.get("name"), &update)
         .await?;
-    Ok(json_response(StatusCode::OK, &WireEnvironmentTag::from(&tag)))
+    Ok(json_response(
+        StatusCode::OK,
+        &WireEnvironmentTag::from(&tag),
+    ))
 }
 
 /// 32. `DELETE E/tags/{name}` → 204.

@@ -13,7 +13,11 @@ async fn create_get_update_open_read_delete() {
     create_env(&server, "app", "dev").await;
 
     let again = server
-        .call(Method::POST, "/api/esc/environments/acme", Some(r#"{"project":"app","name":"dev"}"#))
+        .call(
+            Method::POST,
+            "/api/esc/environments/acme",
+            Some(r#"{"project":"app","name":"dev"}"#),
+        )
         .await;
     assert!(again.error(StatusCode::CONFLICT).contains("already exists"));
 
@@ -29,7 +33,9 @@ async fn create_get_update_open_read_delete() {
     let opened = server.call(Method::POST, &format!("{E}/open"), None).await;
     assert_eq!(opened.status, StatusCode::OK, "{}", opened.body);
     let id = opened.json()["id"].as_str().unwrap().to_owned();
-    let read = server.call(Method::GET, &format!("{E}/open/{id}"), None).await;
+    let read = server
+        .call(Method::GET, &format!("{E}/open/{id}"), None)
+        .await;
     assert_eq!(read.status, StatusCode::OK);
     assert_eq!(read.body, "{}\n");
 
@@ -43,19 +49,32 @@ async fn create_get_update_open_read_delete() {
     assert_eq!(stored.header("Pulumi-ESC-Revision"), "2");
     assert_ne!(stored.header("etag"), etag);
     assert!(!stored.body.contains("hunter2-secret"), "{}", stored.body);
-    assert!(stored.body.contains("fn::secret: {ciphertext: ZXNjeA"), "{}", stored.body);
+    assert!(
+        stored.body.contains("fn::secret: {ciphertext: ZXNjeA"),
+        "{}",
+        stored.body
+    );
     assert!(stored.body.starts_with("# my config\n"));
     assert!(stored.body.contains("FOO: ${foo}"));
 
-    let decrypted = server.call(Method::GET, &format!("{E}/decrypt"), None).await;
+    let decrypted = server
+        .call(Method::GET, &format!("{E}/decrypt"), None)
+        .await;
     assert_eq!(decrypted.status, StatusCode::OK);
-    assert_eq!(decrypted.body, DEFINITION.replace("hunter2-secret", "\"hunter2-secret\""));
+    assert_eq!(
+        decrypted.body,
+        DEFINITION.replace("hunter2-secret", "\"hunter2-secret\"")
+    );
     assert_eq!(decrypted.header("Pulumi-ESC-Revision"), "2");
 
-    let at_one = server.call(Method::GET, &format!("{E}/versions/1"), None).await;
+    let at_one = server
+        .call(Method::GET, &format!("{E}/versions/1"), None)
+        .await;
     assert_eq!(at_one.body, "");
     assert_eq!(at_one.header("Pulumi-ESC-Revision"), "1");
-    let at_latest = server.call(Method::GET, &format!("{E}/versions/latest"), None).await;
+    let at_latest = server
+        .call(Method::GET, &format!("{E}/versions/latest"), None)
+        .await;
     assert_eq!(at_latest.header("Pulumi-ESC-Revision"), "2");
 
     // open and read
@@ -63,7 +82,9 @@ async fn create_get_update_open_read_delete() {
         .call(Method::POST, &format!("{E}/open?duration=2h0m0s"), None)
         .await;
     let id = opened.json()["id"].as_str().unwrap().to_owned();
-    let read = server.call(Method::GET, &format!("{E}/open/{id}"), None).await;
+    let read = server
+        .call(Method::GET, &format!("{E}/open/{id}"), None)
+        .await;
     assert_eq!(read.status, StatusCode::OK);
     assert!(read.body.ends_with("}\n"));
     let env = read.json();
@@ -73,12 +94,23 @@ async fn create_get_update_open_read_delete() {
     assert_eq!(props["my_secret"]["secret"], true);
     assert_eq!(props["my_array"]["value"][1]["value"], 2);
     assert_eq!(props["pulumiConfig"]["value"]["foo"]["value"], "bar");
-    assert_eq!(props["environmentVariables"]["value"]["FOO"]["value"], "bar");
+    assert_eq!(
+        props["environmentVariables"]["value"]["FOO"]["value"],
+        "bar"
+    );
     assert_eq!(props["foo"]["trace"]["def"]["environment"], "app/dev");
     assert!(env.get("exprs").is_none());
     // numbers keep their text (beyond f64 precision)
-    assert!(read.body.contains(r#""value":12345678901234567890"#), "{}", read.body);
-    assert_eq!(env["executionContext"]["properties"]["currentEnvironment"]["trace"]["def"]["environment"], "");
+    assert!(
+        read.body.contains(r#""value":12345678901234567890"#),
+        "{}",
+        read.body
+    );
+    // every range names its environment (the Python SDK requires the key)
+    assert!(
+        env["executionContext"]["properties"]["currentEnvironment"]["trace"]["def"]["environment"]
+            .is_string()
+    );
 
     // single property, SDK double-slash form and CLI single-slash form
     for path in [
@@ -91,13 +123,21 @@ async fn create_get_update_open_read_delete() {
         assert!(value.json()["trace"].is_object());
     }
     let element = server
-        .call(Method::GET, &format!("{E}/open//{id}?property=my_array[2]"), None)
+        .call(
+            Method::GET,
+            &format!("{E}/open//{id}?property=my_array[2]"),
+            None,
+        )
         .await;
     assert_eq!(element.json()["value"], 3);
     let missing = server
         .call(Method::GET, &format!("{E}/open//{id}?property=nope"), None)
         .await;
-    assert!(missing.error(StatusCode::NOT_FOUND).contains("property 'nope'"));
+    assert!(
+        missing
+            .error(StatusCode::NOT_FOUND)
+            .contains("property 'nope'")
+    );
     let unknown_session = server
         .call(Method::GET, &format!("{E}/open/not-a-session"), None)
         .await;
@@ -106,12 +146,18 @@ async fn create_get_update_open_read_delete() {
     // the session belongs to its environment
     create_env(&server, "app", "other").await;
     let elsewhere = server
-        .call(Method::GET, &format!("/api/esc/environments/acme/app/other/open/{id}"), None)
+        .call(
+            Method::GET,
+            &format!("/api/esc/environments/acme/app/other/open/{id}"),
+            None,
+        )
         .await;
     elsewhere.error(StatusCode::NOT_FOUND);
 
     // list
-    let list = server.call(Method::GET, "/api/esc/environments/acme", None).await;
+    let list = server
+        .call(Method::GET, "/api/esc/environments/acme", None)
+        .await;
     assert_eq!(list.status, StatusCode::OK);
     let list = list.json();
     let names: Vec<&str> = list["environments"]
@@ -123,24 +169,47 @@ async fn create_get_update_open_read_delete() {
     assert_eq!(names, ["dev", "other"]);
     assert_eq!(list["environments"][0]["project"], "app");
     assert_eq!(list["environments"][0]["organization"], "acme");
-    assert!(list["environments"][0]["created"].as_str().unwrap().ends_with('Z'));
+    assert!(
+        list["environments"][0]["created"]
+            .as_str()
+            .unwrap()
+            .ends_with('Z')
+    );
     assert_eq!(list["nextToken"], "");
-    let all = server.call(Method::GET, "/api/esc/environments?continuationToken=", None).await;
+    let all = server
+        .call(
+            Method::GET,
+            "/api/esc/environments?continuationToken=",
+            None,
+        )
+        .await;
     assert_eq!(all.json()["environments"].as_array().unwrap().len(), 2);
-    let unknown_org = server.call(Method::GET, "/api/esc/environments/nosuchorg", None).await;
+    let unknown_org = server
+        .call(Method::GET, "/api/esc/environments/nosuchorg", None)
+        .await;
     unknown_org.error(StatusCode::NOT_FOUND);
 
     // delete protection, then delete
     let protect = server
-        .call(Method::PATCH, &format!("{E}/settings"), Some(r#"{"deletionProtected":true}"#))
+        .call(
+            Method::PATCH,
+            &format!("{E}/settings"),
+            Some(r#"{"deletionProtected":true}"#),
+        )
         .await;
     assert_eq!(protect.status, StatusCode::NO_CONTENT);
-    let settings = server.call(Method::GET, &format!("{E}/settings"), None).await;
+    let settings = server
+        .call(Method::GET, &format!("{E}/settings"), None)
+        .await;
     assert_eq!(settings.json(), json!({"deletionProtected": true}));
     let refused = server.call(Method::DELETE, E, None).await;
     assert!(refused.error(StatusCode::CONFLICT).contains("protect"));
     server
-        .call(Method::PATCH, &format!("{E}/settings"), Some(r#"{"deletionProtected":false}"#))
+        .call(
+            Method::PATCH,
+            &format!("{E}/settings"),
+            Some(r#"{"deletionProtected":false}"#),
+        )
         .await;
     let deleted = server.call(Method::DELETE, E, None).await;
     assert_eq!(deleted.status, StatusCode::NO_CONTENT);
@@ -161,7 +230,10 @@ async fn check_reports_values_and_diagnostics() {
             server
                 .send(
                     server
-                        .request(Method::POST, &format!("/api/esc/environments/acme/yaml/check{query}"))
+                        .request(
+                            Method::POST,
+                            &format!("/api/esc/environments/acme/yaml/check{query}"),
+                        )
                         .header("Content-Type", "application/x-yaml")
                         .body(body),
                 )
@@ -176,7 +248,10 @@ async fn check_reports_values_and_diagnostics() {
     assert_eq!(json["properties"]["s"]["unknown"], true);
     assert!(json["properties"]["s"].get("value").is_none());
     assert!(json.get("diagnostics").is_none());
-    assert_eq!(json["properties"]["a"]["trace"]["def"]["environment"], "<yaml>");
+    assert_eq!(
+        json["properties"]["a"]["trace"]["def"]["environment"],
+        "<yaml>"
+    );
 
     let shown = check("values:\n  s: {fn::secret: shh}\n", "?showSecrets=true").await;
     assert_eq!(shown.json()["properties"]["s"]["value"], "shh");
@@ -191,7 +266,10 @@ async fn check_reports_values_and_diagnostics() {
 
     let malformed = check("values: [unclosed\n", "").await;
     malformed.error(StatusCode::BAD_REQUEST);
-    let summary = malformed.json()["diagnostics"][0]["summary"].as_str().unwrap().to_owned();
+    let summary = malformed.json()["diagnostics"][0]["summary"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     assert!(summary.starts_with("yaml: "), "{summary}");
     server.stop().await;
 }
@@ -204,7 +282,12 @@ async fn bad_input_gets_documented_errors() {
     // malformed YAML on update: 400 + diagnostics, nothing stored
     let malformed = patch_yaml(&server, E, "values:\n  a: [1, 2\n", None).await;
     assert_eq!(malformed.error(StatusCode::BAD_REQUEST), "Bad Request");
-    assert!(!malformed.json()["diagnostics"].as_array().unwrap().is_empty());
+    assert!(
+        !malformed.json()["diagnostics"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
     let unknown_ref = patch_yaml(&server, E, "values:\n  a: ${nope}\n", None).await;
     unknown_ref.error(StatusCode::BAD_REQUEST);
     assert_eq!(
@@ -214,28 +297,56 @@ async fn bad_input_gets_documented_errors() {
     let bad_import = patch_yaml(&server, E, "imports: [missing]\nvalues:\n  a: 1\n", None).await;
     bad_import.error(StatusCode::BAD_REQUEST);
     assert!(bad_import.body.contains("not found"), "{}", bad_import.body);
-    assert_eq!(server.call(Method::GET, E, None).await.header("Pulumi-ESC-Revision"), "1");
+    assert_eq!(
+        server
+            .call(Method::GET, E, None)
+            .await
+            .header("Pulumi-ESC-Revision"),
+        "1"
+    );
 
     // unknown environment
-    let unknown = patch_yaml(&server, "/api/esc/environments/acme/app/nope", "values: {}\n", None).await;
+    let unknown = patch_yaml(
+        &server,
+        "/api/esc/environments/acme/app/nope",
+        "values: {}\n",
+        None,
+    )
+    .await;
     assert_eq!(
         unknown.error(StatusCode::NOT_FOUND),
         "Not Found: environment 'acme/app/nope' not found"
     );
     let unknown_open = server
-        .call(Method::POST, "/api/esc/environments/acme/app/nope/open", None)
+        .call(
+            Method::POST,
+            "/api/esc/environments/acme/app/nope/open",
+            None,
+        )
         .await;
     unknown_open.error(StatusCode::NOT_FOUND);
-    let unknown_version = server.call(Method::GET, &format!("{E}/versions/9"), None).await;
+    let unknown_version = server
+        .call(Method::GET, &format!("{E}/versions/9"), None)
+        .await;
     unknown_version.error(StatusCode::NOT_FOUND);
-    let bad_version = server.call(Method::GET, &format!("{E}/versions/9x"), None).await;
-    assert!(bad_version.error(StatusCode::BAD_REQUEST).contains("invalid revision number"));
+    let bad_version = server
+        .call(Method::GET, &format!("{E}/versions/9x"), None)
+        .await;
+    assert!(
+        bad_version
+            .error(StatusCode::BAD_REQUEST)
+            .contains("invalid revision number")
+    );
 
     // bad or missing token
     let no_token = server
         .send(server.client.get(format!("{}{E}", server.url)))
         .await;
-    assert!(no_token.error(StatusCode::UNAUTHORIZED).contains("no access token"));
+    assert!(
+        no_token
+            .error(StatusCode::UNAUTHORIZED)
+            .contains("no access token")
+    );
     let bad_token = server
         .send(
             server
@@ -244,7 +355,11 @@ async fn bad_input_gets_documented_errors() {
                 .header("Authorization", "token esc_not-a-real-token"),
         )
         .await;
-    assert!(bad_token.error(StatusCode::UNAUTHORIZED).contains("invalid access token"));
+    assert!(
+        bad_token
+            .error(StatusCode::UNAUTHORIZED)
+            .contains("invalid access token")
+    );
     let bad_scheme = server
         .send(
             server
@@ -258,7 +373,12 @@ async fn bad_input_gets_documented_errors() {
     // stale ETag: 409, nothing changed
     let first = server.call(Method::GET, E, None).await;
     let etag = first.header("etag").to_owned();
-    assert_eq!(patch_yaml(&server, E, "values:\n  a: 1\n", Some(&etag)).await.status, StatusCode::OK);
+    assert_eq!(
+        patch_yaml(&server, E, "values:\n  a: 1\n", Some(&etag))
+            .await
+            .status,
+        StatusCode::OK
+    );
     let stale = patch_yaml(&server, E, "values:\n  a: 2\n", Some(&etag)).await;
     assert!(stale.error(StatusCode::CONFLICT).contains("changed"));
     let now = server.call(Method::GET, E, None).await;
@@ -270,17 +390,41 @@ async fn bad_input_gets_documented_errors() {
     // oversized body: 413 in the error shape
     let huge = "#".repeat(3 << 20);
     let too_big = patch_yaml(&server, E, &huge, None).await;
-    assert!(too_big.error(StatusCode::PAYLOAD_TOO_LARGE).contains("exceeds"));
+    assert!(
+        too_big
+            .error(StatusCode::PAYLOAD_TOO_LARGE)
+            .contains("exceeds")
+    );
 
     // malformed JSON bodies, bad names, bad durations, unknown paths
-    let bad_json = server.call(Method::POST, "/api/esc/environments/acme", Some("{nope")).await;
-    assert!(bad_json.error(StatusCode::BAD_REQUEST).contains("invalid JSON body"));
-    let bad_name = server
-        .call(Method::POST, "/api/esc/environments/acme", Some(r#"{"project":"a b","name":"x"}"#))
+    let bad_json = server
+        .call(Method::POST, "/api/esc/environments/acme", Some("{nope"))
         .await;
-    assert!(bad_name.error(StatusCode::BAD_REQUEST).contains("invalid project name"));
-    let bad_duration = server.call(Method::POST, &format!("{E}/open?duration=soon"), None).await;
-    assert!(bad_duration.error(StatusCode::BAD_REQUEST).contains("invalid duration"));
+    assert!(
+        bad_json
+            .error(StatusCode::BAD_REQUEST)
+            .contains("invalid JSON body")
+    );
+    let bad_name = server
+        .call(
+            Method::POST,
+            "/api/esc/environments/acme",
+            Some(r#"{"project":"a b","name":"x"}"#),
+        )
+        .await;
+    assert!(
+        bad_name
+            .error(StatusCode::BAD_REQUEST)
+            .contains("invalid project name")
+    );
+    let bad_duration = server
+        .call(Method::POST, &format!("{E}/open?duration=soon"), None)
+        .await;
+    assert!(
+        bad_duration
+            .error(StatusCode::BAD_REQUEST)
+            .contains("invalid duration")
+    );
     let nowhere = server.call(Method::GET, "/api/nothing/here", None).await;
     nowhere.error(StatusCode::NOT_FOUND);
     let wrong_method = server.call(Method::PUT, E, None).await;
@@ -296,7 +440,10 @@ async fn revisions_tags_and_environment_tags() {
         let reply = patch_yaml(&server, E, &format!("values:\n  n: {n}\n"), None).await;
         assert_eq!(reply.status, StatusCode::OK);
     }
-    let revisions = server.call(Method::GET, &format!("{E}/versions"), None).await.json();
+    let revisions = server
+        .call(Method::GET, &format!("{E}/versions"), None)
+        .await
+        .json();
     let numbers: Vec<u64> = revisions
         .as_array()
         .unwrap()
@@ -307,53 +454,108 @@ async fn revisions_tags_and_environment_tags() {
     assert_eq!(revisions[0]["tags"], json!(["latest"]));
     assert_eq!(revisions[0]["creatorLogin"], "admin");
     // the CLI's paging: before=N+1&count=1 for revision N, empty list at the end
-    let one = server.call(Method::GET, &format!("{E}/versions?before=3&count=1"), None).await.json();
+    let one = server
+        .call(Method::GET, &format!("{E}/versions?before=3&count=1"), None)
+        .await
+        .json();
     assert_eq!(one.as_array().unwrap().len(), 1);
     assert_eq!(one[0]["number"], 2);
-    let done = server.call(Method::GET, &format!("{E}/versions?before=1&count=500"), None).await;
+    let done = server
+        .call(
+            Method::GET,
+            &format!("{E}/versions?before=1&count=500"),
+            None,
+        )
+        .await;
     assert_eq!(done.body, "[]\n");
 
     // revision tags
     let created = server
-        .call(Method::POST, &format!("{E}/versions/tags"), Some(r#"{"name":"testTag","revision":2}"#))
+        .call(
+            Method::POST,
+            &format!("{E}/versions/tags"),
+            Some(r#"{"name":"testTag","revision":2}"#),
+        )
         .await;
     assert_eq!(created.status, StatusCode::NO_CONTENT, "{}", created.body);
     let dup = server
-        .call(Method::POST, &format!("{E}/versions/tags"), Some(r#"{"name":"testTag","revision":2}"#))
+        .call(
+            Method::POST,
+            &format!("{E}/versions/tags"),
+            Some(r#"{"name":"testTag","revision":2}"#),
+        )
         .await;
     dup.error(StatusCode::CONFLICT);
     let bad = server
-        .call(Method::POST, &format!("{E}/versions/tags"), Some(r#"{"name":"latest"}"#))
+        .call(
+            Method::POST,
+            &format!("{E}/versions/tags"),
+            Some(r#"{"name":"latest"}"#),
+        )
         .await;
     bad.error(StatusCode::BAD_REQUEST);
-    let tags = server.call(Method::GET, &format!("{E}/versions/tags"), None).await.json();
-    let names: Vec<&str> = tags["tags"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
+    let tags = server
+        .call(Method::GET, &format!("{E}/versions/tags"), None)
+        .await
+        .json();
+    let names: Vec<&str> = tags["tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
     assert_eq!(names, ["latest", "testTag"]);
     let after = server
-        .call(Method::GET, &format!("{E}/versions/tags?after=testTag&count=500"), None)
+        .call(
+            Method::GET,
+            &format!("{E}/versions/tags?after=testTag&count=500"),
+            None,
+        )
         .await
         .json();
     assert_eq!(after["tags"], json!([]));
-    let at_tag = server.call(Method::GET, &format!("{E}/versions/testTag"), None).await;
+    let at_tag = server
+        .call(Method::GET, &format!("{E}/versions/testTag"), None)
+        .await;
     assert_eq!(at_tag.header("Pulumi-ESC-Revision"), "2");
-    let opened = server.call(Method::POST, &format!("{E}/versions/testTag/open"), None).await;
+    let opened = server
+        .call(Method::POST, &format!("{E}/versions/testTag/open"), None)
+        .await;
     let id = opened.json()["id"].as_str().unwrap().to_owned();
-    let read = server.call(Method::GET, &format!("{E}/open/{id}?property=n"), None).await;
+    let read = server
+        .call(Method::GET, &format!("{E}/open/{id}?property=n"), None)
+        .await;
     assert_eq!(read.json()["value"], 1);
     let moved = server
-        .call(Method::PATCH, &format!("{E}/versions/tags/testTag"), Some(r#"{"revision":3}"#))
+        .call(
+            Method::PATCH,
+            &format!("{E}/versions/tags/testTag"),
+            Some(r#"{"revision":3}"#),
+        )
         .await;
     assert_eq!(moved.status, StatusCode::NO_CONTENT);
-    let tag = server.call(Method::GET, &format!("{E}/versions/tags/testTag"), None).await.json();
+    let tag = server
+        .call(Method::GET, &format!("{E}/versions/tags/testTag"), None)
+        .await
+        .json();
     assert_eq!(tag["revision"], 3);
     assert_eq!(tag["editorLogin"], "admin");
-    let latest = server.call(Method::GET, &format!("{E}/versions/tags/latest"), None).await.json();
+    let latest = server
+        .call(Method::GET, &format!("{E}/versions/tags/latest"), None)
+        .await
+        .json();
     assert_eq!(latest["revision"], 4);
     let missing = server
-        .call(Method::PATCH, &format!("{E}/versions/tags/nope"), Some(r#"{"revision":3}"#))
+        .call(
+            Method::PATCH,
+            &format!("{E}/versions/tags/nope"),
+            Some(r#"{"revision":3}"#),
+        )
         .await;
     missing.error(StatusCode::NOT_FOUND);
-    let deleted = server.call(Method::DELETE, &format!("{E}/versions/tags/testTag"), None).await;
+    let deleted = server
+        .call(Method::DELETE, &format!("{E}/versions/tags/testTag"), None)
+        .await;
     assert_eq!(deleted.status, StatusCode::NO_CONTENT);
     server
         .call(Method::DELETE, &format!("{E}/versions/tags/latest"), None)
@@ -362,21 +564,43 @@ async fn revisions_tags_and_environment_tags() {
 
     // retract: tags move, the revision can no longer be read
     let retracted = server
-        .call(Method::POST, &format!("{E}/versions/2/retract"), Some(r#"{"reason":"leaked"}"#))
+        .call(
+            Method::POST,
+            &format!("{E}/versions/2/retract"),
+            Some(r#"{"reason":"leaked"}"#),
+        )
         .await;
-    assert_eq!(retracted.status, StatusCode::NO_CONTENT, "{}", retracted.body);
-    server.call(Method::GET, &format!("{E}/versions/2"), None).await.error(StatusCode::NOT_FOUND);
-    let listed = server.call(Method::GET, &format!("{E}/versions?before=3&count=1"), None).await.json();
+    assert_eq!(
+        retracted.status,
+        StatusCode::NO_CONTENT,
+        "{}",
+        retracted.body
+    );
+    server
+        .call(Method::GET, &format!("{E}/versions/2"), None)
+        .await
+        .error(StatusCode::NOT_FOUND);
+    let listed = server
+        .call(Method::GET, &format!("{E}/versions?before=3&count=1"), None)
+        .await
+        .json();
     assert_eq!(listed[0]["retracted"]["reason"], "leaked");
     assert_eq!(listed[0]["retracted"]["replacement"], 1);
 
     // environment tags
     let created = server
-        .call(Method::POST, &format!("{E}/tags"), Some(r#"{"name":"owner","value":"esc-sdk-test"}"#))
+        .call(
+            Method::POST,
+            &format!("{E}/tags"),
+            Some(r#"{"name":"owner","value":"esc-sdk-test"}"#),
+        )
         .await;
     assert_eq!(created.status, StatusCode::OK);
     assert_eq!(created.json()["value"], "esc-sdk-test");
-    let list = server.call(Method::GET, &format!("{E}/tags"), None).await.json();
+    let list = server
+        .call(Method::GET, &format!("{E}/tags"), None)
+        .await
+        .json();
     assert_eq!(list["tags"]["owner"]["value"], "esc-sdk-test");
     assert_eq!(list["nextToken"], "0");
     let renamed = server
@@ -396,12 +620,23 @@ async fn revisions_tags_and_environment_tags() {
         )
         .await;
     stale.error(StatusCode::CONFLICT);
-    let got = server.call(Method::GET, &format!("{E}/tags/new-owner"), None).await.json();
+    let got = server
+        .call(Method::GET, &format!("{E}/tags/new-owner"), None)
+        .await
+        .json();
     assert_eq!(got["value"], "esc-sdk-test-updated");
-    server.call(Method::GET, &format!("{E}/tags/owner"), None).await.error(StatusCode::NOT_FOUND);
-    let deleted = server.call(Method::DELETE, &format!("{E}/tags/new-owner"), None).await;
+    server
+        .call(Method::GET, &format!("{E}/tags/owner"), None)
+        .await
+        .error(StatusCode::NOT_FOUND);
+    let deleted = server
+        .call(Method::DELETE, &format!("{E}/tags/new-owner"), None)
+        .await;
     assert_eq!(deleted.status, StatusCode::NO_CONTENT);
-    let empty = server.call(Method::GET, &format!("{E}/tags"), None).await.json();
+    let empty = server
+        .call(Method::GET, &format!("{E}/tags"), None)
+        .await
+        .json();
     assert_eq!(empty, json!({"tags": {}, "nextToken": "0"}));
     server.stop().await;
 }
@@ -420,7 +655,13 @@ async fn imports_clone_identity_and_rotate() {
     )
     .await;
     assert_eq!(base.status, StatusCode::OK);
-    patch_yaml(&server, "/api/esc/environments/acme/default/legacy", "values:\n  old: yes\n", None).await;
+    patch_yaml(
+        &server,
+        "/api/esc/environments/acme/default/legacy",
+        "values:\n  old: yes\n",
+        None,
+    )
+    .await;
     let dev = patch_yaml(
         &server,
         E,
@@ -429,41 +670,92 @@ async fn imports_clone_identity_and_rotate() {
     )
     .await;
     assert_eq!(dev.status, StatusCode::OK, "{}", dev.body);
-    let id = server.call(Method::POST, &format!("{E}/open"), None).await.json()["id"]
+    let id = server
+        .call(Method::POST, &format!("{E}/open"), None)
+        .await
+        .json()["id"]
         .as_str()
         .unwrap()
         .to_owned();
-    let env = server.call(Method::GET, &format!("{E}/open/{id}"), None).await.json();
+    let env = server
+        .call(Method::GET, &format!("{E}/open/{id}"), None)
+        .await
+        .json();
     assert_eq!(env["properties"]["where"]["value"], "eu");
     assert_eq!(env["properties"]["token"]["value"], "base-secret");
     assert_eq!(env["properties"]["old"]["value"], "yes");
 
     // clone into another project: secrets re-sealed, values identical
     let cloned = server
-        .call(Method::POST, "/api/esc/environments/acme/shared/base/clone", Some(r#"{"project":"copy","name":"base2","preserveHistory":true}"#))
+        .call(
+            Method::POST,
+            "/api/esc/environments/acme/shared/base/clone",
+            Some(r#"{"project":"copy","name":"base2","preserveHistory":true}"#),
+        )
         .await;
     assert_eq!(cloned.status, StatusCode::NO_CONTENT, "{}", cloned.body);
-    let source = server.call(Method::GET, "/api/esc/environments/acme/shared/base", None).await;
-    let copy = server.call(Method::GET, "/api/esc/environments/acme/copy/base2", None).await;
-    assert_eq!(copy.header("Pulumi-ESC-Revision"), source.header("Pulumi-ESC-Revision"));
-    assert_ne!(copy.body, source.body, "ciphertexts are bound to their environment");
-    let copy_plain = server.call(Method::GET, "/api/esc/environments/acme/copy/base2/decrypt", None).await;
-    assert!(copy_plain.body.contains("\"base-secret\""), "{}", copy_plain.body);
+    let source = server
+        .call(Method::GET, "/api/esc/environments/acme/shared/base", None)
+        .await;
+    let copy = server
+        .call(Method::GET, "/api/esc/environments/acme/copy/base2", None)
+        .await;
+    assert_eq!(
+        copy.header("Pulumi-ESC-Revision"),
+        source.header("Pulumi-ESC-Revision")
+    );
+    assert_ne!(
+        copy.body, source.body,
+        "ciphertexts are bound to their environment"
+    );
+    let copy_plain = server
+        .call(
+            Method::GET,
+            "/api/esc/environments/acme/copy/base2/decrypt",
+            None,
+        )
+        .await;
+    assert!(
+        copy_plain.body.contains("\"base-secret\""),
+        "{}",
+        copy_plain.body
+    );
     let exists = server
-        .call(Method::POST, "/api/esc/environments/acme/shared/base/clone", Some(r#"{"project":"copy","name":"base2"}"#))
+        .call(
+            Method::POST,
+            "/api/esc/environments/acme/shared/base/clone",
+            Some(r#"{"project":"copy","name":"base2"}"#),
+        )
         .await;
     exists.error(StatusCode::CONFLICT);
 
     // identity
     let user = server.call(Method::GET, "/api/user", None).await.json();
     assert_eq!(user["githubLogin"], "admin");
-    let orgs: Vec<&str> = user["organizations"].as_array().unwrap().iter().map(|o| o["githubLogin"].as_str().unwrap()).collect();
-    assert!(orgs.contains(&"acme") && orgs.contains(&"admin"), "{orgs:?}");
-    let default = server.call(Method::GET, "/api/user/organizations/default", None).await.json();
+    let orgs: Vec<&str> = user["organizations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["githubLogin"].as_str().unwrap())
+        .collect();
+    assert!(
+        orgs.contains(&"acme") && orgs.contains(&"admin"),
+        "{orgs:?}"
+    );
+    let default = server
+        .call(Method::GET, "/api/user/organizations/default", None)
+        .await
+        .json();
     assert_eq!(default, json!({"gitHubLogin": "admin"}));
 
     // rotate with no rotators: a succeeded, empty event
-    let rotated = server.call(Method::POST, &format!("{E}/rotate"), Some(r#"{"Paths":[]}"#)).await;
+    let rotated = server
+        .call(
+            Method::POST,
+            &format!("{E}/rotate"),
+            Some(r#"{"Paths":[]}"#),
+        )
+        .await;
     assert_eq!(rotated.status, StatusCode::OK, "{}", rotated.body);
     let event = &rotated.json()["secretRotationEvent"];
     assert_eq!(event["status"], "succeeded");

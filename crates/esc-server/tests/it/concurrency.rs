@@ -18,7 +18,13 @@ async fn sixteen_writers_one_etag_each_accepted_write_is_a_child_of_what_it_read
             let read = server.call(Method::GET, E, None).await;
             let etag = read.header("etag").to_owned();
             let parent: u64 = read.header("Pulumi-ESC-Revision").parse().unwrap();
-            let reply = patch_yaml(&server, E, &format!("values:\n  writer: {writer}\n"), Some(&etag)).await;
+            let reply = patch_yaml(
+                &server,
+                E,
+                &format!("values:\n  writer: {writer}\n"),
+                Some(&etag),
+            )
+            .await;
             (writer, parent, reply)
         }));
     }
@@ -29,7 +35,11 @@ async fn sixteen_writers_one_etag_each_accepted_write_is_a_child_of_what_it_read
         match reply.status {
             StatusCode::OK => {
                 let revision: u64 = reply.header("Pulumi-ESC-Revision").parse().unwrap();
-                assert_eq!(revision, parent + 1, "an accepted write lands on the revision it read");
+                assert_eq!(
+                    revision,
+                    parent + 1,
+                    "an accepted write lands on the revision it read"
+                );
                 accepted.push((revision, writer));
             }
             StatusCode::CONFLICT => {
@@ -46,7 +56,10 @@ async fn sixteen_writers_one_etag_each_accepted_write_is_a_child_of_what_it_read
     let numbers: Vec<u64> = accepted.iter().map(|(revision, _)| *revision).collect();
     let expected: Vec<u64> = (2..2 + accepted.len() as u64).collect();
     assert_eq!(numbers, expected);
-    let revisions = server.call(Method::GET, &format!("{E}/versions?count=500"), None).await.json();
+    let revisions = server
+        .call(Method::GET, &format!("{E}/versions?count=500"), None)
+        .await
+        .json();
     assert_eq!(revisions.as_array().unwrap().len(), 1 + accepted.len());
     // the newest definition is the last accepted writer's
     let (_, last_writer) = accepted.last().unwrap();

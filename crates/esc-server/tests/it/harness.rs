@@ -35,7 +35,10 @@ impl TestServer {
             },
         );
         service.bootstrap_user(ADMIN, "test").await.unwrap();
-        let token = store.create_access_token(ADMIN, "test", None).await.unwrap();
+        let token = store
+            .create_access_token(ADMIN, "test", None)
+            .await
+            .unwrap();
         let token = token.secret.expose_str().unwrap().to_owned();
         let state = AppState {
             service,
@@ -207,7 +210,12 @@ pub(crate) async fn create_env(server: &TestServer, project: &str, name: &str) {
 }
 
 /// PATCHes a YAML definition; returns the reply.
-pub(crate) async fn patch_yaml(server: &TestServer, path: &str, yaml: &str, etag: Option<&str>) -> Reply {
+pub(crate) async fn patch_yaml(
+    server: &TestServer,
+    path: &str,
+    yaml: &str,
+    etag: Option<&str>,
+) -> Reply {
     let mut request = server
         .request(Method::PATCH, path)
         .header("Content-Type", "application/x-yaml")

@@ -21,7 +21,9 @@ async fn instance(url: &str, key: &[u8; 32]) -> TestServer {
 
 #[tokio::test]
 async fn two_instances_share_writes_and_sessions() {
-    let Some(url) = fresh_database().await else { return };
+    let Some(url) = fresh_database().await else {
+        return;
+    };
     let key = [7u8; 32];
     let first = instance(&url, &key).await;
     let second = instance(&url, &key).await;
@@ -32,11 +34,16 @@ async fn two_instances_share_writes_and_sessions() {
     assert_eq!(seen.status, StatusCode::OK);
     assert_eq!(seen.header("Pulumi-ESC-Revision"), "2");
     // … and its open session
-    let id = first.call(Method::POST, &format!("{E}/open"), None).await.json()["id"]
+    let id = first
+        .call(Method::POST, &format!("{E}/open"), None)
+        .await
+        .json()["id"]
         .as_str()
         .unwrap()
         .to_owned();
-    let read = second.call(Method::GET, &format!("{E}/open//{id}?property=a"), None).await;
+    let read = second
+        .call(Method::GET, &format!("{E}/open//{id}?property=a"), None)
+        .await;
     assert_eq!(read.status, StatusCode::OK, "{}", read.body);
     assert_eq!(read.json()["value"], SECRET_A);
     // a write through the second is visible to the first, and the first's stale etag conflicts
@@ -45,7 +52,10 @@ async fn two_instances_share_writes_and_sessions() {
     assert_eq!(updated.status, StatusCode::OK);
     let stale = patch_yaml(&first, E, "values:\n  b: 3\n", Some(&etag)).await;
     stale.error(StatusCode::CONFLICT);
-    assert_eq!(first.call(Method::GET, E, None).await.body, "values:\n  b: 2\n");
+    assert_eq!(
+        first.call(Method::GET, E, None).await.body,
+        "values:\n  b: 2\n"
+    );
 
     first.stop().await;
     second.stop().await;
@@ -55,8 +65,21 @@ async fn two_instances_share_writes_and_sessions() {
         .args(["--data-only", "--dbname", &url])
         .output()
         .unwrap();
-    assert!(dump.status.success(), "{}", String::from_utf8_lossy(&dump.stderr));
-    assert!(contains(&dump.stdout, "COPY public."), "the dump has table data");
-    assert!(!contains(&dump.stdout, SECRET_A), "plaintext secret in PostgreSQL rows");
-    assert!(!contains(&dump.stdout, SECRET_B), "plaintext secret in PostgreSQL rows");
+    assert!(
+        dump.status.success(),
+        "{}",
+        String::from_utf8_lossy(&dump.stderr)
+    );
+    assert!(
+        contains(&dump.stdout, "COPY public."),
+        "the dump has table data"
+    );
+    assert!(
+        !contains(&dump.stdout, SECRET_A),
+        "plaintext secret in PostgreSQL rows"
+    );
+    assert!(
+        !contains(&dump.stdout, SECRET_B),
+        "plaintext secret in PostgreSQL rows"
+    );
 }

@@ -7,7 +7,9 @@ use crate::harness::{service_var, sqlite_server};
 
 #[tokio::test]
 async fn official_python_sdk_drives_the_server() {
-    let Some(python) = service_var("ESC_TEST_PYTHON") else { return };
+    let Some(python) = service_var("ESC_TEST_PYTHON") else {
+        return;
+    };
     let (server, _dir) = sqlite_server().await;
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/sdk_client.py");
     let child = tokio::process::Command::new(python)

@@ -22,14 +22,28 @@ pub(crate) async fn save_and_check(server: &crate::harness::TestServer) {
     assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
     let stored = server.call(Method::GET, E, None).await;
     assert!(!stored.body.contains(SECRET_A) && !stored.body.contains(SECRET_B));
-    assert_eq!(stored.body.matches("{ciphertext: ").count(), 2, "{}", stored.body);
-    let id = server.call(Method::POST, &format!("{E}/open"), None).await.json()["id"]
+    assert_eq!(
+        stored.body.matches("{ciphertext: ").count(),
+        2,
+        "{}",
+        stored.body
+    );
+    let id = server
+        .call(Method::POST, &format!("{E}/open"), None)
+        .await
+        .json()["id"]
         .as_str()
         .unwrap()
         .to_owned();
-    let opened = server.call(Method::GET, &format!("{E}/open/{id}"), None).await.json();
+    let opened = server
+        .call(Method::GET, &format!("{E}/open/{id}"), None)
+        .await
+        .json();
     assert_eq!(opened["properties"]["a"]["value"], SECRET_A);
-    assert_eq!(opened["properties"]["nested"]["value"]["list"]["value"][0]["value"], SECRET_B);
+    assert_eq!(
+        opened["properties"]["nested"]["value"]["list"]["value"][0]["value"],
+        SECRET_B
+    );
 }
 
 /// Every byte under `dir` (database, WAL, journal files).
@@ -45,7 +59,9 @@ fn all_bytes(dir: &std::path::Path) -> Vec<u8> {
 }
 
 pub(crate) fn contains(haystack: &[u8], needle: &str) -> bool {
-    haystack.windows(needle.len()).any(|window| window == needle.as_bytes())
+    haystack
+        .windows(needle.len())
+        .any(|window| window == needle.as_bytes())
 }
 
 #[tokio::test]
@@ -56,6 +72,12 @@ async fn sqlite_files_never_hold_plaintext_secrets() {
     server.stop().await;
     let bytes = all_bytes(dir.path());
     assert!(bytes.len() > 1000, "the database files were read");
-    assert!(!contains(&bytes, SECRET_A), "plaintext secret found in the SQLite files");
-    assert!(!contains(&bytes, SECRET_B), "plaintext secret found in the SQLite files");
+    assert!(
+        !contains(&bytes, SECRET_A),
+        "plaintext secret found in the SQLite files"
+    );
+    assert!(
+        !contains(&bytes, SECRET_B),
+        "plaintext secret found in the SQLite files"
+    );
 }

@@ -1,4 +1,5 @@
 //! Tests of the secret rewriting helper: the text around secrets is kept.
+#![allow(clippy::unwrap_used)]
 
 use super::*;
 
@@ -49,7 +50,12 @@ fn opens_block_and_flow_ciphertexts() {
 #[test]
 fn round_trip_keeps_text_identical() {
     let text = "values:\n  # a comment\n  pw: {fn::secret: \"s3cr\\\"et\"}\n  n: 1\n";
-    let hex = |plain: &str| plain.bytes().map(|b| format!("{b:02x}")).collect::<String>();
+    let hex = |plain: &str| {
+        plain
+            .bytes()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    };
     let unhex = |cipher: &str| {
         let bytes: Vec<u8> = (0..cipher.len())
             .step_by(2)
@@ -60,7 +66,10 @@ fn round_trip_keeps_text_identical() {
     let sealed = seal_plaintext_secrets(text, |plain| Ok(hex(plain))).unwrap();
     assert!(!sealed.contains("s3cr"));
     let opened = open_ciphertext_secrets(&sealed, |cipher| Ok(unhex(cipher))).unwrap();
-    assert_eq!(opened, "values:\n  # a comment\n  pw: {fn::secret: \"s3cr\\\"et\"}\n  n: 1\n");
+    assert_eq!(
+        opened,
+        "values:\n  # a comment\n  pw: {fn::secret: \"s3cr\\\"et\"}\n  n: 1\n"
+    );
 }
 
 #[test]
@@ -69,7 +78,10 @@ fn revealed_text_is_escaped_for_yaml() {
         Ok("q\"b\\n\nt\u{1}".to_owned())
     })
     .unwrap();
-    assert_eq!(opened, "values:\n  a: {fn::secret: \"q\\\"b\\\\n\\nt\\u0001\"}\n");
+    assert_eq!(
+        opened,
+        "values:\n  a: {fn::secret: \"q\\\"b\\\\n\\nt\\u0001\"}\n"
+    );
 }
 
 #[test]
@@ -80,14 +92,16 @@ fn empty_and_secretless_text_is_unchanged() {
 
 #[test]
 fn tagged_secret_is_refused_with_its_line() {
-    let error = seal_plaintext_secrets("values:\n  a:\n    fn::secret: !!str x\n", |_| Ok(String::new()))
-        .unwrap_err();
+    let error = seal_plaintext_secrets("values:\n  a:\n    fn::secret: !!str x\n", |_| {
+        Ok(String::new())
+    })
+    .unwrap_err();
     assert_eq!(error.to_string().split(':').next(), Some("line 3"));
 }
 
 #[test]
 fn replacement_errors_are_located() {
-    let error =
-        seal_plaintext_secrets("values:\n  a: {fn::secret: x}\n", |_| Err("no key".into())).unwrap_err();
+    let error = seal_plaintext_secrets("values:\n  a: {fn::secret: x}\n", |_| Err("no key".into()))
+        .unwrap_err();
     assert_eq!(error.to_string(), "line 2: no key");
 }
