@@ -45,6 +45,11 @@ pub(crate) enum Command {
     /// Show who and where you are logged in
     #[command(after_help = "Example:\n  esc whoami")]
     Whoami,
+    /// Serve the ESC REST API (for `esc login URL` and the ESC SDKs)
+    #[command(
+        after_help = "Example:\n  esc serve --listen 127.0.0.1:8080\n  esc login http://127.0.0.1:8080 --token <printed token>\n\nOn first start the admin's access token is printed once as an `esc login` line."
+    )]
+    Serve(ServeArgs),
     /// Print esc's version number
     #[command(after_help = "Example:\n  esc version")]
     Version,
@@ -404,4 +409,23 @@ pub(crate) struct LoginArgs {
     /// Use the local store under $ESC_HOME instead of a server
     #[arg(long, conflicts_with_all = ["url", "cloud_url", "token"])]
     pub(crate) local: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    /// Address to listen on (loopback by default)
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub(crate) listen: std::net::SocketAddr,
+    /// Data directory (default: $ESC_HOME/server)
+    #[arg(long)]
+    pub(crate) data_dir: Option<std::path::PathBuf>,
+    /// Use PostgreSQL at this URL instead of SQLite (needs ESC_MASTER_KEY)
+    #[arg(long, env = "ESC_DATABASE_URL")]
+    pub(crate) database_url: Option<String>,
+    /// Public base URL (the OIDC issuer); default http://<listen>
+    #[arg(long)]
+    pub(crate) public_url: Option<String>,
+    /// Login of the administrator (admin of every organization)
+    #[arg(long, default_value = "admin")]
+    pub(crate) admin: String,
 }

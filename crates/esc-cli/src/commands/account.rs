@@ -128,6 +128,33 @@ pub(super) async fn whoami(ctx: &Ctx, config: &Config) -> anyhow::Result<ExitCod
     Ok(ExitCode::SUCCESS)
 }
 
+/// `serve`: the REST server until SIGINT/SIGTERM.
+pub(super) async fn serve(
+    config: &Config,
+    args: crate::cli::ServeArgs,
+) -> anyhow::Result<ExitCode> {
+    let serve_config = esc_server::ServeConfig {
+        listen: args.listen,
+        data_dir: args.data_dir.unwrap_or_else(|| config.home.join("server")),
+        database_url: args.database_url,
+        public_url: args.public_url,
+        admin_login: args.admin,
+        ..esc_server::ServeConfig::default()
+    };
+    let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("installing signal handler")?;
+    let shutdown = async move {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = sigterm.recv() => {}
+        }
+    };
+    esc_server::serve(serve_config, shutdown)
+        .await
+        .context("serving")?;
+    Ok(ExitCode::SUCCESS)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -34,6 +34,7 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let ctx = Ctx::new(&config).await?;
             account::whoami(&ctx, &config).await
         }
+        Command::Serve(args) => account::serve(&config, args).await,
         Command::Open(args) => open::open(&Ctx::new(&config).await?, None, args).await,
         Command::Run(args) => open::run(&Ctx::new(&config).await?, None, args).await,
         Command::Env(env) => run_env(&config, env).await,

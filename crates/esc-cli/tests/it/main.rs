@@ -5,6 +5,7 @@
 
 mod commands;
 mod direnv;
+mod remote;
 mod run;
 
 use std::path::Path;

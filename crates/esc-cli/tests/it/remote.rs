@@ -1,0 +1,169 @@
+//! Remote mode: `esc serve` (the real server) in one home, `esc login` and
+//! the commands in another, all over HTTP on 127.0.0.1.
+
+use std::io::BufRead as _;
+use std::process::{Child, Stdio};
+
+use super::Esc;
+
+/// A running `esc serve` on a free port; killed on drop.
+struct Server {
+    child: Child,
+    url: String,
+    token: String,
+    _home: Esc,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_server() -> Server {
+    let home = Esc::new();
+    let mut child = home
+        .std_cmd()
+        .args(["serve", "--listen", "127.0.0.1:0", "--admin", "alice"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    // The first line is `esc login http://127.0.0.1:PORT --token TOKEN`.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = std::io::BufReader::new(stdout).read_line(&mut line);
+        let _ = tx.send(line);
+    });
+    let line = rx
+        .recv_timeout(std::time::Duration::from_secs(30))
+        .expect("server did not start");
+    let words: Vec<&str> = line.split_whitespace().collect();
+    assert_eq!(words.len(), 5, "unexpected first line: {line}");
+    Server {
+        url: words[2].to_string(),
+        token: words[4].to_string(),
+        child,
+        _home: home,
+    }
+}
+
+#[test]
+fn commands_work_against_a_server() {
+    let server = start_server();
+    let esc = Esc::new();
+    let login = esc.ok(&["login", &server.url, "--token", &server.token]);
+    assert_eq!(login, format!("Logged in to {} as alice ()\n", server.url));
+    use std::os::unix::fs::PermissionsExt;
+    let creds = esc.home().join("credentials.json");
+    assert_eq!(
+        std::fs::metadata(&creds).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    assert!(
+        esc.ok(&["whoami"])
+            .starts_with(&format!("User: alice\nBackend: {}\n", server.url))
+    );
+
+    assert_eq!(
+        esc.ok(&["env", "init", "app/dev"]),
+        "Environment created: alice/app/dev\n"
+    );
+    esc.ok(&["env", "set", "app/dev", "greeting", "hello"]);
+    esc.ok(&["env", "set", "app/dev", "password", "hunter2", "--secret"]);
+    esc.ok(&[
+        "env",
+        "set",
+        "app/dev",
+        "environmentVariables.PASSWORD",
+        "${password}",
+    ]);
+    assert_eq!(
+        esc.ok(&["open", "app/dev", "greeting", "-f", "string"]),
+        "hello\n"
+    );
+    assert_eq!(
+        esc.ok(&["env", "get", "app/dev", "password", "--value", "string"]),
+        "[secret]\n"
+    );
+    assert_eq!(
+        esc.ok(&["env", "get", "app/dev", "--value", "dotenv"]),
+        "PASSWORD=\"[secret]\"\n"
+    );
+    assert_eq!(
+        esc.ok(&["open", "app/dev", "-f", "dotenv"]),
+        "PASSWORD=\"hunter2\"\n"
+    );
+    let out = esc
+        .cmd()
+        .args(["run", "app/dev", "--", "sh", "-c", "echo $PASSWORD"])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "[secret]\n");
+    assert_eq!(esc.ok(&["env", "ls"]), "app/dev\n");
+
+    esc.ok(&["env", "version", "tag", "app/dev@stable", "@2"]);
+    assert!(
+        esc.ok(&["env", "version", "app/dev@stable"])
+            .starts_with("stable\nRevision 2\n")
+    );
+    let history = esc.ok(&["env", "version", "history", "app/dev"]);
+    assert!(
+        history.starts_with("revision 4 (tag: latest)\nAuthor: alice <alice>\n"),
+        "{history}"
+    );
+    assert!(
+        esc.ok(&["env", "tag", "app/dev", "owner", "alice"])
+            .starts_with("Name: owner\nValue: alice\n")
+    );
+    assert_eq!(
+        esc.ok(&[
+            "env",
+            "settings",
+            "set",
+            "app/dev",
+            "deletion-protected",
+            "true"
+        ]),
+        "deletion-protected true\n"
+    );
+    assert!(
+        esc.fails(&["env", "rm", "app/dev", "-y"])
+            .starts_with("Error: cannot delete environment: deletion protection is enabled.")
+    );
+    esc.ok(&[
+        "env",
+        "settings",
+        "set",
+        "app/dev",
+        "deletion-protected",
+        "false",
+    ]);
+    assert_eq!(
+        esc.ok(&["env", "rm", "app/dev", "-y"]),
+        "Environment \"alice/app/dev\" has been removed!\n"
+    );
+    assert!(esc.fails(&["open", "app/dev"]).contains("[404]"));
+
+    assert_eq!(
+        esc.ok(&["logout"]),
+        format!("Logged out of {}\n", server.url)
+    );
+    assert!(!creds.exists());
+    assert!(esc.ok(&["whoami"]).contains("Backend: local ("));
+}
+
+#[test]
+fn a_bad_token_is_refused_and_not_saved() {
+    let server = start_server();
+    let esc = Esc::new();
+    let err = esc.fails(&["login", &server.url, "--token", "wrong"]);
+    assert!(
+        err.starts_with(&format!("Error: logging in to {}: [401] ", server.url)),
+        "{err}"
+    );
+    assert!(!esc.home().join("credentials.json").exists());
+}
