@@ -20,7 +20,7 @@ async fn unknown_kid_triggers_a_rate_limited_refetch() {
     let server = JwksServer::start(serde_json::to_value(old_issuer.jwks()).unwrap()).await;
     let mut config = VerifierConfig::new(ISSUER, AUDIENCE);
     config.keys = KeySource::Url(server.url.clone());
-    config.jwks_min_refetch_interval = Duration::from_millis(700);
+    config.jwks_min_refetch_interval = Duration::from_secs(2);
     let adapter = Adapter::start(config).await;
     let now = UnixTime::now();
     let bearer = |token: String| format!("Bearer {token}");
@@ -34,7 +34,7 @@ async fn unknown_kid_triggers_a_rate_limited_refetch() {
 
     // The issuer publishes a second key; its first token makes the adapter refetch. Wait
     // out the refetch interval first so this refetch is not rate limited.
-    tokio::time::sleep(Duration::from_millis(750)).await;
+    tokio::time::sleep(Duration::from_millis(2100)).await;
     let mut both = old_issuer.jwks();
     both.keys.extend(new_issuer.jwks().keys);
     *server.document.write().unwrap() = serde_json::to_value(both).unwrap();
@@ -59,7 +59,7 @@ async fn unknown_kid_triggers_a_rate_limited_refetch() {
     }
     assert_eq!(server.fetch_count(), 2, "unknown kids not rate limited");
 
-    tokio::time::sleep(Duration::from_millis(750)).await;
+    tokio::time::sleep(Duration::from_millis(2100)).await;
     let (status, _, _) = post_to(&adapter.url, Some(&bearer(unknown())), BODY).await;
     assert_eq!(status, 401);
     assert_eq!(server.fetch_count(), 3, "no refetch after the interval");
