@@ -88,6 +88,8 @@ pub struct CaseOutput {
     pub rotate_json: Option<PlainValue>,
     /// `(DocPath, plain JSON of the replacement)`, sorted.
     pub rotate_patches: Vec<(String, PlainValue)>,
+    /// §9 structures of check, eval and rotate (for `--full`).
+    pub environments: Vec<(&'static str, Option<PlainValue>)>,
 }
 
 /// Delays for the benchmark (zero for conformance).
@@ -152,10 +154,14 @@ pub async fn run_text(
     .await?;
     out.check_diags = check.diagnostics().to_vec();
     out.check_json = check.to_json(true);
+    out.environments
+        .push(("check", check.environment().map(|e| e.to_plain())));
     let eval = esc_eval::evaluate(&definition, Mode::Eval, session).await?;
     out.eval_diags = eval.diagnostics().to_vec();
     out.eval_json_redacted = eval.to_json(true);
     out.eval_json_revealed = eval.to_json(false);
+    out.environments
+        .push(("eval", eval.environment().map(|e| e.to_plain())));
     if overrides.rotate {
         let paths = overrides
             .rotate_paths
@@ -166,6 +172,8 @@ pub async fn run_text(
             esc_eval::evaluate(&definition, Mode::Rotate { paths }, session).await?;
         out.rotate_diags = rotate.diagnostics().to_vec();
         out.rotate_json = rotate.to_json(true);
+        out.environments
+            .push(("rotate", rotate.environment().map(|e| e.to_plain())));
         out.rotate_patches = rotate
             .patches()
             .into_iter()
@@ -356,6 +364,68 @@ fn compare_diags(
         ));
     }
     Ok(Some(format!("{key}: {}", parts.join(", "))))
+}
+
+/// The `--full` comparison of the §9 structures: `properties` (values,
+/// flags, traces with bases) and `executionContext.properties` of check,
+/// eval and rotate. (`exprs` and `schema` are not produced yet.)
+pub fn compare_full(dir: &Path, out: &CaseOutput) -> Result<Option<String>> {
+    let text =
+        std::fs::read_to_string(dir.join("expected.json")).context("reading expected.json")?;
+    let expected = PlainValue::from_json_document(&text).context("parsing expected.json")?;
+    for (key, actual) in &out.environments {
+        let wanted = expected.member(key);
+        let pick = |env: Option<&PlainValue>| {
+            env.map(|e| {
+                PlainValue::object([
+                    (
+                        "properties",
+                        e.member("properties").cloned().unwrap_or_default(),
+                    ),
+                    (
+                        "executionContext",
+                        e.member("executionContext")
+                            .and_then(|c| c.member("properties"))
+                            .cloned()
+                            .unwrap_or_default(),
+                    ),
+                ])
+            })
+        };
+        let (w, a) = (pick(wanted), pick(actual.as_ref()));
+        if w != a {
+            let diff = first_difference(w.as_ref(), a.as_ref(), key);
+            return Ok(Some(diff));
+        }
+    }
+    Ok(None)
+}
+
+fn first_difference(w: Option<&PlainValue>, a: Option<&PlainValue>, path: &str) -> String {
+    match (w, a) {
+        (Some(PlainValue::Object(wm)), Some(PlainValue::Object(am))) => {
+            for (k, wv) in wm {
+                if am.get(k) != Some(wv) {
+                    return first_difference(Some(wv), am.get(k), &format!("{path}.{k}"));
+                }
+            }
+            for k in am.keys() {
+                if !wm.contains_key(k) {
+                    return format!("{path}.{k}: unexpected {}", show(am.get(k)));
+                }
+            }
+            format!("{path}: differs")
+        }
+        (Some(PlainValue::Array(wl)), Some(PlainValue::Array(al))) if wl.len() == al.len() => {
+            for (i, (wv, av)) in wl.iter().zip(al).enumerate() {
+                if wv != av {
+                    return first_difference(Some(wv), Some(av), &format!("{path}[{i}]"));
+                }
+            }
+            format!("{path}: differs")
+        }
+        _ => format!("{path}: expected {}, got {}", show(w), show(a)),
+    }
 }
 
 /// Case directories under `root` (sorted; `bench` is a benchmark, not a case).

@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use esc_conformance::{Delays, case_dirs, compare, run_case};
+use esc_conformance::{Delays, case_dirs, compare, compare_full, run_case};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -23,6 +23,8 @@ async fn main() -> ExitCode {
 
 #[allow(clippy::print_stdout)] // the report is the program's output
 async fn run() -> anyhow::Result<bool> {
+    let full = std::env::args_os().any(|a| a == "--full");
+    let (mut n_full_passed, mut n_full_failed) = (0, 0);
     let roots: Vec<PathBuf> = std::env::args_os()
         .skip(1)
         .filter(|a| a != "--full")
@@ -42,14 +44,19 @@ async fn run() -> anyhow::Result<bool> {
             let task_dir = dir.clone();
             let outcome = tokio::spawn(async move {
                 let out = run_case(&task_dir, Delays::default()).await?;
-                compare(&task_dir, &out)
+                let values = compare(&task_dir, &out)?;
+                let structures = if full {
+                    compare_full(&task_dir, &out)?
+                } else {
+                    None
+                };
+                anyhow::Ok((values, structures))
             })
             .await;
-            let failure = match outcome {
-                Ok(Ok(None)) => None,
-                Ok(Ok(Some(diff))) => Some(diff),
-                Ok(Err(e)) => Some(format!("error: {e:#}")),
-                Err(e) => Some(format!("panicked: {e}")),
+            let (failure, full_failure) = match outcome {
+                Ok(Ok((values, structures))) => (values, structures),
+                Ok(Err(e)) => (Some(format!("error: {e:#}")), Some("error".to_string())),
+                Err(e) => (Some(format!("panicked: {e}")), Some("panicked".to_string())),
             };
             match failure {
                 None => {
@@ -61,7 +68,19 @@ async fn run() -> anyhow::Result<bool> {
                     println!("FAIL {name}: {diff}");
                 }
             }
+            if full {
+                match full_failure {
+                    None => n_full_passed += 1,
+                    Some(diff) => {
+                        n_full_failed += 1;
+                        println!("FULL-FAIL {name}: {diff}");
+                    }
+                }
+            }
         }
+    }
+    if full {
+        println!("full: {n_full_passed} passed, {n_full_failed} failed");
     }
     println!("{n_passed} passed, {n_failed} failed");
     Ok(n_failed == 0)

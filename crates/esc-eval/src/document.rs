@@ -42,6 +42,8 @@ pub(crate) struct Expr {
     /// Keys from the `values` root when reached through object literals
     /// only: such members have merge bases.
     pub(crate) member_keys: Option<Vec<String>>,
+    /// The key node of an object member (defines unknown merge bases).
+    pub(crate) key_site: Option<Arc<Site>>,
     pub(crate) kind: ExprKind,
 }
 
@@ -73,6 +75,8 @@ pub(crate) struct Member {
 #[derive(Debug)]
 pub(crate) struct Builtin {
     pub(crate) name: String,
+    /// The argument node (plaintext secrets are defined there).
+    pub(crate) arg_site: Arc<Site>,
     pub(crate) kind: BuiltinKind,
 }
 
@@ -383,6 +387,7 @@ impl Builder {
             site: self.site(&node.range, path),
             values_path: String::new(),
             member_keys: Some(Vec::new()),
+            key_site: None,
             kind: ExprKind::Object(members),
         }
     }
@@ -421,6 +426,7 @@ impl Builder {
             site,
             values_path: values_path.unwrap_or("").to_string(),
             member_keys,
+            key_site: None,
             kind,
         }
     }
@@ -476,6 +482,7 @@ impl Builder {
                     site,
                     values_path: values_path.unwrap_or("").to_string(),
                     member_keys,
+                    key_site: None,
                     kind: ExprKind::Builtin(Box::new(kind)),
                 };
             }
@@ -533,7 +540,8 @@ impl Builder {
                 keys.push(key.clone());
                 keys
             });
-            let value = self.expr(value_node, &member_path, vp.as_deref(), mk);
+            let mut value = self.expr(value_node, &member_path, vp.as_deref(), mk);
+            value.key_site = Some(self.site(&key_node.range, &member_path));
             members.push(Member { key, value });
         }
         Expr {
@@ -541,6 +549,7 @@ impl Builder {
             site,
             values_path: values_path.unwrap_or("").to_string(),
             member_keys,
+            key_site: None,
             kind: ExprKind::Object(members),
         }
     }
@@ -551,6 +560,7 @@ impl Builder {
 
     fn builtin(&mut self, name: &str, arg: &Node, call: &Node, call_path: &DocPath) -> Builtin {
         let arg_path = call_path.key(name);
+        let arg_site = self.site(&arg.range, &arg_path);
         let kind = match name {
             "fn::open" => self.open_long(arg, &arg_path),
             "fn::rotate" => self.rotate(arg, &arg_path, None),
@@ -606,6 +616,7 @@ impl Builder {
         let _ = call;
         Builtin {
             name: name.to_string(),
+            arg_site,
             kind,
         }
     }

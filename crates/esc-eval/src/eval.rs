@@ -115,7 +115,7 @@ impl<'r> Pass<'r> {
         let (context_plain, _) = self.context_for(&name);
         PassOutput {
             root,
-            context: Value::from_plain(&context_plain, &None),
+            context: Value::from_plain(&context_plain, &zero_site(&name)),
             diags: self.diags,
             pending: self.pending,
             rotations: self.rotations,
@@ -168,7 +168,7 @@ impl<'r> Pass<'r> {
             states: (0..doc.n_exprs).map(|_| State::Idle).collect(),
             base: None,
             imports: BTreeMap::new(),
-            context: Value::from_plain(&context_plain, &None),
+            context: Value::from_plain(&context_plain, &zero_site(name)),
             context_plain,
         };
         self.diags.extend(doc.eval_diags.iter().cloned());
@@ -290,7 +290,12 @@ impl<'r> Pass<'r> {
     fn base_of(&self, env: &Env<'_>, expr: &Expr) -> Option<Value> {
         let keys = expr.member_keys.as_ref()?;
         let mut v: &Value = env.base.as_deref()?;
-        for k in keys {
+        for (i, k) in keys.iter().enumerate() {
+            if let Repr::Unknown(schema) = &v.repr {
+                // An unknown base may hold the key: its member is unknown too.
+                let s = keys[i..].iter().fold(schema.clone(), |s, k| s.property(k));
+                return Some(Value::unknown(s, expr.key_site.clone()));
+            }
             v = v.property(k)?;
         }
         Some(v.clone())
@@ -435,7 +440,9 @@ impl<'r> Pass<'r> {
         }
         let def = Some(expr.site.clone());
         if unknown {
-            return Value::unknown(Schema::of_type("string"), def).with_secret(secret);
+            let mut v = Value::unknown(Schema::of_type("string"), def).with_secret(secret);
+            v.unknown_text = true;
+            return v;
         }
         Value::string(text, def).with_secret(secret)
     }
@@ -758,8 +765,10 @@ impl<'r> Pass<'r> {
         let def = Some(call.clone());
         let string_schema = Schema::of_type("string");
         match &b.kind {
-            BuiltinKind::SecretPlain(text) => Value::string(text.clone(), def).with_secret(true),
-            BuiltinKind::SecretInvalid => Value::string("", def).with_secret(true),
+            BuiltinKind::SecretPlain(text) => {
+                Value::string(text.clone(), Some(b.arg_site.clone())).with_secret(true)
+            }
+            BuiltinKind::SecretInvalid => Value::string("", zero_site(&env.name)).with_secret(true),
             BuiltinKind::SecretCipher(text) => self.decrypt(env, call, text),
             BuiltinKind::Join(None) | BuiltinKind::Split(None) => {
                 Value::unknown(Schema::always(), def)
@@ -875,6 +884,7 @@ impl<'r> Pass<'r> {
             BuiltinKind::Final(arg) => {
                 let mut v = self.eval_expr(env, arg, accept);
                 v.final_ = true;
+                v.def = def;
                 v
             }
             BuiltinKind::Validate { schema, value } => {
@@ -1162,4 +1172,18 @@ impl<'r> Pass<'r> {
             patch,
         });
     }
+}
+
+/// The definition site of values with no source in environment `name`
+/// (context values): a zero range in that file.
+fn zero_site(name: &str) -> Option<Arc<Site>> {
+    let range = Range::new(
+        Arc::from(name),
+        esc_syntax::Pos::default(),
+        esc_syntax::Pos::default(),
+    );
+    Some(Arc::new(Site {
+        range,
+        path: String::new(),
+    }))
 }

@@ -158,6 +158,31 @@ pub enum EvalError {
     TooManyPasses(usize),
 }
 
+/// A property in string form (environment variables, files).
+#[derive(Clone, PartialEq, Eq)]
+pub struct StringProperty {
+    /// The member name (the variable name).
+    pub name: String,
+    /// The string form (spec §2.3); `[unknown]` for unknowns.
+    pub value: String,
+    /// Whether the value is secret.
+    pub secret: bool,
+    /// Whether the value is unknown.
+    pub unknown: bool,
+}
+
+impl std::fmt::Debug for StringProperty {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let value = if self.secret { "[secret]" } else { &self.value };
+        f.debug_struct("StringProperty")
+            .field("name", &self.name)
+            .field("value", &value)
+            .field("secret", &self.secret)
+            .field("unknown", &self.unknown)
+            .finish()
+    }
+}
+
 /// Whether a rotation happened.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RotationStatus {
@@ -287,6 +312,51 @@ impl Evaluation {
         self.root
             .as_ref()
             .map(|root| Environment::new(root, &self.context))
+    }
+
+    /// The `environmentVariables` convention (spec §1.4): each scalar
+    /// member (null, bool, number, string, or unknown) as its string form,
+    /// null as empty; other members are ignored. Sorted by name.
+    pub fn environment_variables(&self) -> Vec<StringProperty> {
+        self.string_properties("environmentVariables")
+    }
+
+    /// The `files` convention: like [`Self::environment_variables`]; each
+    /// name is the variable that will hold the path of a file with the
+    /// value as content.
+    pub fn files(&self) -> Vec<StringProperty> {
+        self.string_properties("files")
+    }
+
+    fn string_properties(&self, key: &str) -> Vec<StringProperty> {
+        let Some(container) = self.root.as_ref().and_then(|r| r.property(key)) else {
+            return Vec::new();
+        };
+        let mut out: Vec<StringProperty> = container
+            .members()
+            .into_iter()
+            .filter(|(_, v)| {
+                matches!(
+                    v.repr,
+                    value::Repr::Null
+                        | value::Repr::Bool(_)
+                        | value::Repr::Number(_)
+                        | value::Repr::String(_)
+                        | value::Repr::Unknown(_)
+                )
+            })
+            .map(|(k, v)| {
+                let (text, unknown, secret) = v.string_form();
+                StringProperty {
+                    name: k.to_string(),
+                    value: text,
+                    secret: secret || container.secret,
+                    unknown,
+                }
+            })
+            .collect();
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        out
     }
 
     /// Rotation records (rotate mode).

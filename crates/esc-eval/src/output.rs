@@ -37,7 +37,15 @@ impl Environment {
     /// `{"properties": {...}, "executionContext": {"properties": {...}}}`.
     pub fn to_plain(&self) -> PlainValue {
         PlainValue::object([
-            ("properties", PlainValue::Object(self.properties.clone())),
+            (
+                "properties",
+                // The reference leaves an empty property map out (null).
+                if self.properties.is_empty() {
+                    PlainValue::Null
+                } else {
+                    PlainValue::Object(self.properties.clone())
+                },
+            ),
             (
                 "executionContext",
                 PlainValue::object([(
@@ -83,6 +91,7 @@ pub(crate) fn range_json(range: Option<&Range>) -> PlainValue {
 pub(crate) fn value_json(v: &Value) -> PlainValue {
     let mut m = BTreeMap::new();
     let payload = match &v.repr {
+        Repr::Unknown(_) if v.unknown_text => Some(PlainValue::string("[unknown]")),
         Repr::Null | Repr::Unknown(_) => None,
         Repr::Bool(b) => Some(PlainValue::Bool(*b)),
         Repr::Number(n) => Some(PlainValue::Number(n.clone())),

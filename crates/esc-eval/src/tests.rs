@@ -387,3 +387,34 @@ async fn ciphertext_has_no_receiver() {
     let e = run(text, Mode::Eval, &s.session).await;
     assert_eq!(summaries(&e), vec!["internal error: no receiver"]);
 }
+
+#[tokio::test]
+async fn environment_variables_are_string_forms() {
+    let s = setup(&[], Limits::default());
+    let text = "values:
+  environmentVariables:
+    A: hello
+    B: 42
+    C: null
+    D: { fn::secret: s3cret }
+    E: [ 1 ]
+    F: ${nope}
+";
+    let e = run(text, Mode::Eval, &s.session).await;
+    let vars: Vec<_> = e
+        .environment_variables()
+        .into_iter()
+        .map(|v| (v.name, v.value, v.secret, v.unknown))
+        .collect();
+    assert_eq!(
+        vars,
+        vec![
+            ("A".into(), "hello".into(), false, false),
+            ("B".into(), "42".into(), false, false),
+            ("C".into(), "".into(), false, false),
+            ("D".into(), "s3cret".into(), true, false),
+            ("F".into(), "[unknown]".into(), false, true),
+        ]
+    );
+    assert!(!format!("{:?}", e.environment_variables()).contains("s3cret"));
+}

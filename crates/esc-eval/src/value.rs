@@ -39,6 +39,9 @@ pub(crate) struct Value {
     pub(crate) final_: bool,
     /// An unknown standing for a rotate-only input that was not evaluated.
     pub(crate) rotate_only: bool,
+    /// An unknown interpolated string: the detailed output shows its
+    /// value as `[unknown]`, as the reference does.
+    pub(crate) unknown_text: bool,
     /// The defining expression (`None`: provider-created or context data).
     pub(crate) def: Option<Arc<Site>>,
     /// The value this definition overrode (merge base). Keys of an object
@@ -54,6 +57,7 @@ impl Value {
             secret: false,
             final_: false,
             rotate_only: false,
+            unknown_text: false,
             def,
             base: None,
         }
@@ -334,20 +338,23 @@ impl Value {
 /// inherited) and inherits the rest from `base` through its base pointer,
 /// so the cost is the size of `top`, not of the accumulated base.
 pub(crate) fn merge_imported(top: &Value, base: &Value) -> Value {
-    if !(top.is_object() && base.is_object()) {
-        return top.clone();
-    }
-    let mut members: BTreeMap<String, Value> = BTreeMap::new();
-    for (k, t) in top.members() {
-        let merged = match base.property(k) {
-            Some(b) if t.is_object() && b.is_object() => merge_imported(t, b),
-            _ => t.clone(),
-        };
-        members.insert(k.to_string(), merged);
-    }
     let mut out = top.clone();
-    out.repr = Repr::Object(Arc::new(members));
-    out.base = Some(Arc::new(base.clone()));
+    if top.is_object() && base.is_object() {
+        let mut members: BTreeMap<String, Value> = BTreeMap::new();
+        for (k, t) in top.members() {
+            let merged = match base.property(k) {
+                Some(b) => merge_imported(t, b),
+                None => t.clone(),
+            };
+            members.insert(k.to_string(), merged);
+        }
+        out.repr = Repr::Object(Arc::new(members));
+    }
+    // The chain of overridden values continues below top's own base.
+    out.base = Some(Arc::new(match top.base.as_deref() {
+        None => base.clone(),
+        Some(own) => merge_imported(own, base),
+    }));
     out
 }
 
