@@ -161,6 +161,12 @@ pub fn parse_doc_path(path: &str) -> Result<Vec<PathSegment>, EditError> {
 /// the replaced node is kept byte for byte, comments included.
 pub fn set_value(text: &str, path: &str, value: &EditValue) -> Result<String, EditError> {
     let segments = parse_doc_path(path)?;
+    if segments.is_empty() {
+        return Err(EditError::InvalidPath {
+            path: path.to_owned(),
+            reason: "empty path",
+        });
+    }
     let doc = parse_spans(text)?;
     let mut edits = Vec::new();
     plan_set(text, &doc, &segments, value, &mut edits)?;
@@ -613,7 +619,7 @@ fn plan_set(
             (Shape::Mapping { .. }, PathSegment::Index(_)) => {
                 return Err(EditError::IndexForMap { path: walked });
             }
-            (Shape::Scalar { .. }, _) if node.is_null() => {
+            (Shape::Scalar { .. }, _) if node.is_null() && !matches!(slot, Slot::Root) => {
                 // a null node becomes the collection the path needs
                 edits.push(replace(text, node, slot, &nest(rest, value.clone()))?);
                 return Ok(());

@@ -467,6 +467,25 @@ fn carriage_returns_end_lines() {
 }
 
 #[test]
+fn root_must_be_a_collection() {
+    // found by fuzzing: an anchored null root
+    for text in ["&es*\n &es*h", "~\n", "---\n", "text\n"] {
+        let err = set_value(text, r#"values.a["b"][0]"#, &s("x")).unwrap_err();
+        assert_eq!(
+            err,
+            EditError::NotACollection {
+                path: String::new()
+            },
+            "{text:?}"
+        );
+    }
+    assert!(matches!(
+        set_value("a: 1\n", "", &s("x")),
+        Err(EditError::InvalidPath { .. })
+    ));
+}
+
+#[test]
 fn invalid_documents_are_errors() {
     assert!(matches!(
         set_value("a: [", "a", &EditValue::Null),

@@ -3,5 +3,6 @@
 
 mod edit;
 mod fixtures;
+mod limits;
 mod props;
 mod wire;
