@@ -86,6 +86,65 @@ pub(crate) fn open_ciphertext_secrets(
     Ok(apply(text, edits))
 }
 
+/// Replaces the ciphertext of every `fn::secret: {ciphertext: X}` under
+/// `values` with `reseal(X)`, touching nothing else (cloning into another
+/// environment re-seals with its key).
+pub(crate) fn reseal_ciphertexts(
+    text: &str,
+    mut reseal: impl FnMut(&str) -> Result<String, String>,
+) -> Result<String, RewriteError> {
+    let Some(root) = parse(text)? else {
+        return Ok(text.to_owned());
+    };
+    let mut edits = Vec::new();
+    if let Some(values) = member(&root, "values") {
+        collect_resealed(values, &mut edits, &mut reseal)?;
+    }
+    Ok(apply(text, edits))
+}
+
+fn collect_resealed(
+    node: &Node<'_>,
+    edits: &mut Vec<Edit>,
+    reseal: &mut impl FnMut(&str) -> Result<String, String>,
+) -> Result<(), RewriteError> {
+    if let Some(arg) = secret_argument(node) {
+        if let Some(Node::Scalar {
+            value,
+            start,
+            end,
+            line,
+            ..
+        }) = member(arg, "ciphertext")
+        {
+            let replacement = reseal(value).map_err(|reason| RewriteError::Replace {
+                line: *line,
+                reason,
+            })?;
+            edits.push(Edit {
+                start: *start,
+                end: *end,
+                replacement,
+            });
+        }
+        return Ok(());
+    }
+    match node {
+        Node::Sequence(items) => {
+            for item in items {
+                collect_resealed(item, edits, reseal)?;
+            }
+        }
+        Node::Mapping { entries, .. } => {
+            for (_, value) in entries {
+                collect_resealed(value, edits, reseal)?;
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
 fn member<'a, 't>(node: &'a Node<'t>, key: &str) -> Option<&'a Node<'t>> {
     match node {
         Node::Mapping { entries, .. } => entries.iter().find_map(|(k, v)| match k {

@@ -7,10 +7,10 @@ use std::time::Duration;
 
 use esc_eval::{Evaluation, Mode, PlainValue, ProviderLoader, Session};
 use esc_store::{
-    Author, EnvRef, Environment, EnvironmentTag, EnvironmentTagUpdate, NewAccessToken,
-    NewAuditEvent, NewRotationEvent, Page, PathRotation, Plaintext, Revision, RevisionContent,
-    RevisionTag, RotationEvent, RotationStatus, SettingsUpdate, Store, StoreError, Timestamp,
-    open_secret, seal_secret,
+    Author, EnvRef, Environment, EnvironmentCipher, EnvironmentTag, EnvironmentTagUpdate,
+    NewAccessToken, NewAuditEvent, NewRotationEvent, Page, PathRotation, Plaintext, Revision,
+    RevisionContent, RevisionTag, RotationEvent, RotationStatus, SettingsUpdate, Store, StoreError,
+    Timestamp, open_secret, seal_secret,
 };
 use esc_syntax::{Diagnostic, Severity};
 
@@ -19,7 +19,7 @@ use crate::error::{ServiceError, ServiceResult};
 use crate::loader::{EnvironmentDecrypter, NoDecrypter, StoreEnvironmentLoader};
 use crate::names::{Version, check_env_ref, check_org};
 use crate::path::{lookup, parse_property_path};
-use crate::secrets::{open_ciphertext_secrets, seal_plaintext_secrets};
+use crate::secrets::{open_ciphertext_secrets, reseal_ciphertexts, seal_plaintext_secrets};
 
 /// Settings of the service. Every value is valid.
 #[derive(Clone, Debug)]
@@ -437,96 +437,40 @@ impl Service {
         }
         self.require(caller, &source.org, Permission::Open)?;
         self.require(caller, &target.org, Permission::Write)?;
-        let source_meta = self
-            .inner
-            .store
-            .environment(source)
-            .await
-            .map_err(|error| with_env_name(error, source))?;
-        let source_cipher = self.inner.store.environment_cipher(source).await?;
-        let numbers: Vec<u64> = if options.preserve_history {
-            (2..=source_meta.latest_revision).collect()
-        } else if source_meta.latest_revision > 1 {
-            vec![source_meta.latest_revision]
-        } else {
-            Vec::new()
+        let reencrypt = |from: &EnvironmentCipher, to: &EnvironmentCipher, yaml: &[u8]| {
+            let invalid = |reason: String| StoreError::Invalid { reason };
+            let text = std::str::from_utf8(yaml)
+                .map_err(|_| invalid("a stored definition is not UTF-8".into()))?;
+            let resealed = reseal_ciphertexts(text, |envelope| {
+                let plaintext = open_secret(from, envelope).map_err(|error| error.to_string())?;
+                seal_secret(to, plaintext.expose()).map_err(|error| error.to_string())
+            })
+            .map_err(|error| invalid(format!("re-sealing secrets: {error}")))?;
+            Ok(resealed.into_bytes())
         };
-        // read everything first so a missing source fails before creating
-        let mut texts = Vec::with_capacity(numbers.len());
-        for number in &numbers {
-            match self.inner.store.revision(source, *number).await {
-                Ok(content) => {
-                    let opened = open_ciphertext_secrets(utf8(&content.yaml)?, |envelope| {
-                        let plaintext = open_secret(&source_cipher, envelope)
-                            .map_err(|error| error.to_string())?;
-                        plaintext
-                            .expose_str()
-                            .map(str::to_owned)
-                            .ok_or_else(|| "a secret is not UTF-8 text".to_owned())
-                    })
-                    .map_err(|error| ServiceError::Internal(format!("cloning: {error}")))?;
-                    texts.push((*number, Plaintext::new(opened.into_bytes())));
-                }
-                // retracted revisions are not carried over
-                Err(StoreError::Retracted { .. }) => {}
-                Err(other) => return Err(other.into()),
-            }
-        }
         let created = self
             .inner
             .store
-            .create_environment(target, &caller.author())
+            .clone_environment(
+                source,
+                target,
+                &esc_store::CloneOptions {
+                    preserve_history: options.preserve_history,
+                    preserve_environment_tags: options.preserve_environment_tags,
+                    preserve_revision_tags: options.preserve_revision_tags,
+                },
+                &caller.author(),
+                &reencrypt,
+            )
             .await
-            .map_err(|error| with_env_name(error, target))?;
-        let target_cipher = self.inner.store.environment_cipher(target).await?;
-        let mut number_map = Vec::new();
-        for (number, text) in &texts {
-            let sealed = seal_plaintext_secrets(utf8(text)?, |plaintext| {
-                seal_secret(&target_cipher, plaintext.as_bytes()).map_err(|error| error.to_string())
-            })
-            .map_err(|error| ServiceError::Internal(format!("cloning: {error}")))?;
-            let revision = self
-                .inner
-                .store
-                .update_environment(target, sealed.as_bytes(), None, &caller.author())
-                .await?;
-            number_map.push((*number, revision.number));
-        }
-        if options.preserve_history && options.preserve_revision_tags {
-            let tags = self
-                .inner
-                .store
-                .list_revision_tags(source, None, 1000)
-                .await?;
-            for tag in tags.iter().filter(|tag| tag.name != esc_store::LATEST_TAG) {
-                if let Some((_, new)) = number_map.iter().find(|(old, _)| *old == tag.revision) {
-                    self.inner
-                        .store
-                        .create_revision_tag(target, &tag.name, Some(*new), &caller.author())
-                        .await?;
+            .map_err(|error| match error {
+                StoreError::NotFound { what } if what.contains(&source.to_string()) => {
+                    ServiceError::NotFound {
+                        what: format!("environment '{source}'"),
+                    }
                 }
-            }
-        }
-        if options.preserve_environment_tags {
-            let mut token: Option<String> = None;
-            loop {
-                let page = self
-                    .inner
-                    .store
-                    .list_environment_tags(source, token.as_deref(), 1000)
-                    .await?;
-                for tag in &page.items {
-                    self.inner
-                        .store
-                        .create_environment_tag(target, &tag.name, &tag.value, &caller.author())
-                        .await?;
-                }
-                match page.next {
-                    Some(next) if !page.items.is_empty() => token = Some(next),
-                    _ => break,
-                }
-            }
-        }
+                other => with_env_name(other, target),
+            })?;
         self.audit(
             caller,
             target,

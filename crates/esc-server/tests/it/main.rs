@@ -8,3 +8,4 @@ mod harness;
 mod postgres;
 mod sdk;
 mod secrets;
+mod serve;

@@ -105,3 +105,13 @@ fn replacement_errors_are_located() {
         .unwrap_err();
     assert_eq!(error.to_string(), "line 2: no key");
 }
+
+#[test]
+fn reseal_replaces_only_the_ciphertext() {
+    let text = "values:\n  s:\n    fn::secret:\n      ciphertext: abc # c\n  t: {fn::secret: {ciphertext: def}}\n  u: {fn::secret: plain}\n";
+    let resealed = reseal_ciphertexts(text, |old| Ok(old.to_uppercase())).unwrap();
+    assert_eq!(
+        resealed,
+        "values:\n  s:\n    fn::secret:\n      ciphertext: ABC # c\n  t: {fn::secret: {ciphertext: DEF}}\n  u: {fn::secret: plain}\n"
+    );
+}
