@@ -1,1 +1,5 @@
-//! Integration tests of the service layer.
+//! Integration tests of the service layer over a real SQLite store: access
+//! checks, audit events, secrets sealing and revision semantics.
+#![allow(clippy::unwrap_used)]
+
+mod access;
