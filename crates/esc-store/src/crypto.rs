@@ -224,6 +224,20 @@ impl MasterKey {
         EnvironmentCipher::new(env_id, &data_key)
     }
 
+    /// Re-wraps an environment's data key (as stored) under `new`.
+    pub(crate) fn rewrap_data_key(
+        &self,
+        env_id: &str,
+        wrapped: &[u8],
+        new: &MasterKey,
+    ) -> Result<Vec<u8>, StoreError> {
+        let data_key =
+            open(&self.key, &data_key_aad(env_id), wrapped).map_err(|_| StoreError::Decrypt {
+                what: "the environment's data key (wrong master key?)".into(),
+            })?;
+        seal(&new.key, &data_key_aad(env_id), &data_key)
+    }
+
     /// Encrypts a value that belongs to no environment (signing keys).
     pub(crate) fn seal_global(
         &self,

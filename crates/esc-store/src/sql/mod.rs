@@ -154,6 +154,72 @@ impl SqlStore {
         migrations::migrate(&*self.backend).await
     }
 
+    /// Replaces the master key: every data key and signing key is re-wrapped
+    /// under `new` in one transaction, and the database then only accepts
+    /// `new`. Returns the store using `new`. Stop other servers on the same
+    /// database first: they still hold the old key.
+    pub async fn rotate_master_key(self, new: MasterKey) -> StoreResult<Self> {
+        let old = &self.master;
+        let new_ref = &new;
+        in_tx!(self, |tx| async {
+            let fingerprint = tx
+                .query_opt(
+                    "SELECT value FROM store_meta WHERE key = 'master_key_fingerprint'",
+                    vec![],
+                )
+                .await?
+                .map(|row| row.text(0))
+                .transpose()?;
+            if fingerprint.as_deref() != Some(old.fingerprint()) {
+                return Err(StoreError::WrongMasterKey {
+                    expected: fingerprint.unwrap_or_default(),
+                });
+            }
+            let suffix = tx.dialect().for_update();
+            for row in tx
+                .query(
+                    &format!("SELECT id, data_key FROM environments{suffix}"),
+                    vec![],
+                )
+                .await?
+            {
+                let id = row.text(0)?;
+                let rewrapped = old.rewrap_data_key(&id, &row.bytes(1)?, new_ref)?;
+                tx.execute(
+                    "UPDATE environments SET data_key = $1 WHERE id = $2",
+                    args![rewrapped, id.as_str()],
+                )
+                .await?;
+            }
+            for row in tx
+                .query(
+                    &format!("SELECT kid, private_key FROM signing_keys{suffix}"),
+                    vec![],
+                )
+                .await?
+            {
+                let kid = row.text(0)?;
+                let private_key = old.open_global("signing-key", &kid, &row.bytes(1)?)?;
+                let sealed = new_ref.seal_global("signing-key", &kid, private_key.expose())?;
+                tx.execute(
+                    "UPDATE signing_keys SET private_key = $1 WHERE kid = $2",
+                    args![sealed, kid.as_str()],
+                )
+                .await?;
+            }
+            tx.execute(
+                "UPDATE store_meta SET value = $1 WHERE key = 'master_key_fingerprint'",
+                args![new_ref.fingerprint()],
+            )
+            .await?;
+            Ok(())
+        })?;
+        Ok(Self {
+            backend: self.backend,
+            master: new,
+        })
+    }
+
     /// The first master key used with a database is recorded by fingerprint;
     /// any other key is refused up front instead of failing on every read.
     async fn check_master_key(&self) -> StoreResult<()> {

@@ -37,6 +37,7 @@ macro_rules! store_suite {
             case!(delete_and_recreate);
             case!(clone_environment);
             case!(cancelled_operations_leave_no_half_writes);
+            case!(master_key_rotation);
             case!(environments_page);
             case!(environment_tags);
             case!(rotation_state_and_history);
