@@ -418,3 +418,50 @@ async fn environment_variables_are_string_forms() {
     );
     assert!(!format!("{:?}", e.environment_variables()).contains("s3cret"));
 }
+
+#[tokio::test]
+async fn long_reference_chains_stay_within_the_stack() {
+    // Just under the default depth limit: must evaluate, not overflow.
+    let s = setup(&[], Limits::default());
+    let n = 250;
+    let mut text = String::from("values:\n");
+    for i in 0..n {
+        text.push_str(&format!("  v{i}: ${{v{}}}\n", i + 1));
+    }
+    text.push_str(&format!("  v{n}: end\n"));
+    let e = run(&text, Mode::Eval, &s.session).await;
+    assert!(e.diagnostics().is_empty(), "{:?}", summaries(&e));
+    assert_eq!(e.to_json(false).unwrap().member("v0"), Some(&PlainValue::string("end")));
+    // Beyond it: a diagnostic.
+    let mut text = String::from("values:\n");
+    for i in 0..300 {
+        text.push_str(&format!("  v{i}: ${{v{}}}\n", i + 1));
+    }
+    text.push_str("  v300: end\n");
+    let e = run(&text, Mode::Eval, &s.session).await;
+    assert!(summaries(&e).contains(&"evaluation exceeds the maximum depth of 256".to_string()));
+}
+
+#[test]
+fn default_depth_fits_a_two_megabyte_stack() {
+    // Tokio worker threads have 2 MiB stacks: the default depth limit must
+    // be reachable there, even in debug builds.
+    let handle = std::thread::Builder::new()
+        .stack_size(2 << 20)
+        .spawn(|| {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            rt.block_on(async {
+                let s = setup(&[], Limits::default());
+                let mut text = String::from("values:\n");
+                for i in 0..300 {
+                    text.push_str(&format!("  v{i}: {{ fn::toString: {{ a: [ \"${{v{}}}\" ] }} }}\n", i + 1));
+                }
+                text.push_str("  v300: end\n");
+                let e = run(&text, Mode::Eval, &s.session).await;
+                summaries(&e)
+            })
+        })
+        .unwrap();
+    let diags = handle.join().unwrap();
+    assert!(diags.contains(&"evaluation exceeds the maximum depth of 256".to_string()), "{diags:?}");
+}
