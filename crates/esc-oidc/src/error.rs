@@ -46,6 +46,14 @@ pub enum Error {
         /// What is wrong with it.
         reason: String,
     },
+    /// The stored key set changed since it was loaded (another process saved first).
+    #[error("key store changed concurrently: expected revision {expected}, found {found}")]
+    Conflict {
+        /// The revision the caller loaded.
+        expected: u64,
+        /// The revision in the store.
+        found: u64,
+    },
     /// A blocking store task did not finish (it panicked or was cancelled).
     #[error("key store task failed")]
     StoreTask,

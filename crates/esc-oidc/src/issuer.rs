@@ -94,25 +94,37 @@ impl Issuer {
         self.maintain_at(UnixTime::now()).await
     }
 
-    /// Applies the rotation rules at `now` (see [`KeySet::maintain`]) and saves the set
-    /// when it changed. Key generation runs on a blocking thread.
+    /// Applies the rotation rules at `now` (see [`KeySet::maintain`]). With a store, the
+    /// stored set is loaded first (so servers sharing a store converge on one set) and
+    /// saved when the rules changed it; if another process saved in between, the whole
+    /// step is redone once on its set. Key generation runs on a blocking thread.
     pub async fn maintain_at(&self, now: UnixTime) -> Result<(), Error> {
         let _serialised = self.maintenance.lock().await;
-        let mut next = self.snapshot();
-        let policy = self.config.rotation;
-        let (next, changed) = tokio::task::spawn_blocking(move || {
-            next.maintain(now, &policy, SigningKey::generate)
-                .map(|changed| (next, changed))
-        })
-        .await
-        .map_err(|_| Error::StoreTask)??;
-        if changed {
-            if let Some(store) = &self.store {
-                store.save(&next).await?;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let current = match &self.store {
+                Some(store) => store.load().await?.unwrap_or_default(),
+                None => self.snapshot(),
+            };
+            let policy = self.config.rotation;
+            let (mut next, changed) = tokio::task::spawn_blocking(move || {
+                let mut next = current;
+                next.maintain(now, &policy, SigningKey::generate)
+                    .map(|changed| (next, changed))
+            })
+            .await
+            .map_err(|_| Error::StoreTask)??;
+            if changed && let Some(store) = &self.store {
+                match store.save(&next).await {
+                    Ok(revision) => next.set_revision(revision),
+                    Err(Error::Conflict { .. }) if attempt < 2 => continue,
+                    Err(err) => return Err(err),
+                }
             }
             *self.keys.write().unwrap_or_else(PoisonError::into_inner) = next;
+            return Ok(());
         }
-        Ok(())
     }
 
     /// A copy of the current key set (keys are shared, not copied).

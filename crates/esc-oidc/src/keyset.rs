@@ -71,15 +71,18 @@ pub struct ManagedKey {
     pub state: KeyState,
 }
 
-/// The issuer's keys, oldest first. Not `Debug`: it holds private keys.
+/// The issuer's keys, oldest first, and the store revision they were loaded at (0 for a
+/// set never saved). Not `Debug`: it holds private keys.
 #[derive(Clone, Default)]
 pub struct KeySet {
     keys: Vec<ManagedKey>,
+    revision: u64,
 }
 
 impl KeySet {
-    /// A set from stored keys. Refused when more than one key is active or two share a kid.
-    pub fn from_keys(keys: Vec<ManagedKey>) -> Result<KeySet, Error> {
+    /// A set from stored keys at store `revision`. Refused when more than one key is
+    /// active or two share a kid.
+    pub fn from_keys(keys: Vec<ManagedKey>, revision: u64) -> Result<KeySet, Error> {
         let n_active = keys
             .iter()
             .filter(|managed| matches!(managed.state, KeyState::Active { .. }))
@@ -95,7 +98,18 @@ impl KeySet {
                 return Err(Error::Config("key set has two keys with the same kid"));
             }
         }
-        Ok(KeySet { keys })
+        Ok(KeySet { keys, revision })
+    }
+
+    /// The store revision this set was loaded or last saved at; a store saves it only
+    /// over that same revision (see [`crate::KeyStore::save`]).
+    pub fn revision(&self) -> u64 {
+        self.revision
+    }
+
+    /// Records that the set was saved as `revision`.
+    pub fn set_revision(&mut self, revision: u64) {
+        self.revision = revision;
     }
 
     /// All keys with their states, oldest first.

@@ -16,15 +16,19 @@ use crate::{Error, KeySet, KeyState, SigningKey, UnixTime};
 /// Where an issuer's keys live between runs.
 #[async_trait::async_trait]
 pub trait KeyStore: Send + Sync {
-    /// The saved set, or `None` when nothing was saved yet.
+    /// The saved set (with its revision), or `None` when nothing was saved yet.
     async fn load(&self) -> Result<Option<KeySet>, Error>;
-    /// Replaces the saved set with `keys`.
-    async fn save(&self, keys: &KeySet) -> Result<(), Error>;
+    /// Replaces the saved set with `keys` if the stored revision is still
+    /// `keys.revision()` (0: nothing stored), and returns the new revision; otherwise
+    /// [`Error::Conflict`]: another process saved first, so reload and reapply.
+    async fn save(&self, keys: &KeySet) -> Result<u64, Error>;
 }
 
-/// Keys in a directory: `keyset.json` (kids and states) and one `<kid>.pk8` PKCS#8 file per
-/// key. Files are created 0600 (directory 0700), written to a temporary file and renamed
-/// into place, so a crash leaves the old or the new file, never half of one. Loading
+/// Keys in a directory: `keyset.json` (revision, kids and states) and one `<kid>.pk8`
+/// PKCS#8 file per key. Files are created 0600 (directory 0700), written to a temporary
+/// file and renamed into place, so a crash leaves the old or the new file, never half of
+/// one. Loads and saves hold a lock on `.lock` (shared / exclusive), so processes sharing
+/// the directory see whole sets and a save over a stale revision is refused. Loading
 /// refuses key files that other users can read.
 #[derive(Debug, Clone)]
 pub struct FileKeyStore {
@@ -32,12 +36,14 @@ pub struct FileKeyStore {
 }
 
 const INDEX_FILE: &str = "keyset.json";
+const LOCK_FILE: &str = ".lock";
 const KEY_EXTENSION: &str = "pk8";
 const FORMAT: u32 = 1;
 
 #[derive(Serialize, Deserialize)]
 struct StoredIndex {
     format: u32,
+    revision: u64,
     keys: Vec<StoredKey>,
 }
 
@@ -77,9 +83,11 @@ impl KeyStore for FileKeyStore {
             .map_err(|_| Error::StoreTask)?
     }
 
-    async fn save(&self, keys: &KeySet) -> Result<(), Error> {
+    async fn save(&self, keys: &KeySet) -> Result<u64, Error> {
+        let expected = keys.revision();
         let index = StoredIndex {
             format: FORMAT,
+            revision: expected + 1,
             keys: keys
                 .keys()
                 .iter()
@@ -104,35 +112,25 @@ impl KeyStore for FileKeyStore {
             })
             .collect();
         let dir = self.dir.clone();
-        tokio::task::spawn_blocking(move || save_blocking(&dir, &index, &key_files))
+        tokio::task::spawn_blocking(move || save_blocking(&dir, expected, &index, &key_files))
             .await
             .map_err(|_| Error::StoreTask)?
     }
 }
 
 fn load_blocking(dir: &Path) -> Result<Option<KeySet>, Error> {
-    let index_path = dir.join(INDEX_FILE);
-    let index_bytes = match fs::read(&index_path) {
-        Ok(bytes) => bytes,
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(source) => {
-            return Err(Error::Io {
-                path: index_path,
-                source,
-            });
-        }
-    };
-    let index: StoredIndex =
-        serde_json::from_slice(&index_bytes).map_err(|err| Error::CorruptStore {
-            path: index_path.clone(),
-            reason: format!("not a key set index: {err}"),
-        })?;
-    if index.format != FORMAT {
-        return Err(Error::CorruptStore {
-            path: index_path,
-            reason: format!("unsupported format {}", index.format),
-        });
+    if !dir.exists() {
+        return Ok(None);
     }
+    let lock = lock_file(dir)?;
+    lock.lock_shared().map_err(|source| Error::Io {
+        path: dir.join(LOCK_FILE),
+        source,
+    })?;
+    let index_path = dir.join(INDEX_FILE);
+    let Some(index) = read_index(&index_path)? else {
+        return Ok(None);
+    };
     let mut keys = Vec::with_capacity(index.keys.len());
     for stored in index.keys {
         let path = key_path(dir, &stored.kid).ok_or_else(|| Error::CorruptStore {
@@ -179,14 +177,54 @@ fn load_blocking(dir: &Path) -> Result<Option<KeySet>, Error> {
             state,
         });
     }
-    KeySet::from_keys(keys).map(Some)
+    KeySet::from_keys(keys, index.revision).map(Some)
+}
+
+/// The index at `path`, `None` when absent.
+fn read_index(path: &Path) -> Result<Option<StoredIndex>, Error> {
+    let bytes = match fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => {
+            return Err(Error::Io {
+                path: path.to_path_buf(),
+                source,
+            });
+        }
+    };
+    let index: StoredIndex = serde_json::from_slice(&bytes).map_err(|err| Error::CorruptStore {
+        path: path.to_path_buf(),
+        reason: format!("not a key set index: {err}"),
+    })?;
+    if index.format != FORMAT {
+        return Err(Error::CorruptStore {
+            path: path.to_path_buf(),
+            reason: format!("unsupported format {}", index.format),
+        });
+    }
+    Ok(Some(index))
+}
+
+/// Opens (creating, 0600) the directory's lock file; the caller takes the lock, which is
+/// released when the file is dropped.
+fn lock_file(dir: &Path) -> Result<fs::File, Error> {
+    let path = dir.join(LOCK_FILE);
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(&path)
+        .map_err(|source| Error::Io { path, source })
 }
 
 fn save_blocking(
     dir: &Path,
+    expected: u64,
     index: &StoredIndex,
     key_files: &[(String, Zeroizing<Vec<u8>>)],
-) -> Result<(), Error> {
+) -> Result<u64, Error> {
     let io_error = |path: &Path| {
         let path = path.to_path_buf();
         move |source| Error::Io { path, source }
@@ -196,6 +234,12 @@ fn save_blocking(
         .mode(0o700)
         .create(dir)
         .map_err(io_error(dir))?;
+    let lock = lock_file(dir)?;
+    lock.lock().map_err(io_error(&dir.join(LOCK_FILE)))?;
+    let found = read_index(&dir.join(INDEX_FILE))?.map_or(0, |stored| stored.revision);
+    if found != expected {
+        return Err(Error::Conflict { expected, found });
+    }
     // Key files first, index last: a crash in between leaves an unreferenced key file,
     // never an index naming a missing key.
     for (kid, der) in key_files {
@@ -226,7 +270,7 @@ fn save_blocking(
             fs::remove_file(&path).map_err(io_error(&path))?;
         }
     }
-    Ok(())
+    Ok(index.revision)
 }
 
 /// `<dir>/<kid>.pk8`, or `None` when `kid` is not plain base64url (no path tricks).

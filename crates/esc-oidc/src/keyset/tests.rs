@@ -167,9 +167,12 @@ fn two_active_keys_are_refused() {
         key: Arc::new(SigningKey::generate().unwrap()),
         state,
     };
-    let result = KeySet::from_keys(vec![
-        key(KeyState::Active { since: UnixTime(1) }),
-        key(KeyState::Active { since: UnixTime(2) }),
-    ]);
+    let result = KeySet::from_keys(
+        vec![
+            key(KeyState::Active { since: UnixTime(1) }),
+            key(KeyState::Active { since: UnixTime(2) }),
+        ],
+        0,
+    );
     assert!(matches!(result, Err(Error::Config(_))));
 }

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use esc_oidc::{
-    FileKeyStore, Issuer, IssuerConfig, KeySet, KeyState, KeyStore, SigningKey, TokenRequest,
-    UnixTime,
+    FileKeyStore, Issuer, IssuerConfig, KeySet, KeyState, KeyStore, RotationPolicy, SigningKey,
+    TokenRequest, UnixTime,
 };
 
 use crate::support::env;
@@ -34,7 +34,13 @@ async fn saved_files_are_private_and_reload_gives_the_same_keys() {
         .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     names.sort();
-    assert_eq!(names, [format!("{kid}.pk8"), String::from("keyset.json")]);
+    let mut expected = [
+        String::from(".lock"),
+        format!("{kid}.pk8"),
+        String::from("keyset.json"),
+    ];
+    expected.sort();
+    assert_eq!(names, expected);
     for name in &names {
         assert_eq!(mode(&dir.join(name)), 0o600, "{name}");
     }
@@ -170,4 +176,78 @@ async fn rotation_is_persisted_and_retired_key_files_are_removed() {
         .unwrap();
     assert!(!temp.path().join(format!("{first}.pk8")).exists());
     assert_eq!(store.load().await.unwrap().unwrap().keys().len(), 1);
+}
+
+#[tokio::test]
+async fn saving_over_a_stale_revision_is_a_conflict() {
+    let temp = tempfile::tempdir().unwrap();
+    let store = FileKeyStore::new(temp.path());
+    let mut set = KeySet::default();
+    set.maintain(
+        UnixTime(1000),
+        &RotationPolicy::default(),
+        SigningKey::generate,
+    )
+    .unwrap();
+    assert_eq!(store.save(&set).await.unwrap(), 1);
+    let loaded = store.load().await.unwrap().unwrap();
+    assert_eq!(loaded.revision(), 1);
+    // `set` still says revision 0: someone else's save (revision 1) is in the way.
+    let err = store.save(&set).await.err().unwrap();
+    assert!(
+        matches!(
+            err,
+            esc_oidc::Error::Conflict {
+                expected: 0,
+                found: 1
+            }
+        ),
+        "{err}"
+    );
+    assert_eq!(store.save(&loaded).await.unwrap(), 2);
+}
+
+#[tokio::test]
+async fn issuers_sharing_a_store_converge_on_one_key_set() {
+    let temp = tempfile::tempdir().unwrap();
+    let mut config = config();
+    config.rotation.rotate_after = Duration::from_secs(1000);
+    config.rotation.publish_lead = Duration::from_secs(100);
+    let first = Issuer::open(config.clone(), Arc::new(FileKeyStore::new(temp.path())))
+        .await
+        .unwrap();
+    let second = Issuer::open(config.clone(), Arc::new(FileKeyStore::new(temp.path())))
+        .await
+        .unwrap();
+    assert_eq!(
+        first.jwks(),
+        second.jwks(),
+        "second server made its own key"
+    );
+
+    let since = match first.snapshot().keys()[0].state {
+        KeyState::Active { since } => since,
+        other => panic!("unexpected state {other:?}"),
+    };
+    let lead = since.plus(Duration::from_secs(950));
+    first.maintain_at(lead).await.unwrap();
+    second.maintain_at(lead).await.unwrap();
+    assert_eq!(first.jwks_at(lead).keys.len(), 2);
+    assert_eq!(first.jwks_at(lead), second.jwks_at(lead));
+
+    let due = since.plus(Duration::from_secs(1100));
+    second.maintain_at(due).await.unwrap();
+    first.maintain_at(due).await.unwrap();
+    let signing = |issuer: &Issuer| issuer.snapshot().active().unwrap().kid().to_owned();
+    assert_eq!(signing(&first), signing(&second));
+    assert_eq!(
+        FileKeyStore::new(temp.path())
+            .load()
+            .await
+            .unwrap()
+            .unwrap()
+            .keys()
+            .len(),
+        2
+    );
 }
