@@ -63,10 +63,25 @@ async fn main() -> anyhow::Result<()> {
         .with_context(|| format!("binding {listen}"))?;
     println!("listening on {}", listener.local_addr()?);
     axum::serve(listener, app(state))
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
+        .with_graceful_shutdown(shutdown_signal())
         .await
         .context("serving")?;
     Ok(())
+}
+
+/// Resolves on Ctrl-C or SIGTERM (how containers and service managers stop us).
+async fn shutdown_signal() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            // Without a SIGTERM handler, wait for Ctrl-C alone.
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = terminate => {}
+    }
 }

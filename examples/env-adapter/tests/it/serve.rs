@@ -156,3 +156,28 @@ fn missing_configuration_exits_with_a_clear_error() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("ADAPTER_URL is not set"), "{stderr}");
 }
+
+#[tokio::test]
+async fn sigterm_stops_the_server_cleanly() {
+    let issuer = Arc::new(Issuer::ephemeral(IssuerConfig::new(ISSUER), UnixTime::now()).unwrap());
+    let (jwks_url, jwks_task) = serve_jwks(issuer).await;
+    let mut adapter = EnvAdapter::start(&jwks_url);
+    let status = Command::new("kill")
+        .args(["-TERM", &adapter.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let exit = loop {
+        if let Some(exit) = adapter.child.try_wait().unwrap() {
+            break exit;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no exit 10 s after SIGTERM"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert!(exit.success(), "{exit}");
+    jwks_task.abort();
+}
