@@ -66,6 +66,18 @@ impl From<bool> for Param {
     }
 }
 
+/// Refuses text parameters with NUL characters: PostgreSQL cannot store
+/// them, so neither backend accepts them (same behaviour on both).
+pub(crate) fn check_args(args: &[Param]) -> Result<(), StoreError> {
+    if args
+        .iter()
+        .any(|arg| matches!(arg, Param::Text(Some(text)) if text.contains('\0')))
+    {
+        return Err(StoreError::invalid("text must not contain NUL characters"));
+    }
+    Ok(())
+}
+
 /// Builds a `Vec<Param>` from values convertible into parameters.
 macro_rules! args {
     ($($value:expr),* $(,)?) => {

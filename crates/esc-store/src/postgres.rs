@@ -9,7 +9,7 @@ use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, R
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::{ToSql, Type};
 
-use crate::db::{Backend, Dialect, Param, Row, Tx, Value};
+use crate::db::{Backend, Dialect, Param, Row, Tx, Value, check_args};
 use crate::error::{DatabaseError, StoreError};
 
 /// Key of the advisory lock that serializes migrations (any fixed number).
@@ -131,6 +131,7 @@ fn to_sql_args(args: &[Param]) -> Vec<Box<dyn ToSql + Sync + Send>> {
 #[async_trait]
 impl Tx for PostgresTx {
     async fn query(&mut self, sql: &str, args: Vec<Param>) -> Result<Vec<Row>, StoreError> {
+        check_args(&args)?;
         let client = self.client()?;
         let statement = client.prepare_cached(sql).await.map_err(map_error)?;
         let boxed = to_sql_args(&args);
@@ -141,6 +142,7 @@ impl Tx for PostgresTx {
     }
 
     async fn execute(&mut self, sql: &str, args: Vec<Param>) -> Result<u64, StoreError> {
+        check_args(&args)?;
         let client = self.client()?;
         let statement = client.prepare_cached(sql).await.map_err(map_error)?;
         let boxed = to_sql_args(&args);

@@ -15,7 +15,7 @@ use rusqlite::Connection;
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
-use crate::db::{Backend, Dialect, Param, Row, Tx, Value};
+use crate::db::{Backend, Dialect, Param, Row, Tx, Value, check_args};
 use crate::error::{DatabaseError, StoreError};
 
 /// The file name of the database inside the data directory.
@@ -152,6 +152,7 @@ impl SqliteTx {
 #[async_trait]
 impl Tx for SqliteTx {
     async fn query(&mut self, sql: &str, args: Vec<Param>) -> Result<Vec<Row>, StoreError> {
+        check_args(&args)?;
         let sql = placeholders(sql);
         self.run(move |connection| {
             let mut statement = connection.prepare_cached(&sql)?;
@@ -179,6 +180,7 @@ impl Tx for SqliteTx {
     }
 
     async fn execute(&mut self, sql: &str, args: Vec<Param>) -> Result<u64, StoreError> {
+        check_args(&args)?;
         let sql = placeholders(sql);
         self.run(move |connection| {
             let mut statement = connection.prepare_cached(&sql)?;

@@ -75,3 +75,40 @@ async fn an_abandoned_transaction_is_rolled_back_before_the_next() {
     );
     next.commit().await.unwrap();
 }
+
+#[tokio::test]
+async fn database_errors_do_not_echo_bound_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let backend = SqliteBackend::open(&dir.path().join("t.db")).await.unwrap();
+    let mut tx = backend.begin().await.unwrap();
+    tx.batch("CREATE TABLE t (v TEXT UNIQUE NOT NULL, n BIGINT CHECK (n > 0))")
+        .await
+        .unwrap();
+    tx.execute(
+        "INSERT INTO t (v, n) VALUES ($1, $2)",
+        args!["VALUE-7731", 1_i64],
+    )
+    .await
+    .unwrap();
+    let duplicate = tx
+        .execute(
+            "INSERT INTO t (v, n) VALUES ($1, $2)",
+            args!["VALUE-7731", 1_i64],
+        )
+        .await
+        .unwrap_err();
+    assert!(duplicate.is_unique_violation());
+    let checked = tx
+        .execute(
+            "INSERT INTO t (v, n) VALUES ($1, $2)",
+            args!["VALUE-8842", -5_i64],
+        )
+        .await
+        .unwrap_err();
+    assert!(!checked.is_unique_violation());
+    for error in [duplicate, checked] {
+        let text = format!("{error} {error:?}");
+        assert!(!text.contains("VALUE-"), "{text}");
+        assert!(!text.contains("-5"), "{text}");
+    }
+}

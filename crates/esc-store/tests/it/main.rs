@@ -38,6 +38,7 @@ macro_rules! store_suite {
             case!(clone_environment);
             case!(cancelled_operations_leave_no_half_writes);
             case!(master_key_rotation);
+            case!(bad_text_is_refused_without_echo);
             case!(environments_page);
             case!(environment_tags);
             case!(rotation_state_and_history);

@@ -755,6 +755,31 @@ pub(crate) async fn environment_tags(h: &Harness) {
     );
 }
 
+pub(crate) async fn bad_text_is_refused_without_echo(h: &Harness) {
+    let store = h.dyn_store();
+    let env = new_env(&*store, "dev").await;
+    let error = store
+        .create_environment_tag(&env, "k", "VALUE-\0-9921", &alice())
+        .await
+        .unwrap_err();
+    assert!(matches!(error, StoreError::Invalid { .. }), "{error:?}");
+    assert!(!format!("{error} {error:?}").contains("9921"));
+    let nul_name = EnvRef::new("acme", "app", "a\0b");
+    assert!(matches!(
+        store.environment(&nul_name).await,
+        Err(StoreError::Invalid { .. })
+    ));
+    // Nothing was written.
+    assert!(
+        store
+            .list_environment_tags(&env, None, 10)
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
+}
+
 pub(crate) async fn rotation_state_and_history(h: &Harness) {
     let store = h.dyn_store();
     let env = new_env(&*store, "dev").await;
