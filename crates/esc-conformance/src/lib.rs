@@ -366,9 +366,10 @@ fn compare_diags(
     Ok(Some(format!("{key}: {}", parts.join(", "))))
 }
 
-/// The `--full` comparison of the §9 structures: `properties` (values,
-/// flags, traces with bases) and `executionContext.properties` of check,
-/// eval and rotate. (`exprs` and `schema` are not produced yet.)
+/// The `--full` comparison of the §9 structures of check, eval and
+/// rotate: `properties` (values, flags, traces with bases), `schema`, and
+/// the execution context's properties and schema. (`exprs` is not produced
+/// yet and not compared.)
 pub fn compare_full(dir: &Path, out: &CaseOutput) -> Result<Option<String>> {
     let text =
         std::fs::read_to_string(dir.join("expected.json")).context("reading expected.json")?;
@@ -377,15 +378,24 @@ pub fn compare_full(dir: &Path, out: &CaseOutput) -> Result<Option<String>> {
         let wanted = expected.member(key);
         let pick = |env: Option<&PlainValue>| {
             env.map(|e| {
+                let context = e.member("executionContext");
                 PlainValue::object([
                     (
                         "properties",
                         e.member("properties").cloned().unwrap_or_default(),
                     ),
+                    ("schema", e.member("schema").cloned().unwrap_or_default()),
                     (
                         "executionContext",
-                        e.member("executionContext")
+                        context
                             .and_then(|c| c.member("properties"))
+                            .cloned()
+                            .unwrap_or_default(),
+                    ),
+                    (
+                        "executionContextSchema",
+                        context
+                            .and_then(|c| c.member("schema"))
                             .cloned()
                             .unwrap_or_default(),
                     ),

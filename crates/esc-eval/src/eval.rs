@@ -444,7 +444,9 @@ impl<'r> Pass<'r> {
             v.unknown_text = true;
             return v;
         }
-        Value::string(text, def).with_secret(secret)
+        Value::string(text, def)
+            .with_secret(secret)
+            .with_schema(Schema::of_type("string"))
     }
 
     /// Resolve a property access (spec §2.2). Errors make the result unknown.
@@ -786,7 +788,9 @@ impl<'r> Pass<'r> {
                     Repr::Array(items) => items.iter().map(|i| i.string_form().0).collect(),
                     _ => Vec::new(),
                 };
-                Value::string(items.join(&sep), def).with_secret(secret)
+                Value::string(items.join(&sep), def)
+                    .with_secret(secret)
+                    .with_schema(string_schema)
             }
             BuiltinKind::Split(Some((delim, s))) => {
                 let (d, ok1) = self.eval_typed(env, delim, &string_schema);
@@ -801,7 +805,9 @@ impl<'r> Pass<'r> {
                     .into_iter()
                     .map(|p| Value::string(p, def.clone()))
                     .collect();
-                Value::array(items, def).with_secret(secret)
+                Value::array(items, def)
+                    .with_secret(secret)
+                    .with_schema(Schema::array_of(string_schema))
             }
             BuiltinKind::Concat(arg) => {
                 let schema = Schema::array_of(Schema::of_type("array"));
@@ -819,7 +825,9 @@ impl<'r> Pass<'r> {
                         }
                     }
                 }
-                Value::array(out, def).with_secret(secret)
+                Value::array(out, def)
+                    .with_secret(secret)
+                    .with_schema(Schema::array_of(Schema::always()))
             }
             BuiltinKind::ToJson(arg) => {
                 let v = self.eval_expr(env, arg, &Schema::always());
@@ -828,7 +836,9 @@ impl<'r> Pass<'r> {
                     return Value::unknown(string_schema, def).with_secret(secret);
                 }
                 match v.export(false).to_json() {
-                    Ok(text) => Value::string(text, def).with_secret(secret),
+                    Ok(text) => Value::string(text, def)
+                        .with_secret(secret)
+                        .with_schema(string_schema),
                     Err(e) => {
                         self.error(format!("failed to encode JSON: {e}"), call);
                         Value::unknown(string_schema, def).with_secret(secret)
@@ -861,7 +871,9 @@ impl<'r> Pass<'r> {
                 if unknown {
                     return Value::unknown(string_schema, def).with_secret(secret);
                 }
-                Value::string(text, def).with_secret(secret)
+                Value::string(text, def)
+                    .with_secret(secret)
+                    .with_schema(string_schema)
             }
             BuiltinKind::ToBase64(arg) | BuiltinKind::FromBase64(arg) => {
                 let (v, ok) = self.eval_typed(env, arg, &string_schema);
@@ -871,10 +883,14 @@ impl<'r> Pass<'r> {
                 }
                 let text = v.string_form().0;
                 if matches!(b.kind, BuiltinKind::ToBase64(_)) {
-                    return Value::string(builtins::to_base64(&text), def).with_secret(secret);
+                    return Value::string(builtins::to_base64(&text), def)
+                        .with_secret(secret)
+                        .with_schema(string_schema);
                 }
                 match builtins::from_base64(&text) {
-                    Ok(s) => Value::string(s, def).with_secret(secret),
+                    Ok(s) => Value::string(s, def)
+                        .with_secret(secret)
+                        .with_schema(string_schema),
                     Err(e) => {
                         self.error(format!("decoding base64 string: {e}"), call);
                         Value::unknown(string_schema, def).with_secret(secret)
@@ -968,9 +984,9 @@ impl<'r> Pass<'r> {
                 self.error(format!("decrypting: {e}"), call);
                 unknown()
             }
-            Some(Ok(plain)) => {
-                Value::string(plain.as_str().unwrap_or_default(), def.clone()).with_secret(true)
-            }
+            Some(Ok(plain)) => Value::string(plain.as_str().unwrap_or_default(), def.clone())
+                .with_secret(true)
+                .with_schema(Schema::of_type("string")),
         }
     }
 

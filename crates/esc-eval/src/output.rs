@@ -15,8 +15,12 @@ use crate::value::{Repr, Value};
 pub struct Environment {
     /// Property name -> §9 `Value` JSON.
     pub properties: BTreeMap<String, PlainValue>,
+    /// The schema of the properties.
+    pub schema: PlainValue,
     /// The execution context's properties as §9 `Value` JSON.
     pub execution_context: BTreeMap<String, PlainValue>,
+    /// The schema of the execution context.
+    pub execution_context_schema: PlainValue,
 }
 
 impl Environment {
@@ -29,12 +33,14 @@ impl Environment {
         };
         Environment {
             properties: members(root),
+            schema: root.schema().to_plain(),
             execution_context: members(context),
+            execution_context_schema: context.schema().to_plain(),
         }
     }
 
     /// The structure as JSON data:
-    /// `{"properties": {...}, "executionContext": {"properties": {...}}}`.
+    /// `{"properties", "schema", "executionContext": {"properties", "schema"}}`.
     pub fn to_plain(&self) -> PlainValue {
         PlainValue::object([
             (
@@ -46,12 +52,16 @@ impl Environment {
                     PlainValue::Object(self.properties.clone())
                 },
             ),
+            ("schema", self.schema.clone()),
             (
                 "executionContext",
-                PlainValue::object([(
-                    "properties",
-                    PlainValue::Object(self.execution_context.clone()),
-                )]),
+                PlainValue::object([
+                    (
+                        "properties",
+                        PlainValue::Object(self.execution_context.clone()),
+                    ),
+                    ("schema", self.execution_context_schema.clone()),
+                ]),
             ),
         ])
     }

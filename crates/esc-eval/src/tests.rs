@@ -431,7 +431,10 @@ async fn long_reference_chains_stay_within_the_stack() {
     text.push_str(&format!("  v{n}: end\n"));
     let e = run(&text, Mode::Eval, &s.session).await;
     assert!(e.diagnostics().is_empty(), "{:?}", summaries(&e));
-    assert_eq!(e.to_json(false).unwrap().member("v0"), Some(&PlainValue::string("end")));
+    assert_eq!(
+        e.to_json(false).unwrap().member("v0"),
+        Some(&PlainValue::string("end"))
+    );
     // Beyond it: a diagnostic.
     let mut text = String::from("values:\n");
     for i in 0..300 {
@@ -449,12 +452,18 @@ fn default_depth_fits_a_two_megabyte_stack() {
     let handle = std::thread::Builder::new()
         .stack_size(2 << 20)
         .spawn(|| {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
             rt.block_on(async {
                 let s = setup(&[], Limits::default());
                 let mut text = String::from("values:\n");
                 for i in 0..300 {
-                    text.push_str(&format!("  v{i}: {{ fn::toString: {{ a: [ \"${{v{}}}\" ] }} }}\n", i + 1));
+                    text.push_str(&format!(
+                        "  v{i}: {{ fn::toString: {{ a: [ \"${{v{}}}\" ] }} }}\n",
+                        i + 1
+                    ));
                 }
                 text.push_str("  v300: end\n");
                 let e = run(&text, Mode::Eval, &s.session).await;
@@ -463,5 +472,8 @@ fn default_depth_fits_a_two_megabyte_stack() {
         })
         .unwrap();
     let diags = handle.join().unwrap();
-    assert!(diags.contains(&"evaluation exceeds the maximum depth of 256".to_string()), "{diags:?}");
+    assert!(
+        diags.contains(&"evaluation exceeds the maximum depth of 256".to_string()),
+        "{diags:?}"
+    );
 }

@@ -42,6 +42,9 @@ pub(crate) struct Value {
     /// An unknown interpolated string: the detailed output shows its
     /// value as `[unknown]`, as the reference does.
     pub(crate) unknown_text: bool,
+    /// A schema set by the producer (string builtins, split, concat,
+    /// decrypted secrets); otherwise derived from the payload.
+    pub(crate) schema: Option<Schema>,
     /// The defining expression (`None`: provider-created or context data).
     pub(crate) def: Option<Arc<Site>>,
     /// The value this definition overrode (merge base). Keys of an object
@@ -58,6 +61,7 @@ impl Value {
             final_: false,
             rotate_only: false,
             unknown_text: false,
+            schema: None,
             def,
             base: None,
         }
@@ -94,6 +98,34 @@ impl Value {
             }
         }
         out
+    }
+
+    pub(crate) fn with_schema(mut self, schema: Schema) -> Self {
+        self.schema = Some(schema);
+        self
+    }
+
+    /// The value's schema (spec §4 "Schemas"): as set by its producer, an
+    /// unknown's schema, or derived: scalars const, arrays tuples, objects
+    /// records of the merged members.
+    pub(crate) fn schema(&self) -> Schema {
+        if let Some(s) = &self.schema {
+            return s.clone();
+        }
+        match &self.repr {
+            Repr::Unknown(s) => s.clone(),
+            Repr::Null => Schema::of_type("null"),
+            Repr::Bool(b) => Schema::of_const(&PlainValue::Bool(*b)),
+            Repr::Number(n) => Schema::of_const(&PlainValue::Number(n.clone())),
+            Repr::String(t) => Schema::of_const(&PlainValue::String(t.clone())),
+            Repr::Array(items) => Schema::tuple(items.iter().map(Value::schema).collect()),
+            Repr::Object(_) => Schema::record(
+                self.members()
+                    .into_iter()
+                    .map(|(k, v)| (k.to_string(), v.schema()))
+                    .collect(),
+            ),
+        }
     }
 
     pub(crate) fn with_secret(mut self, secret: bool) -> Self {
