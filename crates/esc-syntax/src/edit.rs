@@ -240,7 +240,8 @@ pub fn decrypt_secrets<E: From<EditError>>(
 struct SpanNode {
     start: usize,
     end: usize,
-    /// 0-based character column of `start`.
+    /// 0-based character column: of `start` for scalars, of the entries
+    /// (first key, first `-`) for collections.
     column: usize,
     shape: Shape,
 }
@@ -408,6 +409,16 @@ impl<'t> SpanBuilder<'t> {
                         } else {
                             items.last().map_or(start, |n: &SpanNode| n.end)
                         };
+                        // entries line up with the first `-` (a tag or anchor may come first)
+                        let column = match items.first() {
+                            Some(first) if !flow => {
+                                let text = self.index.text();
+                                text[..first.start].rfind('-').map_or(column, |dash| {
+                                    self.index.line_column_of_byte(dash).1 as usize - 1
+                                })
+                            }
+                            _ => column,
+                        };
                         return Ok(SpanNode {
                             start,
                             end,
@@ -431,6 +442,8 @@ impl<'t> SpanBuilder<'t> {
                                 .last()
                                 .map_or(start, |(_, v): &(SpanNode, SpanNode)| v.end)
                         };
+                        // entries line up with the first key (a tag or anchor may come first)
+                        let column = entries.first().map_or(column, |(k, _)| k.column);
                         return Ok(SpanNode {
                             start,
                             end,

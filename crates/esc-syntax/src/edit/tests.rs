@@ -486,6 +486,21 @@ fn root_must_be_a_collection() {
 }
 
 #[test]
+fn tagged_collections_indent_like_their_entries() {
+    // found by fuzzing: a tagged block mapping starts at its tag
+    let text = "values:\n !missing-pen:\n      inputre$$s:";
+    let out = set_value(text, r#"values.a["b"][0]"#, &s("x")).unwrap();
+    assert_eq!(
+        lookup(&reparsed(&out), r#"values.a["b"][0]"#).as_str(),
+        Some("x"),
+        "{out}"
+    );
+    let text = "values:\n  l: !seq\n    - a\n";
+    let out = set_value(text, "values.l[1]", &s("b")).unwrap();
+    assert_eq!(out, "values:\n  l: !seq\n    - a\n    - b\n");
+}
+
+#[test]
 fn invalid_documents_are_errors() {
     assert!(matches!(
         set_value("a: [", "a", &EditValue::Null),
