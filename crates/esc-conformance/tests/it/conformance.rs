@@ -60,3 +60,22 @@ fn fixtures_pass_except_known_failures() {
     );
     assert_eq!(output.status.success(), failed.is_empty());
 }
+
+#[test]
+fn full_structures_match() {
+    // `--full` compares the §9 properties (values, flags, traces), schemas
+    // and execution context of check, eval and rotate.
+    let output = Command::new(env!("CARGO_BIN_EXE_esc-conformance"))
+        .arg("--full")
+        .arg(fixtures())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let full_failures: Vec<_> = stdout
+        .lines()
+        .filter(|l| l.starts_with("FULL-FAIL "))
+        .collect();
+    assert!(full_failures.is_empty(), "{full_failures:#?}");
+    let summary = stdout.lines().find(|l| l.starts_with("full: ")).unwrap();
+    assert!(summary.ends_with(" passed, 0 failed"), "{summary}");
+}
