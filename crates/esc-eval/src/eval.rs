@@ -860,7 +860,14 @@ impl<'r> Pass<'r> {
                         out
                     }
                     Err(e) => {
-                        self.error(format!("decoding JSON string: {e}"), call);
+                        // The decoder quotes the offending character: not
+                        // for a secret string.
+                        let reason = if secret {
+                            "invalid JSON".to_string()
+                        } else {
+                            e.to_string()
+                        };
+                        self.error(format!("decoding JSON string: {reason}"), call);
                         Value::unknown(Schema::always(), def).with_secret(secret)
                     }
                 }

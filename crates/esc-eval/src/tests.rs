@@ -477,3 +477,19 @@ fn default_depth_fits_a_two_megabyte_stack() {
         "{diags:?}"
     );
 }
+
+#[tokio::test]
+async fn decoding_errors_do_not_quote_secrets() {
+    let s = setup(&[], Limits::default());
+    let text = "values:\n  a: { fn::fromJSON: { fn::secret: 'xsecret' } }\n  b: { fn::fromJSON: 'xplain' }\n";
+    let e = run(text, Mode::Eval, &s.session).await;
+    let mut got = summaries(&e);
+    got.sort();
+    assert_eq!(
+        got,
+        vec![
+            "decoding JSON string: invalid JSON",
+            "decoding JSON string: invalid character 'x' looking for beginning of value"
+        ]
+    );
+}

@@ -19,7 +19,7 @@ pub(crate) struct Site {
 }
 
 /// The payload of a value. Unknowns carry their schema and no data.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub(crate) enum Repr {
     Null,
     Bool(bool),
@@ -30,8 +30,9 @@ pub(crate) enum Repr {
     Unknown(Schema),
 }
 
-/// An evaluated value.
-#[derive(Clone, Debug)]
+/// An evaluated value. Its `Debug` output shows types and flags only,
+/// never payloads (they may be secret).
+#[derive(Clone)]
 pub(crate) struct Value {
     pub(crate) repr: Repr,
     pub(crate) secret: bool,
@@ -51,6 +52,16 @@ pub(crate) struct Value {
     /// base that the value does not define are inherited (lookups, merged
     /// key lists).
     pub(crate) base: Option<Arc<Value>>,
+}
+
+impl std::fmt::Debug for Value {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Value")
+            .field("type", &self.type_name())
+            .field("secret", &self.secret)
+            .field("final", &self.final_)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Value {
