@@ -105,3 +105,11 @@ impl From<esc_store::StoreError> for ServiceError {
 
 /// Shorthand for this crate's results.
 pub type ServiceResult<T> = Result<T, ServiceError>;
+
+impl From<esc_syntax::edit::EditError> for ServiceError {
+    fn from(error: esc_syntax::edit::EditError) -> Self {
+        Self::Invalid {
+            reason: error.to_string(),
+        }
+    }
+}

@@ -1,13 +1,11 @@
-//! Rewriting `fn::secret` values inside definition text, keeping the rest of
-//! the user's text (formatting, comments) as it is.
-//!
-//! Temporary private helper on saphyr-parser spans until esc-syntax grows its
-//! editing module (requested in `notes/syntax-requests.md`). Only secrets
-//! under the top-level `values` key are touched (spec/API.md § 3.4).
+//! Re-sealing `fn::secret` ciphertexts in place (cloning into another
+//! environment), keeping every other byte of the user's text. Sealing and
+//! revealing secrets use `esc_syntax::edit`; this one edit is not there.
+//! Only secrets under the top-level `values` key are touched.
 
 use std::borrow::Cow;
 
-use saphyr_parser::{Event, Parser, ScalarStyle, Span};
+use saphyr_parser::{Event, Parser, Span};
 
 /// Why a definition's secrets could not be rewritten.
 #[derive(Debug, thiserror::Error)]
@@ -39,7 +37,6 @@ pub enum RewriteError {
 enum Node<'t> {
     Scalar {
         value: Cow<'t, str>,
-        style: ScalarStyle,
         tagged: bool,
         start: usize,
         end: usize,
@@ -48,42 +45,8 @@ enum Node<'t> {
     Sequence(Vec<Node<'t>>),
     Mapping {
         entries: Vec<(Node<'t>, Node<'t>)>,
-        start: usize,
     },
     Other,
-}
-
-/// Rewrites every `fn::secret: <plaintext>` under `values` into
-/// `fn::secret: {ciphertext: <seal(plaintext)>}`. Returns the new text (the
-/// same text when there is nothing to seal).
-pub(crate) fn seal_plaintext_secrets(
-    text: &str,
-    mut seal: impl FnMut(&str) -> Result<String, String>,
-) -> Result<String, RewriteError> {
-    let Some(root) = parse(text)? else {
-        return Ok(text.to_owned());
-    };
-    let mut edits = Vec::new();
-    if let Some(values) = member(&root, "values") {
-        collect_plaintext(text, values, &mut edits, &mut seal)?;
-    }
-    Ok(apply(text, edits))
-}
-
-/// Rewrites every `fn::secret: {ciphertext: X}` under `values` into
-/// `fn::secret: "<open(X)>"` (a double-quoted JSON string).
-pub(crate) fn open_ciphertext_secrets(
-    text: &str,
-    mut open: impl FnMut(&str) -> Result<String, String>,
-) -> Result<String, RewriteError> {
-    let Some(root) = parse(text)? else {
-        return Ok(text.to_owned());
-    };
-    let mut edits = Vec::new();
-    if let Some(values) = member(&root, "values") {
-        collect_ciphertext(text, values, &mut edits, &mut open)?;
-    }
-    Ok(apply(text, edits))
 }
 
 /// Replaces the ciphertext of every `fn::secret: {ciphertext: X}` under
@@ -111,12 +74,19 @@ fn collect_resealed(
     if let Some(arg) = secret_argument(node) {
         if let Some(Node::Scalar {
             value,
+            tagged,
             start,
             end,
             line,
-            ..
         }) = member(arg, "ciphertext")
         {
+            if *tagged {
+                // saphyr gives tagged scalars an empty span: nothing to splice
+                return Err(RewriteError::Unsupported {
+                    line: *line,
+                    reason: "a tagged ciphertext cannot be re-sealed; remove the tag",
+                });
+            }
             let replacement = reseal(value).map_err(|reason| RewriteError::Replace {
                 line: *line,
                 reason,
@@ -172,175 +142,6 @@ struct Edit {
     replacement: String,
 }
 
-/// The start of a block scalar's `|`/`>` header and the end of its last
-/// line break, from saphyr's span of its content.
-fn block_scalar_bounds(text: &str, start: usize, end: usize) -> Option<(usize, usize)> {
-    let before = text.get(..start)?;
-    let trimmed = before.trim_end_matches([' ', '\t', '\n', '\r']);
-    let header = trimmed.trim_end_matches(|c: char| c == '-' || c == '+' || c.is_ascii_digit());
-    let indicator = header.len().checked_sub(1)?;
-    if !matches!(text.as_bytes().get(indicator), Some(b'|' | b'>')) {
-        return None;
-    }
-    let body = text.get(start..end)?;
-    let last_break = body.rfind('\n')?;
-    Some((indicator, start + last_break + 1))
-}
-
-fn collect_plaintext(
-    text: &str,
-    node: &Node<'_>,
-    edits: &mut Vec<Edit>,
-    seal: &mut impl FnMut(&str) -> Result<String, String>,
-) -> Result<(), RewriteError> {
-    if let Some(arg) = secret_argument(node) {
-        if let Node::Scalar {
-            value,
-            style,
-            tagged,
-            start,
-            end,
-            line,
-        } = arg
-        {
-            if *tagged {
-                return Err(RewriteError::Unsupported {
-                    line: *line,
-                    reason: "a tagged fn::secret value cannot be encrypted; remove the tag",
-                });
-            }
-            if *style == ScalarStyle::Plain && is_plain_null(value) {
-                return Ok(());
-            }
-            let ciphertext = seal(value).map_err(|reason| RewriteError::Replace {
-                line: *line,
-                reason,
-            })?;
-            let mut replacement = format!("{{ciphertext: {ciphertext}}}");
-            let (mut cut_start, mut cut_end) = (*start, *end);
-            if matches!(style, ScalarStyle::Literal | ScalarStyle::Folded) {
-                // A block scalar's span starts at its content and runs into
-                // the next line's indentation: cut from the `|`/`>` header to
-                // the last line break, and keep that line break.
-                let (header, body_end) =
-                    block_scalar_bounds(text, *start, *end).ok_or(RewriteError::Unsupported {
-                        line: *line,
-                        reason: "this block scalar layout is not supported; use a quoted string",
-                    })?;
-                cut_start = header;
-                cut_end = body_end;
-                replacement.push('\n');
-            }
-            edits.push(Edit {
-                start: cut_start,
-                end: cut_end,
-                replacement,
-            });
-        }
-        return Ok(());
-    }
-    match node {
-        Node::Sequence(items) => {
-            for item in items {
-                collect_plaintext(text, item, edits, seal)?;
-            }
-        }
-        Node::Mapping { entries, .. } => {
-            for (_, value) in entries {
-                collect_plaintext(text, value, edits, seal)?;
-            }
-        }
-        _ => {}
-    }
-    Ok(())
-}
-
-fn collect_ciphertext(
-    text: &str,
-    node: &Node<'_>,
-    edits: &mut Vec<Edit>,
-    open: &mut impl FnMut(&str) -> Result<String, String>,
-) -> Result<(), RewriteError> {
-    if let Some(arg) = secret_argument(node) {
-        if let (
-            Node::Mapping { entries, start, .. },
-            Some(Node::Scalar {
-                value,
-                end: scalar_end,
-                line,
-                ..
-            }),
-        ) = (arg, member(arg, "ciphertext"))
-            && entries.len() == 1
-        {
-            let plaintext = open(value).map_err(|reason| RewriteError::Replace {
-                line: *line,
-                reason,
-            })?;
-            let quoted = yaml_double_quoted(&plaintext);
-            // A flow mapping ends at its `}`; a block mapping at its value.
-            let flow = text.as_bytes().get(*start) == Some(&b'{');
-            let cut_end = if flow {
-                let rest = text.get(*scalar_end..).unwrap_or("");
-                let skipped =
-                    rest.len() - rest.trim_start_matches([' ', '\t', '\r', '\n', ',']).len();
-                if !rest[skipped..].starts_with('}') {
-                    return Err(RewriteError::Unsupported {
-                        line: *line,
-                        reason: "unexpected text after a ciphertext",
-                    });
-                }
-                scalar_end + skipped + 1
-            } else {
-                *scalar_end
-            };
-            edits.push(Edit {
-                start: *start,
-                end: cut_end,
-                replacement: quoted,
-            });
-        }
-        return Ok(());
-    }
-    match node {
-        Node::Sequence(items) => {
-            for item in items {
-                collect_ciphertext(text, item, edits, open)?;
-            }
-        }
-        Node::Mapping { entries, .. } => {
-            for (_, value) in entries {
-                collect_ciphertext(text, value, edits, open)?;
-            }
-        }
-        _ => {}
-    }
-    Ok(())
-}
-
-/// A YAML double-quoted scalar holding exactly `text`.
-fn yaml_double_quoted(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 2);
-    out.push('"');
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            c if c.is_control() => out.push_str(&format!("\\u{:04x}", u32::from(c))),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
-fn is_plain_null(value: &str) -> bool {
-    matches!(value, "" | "~" | "null" | "Null" | "NULL")
-}
-
 fn apply(text: &str, mut edits: Vec<Edit>) -> String {
     if edits.is_empty() {
         return text.to_owned();
@@ -373,11 +174,10 @@ fn parse(text: &str) -> Result<Option<Node<'_>>, RewriteError> {
         let (event, span) = next.map_err(|error| RewriteError::Yaml(error.to_string()))?;
         let node = match event {
             Event::StreamEnd | Event::DocumentEnd => return Ok(None),
-            Event::Scalar(value, style, _, tag) => {
+            Event::Scalar(value, _, _, tag) => {
                 let (start, end) = offsets.span(&span);
                 Some(Node::Scalar {
                     value,
-                    style,
                     tagged: tag.is_some(),
                     start,
                     end,
@@ -389,11 +189,9 @@ fn parse(text: &str) -> Result<Option<Node<'_>>, RewriteError> {
                 None
             }
             Event::MappingStart(..) => {
-                let (start, _) = offsets.span(&span);
                 stack.push(Frame::Mapping {
                     entries: Vec::new(),
                     pending_key: None,
-                    start,
                 });
                 None
             }
@@ -402,9 +200,7 @@ fn parse(text: &str) -> Result<Option<Node<'_>>, RewriteError> {
                 _ => return Err(RewriteError::Yaml("unbalanced sequence".into())),
             },
             Event::MappingEnd => match stack.pop() {
-                Some(Frame::Mapping { entries, start, .. }) => {
-                    Some(Node::Mapping { entries, start })
-                }
+                Some(Frame::Mapping { entries, .. }) => Some(Node::Mapping { entries }),
                 _ => return Err(RewriteError::Yaml("unbalanced mapping".into())),
             },
             Event::Alias(_) => Some(Node::Other),
@@ -431,7 +227,6 @@ enum Frame<'t> {
     Mapping {
         entries: Vec<(Node<'t>, Node<'t>)>,
         pending_key: Option<Node<'t>>,
-        start: usize,
     },
 }
 

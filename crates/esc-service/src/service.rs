@@ -19,7 +19,7 @@ use crate::error::{ServiceError, ServiceResult};
 use crate::loader::{EnvironmentDecrypter, NoDecrypter, StoreEnvironmentLoader};
 use crate::names::{Version, check_env_ref, check_org};
 use crate::path::{lookup, parse_property_path};
-use crate::secrets::{open_ciphertext_secrets, reseal_ciphertexts, seal_plaintext_secrets};
+use crate::secrets::reseal_ciphertexts;
 
 /// Settings of the service. Every value is valid.
 #[derive(Clone, Debug)]
@@ -326,15 +326,14 @@ impl Service {
         let yaml = if reveal {
             let cipher = self.inner.store.environment_cipher(env).await?;
             let text = utf8(&content.yaml)?;
-            let opened = open_ciphertext_secrets(text, |envelope| {
-                let plaintext =
-                    open_secret(&cipher, envelope).map_err(|error| error.to_string())?;
-                plaintext
-                    .expose_str()
-                    .map(str::to_owned)
-                    .ok_or_else(|| "a secret is not UTF-8 text".to_owned())
-            })
-            .map_err(|error| ServiceError::Internal(format!("revealing secrets: {error}")))?;
+            let opened = esc_syntax::edit::decrypt_secrets(text, |envelope| {
+                let plaintext = open_secret(&cipher, envelope).map_err(|error| {
+                    ServiceError::Internal(format!("revealing secrets: {error}"))
+                })?;
+                plaintext.expose_str().map(str::to_owned).ok_or_else(|| {
+                    ServiceError::Internal("revealing secrets: a secret is not UTF-8 text".into())
+                })
+            })?;
             self.audit(
                 caller,
                 env,
@@ -387,10 +386,7 @@ impl Service {
                 }),
             )
             .await?;
-        let sealed = seal_plaintext_secrets(yaml, |plaintext| {
-            seal_secret(&cipher, plaintext.as_bytes()).map_err(|error| error.to_string())
-        })
-        .map_err(|error| ServiceError::invalid(error.to_string()))?;
+        let sealed = seal_secrets(yaml, &cipher)?;
         let revision = self
             .inner
             .store
@@ -626,6 +622,7 @@ impl Service {
             .await
             .map_err(|error| with_env_name(error, env))?;
         let cipher = Arc::new(self.inner.store.environment_cipher(env).await?);
+        let write_cipher = cipher.clone();
         let evaluation = self
             .evaluate_stored(
                 caller,
@@ -667,19 +664,27 @@ impl Service {
         let any_failed = rotations
             .iter()
             .any(|rotation| rotation.status == RotationStatus::Failed);
-        // Writing rotated state back needs the esc-syntax editing module
-        // (requested); until then a succeeded rotation is reported as not
-        // written rather than silently dropped.
-        let error_message = if patches.is_empty() {
-            None
+        // A failed write-back (e.g. someone edited the environment meanwhile)
+        // fails the event: the old state stays in the definition.
+        let (post_rotation_revision, error_message) = if patches.is_empty() {
+            (None, None)
         } else {
-            Some("writing rotated state back into the definition is not supported yet".to_owned())
+            match self
+                .write_back(caller, env, &content, &patches, &write_cipher)
+                .await
+            {
+                Ok(revision) => (Some(revision.number), None),
+                Err(error) => (
+                    None,
+                    Some(format!("writing the rotated state back failed: {error}")),
+                ),
+            }
         };
         let event = NewRotationEvent {
             created,
             completed: Some(Timestamp::now()),
             pre_rotation_revision: content.revision.number,
-            post_rotation_revision: None,
+            post_rotation_revision,
             user: caller.login.clone(),
             status: if any_failed || error_message.is_some() {
                 RotationStatus::Failed
@@ -699,6 +704,45 @@ impl Service {
         )
         .await?;
         Ok(RotationOutcome { event })
+    }
+
+    /// Writes rotated states into the definition read for the rotation and
+    /// stores it as the next revision (only if nothing changed meanwhile).
+    async fn write_back(
+        &self,
+        caller: &Caller,
+        env: &EnvRef,
+        content: &RevisionContent,
+        patches: &[esc_eval::Patch],
+        cipher: &EnvironmentCipher,
+    ) -> ServiceResult<Revision> {
+        let mut text = utf8(&content.yaml)?.to_owned();
+        for patch in patches {
+            text = esc_syntax::edit::set_value(
+                &text,
+                &patch.doc_path,
+                &edit_value(&patch.replacement),
+            )?;
+        }
+        let sealed = seal_secrets(&text, cipher)?;
+        let revision = self
+            .inner
+            .store
+            .update_environment(
+                env,
+                sealed.as_bytes(),
+                Some(content.revision.number),
+                &caller.author(),
+            )
+            .await?;
+        self.audit(
+            caller,
+            env,
+            "environment.update",
+            &format!("revision {} (rotation)", revision.number),
+        )
+        .await?;
+        Ok(revision)
     }
 
     // ---- revisions ----
@@ -1169,6 +1213,32 @@ impl Service {
             })
             .await?;
         Ok(())
+    }
+}
+
+/// Seals every plaintext `fn::secret` under `values` with `cipher`.
+fn seal_secrets(yaml: &str, cipher: &EnvironmentCipher) -> ServiceResult<String> {
+    esc_syntax::edit::encrypt_secrets(yaml, |plaintext| {
+        seal_secret(cipher, plaintext.as_bytes())
+            .map_err(|error| ServiceError::Internal(format!("sealing a secret: {error}")))
+    })
+}
+
+/// A rotated state as a value to write into the document.
+fn edit_value(value: &PlainValue) -> esc_syntax::edit::EditValue {
+    use esc_syntax::edit::EditValue;
+    match value {
+        PlainValue::Null => EditValue::Null,
+        PlainValue::Bool(b) => EditValue::Bool(*b),
+        PlainValue::Number(n) => EditValue::Number(n.clone()),
+        PlainValue::String(s) => EditValue::String(s.clone()),
+        PlainValue::Array(items) => EditValue::Sequence(items.iter().map(edit_value).collect()),
+        PlainValue::Object(map) => EditValue::Mapping(
+            map.iter()
+                .map(|(key, member)| (key.clone(), edit_value(member)))
+                .collect(),
+        ),
+        PlainValue::Secret(inner) => EditValue::Secret(Box::new(edit_value(inner))),
     }
 }
 

@@ -62,8 +62,8 @@ async fn create_get_update_open_read_delete() {
         .await;
     assert_eq!(decrypted.status, StatusCode::OK);
     assert_eq!(
-        decrypted.body,
-        DEFINITION.replace("hunter2-secret", "\"hunter2-secret\"")
+        decrypted.body, DEFINITION,
+        "revealing gives back the text as written"
     );
     assert_eq!(decrypted.header("Pulumi-ESC-Revision"), "2");
 
@@ -716,7 +716,7 @@ async fn imports_clone_identity_and_rotate() {
         )
         .await;
     assert!(
-        copy_plain.body.contains("\"base-secret\""),
+        copy_plain.body.contains("fn::secret: base-secret"),
         "{}",
         copy_plain.body
     );

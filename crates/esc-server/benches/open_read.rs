@@ -1,0 +1,359 @@
+//! Load generator: open-and-read of an environment with 20 values and 2
+//! imports over real HTTP, 32 connections, bounded time, on SQLite and
+//! PostgreSQL; OpenBao's KV v2 read of a 10-key secret as the reference.
+//!
+//! Run: `source scripts/services.sh && services_start && cargo bench -p esc-server --bench open_read`
+//! (`ESC_BENCH_SECONDS`, default 10, per target). Prints requests/s and
+//! p50/p99 latency; PostgreSQL and OpenBao are skipped when their variables
+//! are unset.
+#![allow(clippy::unwrap_used, clippy::print_stdout)]
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use esc_server::{AppState, HttpLimits, router};
+use esc_service::{AccessPolicy, ProviderRegistry, Service, ServiceConfig};
+use esc_store::{MasterKey, SqlStore, Store};
+
+const CONNECTIONS: usize = 32;
+
+struct Target {
+    url: String,
+    token: String,
+    _shutdown: tokio::sync::oneshot::Sender<()>,
+}
+
+async fn start_server(store: Arc<dyn Store>) -> Target {
+    let service = Service::new(
+        store.clone(),
+        Arc::new(ProviderRegistry::new()),
+        ServiceConfig {
+            access: AccessPolicy {
+                admins: vec!["admin".into()],
+                memberships: Vec::new(),
+            },
+            ..ServiceConfig::default()
+        },
+    );
+    service.bootstrap_user("admin", "bench").await.unwrap();
+    let token = store
+        .create_access_token("admin", "bench", None)
+        .await
+        .unwrap();
+    let token = token.secret.expose_str().unwrap().to_owned();
+    let state = AppState {
+        service,
+        issuer: None,
+        limits: HttpLimits::default(),
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        axum::serve(listener, router(state))
+            .with_graceful_shutdown(async {
+                let _ = rx.await;
+            })
+            .await
+            .unwrap();
+    });
+    Target {
+        url,
+        token,
+        _shutdown: tx,
+    }
+}
+
+async fn seed(client: &reqwest::Client, target: &Target) {
+    let auth = format!("token {}", target.token);
+    for (project, name, yaml) in [
+        ("shared", "base1", values("b1", 5, 1)),
+        ("shared", "base2", values("b2", 5, 1)),
+        (
+            "app",
+            "dev",
+            format!(
+                "imports: [shared/base1, shared/base2]\n{}",
+                values("v", 20, 2)
+            ),
+        ),
+    ] {
+        let created = client
+            .post(format!("{}/api/esc/environments/bench", target.url))
+            .header("Authorization", &auth)
+            .body(format!(r#"{{"project":"{project}","name":"{name}"}}"#))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(created.status(), 204);
+        let updated = client
+            .patch(format!(
+                "{}/api/esc/environments/bench/{project}/{name}",
+                target.url
+            ))
+            .header("Authorization", &auth)
+            .body(yaml)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(updated.status(), 200, "{}", updated.text().await.unwrap());
+    }
+}
+
+/// `count` values (the first `secrets` of them secrets, one interpolation).
+fn values(prefix: &str, count: usize, secrets: usize) -> String {
+    let mut yaml = String::from("values:\n");
+    for index in 0..count {
+        if index < secrets {
+            yaml.push_str(&format!(
+                "  {prefix}{index}: {{fn::secret: secret-{prefix}-{index}}}\n"
+            ));
+        } else if index == count - 1 {
+            yaml.push_str(&format!(
+                "  {prefix}{index}: prefix-${{{prefix}{}}}\n",
+                count - 2
+            ));
+        } else {
+            yaml.push_str(&format!("  {prefix}{index}: value-{prefix}-{index}\n"));
+        }
+    }
+    yaml
+}
+
+struct Report {
+    requests: usize,
+    elapsed: Duration,
+    latencies: Vec<Duration>,
+    errors: usize,
+}
+
+impl Report {
+    fn print(&self, label: &str, unit: &str) {
+        let mut sorted = self.latencies.clone();
+        sorted.sort_unstable();
+        let pick = |q: f64| {
+            sorted
+                .get(((sorted.len() as f64 - 1.0) * q).round() as usize)
+                .copied()
+                .unwrap_or_default()
+        };
+        println!(
+            "{label:<34} {:>9.0} {unit}/s   p50 {:>7.2} ms   p99 {:>7.2} ms   ({} in {:.1} s, {} errors)",
+            self.requests as f64 / self.elapsed.as_secs_f64(),
+            pick(0.50).as_secs_f64() * 1e3,
+            pick(0.99).as_secs_f64() * 1e3,
+            self.requests,
+            self.elapsed.as_secs_f64(),
+            self.errors,
+        );
+    }
+}
+
+/// Runs `one` from `CONNECTIONS` tasks for `seconds`.
+async fn drive<F, Fut>(seconds: u64, one: F) -> Report
+where
+    F: Fn(reqwest::Client) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = bool> + Send,
+{
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(CONNECTIONS)
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
+    let one = Arc::new(one);
+    let start = Instant::now();
+    let deadline = start + Duration::from_secs(seconds);
+    let mut tasks = Vec::new();
+    for _ in 0..CONNECTIONS {
+        let client = client.clone();
+        let one = one.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            let mut errors = 0;
+            while Instant::now() < deadline {
+                let begin = Instant::now();
+                if one(client.clone()).await {
+                    latencies.push(begin.elapsed());
+                } else {
+                    errors += 1;
+                }
+            }
+            (latencies, errors)
+        }));
+    }
+    let mut report = Report {
+        requests: 0,
+        elapsed: Duration::ZERO,
+        latencies: Vec::new(),
+        errors: 0,
+    };
+    for task in tasks {
+        let (latencies, errors) = task.await.unwrap();
+        report.latencies.extend(latencies);
+        report.errors += errors;
+    }
+    report.elapsed = start.elapsed();
+    report.requests = report.latencies.len();
+    report
+}
+
+async fn bench_esc(label: &str, store: Arc<dyn Store>, seconds: u64) {
+    let target = start_server(store).await;
+    seed(&reqwest::Client::new(), &target).await;
+    let base = format!("{}/api/esc/environments/bench/app/dev", target.url);
+    let auth = Arc::new(format!("token {}", target.token));
+    let report = drive(seconds, move |client| {
+        let base = base.clone();
+        let auth = auth.clone();
+        async move {
+            let Ok(opened) = client
+                .post(format!("{base}/open"))
+                .header("Authorization", auth.as_str())
+                .send()
+                .await
+            else {
+                return false;
+            };
+            if opened.status() != 200 {
+                return false;
+            }
+            let Ok(body) = opened.json::<serde_json::Value>().await else {
+                return false;
+            };
+            let Some(id) = body["id"].as_str() else {
+                return false;
+            };
+            match client
+                .get(format!("{base}/open/{id}"))
+                .header("Authorization", auth.as_str())
+                .send()
+                .await
+            {
+                Ok(read) if read.status() == 200 => read
+                    .bytes()
+                    .await
+                    // the decrypted secret proves a full evaluation
+                    .is_ok_and(|bytes| bytes.windows(10).any(|w| w == b"secret-v-1")),
+                _ => false,
+            }
+        }
+    })
+    .await;
+    report.print(label, "open+read");
+}
+
+async fn bench_bao(bao: &str, seconds: u64) {
+    let port = {
+        let socket = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        socket.local_addr().unwrap().port()
+    };
+    let mut child = tokio::process::Command::new(bao)
+        .args([
+            "server",
+            "-dev",
+            &format!("-dev-listen-address=127.0.0.1:{port}"),
+            "-dev-root-token-id=root",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let url = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    let mut ready = false;
+    for _ in 0..100 {
+        if let Ok(reply) = client.get(format!("{url}/v1/sys/health")).send().await
+            && reply.status() == 200
+        {
+            ready = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(ready, "OpenBao did not start within 10 s");
+    let data: serde_json::Map<String, serde_json::Value> = (0..10)
+        .map(|i| {
+            (
+                format!("key{i}"),
+                serde_json::Value::from(format!("value-{i}")),
+            )
+        })
+        .collect();
+    let written = client
+        .post(format!("{url}/v1/secret/data/bench"))
+        .header("X-Vault-Token", "root")
+        .json(&serde_json::json!({ "data": data }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(written.status(), 200);
+    let read_url = format!("{url}/v1/secret/data/bench");
+    let report = drive(seconds, move |client| {
+        let read_url = read_url.clone();
+        async move {
+            match client
+                .get(read_url)
+                .header("X-Vault-Token", "root")
+                .send()
+                .await
+            {
+                Ok(reply) if reply.status() == 200 => reply.bytes().await.is_ok(),
+                _ => false,
+            }
+        }
+    })
+    .await;
+    report.print("openbao kv v2 read (10 keys)", "read");
+    let _ = child.kill().await;
+}
+
+fn service_var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|value| !value.is_empty())
+}
+
+#[tokio::main]
+async fn main() {
+    let seconds = service_var("ESC_BENCH_SECONDS")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(10u64)
+        .clamp(1, 120);
+    println!(
+        "{CONNECTIONS} connections, {seconds} s per target, environment: 20 values + 2 imports"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = SqlStore::open_sqlite(dir.path(), MasterKey::generate().unwrap())
+        .await
+        .unwrap();
+    bench_esc("esc open+read (sqlite)", Arc::new(sqlite), seconds).await;
+
+    match service_var("ESC_TEST_DATABASE_URL") {
+        Some(admin) => {
+            let (client, connection) = tokio_postgres::connect(&admin, tokio_postgres::NoTls)
+                .await
+                .unwrap();
+            tokio::spawn(connection);
+            let name = format!("esc_bench_{}", std::process::id());
+            client
+                .batch_execute(&format!("DROP DATABASE IF EXISTS {name}"))
+                .await
+                .unwrap();
+            client
+                .batch_execute(&format!("CREATE DATABASE {name}"))
+                .await
+                .unwrap();
+            let url = format!("{}/{name}", admin.rsplit_once('/').unwrap().0);
+            let postgres = SqlStore::connect_postgres(&url, MasterKey::generate().unwrap(), 32)
+                .await
+                .unwrap();
+            bench_esc("esc open+read (postgresql)", Arc::new(postgres), seconds).await;
+        }
+        None => println!("postgresql: skipped (ESC_TEST_DATABASE_URL unset)"),
+    }
+
+    match service_var("ESC_TEST_BAO") {
+        Some(bao) => bench_bao(&bao, seconds).await,
+        None => println!("openbao: skipped (ESC_TEST_BAO unset)"),
+    }
+}

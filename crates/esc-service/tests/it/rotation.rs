@@ -1,0 +1,155 @@
+//! Rotation: a rotator's new state is written back (secrets sealed) as a
+//! new revision, the event is recorded, and the next open sees the new state.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use esc_eval::{CallError, PlainValue, ProviderContext, Rotator, RotatorSchema, Schema};
+use esc_service::{AccessPolicy, Caller, ProviderRegistry, Service, ServiceConfig, Version};
+use esc_store::{EnvRef, MasterKey, RotationStatus, SqlStore, Store};
+
+/// State `{generation: n, password: secret}`; rotating increments `n`.
+struct Counter;
+
+fn generation(state: Option<&PlainValue>) -> u64 {
+    state
+        .and_then(|state| state.member("generation"))
+        .and_then(|n| match n.unwrap_secret() {
+            PlainValue::Number(text) => text.parse().ok(),
+            _ => None,
+        })
+        .unwrap_or(0)
+}
+
+#[async_trait]
+impl Rotator for Counter {
+    fn schema(&self) -> RotatorSchema {
+        RotatorSchema {
+            inputs: Schema::always(),
+            state: Schema::always(),
+            outputs: Schema::always(),
+        }
+    }
+
+    async fn open(
+        &self,
+        _inputs: &PlainValue,
+        state: Option<&PlainValue>,
+        _ctx: &ProviderContext,
+    ) -> Result<PlainValue, CallError> {
+        Ok(PlainValue::object([(
+            "password",
+            PlainValue::Secret(Box::new(PlainValue::string(format!(
+                "rotated-password-{}",
+                generation(state)
+            )))),
+        )]))
+    }
+
+    async fn rotate(
+        &self,
+        _inputs: &PlainValue,
+        state: Option<&PlainValue>,
+        _ctx: &ProviderContext,
+    ) -> Result<PlainValue, CallError> {
+        let next = generation(state) + 1;
+        Ok(PlainValue::object([
+            ("generation", PlainValue::Number(next.to_string())),
+            (
+                "password",
+                PlainValue::Secret(Box::new(PlainValue::string(format!(
+                    "rotated-password-{next}"
+                )))),
+            ),
+        ]))
+    }
+}
+
+#[tokio::test]
+async fn rotation_writes_sealed_state_back_as_a_new_revision() {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> = Arc::new(
+        SqlStore::open_sqlite(dir.path(), MasterKey::generate().unwrap())
+            .await
+            .unwrap(),
+    );
+    let registry = ProviderRegistry::new();
+    registry.register_rotator("counter", Arc::new(Counter));
+    let service = Service::new(
+        store.clone(),
+        Arc::new(registry),
+        ServiceConfig {
+            access: AccessPolicy {
+                admins: vec!["root".into()],
+                memberships: Vec::new(),
+            },
+            ..ServiceConfig::default()
+        },
+    );
+    let root = Caller {
+        login: "root".into(),
+        name: "Root".into(),
+    };
+    let env = EnvRef::new("acme", "app", "db");
+    service.create_environment(&root, &env).await.unwrap();
+    service
+        .update(
+            &root,
+            &env,
+            "values:\n  # rotated by the counter\n  creds:\n    fn::rotate::counter:\n      inputs: {}\n  other: kept\n",
+            None,
+        )
+        .await
+        .unwrap();
+
+    let outcome = service.rotate(&root, &env, &[]).await.unwrap();
+    let event = &outcome.event.event;
+    assert_eq!(event.status, RotationStatus::Succeeded, "{event:?}");
+    assert_eq!(event.pre_rotation_revision, 2);
+    assert_eq!(event.post_rotation_revision, Some(3));
+    assert_eq!(event.rotations.len(), 1);
+    assert_eq!(event.rotations[0].path, "creds");
+
+    let stored = service
+        .definition(&root, &env, &Version::Latest, false)
+        .await
+        .unwrap();
+    let text = stored.yaml.expose_str().unwrap().to_owned();
+    assert_eq!(stored.revision, 3);
+    assert!(text.contains("# rotated by the counter"), "{text}");
+    assert!(text.contains("other: kept"), "{text}");
+    assert!(text.contains("generation: 1"), "{text}");
+    assert!(
+        !text.contains("rotated-password-1"),
+        "the new secret state is sealed: {text}"
+    );
+    assert!(text.contains("ciphertext"), "{text}");
+
+    // the next open sees the new state
+    let session = service
+        .open(&root, &env, &Version::Latest, None)
+        .await
+        .unwrap();
+    let value = service
+        .read_session(&root, &env, &session.id, Some("creds.password"))
+        .await
+        .unwrap();
+    assert_eq!(
+        value.member("value").and_then(PlainValue::as_str),
+        Some("rotated-password-1")
+    );
+
+    // rotating again moves on from the stored state
+    let again = service
+        .rotate(&root, &env, &["creds".to_owned()])
+        .await
+        .unwrap();
+    assert_eq!(again.event.event.post_rotation_revision, Some(4));
+    let text = service
+        .definition(&root, &env, &Version::Latest, false)
+        .await
+        .unwrap();
+    assert!(text.yaml.expose_str().unwrap().contains("generation: 2"));
+    let history = store.list_rotation_events(&env, 10).await.unwrap();
+    assert_eq!(history.len(), 2);
+}
