@@ -241,7 +241,7 @@ pub(super) async fn get(
         .await
         .context("getting environment definition")?;
     if args.definition {
-        messages::out(&def.yaml)?;
+        messages::out(&normalize_definition(&def.yaml))?;
         return Ok(ExitCode::SUCCESS);
     }
     if def.yaml.is_empty() {
@@ -303,7 +303,7 @@ fn report(
         out.push_str("\n```\n");
     }
     let def_text = match path {
-        None => Some(definition.to_string()),
+        None => Some(normalize_definition(definition)),
         Some(p) => definition_at(definition, p),
     };
     if let Some(text) = def_text.filter(|t| !t.is_empty()) {
@@ -339,6 +339,17 @@ fn report(
     }
     out.push('\n');
     out
+}
+
+/// The stored text with exactly one final newline (the reference re-emits
+/// the document, which drops trailing blank lines).
+fn normalize_definition(text: &str) -> String {
+    let trimmed = text.trim_end_matches(['\n', ' ', '\t']);
+    if trimmed.is_empty() {
+        String::new()
+    } else {
+        format!("{trimmed}\n")
+    }
 }
 
 /// The YAML of the definition node at `values.<path>` (or the root for
@@ -728,7 +739,7 @@ pub(super) async fn settings(
             let name = ctx.resolve(&r).await?;
             ctx.backend.set_deletion_protected(&name, on).await?;
             let now = ctx.backend.deletion_protected(&name).await?;
-            messages::out(&format!("deletion-protected {now}\n"))?;
+            messages::out(&format!("{now}\n"))?;
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -374,7 +374,7 @@ fn deletion_protection_settings() {
             "deletion-protected",
             "true"
         ]),
-        "deletion-protected true\n"
+        "true\n"
     );
     assert_eq!(
         esc.ok(&[

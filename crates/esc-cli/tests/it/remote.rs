@@ -128,7 +128,7 @@ fn commands_work_against_a_server() {
             "deletion-protected",
             "true"
         ]),
-        "deletion-protected true\n"
+        "true\n"
     );
     assert!(
         esc.fails(&["env", "rm", "app/dev", "-y"])
