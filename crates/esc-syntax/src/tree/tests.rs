@@ -329,3 +329,71 @@ fn filename_is_in_every_range() {
     assert_eq!(&*root.range.filename, "proj/env");
     assert_eq!(&*value(&root, "a").range.filename, "proj/env");
 }
+
+#[test]
+fn reference_unicode_fixture_ranges() {
+    // The reference's `eval/testdata/eval/unicode` case (document rebuilt
+    // from its expected ranges, which are asserted here).
+    let root = parse(
+        "values:\n  hello: 世界\n  世界: hello\n  linear-b:\n    - 𐀀\n    - 𐀁\n  danmark:\n    hovedstad: københavn\n",
+    );
+    let values = value(&root, "values");
+    assert_eq!(span(value(values, "hello")), ((2, 10, 17), (2, 16, 23)));
+    assert_eq!(span(value(values, "世界")), ((3, 7, 32), (3, 12, 37)));
+    let linear_b = value(values, "linear-b");
+    assert_eq!(span(linear_b), ((5, 5, 56), (6, 11, 73)));
+    let NodeKind::Sequence(items) = &linear_b.kind else {
+        panic!()
+    };
+    assert_eq!(span(&items[0]), ((5, 7, 58), (5, 11, 62)));
+    assert_eq!(span(&items[1]), ((6, 7, 69), (6, 11, 73)));
+    let danmark = value(values, "danmark");
+    assert_eq!(span(danmark), ((8, 5, 89), (8, 26, 110)));
+    assert_eq!(span(&entries(danmark)[0].0), ((8, 5, 89), (8, 14, 98)));
+    assert_eq!(
+        span(value(danmark, "hovedstad")),
+        ((8, 16, 100), (8, 26, 110))
+    );
+}
+
+#[test]
+fn reference_escape_keys_fixture_ranges() {
+    // The reference's `eval/testdata/eval/escape-keys` case (document rebuilt
+    // from its expected ranges, which are asserted here).
+    let root = parse(
+        "values:\n  object:\n    with-hyphen: foo\n    0leadingDigit: bar\n    \"\\\"quoted\\\"\": baz\n",
+    );
+    let object = value(value(&root, "values"), "object");
+    assert_eq!(span(object), ((3, 5, 22), (5, 22, 83)));
+    let keys: Vec<_> = entries(object).iter().map(|(k, _)| span(k)).collect();
+    assert_eq!(
+        keys,
+        vec![
+            ((3, 5, 22), (3, 16, 33)),
+            ((4, 5, 43), (4, 18, 56)),
+            ((5, 5, 66), (5, 13, 74))
+        ]
+    );
+    assert_eq!(entries(object)[2].0.as_str(), Some("\"quoted\""));
+    assert_eq!(
+        span(value(object, "with-hyphen")),
+        ((3, 18, 35), (3, 21, 38))
+    );
+    assert_eq!(
+        span(value(object, "0leadingDigit")),
+        ((4, 20, 58), (4, 23, 61))
+    );
+    assert_eq!(
+        span(value(object, "\"quoted\"")),
+        ((5, 19, 80), (5, 22, 83))
+    );
+    let path = crate::DocPath::root().key("values").key("object");
+    assert_eq!(
+        path.key("\"quoted\"").as_str(),
+        r#"values.object["\"quoted\""]"#
+    );
+    assert_eq!(
+        path.key("0leadingDigit").as_str(),
+        r#"values.object["0leadingDigit"]"#
+    );
+}
