@@ -896,6 +896,10 @@ fn is_plain_safe(s: &str) -> bool {
     if "-?:,[]{}#&*!|>'\"%@` \t".contains(first) || s.ends_with([' ', ':']) {
         return false;
     }
+    // a merge key, and document markers when written at column 0
+    if s == "<<" || s.starts_with("...") {
+        return false;
+    }
     if s.chars().any(|c| {
         c.is_control()
             || matches!(

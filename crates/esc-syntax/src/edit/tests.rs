@@ -287,6 +287,13 @@ fn scalars_round_trip_through_quoting() {
         "%x",
         "`x",
         "\u{FEFF}bom",
+        "<<",
+        "... x",
+        "--- x",
+        "2001-12-14",
+        "0o17",
+        "1_000",
+        "=",
     ];
     for v in values {
         let out = set_value("values:\n  a: 0\n", "values.a", &s(v)).unwrap();
@@ -498,6 +505,19 @@ fn tagged_collections_indent_like_their_entries() {
     let text = "values:\n  l: !seq\n    - a\n";
     let out = set_value(text, "values.l[1]", &s("b")).unwrap();
     assert_eq!(out, "values:\n  l: !seq\n    - a\n    - b\n");
+}
+
+#[test]
+fn root_level_keys_that_look_like_markers_are_quoted() {
+    for key in ["... x", "---", "<<"] {
+        let path = crate::DocPath::root().key(key).into_string();
+        let out = set_value("a: 1\n", &path, &s("v")).unwrap();
+        let root = reparsed(&out);
+        let NodeKind::Mapping(entries) = &root.kind else {
+            panic!("{out}")
+        };
+        assert_eq!(entries[1].0.as_str(), Some(key), "{out}");
+    }
 }
 
 #[test]
