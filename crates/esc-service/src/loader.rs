@@ -80,14 +80,12 @@ impl EnvironmentLoader for StoreEnvironmentLoader {
                 CallError::new(format!("environment \"{name}\" could not be loaded"))
             }
         };
-        let content = revision_content(&*self.store, &env, &version)
-            .await
-            .map_err(describe)?;
-        let cipher = self
-            .store
-            .environment_cipher(&env)
-            .await
-            .map_err(describe)?;
+        let (content, cipher) = tokio::join!(
+            revision_content(&*self.store, &env, &version),
+            self.store.environment_cipher(&env)
+        );
+        let content = content.map_err(describe)?;
+        let cipher = cipher.map_err(describe)?;
         let text = content
             .yaml
             .expose_str()

@@ -532,10 +532,13 @@ impl Service {
                 self.inner.config.max_open_duration.as_secs()
             )));
         }
-        let content = revision_content(&*self.inner.store, env, version)
-            .await
-            .map_err(|error| with_env_name(error, env))?;
-        let cipher = Arc::new(self.inner.store.environment_cipher(env).await?);
+        // independent reads: one round trip instead of two
+        let (content, cipher) = tokio::join!(
+            revision_content(&*self.inner.store, env, version),
+            self.inner.store.environment_cipher(env)
+        );
+        let content = content.map_err(|error| with_env_name(error, env))?;
+        let cipher = Arc::new(cipher.map_err(|error| with_env_name(error, env))?);
         let evaluation = self
             .evaluate_stored(caller, env, &content, Mode::Eval, cipher)
             .await?;
