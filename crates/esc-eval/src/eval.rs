@@ -130,25 +130,10 @@ impl<'r> Pass<'r> {
     }
 
     fn context_for(&self, name: &str) -> (PlainValue, ()) {
-        let root = &*self.run.root_name;
-        let root_name = if root.is_empty() || root == "<yaml>" {
-            name
-        } else {
-            root
-        };
-        let mut map = match &self.run.context {
-            PlainValue::Object(m) => m.clone(),
-            _ => BTreeMap::new(),
-        };
-        map.insert(
-            "currentEnvironment".into(),
-            PlainValue::object([("name", PlainValue::string(name))]),
-        );
-        map.insert(
-            "rootEnvironment".into(),
-            PlainValue::object([("name", PlainValue::string(root_name))]),
-        );
-        (PlainValue::Object(map), ())
+        (
+            env_context(&self.run.context, &self.run.root_name, name),
+            (),
+        )
     }
 
     fn evaluate_document(
@@ -1209,4 +1194,54 @@ fn zero_site(name: &str) -> Option<Arc<Site>> {
         range,
         path: String::new(),
     }))
+}
+
+/// The execution context of environment `name` (spec §2.2): the caller's
+/// context plus `currentEnvironment` and `rootEnvironment`.
+pub(crate) fn env_context(context: &PlainValue, root: &str, name: &str) -> PlainValue {
+    let root_name = if root.is_empty() || root == "<yaml>" {
+        name
+    } else {
+        root
+    };
+    let mut map = match context {
+        PlainValue::Object(m) => m.clone(),
+        _ => BTreeMap::new(),
+    };
+    map.insert(
+        "currentEnvironment".into(),
+        PlainValue::object([("name", PlainValue::string(name))]),
+    );
+    map.insert(
+        "rootEnvironment".into(),
+        PlainValue::object([("name", PlainValue::string(root_name))]),
+    );
+    PlainValue::Object(map)
+}
+
+/// The value of an expression made of literals only (no references,
+/// interpolations or builtins), as a pass would evaluate it.
+pub(crate) fn literal_value(expr: &Expr) -> Option<Value> {
+    let def = Some(expr.site.clone());
+    Some(match &expr.kind {
+        ExprKind::Null => Value::new(Repr::Null, def),
+        ExprKind::Bool(b) => Value::new(Repr::Bool(*b), def),
+        ExprKind::Number(n) => Value::new(Repr::Number(n.clone()), def),
+        ExprKind::String(t) => Value::new(Repr::String(t.clone()), def),
+        ExprKind::List(items) => Value::array(
+            items
+                .iter()
+                .map(literal_value)
+                .collect::<Option<Vec<_>>>()?,
+            def,
+        ),
+        ExprKind::Object(members) => Value::object(
+            members
+                .iter()
+                .map(|m| Some((m.key.clone(), literal_value(&m.value)?)))
+                .collect::<Option<_>>()?,
+            def,
+        ),
+        _ => return None,
+    })
 }

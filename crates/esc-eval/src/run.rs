@@ -10,7 +10,7 @@ use esc_syntax::Diagnostic;
 use futures::future::join_all;
 
 use crate::document::{BuiltinKind, Document, ExprKind, inline_reference, load_document, walk};
-use crate::eval::{EnvResult, Pass, PassOutput};
+use crate::eval::{EnvResult, Pass, PassOutput, env_context, literal_value};
 use crate::plain::PlainValue;
 use crate::traits::{Decrypter, Provider, ProviderContext, Rotator};
 use crate::{Definition, EvalError, Evaluation, Limits, Mode, Session};
@@ -260,6 +260,22 @@ pub(crate) async fn evaluate(
         context: session.context.clone(),
         limits,
     };
+    // Opens whose inputs are literals cannot depend on anything: make them
+    // now rather than one pass later (only when a pass will surely make
+    // them: valid inputs, no rotate-only inputs, not inside a builtin).
+    if matches!(state.mode, Mode::Eval | Mode::Rotate { .. }) {
+        let mut ops = Vec::new();
+        static_opens(&state, &state.root_name, &state.root_doc, &mut ops);
+        for (name, loaded) in &state.docs {
+            if let Ok(loaded) = loaded
+                && let Ok(doc) = &loaded.doc
+            {
+                static_opens(&state, name, doc, &mut ops);
+            }
+        }
+        let results = join_all(ops.iter().map(|op| execute(&state, op))).await;
+        state.cache.extend(ops.into_iter().zip(results));
+    }
     let mut n_passes = 0;
     let output: PassOutput = loop {
         n_passes += 1;
@@ -355,4 +371,54 @@ async fn decrypt(op: &Op, decrypter: Arc<dyn Decrypter>) -> OpResult {
     Ok(PlainValue::Secret(Box::new(PlainValue::String(
         String::from_utf8_lossy(&plain).into_owned(),
     ))))
+}
+
+/// The literal-input `fn::open` calls of a document (see `evaluate`).
+fn static_opens(state: &RunState, env: &str, doc: &Document, ops: &mut Vec<Op>) {
+    let Some(values) = &doc.values else {
+        return;
+    };
+    let context = env_context(&state.context, &state.root_name, env);
+    let mut seen: HashSet<Op> = ops.iter().cloned().collect();
+    walk(values, &mut |e| {
+        let ExprKind::Builtin(b) = &e.kind else {
+            return;
+        };
+        let BuiltinKind::Open {
+            provider: Some(name),
+            inputs: Some(inputs),
+        } = &b.kind
+        else {
+            return;
+        };
+        // Inside a builtin argument the call might not be evaluated.
+        if e.values_path.is_empty() {
+            return;
+        }
+        let Some(Ok(provider)) = state.providers.get(name) else {
+            return;
+        };
+        let schema = provider.schema();
+        let Some(value) = literal_value(inputs) else {
+            return;
+        };
+        if !schema.inputs.rotate_only().is_empty() {
+            return;
+        }
+        let mut diags = Vec::new();
+        if !crate::validate::validate(&value, &schema.inputs, &inputs.site, &mut diags)
+            || !diags.is_empty()
+        {
+            return;
+        }
+        let op = Op::Open {
+            provider: name.clone(),
+            inputs: value.to_plain(),
+            context: context.clone(),
+            environment: env.to_string(),
+        };
+        if seen.insert(op.clone()) {
+            ops.push(op);
+        }
+    });
 }
