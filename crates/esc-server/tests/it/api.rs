@@ -763,3 +763,61 @@ async fn imports_clone_identity_and_rotate() {
     assert_eq!(event["rotations"], json!([]));
     server.stop().await;
 }
+
+#[tokio::test]
+async fn other_users_are_kept_out_of_organizations_they_do_not_belong_to() {
+    let (store, _dir) = crate::harness::sqlite_store().await;
+    let server =
+        crate::harness::TestServer::over(store.clone(), esc_server::HttpLimits::default()).await;
+    create_env(&server, "app", "dev").await;
+    let bob = store
+        .create_access_token("bob", "test", None)
+        .await
+        .unwrap();
+    let bob = format!("token {}", bob.secret.expose_str().unwrap());
+    let as_bob = |method: Method, path: &str| {
+        server
+            .client
+            .request(method, format!("{}{path}", server.url))
+            .header("Authorization", bob.clone())
+    };
+    let denied = server.send(as_bob(Method::GET, E)).await;
+    assert!(
+        denied
+            .error(StatusCode::FORBIDDEN)
+            .contains("'bob' lacks read permission")
+    );
+    let denied = server
+        .send(as_bob(Method::PATCH, E).body("values:\n  a: 1\n"))
+        .await;
+    denied.error(StatusCode::FORBIDDEN);
+    let denied = server
+        .send(as_bob(Method::POST, &format!("{E}/open")))
+        .await;
+    denied.error(StatusCode::FORBIDDEN);
+    let listed = server
+        .send(as_bob(Method::GET, "/api/esc/environments"))
+        .await;
+    assert_eq!(listed.json()["environments"], json!([]));
+
+    // bob's own organization is his to use
+    let created = server
+        .send(
+            as_bob(Method::POST, "/api/esc/environments/bob").body(r#"{"project":"p","name":"e"}"#),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::NO_CONTENT, "{}", created.body);
+    let user = server.send(as_bob(Method::GET, "/api/user")).await.json();
+    assert_eq!(user["githubLogin"], "bob");
+    assert_eq!(
+        user["organizations"],
+        json!([{"githubLogin": "bob", "name": "bob"}])
+    );
+    // the admin sees everything
+    let all = server
+        .call(Method::GET, "/api/esc/environments", None)
+        .await
+        .json();
+    assert_eq!(all["environments"].as_array().unwrap().len(), 2);
+    server.stop().await;
+}
