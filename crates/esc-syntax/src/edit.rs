@@ -78,6 +78,14 @@ pub enum EditError {
     /// An alias in the document (never supported).
     #[error("alias nodes are not supported")]
     Alias,
+    /// A YAML construct the text editor does not rewrite.
+    #[error("{path}: cannot edit {reason}")]
+    Unsupported {
+        /// The path of the node.
+        path: String,
+        /// What is in the way.
+        reason: &'static str,
+    },
 }
 
 /// One step of a document path.
@@ -582,7 +590,13 @@ fn plan_set(
                         slot = if *flow {
                             Slot::Flow
                         } else {
-                            let colon = text[k.end..].find(':').map_or(k.end, |c| k.end + c + 1);
+                            let Some(colon) = value_indicator(text, k.end) else {
+                                push_segment(&mut walked, segment);
+                                return Err(EditError::Unsupported {
+                                    path: walked,
+                                    reason: "an explicit key without a value",
+                                });
+                            };
                             Slot::Block {
                                 indicator_end: colon,
                                 indent: k.column + 2,
@@ -643,6 +657,26 @@ fn plan_set(
     }
     edits.push(replace(text, node, slot, value)?);
     Ok(())
+}
+
+/// Just past the `:` that follows a block mapping key at `key_end`, skipping
+/// whitespace, line breaks and comments (an explicit `? key` may have none).
+fn value_indicator(text: &str, key_end: usize) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let mut i = key_end;
+    while i < bytes.len() {
+        match bytes[i] {
+            b':' => return Some(i + 1),
+            b' ' | b'\t' | b'\r' | b'\n' => i += 1,
+            b'#' => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            _ => return None,
+        }
+    }
+    None
 }
 
 fn push_segment(path: &mut String, segment: &PathSegment) {

@@ -521,6 +521,17 @@ fn root_level_keys_that_look_like_markers_are_quoted() {
 }
 
 #[test]
+fn explicit_keys() {
+    // `? key` then `: value` on the next line is edited after that `:`
+    let out = set_value("values:\n  ? a\n  : 1\n", "values.a", &s("x")).unwrap();
+    assert_eq!(out, "values:\n  ? a\n  : x\n");
+    // found by fuzzing: an explicit key with no value at all is refused
+    // (it used to search for a `:` further down the text)
+    let err = set_value("imports:\n? -0bad\n", r#"["-0bad"]"#, &s("x")).unwrap_err();
+    assert!(matches!(err, EditError::Unsupported { .. }), "{err:?}");
+}
+
+#[test]
 fn invalid_documents_are_errors() {
     assert!(matches!(
         set_value("a: [", "a", &EditValue::Null),
