@@ -147,6 +147,14 @@ impl Backend for LocalBackend {
         Ok(self.caller.login.clone())
     }
 
+    async fn organizations(&self) -> BackendResult<Vec<String>> {
+        self.service
+            .user_info(&self.caller)
+            .await
+            .map(|info| info.organizations)
+            .map_err(api_error)
+    }
+
     async fn default_org(&self) -> BackendResult<String> {
         Ok(self.caller.login.clone())
     }

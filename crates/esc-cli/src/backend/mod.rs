@@ -137,6 +137,8 @@ pub(crate) struct RotationOutcome {
 pub(crate) trait Backend: Send + Sync {
     /// The login of the current user (also the default organization).
     async fn user(&self) -> BackendResult<String>;
+    /// The organizations the user belongs to.
+    async fn organizations(&self) -> BackendResult<Vec<String>>;
     /// The default organization.
     async fn default_org(&self) -> BackendResult<String>;
     /// Whether the environment exists.

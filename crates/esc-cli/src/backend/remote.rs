@@ -325,6 +325,16 @@ impl Backend for RemoteBackend {
         Ok(login)
     }
 
+    async fn organizations(&self) -> BackendResult<Vec<String>> {
+        let user = self.json(Method::GET, "/api/user", None).await?;
+        Ok(match user.member("organizations") {
+            Some(PlainValue::Array(orgs)) => {
+                orgs.iter().map(|o| str_of(o, "githubLogin")).collect()
+            }
+            _ => Vec::new(),
+        })
+    }
+
     async fn default_org(&self) -> BackendResult<String> {
         let reply = self
             .call(Method::GET, "/api/user/organizations/default", None, None)

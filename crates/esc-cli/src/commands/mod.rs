@@ -117,11 +117,32 @@ impl Ctx {
             Form::Full { org, project } => EnvName::new(org, project, r.name()),
             Form::Legacy => EnvName::new(&default_org, "default", r.name()),
             Form::TwoPart { first } => {
-                // Only the user's own organization can be meant as `org/env`.
-                if first.eq_ignore_ascii_case(&default_org) && first != &default_org {
-                    EnvName::new(first, "default", r.name())
-                } else {
-                    EnvName::new(&default_org, first, r.name())
+                // `a/b` means org `a` only when `a` is one of the user's
+                // organizations and no project `a` exists yet.
+                let orgs = self.backend.organizations().await.unwrap_or_default();
+                let org = orgs.iter().find(|o| o.eq_ignore_ascii_case(first));
+                let modern = EnvName::new(&default_org, first, r.name());
+                match org {
+                    None => modern,
+                    Some(org) => {
+                        let project_exists = self
+                            .backend
+                            .list_environments(None)
+                            .await
+                            .unwrap_or_default()
+                            .iter()
+                            .any(|e| e.project.eq_ignore_ascii_case(first));
+                        let chosen = if project_exists {
+                            modern
+                        } else {
+                            EnvName::new(org, "default", r.name())
+                        };
+                        messages::err(&format!(
+                            "warning: environment reference {} is ambiguous (resolved to {chosen}). Use <org>/<project>/<environment> instead.\n",
+                            esc_eval::go_quote(r.text())
+                        ));
+                        chosen
+                    }
                 }
             }
         })
