@@ -127,61 +127,91 @@ pub(crate) async fn evaluate(
     let root_name: Arc<str> = root_doc.name.clone();
     let limits = session.limits.clone();
 
-    // Breadth-first prefetch of every reachable environment.
-    let mut providers = HashSet::new();
-    let mut rotators = HashSet::new();
-    let mut frontier = Vec::new();
-    references(&root_doc, &mut frontier, &mut providers, &mut rotators);
-    let mut docs: HashMap<String, Result<Arc<LoadedDoc>, String>> = HashMap::new();
-    let mut seen: HashSet<String> = HashSet::new();
-    seen.insert(root_name.to_string());
-    loop {
-        let mut level = Vec::new();
-        for name in frontier.drain(..) {
-            if seen.insert(name.clone()) {
-                level.push(name);
+    // Breadth-first prefetch of every reachable environment, concurrently
+    // with loading the root's providers and making its literal-input opens.
+    let envs_future = async {
+        let mut providers = HashSet::new();
+        let mut rotators = HashSet::new();
+        let mut frontier = Vec::new();
+        references(&root_doc, &mut frontier, &mut providers, &mut rotators);
+        let mut docs: HashMap<String, Result<Arc<LoadedDoc>, String>> = HashMap::new();
+        let mut seen: HashSet<String> = HashSet::new();
+        seen.insert(root_name.to_string());
+        loop {
+            let mut level = Vec::new();
+            for name in frontier.drain(..) {
+                if seen.insert(name.clone()) {
+                    level.push(name);
+                }
             }
-        }
-        if level.is_empty() {
-            break;
-        }
-        let mut to_load = Vec::new();
-        for name in level {
-            if docs.len() + to_load.len() >= limits.max_environments {
-                docs.insert(
-                    name,
-                    Err(format!(
-                        "too many environments: an evaluation may load at most {}",
-                        limits.max_environments
-                    )),
-                );
-            } else {
-                to_load.push(name);
+            if level.is_empty() {
+                break;
             }
-        }
-        let loader = &session.environments;
-        let results = join_all(to_load.iter().map(|name| loader.load_environment(name))).await;
-        for (name, result) in to_load.into_iter().zip(results) {
-            match result {
-                Ok(loaded) => {
-                    let doc = load_document(&name, &loaded.text);
-                    if let Ok(doc) = &doc {
-                        references(doc, &mut frontier, &mut providers, &mut rotators);
-                    }
+            let mut to_load = Vec::new();
+            for name in level {
+                if docs.len() + to_load.len() >= limits.max_environments {
                     docs.insert(
                         name,
-                        Ok(Arc::new(LoadedDoc {
-                            doc,
-                            decrypter: loaded.decrypter,
-                        })),
+                        Err(format!(
+                            "too many environments: an evaluation may load at most {}",
+                            limits.max_environments
+                        )),
                     );
+                } else {
+                    to_load.push(name);
                 }
-                Err(e) => {
-                    docs.insert(name, Err(e.0));
+            }
+            let loader = &session.environments;
+            let results = join_all(to_load.iter().map(|name| loader.load_environment(name))).await;
+            for (name, result) in to_load.into_iter().zip(results) {
+                match result {
+                    Ok(loaded) => {
+                        let doc = load_document(&name, &loaded.text);
+                        if let Ok(doc) = &doc {
+                            references(doc, &mut frontier, &mut providers, &mut rotators);
+                        }
+                        docs.insert(
+                            name,
+                            Ok(Arc::new(LoadedDoc {
+                                doc,
+                                decrypter: loaded.decrypter,
+                            })),
+                        );
+                    }
+                    Err(e) => {
+                        docs.insert(name, Err(e.0));
+                    }
                 }
             }
         }
-    }
+        (docs, providers, rotators)
+    };
+    let root_future = async {
+        let mut names = HashSet::new();
+        references(&root_doc, &mut Vec::new(), &mut names, &mut HashSet::new());
+        let names: Vec<String> = names.into_iter().collect();
+        let loaded = join_all(names.iter().map(|n| session.providers.load_provider(n))).await;
+        let providers: HashMap<String, Result<Arc<dyn Provider>, String>> = names
+            .into_iter()
+            .zip(loaded)
+            .map(|(n, r)| (n, r.map_err(|e| e.0)))
+            .collect();
+        let mut ops = Vec::new();
+        if matches!(mode, Mode::Eval | Mode::Rotate { .. }) {
+            static_opens(
+                &providers,
+                &session.context,
+                &root_name,
+                &root_name,
+                &root_doc,
+                &mut ops,
+            );
+        }
+        let results = join_all(ops.iter().map(|op| open(&providers, op))).await;
+        (providers, ops.into_iter().zip(results).collect::<Vec<_>>())
+    };
+    let ((docs, providers, rotators), (root_providers, root_opens)) =
+        futures::join!(envs_future, root_future);
 
     // Ciphertexts are literals: decrypt them all now, concurrently with
     // loading providers, rather than one pass later.
@@ -219,7 +249,10 @@ pub(crate) async fn evaluate(
             }
         }
     }
-    let provider_names: Vec<String> = providers.into_iter().collect();
+    let provider_names: Vec<String> = providers
+        .into_iter()
+        .filter(|n| !root_providers.contains_key(n))
+        .collect();
     let rotator_names: Vec<String> = rotators.into_iter().collect();
     let loader = &session.providers;
     let (provider_results, rotator_results, decrypt_results) = futures::join!(
@@ -231,16 +264,18 @@ pub(crate) async fn evaluate(
                 .map(|(op, decrypter)| decrypt(op, decrypter.clone()))
         )
     );
-    let cache: HashMap<Op, OpResult> = decrypts
+    let mut cache: HashMap<Op, OpResult> = decrypts
         .into_iter()
         .map(|(op, _)| op)
         .zip(decrypt_results)
         .collect();
-    let providers = provider_names
+    cache.extend(root_opens);
+    let mut providers: HashMap<String, Result<Arc<dyn Provider>, String>> = provider_names
         .into_iter()
         .zip(provider_results)
         .map(|(n, r)| (n, r.map_err(|e| e.0)))
         .collect();
+    providers.extend(root_providers);
     let rotators = rotator_names
         .into_iter()
         .zip(rotator_results)
@@ -265,12 +300,18 @@ pub(crate) async fn evaluate(
     // them: valid inputs, no rotate-only inputs, not inside a builtin).
     if matches!(state.mode, Mode::Eval | Mode::Rotate { .. }) {
         let mut ops = Vec::new();
-        static_opens(&state, &state.root_name, &state.root_doc, &mut ops);
         for (name, loaded) in &state.docs {
             if let Ok(loaded) = loaded
                 && let Ok(doc) = &loaded.doc
             {
-                static_opens(&state, name, doc, &mut ops);
+                static_opens(
+                    &state.providers,
+                    &state.context,
+                    &state.root_name,
+                    name,
+                    doc,
+                    &mut ops,
+                );
             }
         }
         let results = join_all(ops.iter().map(|op| execute(&state, op))).await;
@@ -374,11 +415,18 @@ async fn decrypt(op: &Op, decrypter: Arc<dyn Decrypter>) -> OpResult {
 }
 
 /// The literal-input `fn::open` calls of a document (see `evaluate`).
-fn static_opens(state: &RunState, env: &str, doc: &Document, ops: &mut Vec<Op>) {
+fn static_opens(
+    providers: &HashMap<String, Result<Arc<dyn Provider>, String>>,
+    context: &PlainValue,
+    root_name: &str,
+    env: &str,
+    doc: &Document,
+    ops: &mut Vec<Op>,
+) {
     let Some(values) = &doc.values else {
         return;
     };
-    let context = env_context(&state.context, &state.root_name, env);
+    let context = env_context(context, root_name, env);
     let mut seen: HashSet<Op> = ops.iter().cloned().collect();
     walk(values, &mut |e| {
         let ExprKind::Builtin(b) = &e.kind else {
@@ -395,7 +443,7 @@ fn static_opens(state: &RunState, env: &str, doc: &Document, ops: &mut Vec<Op>) 
         if e.values_path.is_empty() {
             return;
         }
-        let Some(Ok(provider)) = state.providers.get(name) else {
+        let Some(Ok(provider)) = providers.get(name) else {
             return;
         };
         let schema = provider.schema();
@@ -421,4 +469,25 @@ fn static_opens(state: &RunState, env: &str, doc: &Document, ops: &mut Vec<Op>) 
             ops.push(op);
         }
     });
+}
+
+/// Make an `Op::Open` with these providers.
+async fn open(providers: &HashMap<String, Result<Arc<dyn Provider>, String>>, op: &Op) -> OpResult {
+    let Op::Open {
+        provider,
+        inputs,
+        context,
+        environment,
+    } = op
+    else {
+        return Err("internal error: not an open".into());
+    };
+    let Some(Ok(p)) = providers.get(provider) else {
+        return Err(format!("unknown provider {}", crate::go_quote(provider)));
+    };
+    let ctx = ProviderContext {
+        environment: environment.clone(),
+        context: context.clone(),
+    };
+    p.open(inputs, &ctx).await.map_err(|e| e.0)
 }
