@@ -156,6 +156,8 @@ pub fn router(state: AppState) -> Router {
             StatusCode::REQUEST_TIMEOUT,
             limits.request_timeout,
         ))
+        // the timeout layer answers with an empty body: give it our shape
+        .layer(axum::middleware::map_response(timeout_body))
         .layer(
             TraceLayer::new_for_http().make_span_with(|request: &Request| {
                 // the route template only: no query string, ids or headers
@@ -167,4 +169,18 @@ pub fn router(state: AppState) -> Router {
             }),
         )
         .with_state(state)
+}
+
+async fn timeout_body(response: axum::response::Response) -> axum::response::Response {
+    if response.status() == StatusCode::REQUEST_TIMEOUT
+        && !response
+            .headers()
+            .contains_key(axum::http::header::CONTENT_TYPE)
+    {
+        return axum::response::IntoResponse::into_response(ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "the request took too long",
+        ));
+    }
+    response
 }

@@ -821,3 +821,24 @@ async fn other_users_are_kept_out_of_organizations_they_do_not_belong_to() {
     assert_eq!(all["environments"].as_array().unwrap().len(), 2);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn requests_over_the_time_limit_get_408_in_the_error_shape() {
+    let (store, _dir) = crate::harness::sqlite_store().await;
+    let server = crate::harness::TestServer::over(
+        store,
+        esc_server::HttpLimits {
+            request_timeout: std::time::Duration::ZERO,
+            ..esc_server::HttpLimits::default()
+        },
+    )
+    .await;
+    // authentication waits on the database, so nothing finishes in zero time
+    let reply = server.call(Method::GET, E, None).await;
+    assert!(
+        reply
+            .error(StatusCode::REQUEST_TIMEOUT)
+            .contains("took too long")
+    );
+    server.stop().await;
+}
