@@ -394,7 +394,17 @@ impl<'t> SpanBuilder<'t> {
                         }
                     }
                 }
-                let end = self.byte(span.end).max(start);
+                let mut end = self.byte(span.end).max(start);
+                // saphyr puts an empty value at its `:`; it belongs after it
+                if value.is_empty()
+                    && style == SaphyrStyle::Plain
+                    && anchor == 0
+                    && tag.is_none()
+                    && text.as_bytes().get(start) == Some(&b':')
+                {
+                    start += 1;
+                    end = start;
+                }
                 let quoted = style != SaphyrStyle::Plain || tag.is_some();
                 Ok(SpanNode {
                     start,

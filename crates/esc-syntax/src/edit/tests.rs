@@ -532,6 +532,16 @@ fn explicit_keys() {
 }
 
 #[test]
+fn collections_ending_in_an_empty_value() {
+    // found by fuzzing: the empty value's span sat on its `:`, so replacing
+    // the enclosing node left the `:` behind
+    let out = set_value("values:\n   -\n    t:\n", "values", &s("x")).unwrap();
+    assert_eq!(out, "values: x\n");
+    let out = set_value("values:\n  a:\n", "values", &s("x")).unwrap();
+    assert_eq!(out, "values: x\n");
+}
+
+#[test]
 fn invalid_documents_are_errors() {
     assert!(matches!(
         set_value("a: [", "a", &EditValue::Null),
