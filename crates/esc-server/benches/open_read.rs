@@ -6,6 +6,7 @@
 //! (`ESC_BENCH_SECONDS`, default 10, per target). Prints requests/s and
 //! p50/p99 latency; PostgreSQL and OpenBao are skipped when their variables
 //! are unset.
+// a bench binary: it reports on stdout and stops at the first broken assumption
 #![allow(clippy::unwrap_used, clippy::print_stdout)]
 
 use std::sync::Arc;
