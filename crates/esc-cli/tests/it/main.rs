@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod commands;
+mod conformance;
 mod direnv;
 mod remote;
 mod run;
