@@ -842,3 +842,37 @@ async fn requests_over_the_time_limit_get_408_in_the_error_shape() {
     );
     server.stop().await;
 }
+
+#[tokio::test]
+async fn listing_pages_until_next_token_is_empty() {
+    let (server, _dir) = sqlite_server().await;
+    for index in 0..105 {
+        create_env(&server, "many", &format!("env-{index:03}")).await;
+    }
+    let mut names = Vec::new();
+    let mut token = String::new();
+    let mut pages = 0;
+    loop {
+        pages += 1;
+        assert!(pages <= 10, "paging does not end");
+        let page = server
+            .call(
+                Method::GET,
+                &format!("/api/esc/environments/acme?continuationToken={token}"),
+                None,
+            )
+            .await
+            .json();
+        for env in page["environments"].as_array().unwrap() {
+            names.push(env["name"].as_str().unwrap().to_owned());
+        }
+        token = page["nextToken"].as_str().unwrap().to_owned();
+        if token.is_empty() {
+            break;
+        }
+    }
+    assert_eq!(pages, 2);
+    let expected: Vec<String> = (0..105).map(|index| format!("env-{index:03}")).collect();
+    assert_eq!(names, expected);
+    server.stop().await;
+}
