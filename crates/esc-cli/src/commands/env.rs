@@ -348,8 +348,50 @@ fn normalize_definition(text: &str) -> String {
     if trimmed.is_empty() {
         String::new()
     } else {
-        format!("{trimmed}\n")
+        format!("{}\n", space_flow_collections(trimmed))
     }
+}
+
+/// Inside flow collections, a space after `,` and after the `:` that
+/// follows a quoted key, as the reference's emitter writes them
+/// (`{"values":{"a":"b"}}` -> `{"values": {"a": "b"}}`). Quoted text and
+/// comments are left alone.
+fn space_flow_collections(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 16);
+    let mut depth = 0usize;
+    let mut quote: Option<char> = None;
+    let mut comment = false;
+    let mut chars = text.chars().peekable();
+    let mut previous = '\n';
+    while let Some(c) = chars.next() {
+        out.push(c);
+        let next = chars.peek().copied();
+        match (quote, c) {
+            _ if comment => comment = c != '\n',
+            (Some('"'), '\\') => {
+                if let Some(escaped) = chars.next() {
+                    out.push(escaped);
+                }
+            }
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '"' | '\'') if !previous.is_alphanumeric() => quote = Some(c),
+            (None, '#') if previous.is_whitespace() => comment = true,
+            (None, '{' | '[') => depth += 1,
+            (None, '}' | ']') => depth = depth.saturating_sub(1),
+            (None, ',') if depth > 0 && next.is_some_and(|n| !n.is_whitespace()) => out.push(' '),
+            (None, ':')
+                if depth > 0
+                    && matches!(previous, '"' | '\'')
+                    && next.is_some_and(|n| !n.is_whitespace()) =>
+            {
+                out.push(' ');
+            }
+            _ => {}
+        }
+        previous = c;
+    }
+    out
 }
 
 /// The YAML of the definition node at `values.<path>` (or the root for
@@ -742,5 +784,22 @@ pub(super) async fn settings(
             messages::out(&format!("{now}\n"))?;
             Ok(ExitCode::SUCCESS)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flow_collections_get_spaces() {
+        assert_eq!(
+            normalize_definition("{\"values\":{\"foo\":\"bar\",\"l\":[1,2]}}\n\n"),
+            "{\"values\": {\"foo\": \"bar\", \"l\": [1, 2]}}\n"
+        );
+        // URLs, quoted commas, comments and block style stay as they are.
+        let block = "values:\n  url: http://x:80/a,b # a,b:c\n  s: \"a,b\"\n  f: {k: 'x,y'}\n";
+        assert_eq!(normalize_definition(block), block);
+        assert_eq!(normalize_definition("\n\n"), "");
     }
 }
