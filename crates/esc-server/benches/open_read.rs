@@ -21,6 +21,8 @@ const CONNECTIONS: usize = 32;
 struct Target {
     url: String,
     token: String,
+    /// One further token per connection (for the token-per-client run).
+    tokens: Vec<String>,
     _shutdown: tokio::sync::oneshot::Sender<()>,
 }
 
@@ -42,6 +44,14 @@ async fn start_server(store: Arc<dyn Store>) -> Target {
         .await
         .unwrap();
     let token = token.secret.expose_str().unwrap().to_owned();
+    let mut tokens = Vec::new();
+    for _ in 0..CONNECTIONS {
+        let extra = store
+            .create_access_token("admin", "bench", None)
+            .await
+            .unwrap();
+        tokens.push(extra.secret.expose_str().unwrap().to_owned());
+    }
     let state = AppState {
         service,
         issuer: None,
@@ -61,6 +71,7 @@ async fn start_server(store: Arc<dyn Store>) -> Target {
     Target {
         url,
         token,
+        tokens,
         _shutdown: tx,
     }
 }
@@ -139,7 +150,7 @@ impl Report {
                 .unwrap_or_default()
         };
         println!(
-            "{label:<34} {:>9.0} {unit}/s   p50 {:>7.2} ms   p99 {:>7.2} ms   ({} in {:.1} s, {} errors)",
+            "{label:<50} {:>9.0} {unit}/s   p50 {:>7.2} ms   p99 {:>7.2} ms   ({} in {:.1} s, {} errors)",
             self.requests as f64 / self.elapsed.as_secs_f64(),
             pick(0.50).as_secs_f64() * 1e3,
             pick(0.99).as_secs_f64() * 1e3,
@@ -153,7 +164,7 @@ impl Report {
 /// Runs `one` from `CONNECTIONS` tasks for `seconds`.
 async fn drive<F, Fut>(seconds: u64, one: F) -> Report
 where
-    F: Fn(reqwest::Client) -> Fut + Send + Sync + 'static,
+    F: Fn(reqwest::Client, usize) -> Fut + Send + Sync + 'static,
     Fut: std::future::Future<Output = bool> + Send,
 {
     let client = reqwest::Client::builder()
@@ -165,7 +176,7 @@ where
     let start = Instant::now();
     let deadline = start + Duration::from_secs(seconds);
     let mut tasks = Vec::new();
-    for _ in 0..CONNECTIONS {
+    for connection in 0..CONNECTIONS {
         let client = client.clone();
         let one = one.clone();
         tasks.push(tokio::spawn(async move {
@@ -173,7 +184,7 @@ where
             let mut errors = 0;
             while Instant::now() < deadline {
                 let begin = Instant::now();
-                if one(client.clone()).await {
+                if one(client.clone(), connection).await {
                     latencies.push(begin.elapsed());
                 } else {
                     errors += 1;
@@ -201,11 +212,31 @@ where
 async fn bench_esc(label: &str, store: Arc<dyn Store>, seconds: u64) {
     let target = start_server(store).await;
     seed(&reqwest::Client::new(), &target).await;
-    let base = format!("{}/api/esc/environments/bench/app/dev", target.url);
-    let auth = Arc::new(format!("token {}", target.token));
-    let report = drive(seconds, move |client| {
+    for per_connection in [false, true] {
+        let base = format!("{}/api/esc/environments/bench/app/dev", target.url);
+        let auths: Arc<Vec<String>> = Arc::new(if per_connection {
+            target
+                .tokens
+                .iter()
+                .map(|token| format!("token {token}"))
+                .collect()
+        } else {
+            vec![format!("token {}", target.token); CONNECTIONS]
+        });
+        let report = run_open_read(seconds, base, auths).await;
+        let tokens = if per_connection {
+            "token per connection"
+        } else {
+            "one token"
+        };
+        report.print(&format!("{label}, {tokens}"), "open+read");
+    }
+}
+
+async fn run_open_read(seconds: u64, base: String, auths: Arc<Vec<String>>) -> Report {
+    drive(seconds, move |client, connection| {
         let base = base.clone();
-        let auth = auth.clone();
+        let auth = Arc::new(auths[connection].clone());
         async move {
             let Ok(opened) = client
                 .post(format!("{base}/open"))
@@ -239,8 +270,7 @@ async fn bench_esc(label: &str, store: Arc<dyn Store>, seconds: u64) {
             }
         }
     })
-    .await;
-    report.print(label, "open+read");
+    .await
 }
 
 async fn bench_bao(bao: &str, seconds: u64) {
@@ -290,7 +320,7 @@ async fn bench_bao(bao: &str, seconds: u64) {
         .unwrap();
     assert_eq!(written.status(), 200);
     let read_url = format!("{url}/v1/secret/data/bench");
-    let report = drive(seconds, move |client| {
+    let report = drive(seconds, move |client, _| {
         let read_url = read_url.clone();
         async move {
             match client
