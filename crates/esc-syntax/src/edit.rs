@@ -718,11 +718,18 @@ fn replace(text: &str, node: &SpanNode, slot: Slot, value: &EditValue) -> Result
             end,
             text: render_root(value)?,
         },
-        Slot::Flow => Edit {
-            start: node.start,
-            end,
-            text: render_flow(value)?,
-        },
+        Slot::Flow => {
+            let mut rendered = render_flow(value)?;
+            // an empty value right after its `:` needs the separating space
+            if node.start > 0 && text.as_bytes()[node.start - 1] == b':' {
+                rendered.insert(0, ' ');
+            }
+            Edit {
+                start: node.start,
+                end,
+                text: rendered,
+            }
+        }
         Slot::Block {
             indicator_end,
             indent,

@@ -542,6 +542,23 @@ fn collections_ending_in_an_empty_value() {
 }
 
 #[test]
+fn empty_values_in_flow_mappings() {
+    // found by fuzzing: `{ k:}` got `k:{...}` (no space: not a key any more)
+    let out = set_value("values:\n  - { k:}\n", "values[0].k", &s("x")).unwrap();
+    assert_eq!(out, "values:\n  - { k: x}\n");
+    let out = set_value("values: {a: , b: 1}\n", "values.a", &s("x")).unwrap();
+    assert_eq!(
+        lookup(&reparsed(&out), "values.a").as_str(),
+        Some("x"),
+        "{out}"
+    );
+    assert_eq!(
+        lookup(&reparsed(&out), "values.b").kind,
+        NodeKind::Number("1".into())
+    );
+}
+
+#[test]
 fn invalid_documents_are_errors() {
     assert!(matches!(
         set_value("a: [", "a", &EditValue::Null),
