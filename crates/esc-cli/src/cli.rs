@@ -396,7 +396,8 @@ pub(crate) struct RunArgs {
     pub(crate) lifetime: String,
 }
 
-#[derive(Debug, Args)]
+/// `esc login` options. `Debug` is written by hand: the token is a secret.
+#[derive(Args)]
 pub(crate) struct LoginArgs {
     /// The server URL (http:// or https://)
     pub(crate) url: Option<String>,
@@ -428,4 +429,15 @@ pub(crate) struct ServeArgs {
     /// Login of the administrator (admin of every organization)
     #[arg(long, default_value = "admin")]
     pub(crate) admin: String,
+}
+
+impl std::fmt::Debug for LoginArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginArgs")
+            .field("url", &self.url)
+            .field("cloud_url", &self.cloud_url)
+            .field("token", &self.token.as_ref().map(|_| "[secret]"))
+            .field("local", &self.local)
+            .finish()
+    }
 }

@@ -141,6 +141,13 @@ pub(super) async fn serve(
         admin_login: args.admin,
         ..esc_server::ServeConfig::default()
     };
+    // The binary subscribes to the libraries' events (`ESC_LOG`, default info).
+    let filter = tracing_subscriber::EnvFilter::try_from_env("ESC_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .context("installing signal handler")?;
     let shutdown = async move {
@@ -158,6 +165,21 @@ pub(super) async fn serve(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn login_args_debug_hides_the_token() {
+        let args = LoginArgs {
+            url: Some("http://x".into()),
+            cloud_url: None,
+            token: Some("tok-123-secret".into()),
+            local: false,
+        };
+        let text = format!("{args:?}");
+        assert!(
+            !text.contains("tok-123-secret") && text.contains("[secret]"),
+            "{text}"
+        );
+    }
 
     #[test]
     fn console_urls() {
