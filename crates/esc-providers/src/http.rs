@@ -1,0 +1,350 @@
+//! The HTTP side of ESC Connect: URL policy, the SSRF-guarded resolver, one
+//! signed POST with retries, timeouts and a response size cap.
+//!
+//! Error texts become diagnostics shown to users: they say what failed and
+//! never include the URL (it may be secret), the request body or a token.
+
+use std::error::Error as _;
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
+use std::sync::Arc;
+
+use esc_eval::CallError;
+use esc_oidc::{EnvRef, Issuer, TokenRequest};
+use reqwest::header::CONTENT_TYPE;
+use reqwest::{StatusCode, Url};
+
+use crate::{ConfigError, ProvidersConfig};
+
+/// Bytes of an error response shown in a diagnostic, at most.
+const EXCERPT_CHARS: usize = 200;
+/// Bytes of an error response read to make the excerpt, at most.
+const EXCERPT_READ_BYTES: usize = 1024;
+
+/// Who a call is made for: the claims of its token besides `aud`.
+pub(crate) struct Caller {
+    /// The environment whose definition makes the call.
+    pub(crate) current_env: EnvRef,
+    /// The environment that was opened.
+    pub(crate) root_env: EnvRef,
+    /// The user, token or schedule behind the call.
+    pub(crate) trigger_user: String,
+}
+
+/// The shared client and settings of every external call.
+pub(crate) struct Connector {
+    pub(crate) config: ProvidersConfig,
+    issuer: Arc<Issuer>,
+    client: reqwest::Client,
+}
+
+impl Connector {
+    pub(crate) fn new(
+        config: ProvidersConfig,
+        issuer: Arc<Issuer>,
+    ) -> Result<Connector, ConfigError> {
+        let mut roots = Vec::new();
+        for (index, pem) in config.extra_root_certificates_pem.iter().enumerate() {
+            roots.push(
+                reqwest::Certificate::from_pem(pem)
+                    .map_err(|_| ConfigError::RootCertificate { index })?,
+            );
+        }
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            // An environment proxy would bypass the address guard.
+            .no_proxy()
+            .connect_timeout(config.connect_timeout)
+            .timeout(config.total_timeout)
+            .dns_resolver(Arc::new(GuardedResolver {
+                allow_link_local: config.allow_link_local,
+            }))
+            .tls_certs_merge(roots)
+            .build()
+            .map_err(|e| ConfigError::Client(source_text(&e)))?;
+        Ok(Connector {
+            config,
+            issuer,
+            client,
+        })
+    }
+
+    /// Check `url` against the scheme and address policy.
+    pub(crate) fn check_url(&self, url: &str) -> Result<Url, CallError> {
+        let parsed =
+            Url::parse(url).map_err(|_| CallError::new("external: url is not a valid URL"))?;
+        if !parsed.username().is_empty() || parsed.password().is_some() {
+            return Err(CallError::new("external: url must not contain credentials"));
+        }
+        let host = parsed.host_str().unwrap_or_default();
+        let literal: Option<IpAddr> = host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse()
+            .ok();
+        match parsed.scheme() {
+            "https" => {}
+            "http" => {
+                let loopback = host == "localhost" || literal.is_some_and(|ip| ip.is_loopback());
+                if !(self.config.allow_insecure_loopback_http && loopback) {
+                    return Err(CallError::new(
+                        "external: url must use https:// (plain http:// is accepted only to a loopback address, and only when the server enables allow_insecure_loopback_http)",
+                    ));
+                }
+            }
+            _ => {
+                return Err(CallError::new("external: url must use https://"));
+            }
+        }
+        if let Some(ip) = literal
+            && !self.config.allow_link_local
+            && is_blocked(ip)
+        {
+            return Err(CallError::new(BLOCKED_TEXT));
+        }
+        Ok(parsed)
+    }
+
+    /// POST `body` to `url` with a fresh token per attempt; the 200 body.
+    /// `retry`: retry connection errors and 502/503/504 (opens only).
+    pub(crate) async fn post(
+        &self,
+        audience: &str,
+        url: &Url,
+        body: &[u8],
+        caller: &Caller,
+        retry: bool,
+    ) -> Result<Vec<u8>, CallError> {
+        let max_attempts = if retry {
+            self.config.max_attempts.max(1)
+        } else {
+            1
+        };
+        let mut backoff = self.config.retry_backoff;
+        let mut attempt = 1;
+        loop {
+            let token = self
+                .issuer
+                .mint(
+                    &TokenRequest {
+                        audience,
+                        current_env: &caller.current_env,
+                        root_env: &caller.root_env,
+                        trigger_user: &caller.trigger_user,
+                    },
+                    body,
+                )
+                .map_err(|e| CallError::new(format!("external: cannot sign the request: {e}")))?;
+            let sent = self
+                .client
+                .post(url.clone())
+                .header(CONTENT_TYPE, "application/json")
+                .bearer_auth(token)
+                .body(body.to_vec())
+                .send()
+                .await;
+            // Every arm returns except the retryable outcomes.
+            match sent {
+                Ok(response) if response.status() == StatusCode::OK => {
+                    return self.read_capped(response).await;
+                }
+                Ok(response) => {
+                    let status = response.status();
+                    if !(matches!(status.as_u16(), 502..=504) && attempt < max_attempts) {
+                        return Err(status_error(response, attempt).await);
+                    }
+                }
+                Err(e) => {
+                    if is_blocked_error(&e) {
+                        return Err(CallError::new(BLOCKED_TEXT));
+                    }
+                    if !(e.is_connect() && attempt < max_attempts) {
+                        return Err(send_error(&e, attempt, &self.config));
+                    }
+                }
+            }
+            tokio::time::sleep(backoff).await;
+            backoff = backoff.saturating_mul(2);
+            attempt += 1;
+        }
+    }
+
+    /// The body, refused when larger than the cap (read stops past it).
+    async fn read_capped(&self, mut response: reqwest::Response) -> Result<Vec<u8>, CallError> {
+        let cap = self.config.max_response_bytes;
+        let too_large = || {
+            CallError::new(format!(
+                "external: the adapter's response is larger than the limit of {cap} bytes"
+            ))
+        };
+        if response.content_length().is_some_and(|n| n > cap as u64) {
+            return Err(too_large());
+        }
+        let mut body = Vec::new();
+        loop {
+            match response.chunk().await {
+                Ok(Some(chunk)) => {
+                    if body.len() + chunk.len() > cap {
+                        return Err(too_large());
+                    }
+                    body.extend_from_slice(&chunk);
+                }
+                Ok(None) => return Ok(body),
+                Err(e) => return Err(send_error(&e, 1, &self.config)),
+            }
+        }
+    }
+}
+
+const BLOCKED_TEXT: &str = "external: the adapter's host is a link-local or cloud metadata address, which is refused (the server setting allow_link_local allows it)";
+
+/// Link-local and cloud metadata addresses (SSRF guard).
+fn is_blocked(ip: IpAddr) -> bool {
+    const EC2_METADATA_V6: Ipv6Addr = Ipv6Addr::new(0xfd00, 0xec2, 0, 0, 0, 0, 0, 0x254);
+    match ip {
+        IpAddr::V4(v4) => v4.is_link_local(),
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return v4.is_link_local();
+            }
+            v6 == EC2_METADATA_V6 || (v6.segments()[0] & 0xffc0) == 0xfe80
+        }
+    }
+}
+
+/// Refusal of the resolver; found again in the error chain.
+#[derive(Debug, thiserror::Error)]
+#[error("refused address")]
+struct BlockedAddress;
+
+/// The system resolver, refusing names with any blocked address.
+struct GuardedResolver {
+    allow_link_local: bool,
+}
+
+impl reqwest::dns::Resolve for GuardedResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let host = name.as_str().to_owned();
+        let allow = self.allow_link_local;
+        Box::pin(async move {
+            let addrs: Vec<SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            if !allow && addrs.iter().any(|a| is_blocked(a.ip())) {
+                return Err(Box::new(BlockedAddress) as Box<dyn std::error::Error + Send + Sync>);
+            }
+            Ok(Box::new(addrs.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
+}
+
+fn is_blocked_error(e: &reqwest::Error) -> bool {
+    let mut source = e.source();
+    while let Some(s) = source {
+        if s.downcast_ref::<BlockedAddress>().is_some() {
+            return true;
+        }
+        source = s.source();
+    }
+    false
+}
+
+/// The innermost cause of `e`; never `e`'s own text (reqwest's names the URL).
+fn source_text(e: &(dyn std::error::Error + 'static)) -> String {
+    let Some(mut last) = e.source() else {
+        return String::from("unknown cause");
+    };
+    while let Some(s) = last.source() {
+        last = s;
+    }
+    last.to_string()
+}
+
+fn attempts_text(attempt: u32) -> String {
+    if attempt > 1 {
+        format!(" (after {attempt} attempts)")
+    } else {
+        String::new()
+    }
+}
+
+fn send_error(e: &reqwest::Error, attempt: u32, config: &ProvidersConfig) -> CallError {
+    let tries = attempts_text(attempt);
+    if e.is_timeout() {
+        if e.is_connect() {
+            return CallError::new(format!(
+                "external: cannot connect to the adapter within {:?}{tries}",
+                config.connect_timeout
+            ));
+        }
+        return CallError::new(format!(
+            "external: the adapter did not answer within {:?}{tries}",
+            config.total_timeout
+        ));
+    }
+    let cause = source_text(e);
+    if e.is_connect() {
+        CallError::new(format!(
+            "external: cannot connect to the adapter: {cause}{tries}"
+        ))
+    } else {
+        CallError::new(format!(
+            "external: request to the adapter failed: {cause}{tries}"
+        ))
+    }
+}
+
+async fn status_error(mut response: reqwest::Response, attempt: u32) -> CallError {
+    let status = response.status();
+    let mut raw = Vec::new();
+    while raw.len() < EXCERPT_READ_BYTES {
+        match response.chunk().await {
+            Ok(Some(chunk)) => raw.extend_from_slice(&chunk),
+            _ => break,
+        }
+    }
+    let text = String::from_utf8_lossy(&raw);
+    let mut excerpt: String = text
+        .chars()
+        .take(EXCERPT_CHARS)
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    excerpt = excerpt.trim().to_owned();
+    if text.chars().count() > EXCERPT_CHARS {
+        excerpt.push('…');
+    }
+    let redirect = if status.is_redirection() {
+        " (redirects are not followed)"
+    } else {
+        ""
+    };
+    let tries = attempts_text(attempt);
+    if excerpt.is_empty() {
+        CallError::new(format!(
+            "external: the adapter answered {status}{redirect}{tries}"
+        ))
+    } else {
+        CallError::new(format!(
+            "external: the adapter answered {status}{redirect}{tries}: {excerpt}"
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn blocked_addresses() {
+        for ip in [
+            "169.254.169.254",
+            "fd00:ec2::254",
+            "fe80::1",
+            "::ffff:169.254.1.1",
+        ] {
+            assert!(is_blocked(ip.parse().unwrap()), "{ip}");
+        }
+        for ip in ["127.0.0.1", "10.0.0.1", "::1", "fd00:ec2::253", "8.8.8.8"] {
+            assert!(!is_blocked(ip.parse().unwrap()), "{ip}");
+        }
+    }
+}

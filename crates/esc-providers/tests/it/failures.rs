@@ -1,0 +1,171 @@
+//! Failures of `fn::open::external`: each a located diagnostic saying what
+//! failed, never echoing what was sent.
+
+use std::time::Duration;
+
+use esc_eval::Mode;
+use serde_json::json;
+
+use crate::support::{Adapter, errors, evaluate, json, new_issuer, start_adapter};
+
+/// Evaluate one `x: fn::open::external` of `url` with `extra` input lines;
+/// the one error (path, summary).
+async fn one_error(
+    adapter: &Adapter,
+    config: esc_providers::ProvidersConfig,
+    url: &str,
+    issuer: std::sync::Arc<esc_oidc::Issuer>,
+) -> (String, String) {
+    let providers = esc_providers::registry(config, issuer);
+    let yaml = format!(
+        "values:\n  x:\n    fn::open::external:\n      url: {url}\n      request:\n        password:\n          fn::secret: very-secret-request-value\n        plain: visible-request-value\n"
+    );
+    let eval = evaluate(&yaml, Mode::Eval, providers).await;
+    let errs = errors(&eval);
+    assert_eq!(errs.len(), 1, "{errs:?}");
+    assert_eq!(json(&eval, true)["x"], json!("[unknown]"));
+    let _ = adapter;
+    errs.into_iter().next().unwrap()
+}
+
+fn assert_no_request_echo(summary: &str) {
+    assert!(!summary.contains("very-secret-request-value"), "{summary}");
+    assert!(!summary.contains("visible-request-value"), "{summary}");
+    assert!(!summary.contains("Bearer"), "{summary}");
+}
+
+#[tokio::test]
+async fn non_200_is_a_located_error_with_status_and_excerpt() {
+    let issuer = new_issuer();
+    let adapter = start_adapter(&issuer, false).await;
+    let url = adapter.url("/status/500");
+    let (path, summary) = one_error(&adapter, adapter.config(), &url, issuer).await;
+    assert!(path.starts_with("values.x"), "{path}");
+    assert!(summary.contains("500 Internal Server Error"), "{summary}");
+    assert!(
+        summary.contains("adapter failure: backend unavailable"),
+        "{summary}"
+    );
+    assert_no_request_echo(&summary);
+    // 500 is not retried.
+    assert_eq!(adapter.hits("/status/500"), 1);
+}
+
+#[tokio::test]
+async fn oversized_responses_are_refused() {
+    let issuer = new_issuer();
+    let adapter = start_adapter(&issuer, false).await;
+    for path in ["/big", "/big-stream"] {
+        let url = adapter.url(path);
+        let (_, summary) = one_error(&adapter, adapter.config(), &url, issuer.clone()).await;
+        assert!(
+            summary.contains("larger than the limit of 1048576 bytes"),
+            "{path}: {summary}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn redirects_are_not_followed() {
+    let issuer = new_issuer();
+    let adapter = start_adapter(&issuer, false).await;
+    let url = adapter.url("/redirect");
+    let (_, summary) = one_error(&adapter, adapter.config(), &url, issuer).await;
+    assert!(summary.contains("302 Found"), "{summary}");
+    assert!(summary.contains("redirects are not followed"), "{summary}");
+    assert_eq!(adapter.hits("/secret"), 0);
+}
+
+#[tokio::test]
+async fn plain_http_only_to_loopback_and_only_when_allowed() {
+    let issuer = new_issuer();
+    let adapter = start_adapter(&issuer, true).await;
+    let url = adapter.url("/echo");
+    assert!(url.starts_with("http://127.0.0.1:"));
+
+    let (_, summary) = one_error(&adapter, adapter.config(), &url, issuer.clone()).await;
+    assert!(summary.contains("must use https://"), "{summary}");
+    assert!(
+        summary.contains("allow_insecure_loopback_http"),
+        "{summary}"
+    );
+    assert_eq!(adapter.hits("/echo"), 0);
+
+    let allowed = esc_providers::ProvidersConfig {
+        allow_insecure_loopback_http: true,
+        ..adapter.config()
+    };
+    // Not loopback: refused even when allowed (no connection is attempted).
+    let (_, summary) = one_error(
+        &adapter,
+        allowed.clone(),
+        "http://192.0.2.1/x",
+        issuer.clone(),
+    )
+    .await;
+    assert!(summary.contains("must use https://"), "{summary}");
+
+    let providers = esc_providers::registry(allowed, issuer);
+    let yaml = format!("values:\n  x:\n    fn::open::external:\n      url: {url}\n");
+    let eval = evaluate(&yaml, Mode::Eval, providers).await;
+    assert_eq!(errors(&eval), Vec::<(String, String)>::new());
+    assert_eq!(json(&eval, false)["x"], json!({"response": {"got": {}}}));
+    assert_eq!(adapter.rejected(), 0);
+}
+
+#[tokio::test]
+async fn metadata_addresses_are_refused() {
+    let issuer = new_issuer();
+    let adapter = start_adapter(&issuer, false).await;
+    for url in [
+        "https://169.254.169.254/latest",
+        "https://[fd00:ec2::254]/x",
+    ] {
+        let (_, summary) = one_error(&adapter, adapter.config(), url, issuer.clone()).await;
+        assert!(
+            summary.contains("link-local or cloud metadata"),
+            "{url}: {summary}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn slow_adapter_times_out() {
+    let issuer = new_issuer();
+    let adapter = start_adapter(&issuer, false).await;
+    let config = esc_providers::ProvidersConfig {
+        total_timeout: Duration::from_millis(300),
+        ..adapter.config()
+    };
+    let url = adapter.url("/sleep/3000");
+    let (_, summary) = one_error(&adapter, config, &url, issuer).await;
+    assert!(summary.contains("did not answer within 300ms"), "{summary}");
+    assert_no_request_echo(&summary);
+}
+
+#[tokio::test]
+async fn untrusted_certificate_is_refused() {
+    let issuer = new_issuer();
+    let adapter = start_adapter(&issuer, false).await;
+    let config = esc_providers::ProvidersConfig {
+        extra_root_certificates_pem: Vec::new(),
+        ..adapter.config()
+    };
+    let url = adapter.url("/echo");
+    let (_, summary) = one_error(&adapter, config, &url, issuer).await;
+    assert!(
+        summary.contains("cannot connect to the adapter"),
+        "{summary}"
+    );
+    assert!(!summary.contains(&url), "{summary}");
+    assert_eq!(adapter.hits("/echo"), 0);
+}
+
+#[tokio::test]
+async fn invalid_json_response_is_an_error() {
+    let issuer = new_issuer();
+    let adapter = start_adapter(&issuer, false).await;
+    let url = adapter.url("/invalid-json");
+    let (_, summary) = one_error(&adapter, adapter.config(), &url, issuer).await;
+    assert!(summary.contains("not valid JSON"), "{summary}");
+}

@@ -1,0 +1,380 @@
+//! A recording adapter (HTTPS or plain HTTP on 127.0.0.1) that verifies every
+//! request with `esc-adapter`, plus helpers to evaluate environments.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use esc_adapter::{KeySource, Verifier, VerifierConfig};
+use esc_eval::{
+    CallError, Decrypter, EnvironmentLoader, Evaluation, LoadedEnvironment, Mode, PlainValue,
+    ProviderLoader, Session,
+};
+use esc_oidc::{Issuer, IssuerConfig, UnixTime};
+use esc_providers::ProvidersConfig;
+use tokio::net::{TcpListener, TcpStream};
+use tokio_rustls::TlsAcceptor;
+use tokio_rustls::rustls;
+
+pub(crate) const ISSUER: &str = "https://esc.test";
+
+pub(crate) fn new_issuer() -> Arc<Issuer> {
+    Arc::new(Issuer::ephemeral(IssuerConfig::new(ISSUER), UnixTime::now()).unwrap())
+}
+
+/// One request the adapter accepted.
+#[derive(Clone)]
+pub(crate) struct Seen {
+    pub(crate) path: String,
+    pub(crate) body: serde_json::Value,
+    pub(crate) claims: esc_adapter::Claims,
+}
+
+struct AdapterState {
+    base: String,
+    jwks: String,
+    verifiers: Mutex<HashMap<String, Arc<Verifier>>>,
+    seen: Mutex<Vec<Seen>>,
+    rejected: AtomicUsize,
+    hits: Mutex<HashMap<String, usize>>,
+    in_flight: AtomicUsize,
+    max_in_flight: AtomicUsize,
+}
+
+/// A running adapter; stops when dropped.
+pub(crate) struct Adapter {
+    /// `https://127.0.0.1:PORT` (or `http://`).
+    pub(crate) base: String,
+    /// The certificate to trust (HTTPS adapters).
+    pub(crate) cert_pem: Option<String>,
+    state: Arc<AdapterState>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Adapter {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl Adapter {
+    pub(crate) fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+    /// Requests that passed verification, in order.
+    pub(crate) fn seen(&self) -> Vec<Seen> {
+        self.state.seen.lock().unwrap().clone()
+    }
+    /// Requests refused by the verifier.
+    pub(crate) fn rejected(&self) -> usize {
+        self.state.rejected.load(Ordering::SeqCst)
+    }
+    /// Requests that reached `path` (verified or not).
+    pub(crate) fn hits(&self, path: &str) -> usize {
+        self.state
+            .hits
+            .lock()
+            .unwrap()
+            .get(path)
+            .copied()
+            .unwrap_or(0)
+    }
+    /// Most requests handled at the same time.
+    pub(crate) fn max_in_flight(&self) -> usize {
+        self.state.max_in_flight.load(Ordering::SeqCst)
+    }
+    /// Providers config trusting this adapter's certificate.
+    pub(crate) fn config(&self) -> ProvidersConfig {
+        ProvidersConfig {
+            extra_root_certificates_pem: self
+                .cert_pem
+                .iter()
+                .map(|p| p.as_bytes().to_vec())
+                .collect(),
+            retry_backoff: Duration::from_millis(20),
+            ..ProvidersConfig::default()
+        }
+    }
+}
+
+/// TLS connections handshaken concurrently (one task each), so
+/// handshakes do not serialise the requests under test.
+struct TlsListener {
+    accepted: tokio::sync::mpsc::Receiver<(tokio_rustls::server::TlsStream<TcpStream>, SocketAddr)>,
+    local: SocketAddr,
+}
+
+impl TlsListener {
+    fn new(tcp: TcpListener, acceptor: TlsAcceptor) -> TlsListener {
+        let local = tcp.local_addr().unwrap();
+        let (tx, accepted) = tokio::sync::mpsc::channel(64);
+        tokio::spawn(async move {
+            loop {
+                let Ok((stream, addr)) = tcp.accept().await else {
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                    continue;
+                };
+                let (acceptor, tx) = (acceptor.clone(), tx.clone());
+                tokio::spawn(async move {
+                    // Bounded: a stuck handshake is dropped.
+                    if let Ok(Ok(tls)) =
+                        tokio::time::timeout(Duration::from_secs(5), acceptor.accept(stream)).await
+                    {
+                        let _ = tx.send((tls, addr)).await;
+                    }
+                });
+            }
+        });
+        TlsListener { accepted, local }
+    }
+}
+
+impl axum::serve::Listener for TlsListener {
+    type Io = tokio_rustls::server::TlsStream<TcpStream>;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        match self.accepted.recv().await {
+            Some(conn) => conn,
+            // The accept task never ends while the listener lives.
+            None => std::future::pending().await,
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<Self::Addr> {
+        Ok(self.local)
+    }
+}
+
+/// Start an adapter trusting `issuer`; HTTPS unless `plain_http`.
+pub(crate) async fn start_adapter(issuer: &Issuer, plain_http: bool) -> Adapter {
+    let tcp = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = tcp.local_addr().unwrap().port();
+    let scheme = if plain_http { "http" } else { "https" };
+    let base = format!("{scheme}://127.0.0.1:{port}");
+    let state = Arc::new(AdapterState {
+        base: base.clone(),
+        jwks: serde_json::to_string(&issuer.jwks()).unwrap(),
+        verifiers: Mutex::new(HashMap::new()),
+        seen: Mutex::new(Vec::new()),
+        rejected: AtomicUsize::new(0),
+        hits: Mutex::new(HashMap::new()),
+        in_flight: AtomicUsize::new(0),
+        max_in_flight: AtomicUsize::new(0),
+    });
+    let app = axum::Router::new()
+        .fallback(handle)
+        .with_state(state.clone());
+    let (cert_pem, task) = if plain_http {
+        let task = tokio::spawn(async move {
+            axum::serve(tcp, app).await.unwrap();
+        });
+        (None, task)
+    } else {
+        let certified = rcgen::generate_simple_self_signed(vec![
+            "127.0.0.1".to_owned(),
+            "localhost".to_owned(),
+        ])
+        .unwrap();
+        let cert_der = certified.cert.der().clone();
+        let key_der =
+            rustls::pki_types::PrivateKeyDer::Pkcs8(certified.signing_key.serialize_der().into());
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let mut server = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(vec![cert_der], key_der)
+            .unwrap();
+        server.alpn_protocols = vec![b"http/1.1".to_vec()];
+        let listener = TlsListener::new(tcp, TlsAcceptor::from(Arc::new(server)));
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app).await.unwrap();
+        });
+        (Some(certified.cert.pem()), task)
+    };
+    Adapter {
+        base,
+        cert_pem,
+        state,
+        task,
+    }
+}
+
+fn verifier(state: &AdapterState, path: &str) -> Arc<Verifier> {
+    let mut verifiers = state.verifiers.lock().unwrap();
+    verifiers
+        .entry(path.to_owned())
+        .or_insert_with(|| {
+            let mut config = VerifierConfig::new(ISSUER, format!("{}{path}", state.base));
+            config.keys = KeySource::Static(state.jwks.clone());
+            Arc::new(Verifier::new(config).unwrap())
+        })
+        .clone()
+}
+
+struct InFlight<'a>(&'a AdapterState);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Routes: `/echo` answers `{"got": body}`; `/secret` a fixed secret;
+/// `/status/N` status N; `/flaky/N` 503 for the first N hits; `/big`
+/// 2 MiB with a length, `/big-stream` 2 MiB streamed; `/redirect` a 302;
+/// `/sleep/MS` echoes after MS ms; `/gate/N` echoes once N requests are
+/// in flight (or after 5 s); `/rotate` a new key per hit;
+/// `/invalid-json` a non-JSON 200.
+async fn handle(
+    State(state): State<Arc<AdapterState>>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let path = uri.path().to_owned();
+    let hit = {
+        let mut hits = state.hits.lock().unwrap();
+        let n = hits.entry(path.clone()).or_insert(0);
+        *n += 1;
+        *n
+    };
+    let claims = match verifier(&state, &path).verify(&headers, &body).await {
+        Ok(claims) => claims,
+        Err(e) => {
+            state.rejected.fetch_add(1, Ordering::SeqCst);
+            return (e.status(), "unverified").into_response();
+        }
+    };
+    let got: serde_json::Value = serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
+    state.seen.lock().unwrap().push(Seen {
+        path: path.clone(),
+        body: got.clone(),
+        claims: claims.clone(),
+    });
+    let now = state.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+    state.max_in_flight.fetch_max(now, Ordering::SeqCst);
+    let _guard = InFlight(&state);
+    let json = |v: serde_json::Value| {
+        ([("content-type", "application/json")], v.to_string()).into_response()
+    };
+    let mut parts = path.trim_start_matches('/').splitn(2, '/');
+    match (parts.next().unwrap_or(""), parts.next()) {
+        ("echo", _) => json(serde_json::json!({"got": got})),
+        ("secret", _) => json(serde_json::json!({"value": "s3cr3t-value", "n": 1.50})),
+        ("status", Some(code)) => {
+            let code = StatusCode::from_u16(code.parse().unwrap()).unwrap();
+            (code, "adapter failure: backend unavailable").into_response()
+        }
+        ("flaky", Some(n)) if hit <= n.parse().unwrap() => {
+            (StatusCode::SERVICE_UNAVAILABLE, "try later").into_response()
+        }
+        ("flaky", Some(_)) => json(serde_json::json!({"hit": hit})),
+        ("big", _) => json(serde_json::Value::String("x".repeat(2 << 20))),
+        ("big-stream", _) => {
+            let chunks = (0..64).map(|_| Ok::<_, Infallible>(Bytes::from(vec![b' '; 32 * 1024])));
+            Body::from_stream(futures::stream::iter(chunks)).into_response()
+        }
+        ("redirect", _) => (
+            StatusCode::FOUND,
+            [("location", format!("{}/secret", state.base))],
+        )
+            .into_response(),
+        ("sleep", Some(ms)) => {
+            tokio::time::sleep(Duration::from_millis(ms.parse().unwrap())).await;
+            json(serde_json::json!({"got": got}))
+        }
+        ("gate", Some(n)) => {
+            // Hold the request until `n` have arrived (at most 5 s); arrivals
+            // only grow, so every waiter sees the gate open.
+            let n: usize = n.parse().unwrap();
+            for _ in 0..5000 {
+                if state.hits.lock().unwrap().get(&path).copied().unwrap_or(0) >= n {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+            json(serde_json::json!({"got": got}))
+        }
+        ("rotate", _) => json(serde_json::json!({"key": format!("key-{hit}")})),
+        ("invalid-json", _) => "this is not json".into_response(),
+        _ => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+struct NoEnvironments;
+
+#[async_trait]
+impl EnvironmentLoader for NoEnvironments {
+    async fn load_environment(&self, name: &str) -> Result<LoadedEnvironment, CallError> {
+        Err(CallError::new(format!("no environment {name}")))
+    }
+}
+
+struct NoDecrypter;
+
+#[async_trait]
+impl Decrypter for NoDecrypter {
+    async fn decrypt(&self, _ciphertext: &[u8]) -> Result<Vec<u8>, CallError> {
+        Err(CallError::new("no decrypter"))
+    }
+}
+
+/// The execution context the service passes: user `alice` in org `acme`.
+pub(crate) fn context() -> PlainValue {
+    PlainValue::object([(
+        "pulumi",
+        PlainValue::object([
+            (
+                "user",
+                PlainValue::object([("login", PlainValue::string("alice"))]),
+            ),
+            (
+                "organization",
+                PlainValue::object([("login", PlainValue::string("acme"))]),
+            ),
+        ]),
+    )])
+}
+
+/// Evaluate `yaml` as `payments/prod` in `mode` with `providers`.
+pub(crate) async fn evaluate(
+    yaml: &str,
+    mode: Mode,
+    providers: Arc<dyn ProviderLoader>,
+) -> Evaluation {
+    let (definition, diags) = esc_eval::load_definition("payments/prod", yaml);
+    assert!(diags.is_empty(), "{diags:?}");
+    let session = Session {
+        providers,
+        environments: Arc::new(NoEnvironments),
+        decrypter: Arc::new(NoDecrypter),
+        context: context(),
+        limits: esc_eval::Limits::default(),
+    };
+    esc_eval::evaluate(&definition.unwrap(), mode, &session)
+        .await
+        .unwrap()
+}
+
+/// Compact JSON of an evaluation (`redact`: secrets as `[secret]`).
+pub(crate) fn json(eval: &Evaluation, redact: bool) -> serde_json::Value {
+    serde_json::from_str(&eval.to_json(redact).unwrap().to_json().unwrap()).unwrap()
+}
+
+/// The error summaries of an evaluation with their paths.
+pub(crate) fn errors(eval: &Evaluation) -> Vec<(String, String)> {
+    eval.diagnostics()
+        .iter()
+        .map(|d| (d.path.clone(), d.summary.clone()))
+        .collect()
+}
