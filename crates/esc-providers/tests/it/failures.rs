@@ -169,3 +169,23 @@ async fn invalid_json_response_is_an_error() {
     let (_, summary) = one_error(&adapter, adapter.config(), &url, issuer).await;
     assert!(summary.contains("not valid JSON"), "{summary}");
 }
+
+#[tokio::test]
+async fn connection_errors_are_retried_then_reported() {
+    let issuer = new_issuer();
+    let adapter = start_adapter(&issuer, false).await;
+    // A port nothing listens on: bind, note the port, close.
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let url = format!("https://127.0.0.1:{closed}/fetch");
+    let (path, summary) = one_error(&adapter, adapter.config(), &url, issuer).await;
+    assert!(path.starts_with("values.x"), "{path}");
+    assert!(
+        summary.contains("cannot connect to the adapter"),
+        "{summary}"
+    );
+    assert!(summary.contains("after 3 attempts"), "{summary}");
+    assert!(!summary.contains(&url), "{summary}");
+}
