@@ -115,6 +115,31 @@ fn main() {
         }
         println!("RS256 mint, median of {N}: {:?}", median(mints));
 
+        let sleep_inputs: Vec<PlainValue> = (0..10)
+            .map(|i| {
+                PlainValue::object([
+                    ("url", PlainValue::string(adapter.url("/sleep/10"))),
+                    (
+                        "request",
+                        PlainValue::object([("i", PlainValue::Number(i.to_string()))]),
+                    ),
+                ])
+            })
+            .collect();
+        let mut direct = Vec::new();
+        for _ in 0..20 {
+            let t = Instant::now();
+            let calls = sleep_inputs.iter().map(|i| provider.open(i, &ctx));
+            for r in futures::future::join_all(calls).await {
+                r.unwrap();
+            }
+            direct.push(t.elapsed());
+        }
+        println!(
+            "10 concurrent provider opens (no evaluator) vs a 10 ms adapter, median of 20: {:?}",
+            median(direct)
+        );
+
         let (bare, opens, ten) = (median(bare), median(opens), median(ten));
         println!("bare HTTPS POST (401, no token), median of {N}: {bare:?}");
         println!("external open (signed, verified), median of {N}: {opens:?}");
