@@ -44,10 +44,14 @@ impl Connector {
     ) -> Result<Connector, ConfigError> {
         let mut roots = Vec::new();
         for (index, pem) in config.extra_root_certificates_pem.iter().enumerate() {
-            roots.push(
-                reqwest::Certificate::from_pem(pem)
-                    .map_err(|_| ConfigError::RootCertificate { index })?,
-            );
+            // `from_pem` accepts text without any certificate; a bundle
+            // that yields none is a configuration mistake.
+            let certs = reqwest::Certificate::from_pem_bundle(pem)
+                .map_err(|_| ConfigError::RootCertificate { index })?;
+            if certs.is_empty() {
+                return Err(ConfigError::RootCertificate { index });
+            }
+            roots.extend(certs);
         }
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())

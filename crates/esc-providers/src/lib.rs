@@ -36,7 +36,8 @@ pub struct ProvidersConfig {
     /// Wait before the first retry; doubled for each further one
     /// (default 200 ms).
     pub retry_backoff: Duration,
-    /// Extra trusted root certificates (PEM), added to the built-in roots.
+    /// Extra trusted root certificates (PEM, each entry one or more
+    /// certificates), added to the built-in roots.
     pub extra_root_certificates_pem: Vec<Vec<u8>>,
     /// Organization named in tokens when the execution context has no
     /// `pulumi.organization.login` (default empty: such calls fail).

@@ -189,3 +189,22 @@ async fn connection_errors_are_retried_then_reported() {
     assert!(summary.contains("after 3 attempts"), "{summary}");
     assert!(!summary.contains(&url), "{summary}");
 }
+
+#[tokio::test]
+async fn bad_root_certificate_is_reported_at_the_call() {
+    let issuer = new_issuer();
+    let adapter = start_adapter(&issuer, false).await;
+    let config = esc_providers::ProvidersConfig {
+        extra_root_certificates_pem: vec![b"not a certificate".to_vec()],
+        ..adapter.config()
+    };
+    assert!(esc_providers::Registry::new(config.clone(), issuer.clone()).is_err());
+    let url = adapter.url("/echo");
+    let (path, summary) = one_error(&adapter, config, &url, issuer).await;
+    assert!(path.starts_with("values.x"), "{path}");
+    assert!(
+        summary.contains("invalid extra root certificate #0"),
+        "{summary}"
+    );
+    assert_eq!(adapter.hits("/echo"), 0);
+}
