@@ -126,18 +126,7 @@ impl Connector {
         let mut backoff = self.config.retry_backoff;
         let mut attempt = 1;
         loop {
-            let token = self
-                .issuer
-                .mint(
-                    &TokenRequest {
-                        audience,
-                        current_env: &caller.current_env,
-                        root_env: &caller.root_env,
-                        trigger_user: &caller.trigger_user,
-                    },
-                    body,
-                )
-                .map_err(|e| CallError::new(format!("external: cannot sign the request: {e}")))?;
+            let token = self.mint(audience, body, caller).await?;
             let sent = self
                 .client
                 .post(url.clone())
@@ -170,6 +159,35 @@ impl Connector {
             backoff = backoff.saturating_mul(2);
             attempt += 1;
         }
+    }
+
+    /// A token for one attempt. RS256 signing is CPU work (about a
+    /// millisecond): it runs on the blocking pool so concurrent opens
+    /// polled by one task sign in parallel.
+    async fn mint(
+        &self,
+        audience: &str,
+        body: &[u8],
+        caller: &Caller,
+    ) -> Result<String, CallError> {
+        let issuer = self.issuer.clone();
+        let (audience, body) = (audience.to_owned(), body.to_vec());
+        let (current_env, root_env) = (caller.current_env.clone(), caller.root_env.clone());
+        let trigger_user = caller.trigger_user.clone();
+        let signed = tokio::task::spawn_blocking(move || {
+            issuer.mint(
+                &TokenRequest {
+                    audience: &audience,
+                    current_env: &current_env,
+                    root_env: &root_env,
+                    trigger_user: &trigger_user,
+                },
+                &body,
+            )
+        })
+        .await
+        .map_err(|_| CallError::new("external: signing the request was interrupted"))?;
+        signed.map_err(|e| CallError::new(format!("external: cannot sign the request: {e}")))
     }
 
     /// The body, refused when larger than the cap (read stops past it).
