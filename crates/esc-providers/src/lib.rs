@@ -24,8 +24,8 @@ pub struct ProvidersConfig {
     pub allow_link_local: bool,
     /// Time allowed to establish a connection (default 5 s).
     pub connect_timeout: Duration,
-    /// Time allowed for one whole request, response body included
-    /// (default 30 s).
+    /// Time allowed for one whole attempt, response body included
+    /// (default 30 s). A timed-out attempt is not retried.
     pub total_timeout: Duration,
     /// Largest adapter response read, in bytes (default 1 MiB); a larger
     /// response is refused.
