@@ -319,7 +319,7 @@ fn parse_spans(text: &str) -> Result<SpanNode, EditError> {
         }
     }
     let (event, span) = builder.next()?;
-    builder.node(event, span)
+    builder.node(event, span, false)
 }
 
 struct SpanBuilder<'t> {
@@ -363,12 +363,18 @@ impl<'t> SpanBuilder<'t> {
         }
     }
 
+    /// Whether a collection's start event ends on its opening bracket.
+    fn opens_flow(&self, start_event: Span, bracket: u8) -> bool {
+        let end = self.byte(start_event.end);
+        end > 0 && self.index.text().as_bytes().get(end - 1) == Some(&bracket)
+    }
+
     fn byte(&self, span_mark: saphyr_parser::Marker) -> usize {
         self.index.byte_of_char(span_mark.index())
     }
 
     // Depth is bounded: `parse_document` ran first and enforces the nesting limit.
-    fn node(&mut self, event: Event<'t>, span: Span) -> Result<SpanNode, EditError> {
+    fn node(&mut self, event: Event<'t>, span: Span, in_flow: bool) -> Result<SpanNode, EditError> {
         let start = self.byte(span.start);
         let column = span.start.col();
         match event {
@@ -417,11 +423,13 @@ impl<'t> SpanBuilder<'t> {
                 })
             }
             Event::SequenceStart(..) => {
+                let inner = in_flow || self.opens_flow(span, b'[');
                 let mut items = Vec::new();
                 loop {
                     let (event, span) = self.next()?;
                     if event == Event::SequenceEnd {
-                        let flow = !span.is_empty();
+                        // an implicit `k: v` pair inside a flow sequence has no braces
+                        let flow = in_flow || !span.is_empty();
                         let end = if flow {
                             self.closing_bracket(span, b']')
                         } else {
@@ -444,15 +452,17 @@ impl<'t> SpanBuilder<'t> {
                             shape: Shape::Sequence { flow, items },
                         });
                     }
-                    items.push(self.node(event, span)?);
+                    items.push(self.node(event, span, inner)?);
                 }
             }
             Event::MappingStart(..) => {
+                let inner = in_flow || self.opens_flow(span, b'{');
                 let mut entries = Vec::new();
                 loop {
                     let (event, span) = self.next()?;
                     if event == Event::MappingEnd {
-                        let flow = !span.is_empty();
+                        // an implicit `k: v` pair inside a flow sequence has no braces
+                        let flow = in_flow || !span.is_empty();
                         let end = if flow {
                             self.closing_bracket(span, b'}')
                         } else {
@@ -469,9 +479,9 @@ impl<'t> SpanBuilder<'t> {
                             shape: Shape::Mapping { flow, entries },
                         });
                     }
-                    let key = self.node(event, span)?;
+                    let key = self.node(event, span, inner)?;
                     let (event, span) = self.next()?;
-                    let value = self.node(event, span)?;
+                    let value = self.node(event, span, inner)?;
                     entries.push((key, value));
                 }
             }
@@ -755,8 +765,15 @@ fn append_entry(
     value: &EditValue,
 ) -> Result<Edit, EditError> {
     if flow {
+        // an implicit `k: v` pair in a flow sequence has no braces to extend
+        if !text[..mapping.end].ends_with('}') {
+            return Err(EditError::Unsupported {
+                path: String::new(),
+                reason: "a flow pair without braces",
+            });
+        }
         // before the closing brace
-        let close = text[..mapping.end].rfind('}').unwrap_or(mapping.end);
+        let close = mapping.end - 1;
         let sep = if empty { "" } else { ", " };
         let entry = format!("{sep}{}: {}", scalar_text(key), render_flow(value)?);
         return Ok(Edit {

@@ -559,6 +559,18 @@ fn empty_values_in_flow_mappings() {
 }
 
 #[test]
+fn implicit_pairs_in_flow_sequences() {
+    // found by fuzzing: `[a, k:]` holds a brace-less mapping, which is flow
+    let text = "values:\n  s: [a, k:]\n";
+    let out = set_value(text, "values.s[1].k", &s("x")).unwrap();
+    assert_eq!(out, "values:\n  s: [a, k: x]\n");
+    assert!(matches!(
+        set_value(text, "values.s[1].other", &s("x")),
+        Err(EditError::Unsupported { .. })
+    ));
+}
+
+#[test]
 fn invalid_documents_are_errors() {
     assert!(matches!(
         set_value("a: [", "a", &EditValue::Null),
