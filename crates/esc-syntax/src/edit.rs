@@ -393,7 +393,7 @@ impl<'t> SpanBuilder<'t> {
                             b'#' => in_comment = true,
                             b'|' | b'>' if !in_comment => {
                                 start = from + i;
-                                column = self.index.line_column_of_byte(start).1 as usize - 1;
+                                column = column_of_byte(text, start);
                                 break;
                             }
                             _ => {}
@@ -439,9 +439,9 @@ impl<'t> SpanBuilder<'t> {
                         let column = match items.first() {
                             Some(first) if !flow => {
                                 let text = self.index.text();
-                                text[..first.start].rfind('-').map_or(column, |dash| {
-                                    self.index.line_column_of_byte(dash).1 as usize - 1
-                                })
+                                text[..first.start]
+                                    .rfind('-')
+                                    .map_or(column, |dash| column_of_byte(text, dash))
                             }
                             _ => column,
                         };
@@ -488,6 +488,13 @@ impl<'t> SpanBuilder<'t> {
             _ => Err(EditError::Alias),
         }
     }
+}
+
+/// 0-based character column of `byte`, counting lines the way YAML (and
+/// saphyr) does: a lone `\r` also ends a line.
+fn column_of_byte(text: &str, byte: usize) -> usize {
+    let line_start = text[..byte].rfind(['\n', '\r']).map_or(0, |i| i + 1);
+    text[line_start..byte].chars().count()
 }
 
 /// `fn::secret` argument nodes under top-level `values` (any depth).

@@ -571,6 +571,16 @@ fn implicit_pairs_in_flow_sequences() {
 }
 
 #[test]
+fn carriage_return_only_documents() {
+    // found by fuzzing: columns must count lines ended by a lone `\r`
+    let text = "values:\r  l:\r    - a\r";
+    let out = set_value(text, "values.l[1]", &s("b")).unwrap();
+    let root = reparsed(&out);
+    assert_eq!(lookup(&root, "values.l[1]").as_str(), Some("b"), "{out:?}");
+    assert_eq!(lookup(&root, "values.l[0]").as_str(), Some("a"), "{out:?}");
+}
+
+#[test]
 fn invalid_documents_are_errors() {
     assert!(matches!(
         set_value("a: [", "a", &EditValue::Null),
