@@ -53,3 +53,56 @@ fn a_wrong_expectation_fails() {
     assert!(out.contains("FAIL open-yaml-broken\n"), "{out}");
     assert!(out.ends_with("0 passed, 1 failed, 0 skipped\n"), "{out}");
 }
+
+/// Every golden transcript either passes, is skipped by the runner with a
+/// reason (`conformance-skip.txt`), or is listed as known to fail
+/// (`conformance-known-failures.txt`); a listed transcript that starts
+/// passing fails this test too, so the list stays true.
+#[test]
+fn every_golden_transcript_passes_or_is_a_listed_failure() {
+    let listed_text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/conformance-known-failures.txt"
+    ))
+    .unwrap();
+    let listed: std::collections::BTreeSet<&str> = listed_text
+        .lines()
+        .filter(|line| !line.trim().is_empty() && !line.starts_with('#'))
+        .map(|line| line.split(':').next().unwrap().trim())
+        .collect();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_esc-cli-conformance"))
+        .arg(GOLDEN)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let mut failed = std::collections::BTreeSet::new();
+    let mut passed = std::collections::BTreeSet::new();
+    for line in stdout.lines() {
+        if let Some(rest) = line.strip_prefix("FAIL ") {
+            failed.insert(rest.split(':').next().unwrap().trim().to_owned());
+        } else if let Some(rest) = line.strip_prefix("PASS ") {
+            passed.insert(rest.trim().to_owned());
+        }
+    }
+    assert!(!passed.is_empty(), "no transcript passed:\n{stdout}");
+    let unexpected: Vec<_> = failed
+        .iter()
+        .filter(|name| !listed.contains(name.as_str()))
+        .collect();
+    let now_passing: Vec<_> = listed
+        .iter()
+        .filter(|name| passed.contains(**name))
+        .collect();
+    let unknown: Vec<_> = listed
+        .iter()
+        .filter(|name| !passed.contains(**name) && !failed.contains(**name))
+        .collect();
+    assert!(
+        unexpected.is_empty() && now_passing.is_empty() && unknown.is_empty(),
+        "failing but not listed: {unexpected:?}\nlisted but passing (remove them): {now_passing:?}\nlisted but not run: {unknown:?}\n{stdout}"
+    );
+    eprintln!(
+        "esc-cli conformance: {}",
+        stdout.lines().last().unwrap_or("")
+    );
+}
