@@ -218,7 +218,8 @@ pub(crate) fn build_document(name: &str, node: Option<&Node>) -> Document {
                     }
                 }
             }
-            NodeKind::Null => {}
+            // `imports:` with no value is a mistake too: the reference (and
+            // its CLI transcript env-edit-editor-invalid) reports it
             _ => b.diags.push(Diagnostic::error(
                 "imports must be a list",
                 Some(imports.range.clone()),

@@ -515,3 +515,13 @@ async fn opens_in_builtin_arguments_or_with_references_wait_for_a_pass() {
         r#"{"a":"{\"x\":1}","b":{"x":1},"c":1}"#
     );
 }
+
+#[test]
+fn imports_without_a_value_is_an_error() {
+    let (definition, diags) = load_definition("env", "imports:\nvalues:\n  a: 1\n");
+    assert!(definition.is_some());
+    let summaries: Vec<_> = diags.iter().map(|d| d.summary.as_str()).collect();
+    assert_eq!(summaries, ["imports must be a list"]);
+    assert_eq!(diags[0].path, "imports");
+    assert_eq!(diags[0].range.as_ref().map(|r| r.start.line), Some(1));
+}
