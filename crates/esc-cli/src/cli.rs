@@ -429,6 +429,11 @@ pub(crate) struct ServeArgs {
     /// Login of the administrator (admin of every organization)
     #[arg(long, default_value = "admin")]
     pub(crate) admin: String,
+    /// Let fn::open::external and fn::rotate::external call plain http://
+    /// adapters on loopback addresses (local development only; HTTPS is
+    /// required otherwise)
+    #[arg(long)]
+    pub(crate) allow_insecure_loopback_http: bool,
 }
 
 impl std::fmt::Debug for LoginArgs {

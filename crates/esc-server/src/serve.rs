@@ -8,7 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use esc_oidc::{FileKeyStore, Issuer, IssuerConfig};
-use esc_service::{AccessPolicy, ProviderRegistry, Service, ServiceConfig};
+use esc_providers::ProvidersConfig;
+use esc_service::{AccessPolicy, Service, ServiceConfig};
 use esc_store::{Location, Plaintext, SqlStore};
 use tokio::net::TcpListener;
 
@@ -35,6 +36,10 @@ pub struct ServeConfig {
     pub max_body_bytes: usize,
     /// Longest time one request may take.
     pub request_timeout: Duration,
+    /// Let `fn::open::external` / `fn::rotate::external` call plain
+    /// `http://` adapters on loopback addresses (local development only;
+    /// HTTPS is required otherwise).
+    pub allow_insecure_loopback_http: bool,
 }
 
 impl Default for ServeConfig {
@@ -47,6 +52,7 @@ impl Default for ServeConfig {
             admin_login: "admin".to_owned(),
             max_body_bytes: HttpLimits::default().body_bytes,
             request_timeout: HttpLimits::default().request_timeout,
+            allow_insecure_loopback_http: false,
         }
     }
 }
@@ -110,9 +116,19 @@ pub async fn start(config: ServeConfig) -> Result<StartedServer, ServeError> {
         Arc::new(FileKeyStore::new(config.data_dir.join("oidc-keys"))),
     )
     .await?;
+    // The built-in providers sign their adapter calls with the issuer whose
+    // keys this server publishes at /.well-known/jwks.
+    let issuer = Arc::new(issuer);
+    let providers = esc_providers::registry(
+        ProvidersConfig {
+            allow_insecure_loopback_http: config.allow_insecure_loopback_http,
+            ..ProvidersConfig::default()
+        },
+        issuer.clone(),
+    );
     let service = Service::new(
         store,
-        Arc::new(ProviderRegistry::new()),
+        providers,
         ServiceConfig {
             access: AccessPolicy {
                 admins: vec![config.admin_login.clone()],
@@ -130,7 +146,7 @@ pub async fn start(config: ServeConfig) -> Result<StartedServer, ServeError> {
         bootstrap_token,
         state: AppState {
             service,
-            issuer: Some(Arc::new(issuer)),
+            issuer: Some(issuer),
             limits: HttpLimits {
                 body_bytes: config.max_body_bytes,
                 request_timeout: config.request_timeout,

@@ -139,6 +139,7 @@ pub(super) async fn serve(
         database_url: args.database_url,
         public_url: args.public_url,
         admin_login: args.admin,
+        allow_insecure_loopback_http: args.allow_insecure_loopback_http,
         ..esc_server::ServeConfig::default()
     };
     // The binary subscribes to the libraries' events (`ESC_LOG`, default info).

@@ -82,3 +82,128 @@ async fn first_start_bootstraps_admin_and_serves_until_shutdown() {
         .unwrap()
         .unwrap();
 }
+
+/// `esc serve` wires the built-in providers to its own issuer: an environment
+/// with `fn::open::external` opened through the API calls a real adapter,
+/// which verifies the request against the server's published JWKS.
+#[tokio::test]
+async fn external_open_is_signed_by_the_servers_own_issuer() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = ServeConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        data_dir: dir.path().join("data"),
+        allow_insecure_loopback_http: true,
+        ..ServeConfig::default()
+    };
+    let started = start(config).await.unwrap();
+    let token =
+        String::from_utf8(started.bootstrap_token.as_ref().unwrap().expose().to_vec()).unwrap();
+    let url = format!("http://{}", started.address);
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(started.run(async {
+        let _ = rx.await;
+    }));
+
+    // the adapter trusts only this server's issuer and JWKS
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let adapter_url = format!("http://{}/", listener.local_addr().unwrap());
+    let verifier =
+        esc_adapter::Verifier::new(esc_adapter::VerifierConfig::new(&url, &adapter_url)).unwrap();
+    let state = env_adapter::AppState {
+        verifier: std::sync::Arc::new(verifier),
+        values: std::sync::Arc::new(
+            [("DB_PASSWORD".to_owned(), "s3cr3t-from-adapter".to_owned())].into(),
+        ),
+        allowed_orgs: Some(std::sync::Arc::new(vec!["admin".to_owned()])),
+    };
+    let adapter = tokio::spawn(async move {
+        axum::serve(listener, env_adapter::app(state))
+            .await
+            .unwrap();
+    });
+
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
+    let auth = format!("token {token}");
+    let env = format!("{url}/api/esc/environments/admin/app/dev");
+    let created = client
+        .post(format!("{url}/api/esc/environments/admin"))
+        .header("Authorization", &auth)
+        .body(r#"{"project":"app","name":"dev"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert!(created.status().is_success(), "{}", created.status());
+    let definition = format!(
+        "values:\n  db:\n    fn::open::external:\n      url: {adapter_url}\n      request:\n        name: DB_PASSWORD\n  missing:\n    fn::open::external:\n      url: {adapter_url}\n      request:\n        name: NOPE\n"
+    );
+    let updated = client
+        .patch(&env)
+        .header("Authorization", &auth)
+        .body(definition)
+        .send()
+        .await
+        .unwrap();
+    assert!(updated.status().is_success(), "{}", updated.status());
+
+    let opened = client
+        .post(format!("{env}/open"))
+        .header("Authorization", &auth)
+        .send()
+        .await
+        .unwrap();
+    let status = opened.status();
+    let body = opened.text().await.unwrap();
+    // the adapter answers 404 for `NOPE`: the open reports it, naming the status
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("404"), "{body}");
+    assert!(!body.contains("s3cr3t-from-adapter"), "{body}");
+
+    // without the failing call the open succeeds and reveals the adapter's value
+    let fixed = format!(
+        "values:\n  db:\n    fn::open::external:\n      url: {adapter_url}\n      request:\n        name: DB_PASSWORD\n"
+    );
+    let updated = client
+        .patch(&env)
+        .header("Authorization", &auth)
+        .body(fixed)
+        .send()
+        .await
+        .unwrap();
+    assert!(updated.status().is_success(), "{}", updated.status());
+    let opened = client
+        .post(format!("{env}/open"))
+        .header("Authorization", &auth)
+        .send()
+        .await
+        .unwrap();
+    let status = opened.status();
+    let opened: serde_json::Value = serde_json::from_str(&opened.text().await.unwrap()).unwrap();
+    assert_eq!(status, 200, "{opened}");
+    let id = opened["id"].as_str().unwrap();
+    let read: serde_json::Value = client
+        .get(format!("{env}/open/{id}"))
+        .header("Authorization", &auth)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let db = &read["properties"]["db"];
+    assert_eq!(db["secret"], true, "{read}");
+    assert_eq!(
+        db["value"]["response"]["value"]["value"]["value"], "s3cr3t-from-adapter",
+        "{read}"
+    );
+
+    adapter.abort();
+    tx.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(10), server)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+}
