@@ -19,9 +19,19 @@ macro_rules! store_suite {
                 ($name:ident) => {
                     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
                     async fn $name() {
+                        // None only when PostgreSQL is not configured and not
+                        // required (`fresh_database` printed the skip)
                         let Some(harness) = Harness::start($kind).await else {
                             return;
                         };
+                        // every case starts on its own empty store, so cases
+                        // running in parallel cannot see each other's data
+                        let organizations = harness.dyn_store().list_organizations().await.unwrap();
+                        assert!(
+                            organizations.is_empty(),
+                            "a fresh store per test, found {} organizations",
+                            organizations.len()
+                        );
                         suite::$name(&harness).await;
                     }
                 };
