@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use esc_eval::PlainValue;
-use esc_service::{CloneOptions, Definition, Version};
+use esc_service::{Caller, CloneOptions, Definition, Version};
 use esc_store::{EnvRef, SettingsUpdate};
 use serde::Serialize;
 
@@ -40,7 +40,7 @@ pub(crate) async fn list_org(
 
 async fn list(
     state: &AppState,
-    caller: &esc_service::Caller,
+    caller: &Caller,
     org: Option<&str>,
     params: &Params,
 ) -> Result<Response, ApiError> {
@@ -105,11 +105,7 @@ pub(crate) async fn definition(
     Authed(caller): Authed,
     segments: Segments,
 ) -> Result<Response, ApiError> {
-    let found = state
-        .service
-        .definition(&caller, &segments.env(), &Version::Latest, false)
-        .await?;
-    Ok(definition_response(found))
+    definition_reply(&state, &caller, &segments, Version::Latest, false).await
 }
 
 /// 7. `HEAD E`: the headers of 6, no body.
@@ -134,11 +130,7 @@ pub(crate) async fn definition_at(
     segments: Segments,
 ) -> Result<Response, ApiError> {
     let version = version_of(&segments)?;
-    let found = state
-        .service
-        .definition(&caller, &segments.env(), &version, false)
-        .await?;
-    Ok(definition_response(found))
+    definition_reply(&state, &caller, &segments, version, false).await
 }
 
 /// 9. `GET E/decrypt`.
@@ -147,11 +139,7 @@ pub(crate) async fn decrypt(
     Authed(caller): Authed,
     segments: Segments,
 ) -> Result<Response, ApiError> {
-    let found = state
-        .service
-        .definition(&caller, &segments.env(), &Version::Latest, true)
-        .await?;
-    Ok(definition_response(found))
+    definition_reply(&state, &caller, &segments, Version::Latest, true).await
 }
 
 /// 10. `GET E/versions/{version}/decrypt`.
@@ -161,9 +149,21 @@ pub(crate) async fn decrypt_at(
     segments: Segments,
 ) -> Result<Response, ApiError> {
     let version = version_of(&segments)?;
+    definition_reply(&state, &caller, &segments, version, true).await
+}
+
+/// The definition at `version` as 6, 8, 9 and 10 answer it (`decrypt`:
+/// secrets shown in plaintext).
+async fn definition_reply(
+    state: &AppState,
+    caller: &Caller,
+    segments: &Segments,
+    version: Version,
+    decrypt: bool,
+) -> Result<Response, ApiError> {
     let found = state
         .service
-        .definition(&caller, &segments.env(), &version, true)
+        .definition(caller, &segments.env(), &version, decrypt)
         .await?;
     Ok(definition_response(found))
 }
