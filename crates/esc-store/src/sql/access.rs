@@ -203,6 +203,9 @@ pub(super) async fn create_token(
     Ok(NewAccessToken { token, secret })
 }
 
+/// How stale `last_used` may get before an authentication rewrites it.
+const LAST_USED_GRANULARITY_MILLIS: i64 = 60_000;
+
 pub(super) async fn authenticate_token(
     tx: &mut dyn Tx,
     secret: &str,
@@ -219,12 +222,19 @@ pub(super) async fn authenticate_token(
     if token.expires.is_some_and(|expires| expires <= now) {
         return Err(StoreError::not_found("access token"));
     }
-    tx.execute(
-        "UPDATE access_tokens SET last_used = $1 WHERE id = $2",
-        args![now.unix_millis(), &token.id],
-    )
-    .await?;
-    token.last_used = Some(now);
+    // Every API request authenticates: record use at most once a minute per
+    // token, so a busy token does not turn every read into a row write.
+    let stale = token
+        .last_used
+        .is_none_or(|used| used.unix_millis() + LAST_USED_GRANULARITY_MILLIS <= now.unix_millis());
+    if stale {
+        tx.execute(
+            "UPDATE access_tokens SET last_used = $1 WHERE id = $2",
+            args![now.unix_millis(), &token.id],
+        )
+        .await?;
+        token.last_used = Some(now);
+    }
     Ok(token)
 }
 

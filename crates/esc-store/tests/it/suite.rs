@@ -1041,6 +1041,9 @@ pub(crate) async fn access_tokens(h: &Harness) {
     assert_eq!(found.id, created.token.id);
     assert_eq!(found.owner, "alice");
     assert!(found.last_used.is_some());
+    // a second use within the minute keeps the recorded time (no row write)
+    let again = store.authenticate_access_token(&secret).await.unwrap();
+    assert_eq!(again.last_used, found.last_used);
     assert!(matches!(
         store.authenticate_access_token("esc_wrong").await,
         Err(StoreError::NotFound { .. })
