@@ -824,22 +824,39 @@ async fn other_users_are_kept_out_of_organizations_they_do_not_belong_to() {
 
 #[tokio::test]
 async fn requests_over_the_time_limit_get_408_in_the_error_shape() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
     let (store, _dir) = crate::harness::sqlite_store().await;
     let server = crate::harness::TestServer::over(
         store,
         esc_server::HttpLimits {
-            request_timeout: std::time::Duration::ZERO,
+            request_timeout: std::time::Duration::from_millis(200),
             ..esc_server::HttpLimits::default()
         },
     )
     .await;
-    // authentication waits on the database, so nothing finishes in zero time
-    let reply = server.call(Method::GET, E, None).await;
-    assert!(
-        reply
-            .error(StatusCode::REQUEST_TIMEOUT)
-            .contains("took too long")
+    // A body announced but never finished keeps the handler waiting, so the
+    // request deterministically outlives the limit (a zero limit raced the
+    // database and was flaky).
+    let address = server.url.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    let head = format!(
+        "PATCH {E} HTTP/1.1\r\nHost: {address}\r\nAuthorization: token {}\r\nContent-Length: 100\r\n\r\nvalues:",
+        server.token
     );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let mut reply = Vec::new();
+    let read = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        stream.read_to_end(&mut reply),
+    )
+    .await
+    .expect("the server answers within the time limit, not when the body ends");
+    read.unwrap();
+    let reply = String::from_utf8_lossy(&reply);
+    assert!(reply.starts_with("HTTP/1.1 408"), "{reply}");
+    assert!(reply.contains(r#""code":408"#), "{reply}");
+    assert!(reply.contains("took too long"), "{reply}");
     server.stop().await;
 }
 
