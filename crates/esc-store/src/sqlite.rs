@@ -36,16 +36,21 @@ impl SqliteBackend {
         let writer_path = path.clone();
         let connection = tokio::task::spawn_blocking(move || -> Result<Connection, StoreError> {
             let path = writer_path;
-            let connection = Connection::open(&path).map_err(map_error)?;
-            connection
-                .busy_timeout(Duration::from_secs(30))
-                .map_err(map_error)?;
-            connection
-                .execute_batch(
-                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
-                )
-                .map_err(map_error)?;
-            Ok(connection)
+            // Two processes opening a fresh file at once: while one switches it
+            // to WAL the other can get SQLITE_BUSY without SQLite calling the
+            // busy handler, so this step is retried (bounded, ~5 s in all).
+            let mut attempt = 0;
+            loop {
+                match open_writer(&path) {
+                    Err(rusqlite::Error::SqliteFailure(failure, _))
+                        if failure.code == rusqlite::ErrorCode::DatabaseBusy && attempt < 100 =>
+                    {
+                        attempt += 1;
+                        std::thread::sleep(Duration::from_millis(50));
+                    }
+                    result => return result.map_err(map_error),
+                }
+            }
         })
         .await
         .map_err(join_error)??;
@@ -230,6 +235,16 @@ impl rusqlite::ToSql for Param {
 /// `$1` → `?1` (our SQL has no `$` inside string literals).
 fn placeholders(sql: &str) -> String {
     sql.replace('$', "?")
+}
+
+/// The writer connection: WAL, a generous busy timeout, foreign keys on.
+fn open_writer(path: &Path) -> Result<Connection, rusqlite::Error> {
+    let connection = Connection::open(path)?;
+    connection.busy_timeout(Duration::from_secs(30))?;
+    connection.execute_batch(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+    )?;
+    Ok(connection)
 }
 
 fn map_error(error: rusqlite::Error) -> StoreError {
