@@ -50,6 +50,9 @@ pub(crate) enum Command {
         after_help = "Example:\n  esc serve --listen 127.0.0.1:8080\n  esc login http://127.0.0.1:8080 --token <printed token>\n\nOn first start the admin's access token is printed once as an `esc login` line."
     )]
     Serve(ServeArgs),
+    /// Show the OIDC issuer that signs calls to external adapters (JWKS, discovery)
+    #[command(long_about = crate::commands::oidc::OIDC_ABOUT)]
+    Oidc(crate::commands::oidc::OidcCommand),
     /// Print esc's version number
     #[command(after_help = "Example:\n  esc version")]
     Version,

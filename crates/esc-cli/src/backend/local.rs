@@ -1,15 +1,25 @@
 //! The local backend: `esc-service` in-process on the embedded SQLite store
 //! under `$ESC_HOME/data`, acting as the local user (`$ESC_USER`, default
 //! `local`, whose personal organization is the default organization).
+//!
+//! The built-in providers of `esc-providers` (`fn::open::external`,
+//! `fn::rotate::external`) are registered as `esc serve` registers them, but
+//! sign their adapter calls with local mode's own OIDC issuer: RS256 keys in
+//! `$ESC_HOME/data/oidc-keys` (esc-oidc's `FileKeyStore`, files 0600), loaded
+//! or created the first time an environment names a provider, so commands
+//! that never call one never touch the keys. Its `iss` is
+//! [`issuer_url`]; `esc oidc` prints its JWKS and discovery document.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::Context as _;
+use anyhow::{Context as _, bail};
 use async_trait::async_trait;
-use esc_eval::PlainValue;
-use esc_service::{AccessPolicy, Caller, ProviderRegistry, Service, ServiceConfig, ServiceError};
+use esc_eval::{CallError, PlainValue, Provider, ProviderLoader, Rotator};
+use esc_oidc::{FileKeyStore, Issuer, IssuerConfig};
+use esc_providers::ProvidersConfig;
+use esc_service::{AccessPolicy, Caller, Service, ServiceConfig, ServiceError};
 use esc_store::{EnvRef, EnvironmentTagUpdate, Location, SettingsUpdate, SqlStore};
 
 use super::{
@@ -23,6 +33,8 @@ use crate::value::{Pos, Range, Value};
 pub(crate) struct LocalBackend {
     service: Service,
     caller: Caller,
+    /// `$ESC_ALLOW_INSECURE_LOOPBACK_HTTP`, for the hint on refusals.
+    allow_insecure_loopback_http: bool,
 }
 
 impl LocalBackend {
@@ -43,14 +55,204 @@ impl LocalBackend {
             },
             ..ServiceConfig::default()
         };
-        let service = Service::new(store, Arc::new(ProviderRegistry::new()), config);
+        let allow_insecure_loopback_http = allow_insecure_loopback_http()?;
+        let providers = Arc::new(LocalProviders {
+            data_dir: data_dir.to_path_buf(),
+            allow_insecure_loopback_http,
+            loaded: tokio::sync::OnceCell::new(),
+        });
+        let service = Service::new(store, providers, config);
         Ok(LocalBackend {
             service,
             caller: Caller {
                 name: login.clone(),
                 login,
             },
+            allow_insecure_loopback_http,
         })
+    }
+
+    /// The service's diagnostic or rotation error text with, when it is the
+    /// providers' refusal of a plain `http://` URL, how to allow it here.
+    fn explain(&self, text: &str) -> String {
+        if !self.allow_insecure_loopback_http && text.contains(INSECURE_REFUSAL_MARK) {
+            format!("{text}; {INSECURE_HINT}")
+        } else {
+            text.to_string()
+        }
+    }
+
+    fn diag(&self, d: &esc_syntax::Diagnostic) -> Diag {
+        let mut out = diag(d);
+        out.summary = self.explain(&out.summary);
+        out
+    }
+}
+
+/// Environment variable naming local mode's issuer URL (every token's `iss`).
+pub(crate) const ISSUER_URL_VAR: &str = "ESC_ISSUER_URL";
+
+/// Environment variable that lets local mode call plain `http://` adapters
+/// on loopback addresses (`1`/`true`; off by default).
+pub(crate) const ALLOW_INSECURE_LOOPBACK_HTTP_VAR: &str = "ESC_ALLOW_INSECURE_LOOPBACK_HTTP";
+
+/// The issuer URL when neither [`ISSUER_URL_VAR`] nor a saved setting names
+/// one: a name that never resolves (RFC 6761 `.invalid`), so it can never
+/// collide with a real issuer; adapters pin the JWKS `esc oidc jwks` prints.
+pub(crate) const DEFAULT_ISSUER_URL: &str = "https://local.esc.invalid";
+
+/// The file under the data directory holding the issuer URL saved by
+/// `esc oidc issuer URL` (`{"issuer": "<url>"}`).
+const ISSUER_SETTING_FILE: &str = "oidc-issuer.json";
+
+/// The directory under the data directory holding the signing keys.
+const KEYS_DIR: &str = "oidc-keys";
+
+/// Part of esc-providers' refusal of a plain `http://` adapter URL (its text
+/// names the server setting; local mode adds its own switch).
+const INSECURE_REFUSAL_MARK: &str = "allow_insecure_loopback_http";
+
+/// What local mode adds to that refusal.
+const INSECURE_HINT: &str = "in local mode, set ESC_ALLOW_INSECURE_LOOPBACK_HTTP=1 to allow plain http:// to a loopback address (local development only)";
+
+/// Where local mode's issuer URL came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum IssuerUrlSource {
+    /// [`ISSUER_URL_VAR`].
+    Environment,
+    /// The setting saved by `esc oidc issuer URL`.
+    Saved,
+    /// [`DEFAULT_ISSUER_URL`].
+    Default,
+}
+
+/// Local mode's issuer URL: `$ESC_ISSUER_URL`, else the saved setting, else
+/// [`DEFAULT_ISSUER_URL`].
+pub(crate) fn issuer_url(data_dir: &Path) -> anyhow::Result<(String, IssuerUrlSource)> {
+    if let Some(url) = std::env::var_os(ISSUER_URL_VAR).filter(|v| !v.is_empty()) {
+        let url = url
+            .into_string()
+            .map_err(|_| anyhow::anyhow!("{ISSUER_URL_VAR} is not valid UTF-8"))?;
+        check_issuer_url(&url).with_context(|| format!("invalid {ISSUER_URL_VAR}"))?;
+        return Ok((url, IssuerUrlSource::Environment));
+    }
+    let path = data_dir.join(ISSUER_SETTING_FILE);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Ok((DEFAULT_ISSUER_URL.to_string(), IssuerUrlSource::Default));
+        }
+        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+    };
+    let url = serde_json::from_str::<serde_json::Value>(&text)
+        .ok()
+        .and_then(|v| v.get("issuer").and_then(|u| u.as_str()).map(str::to_string))
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "reading {}: expected {{\"issuer\": \"<url>\"}}",
+                path.display()
+            )
+        })?;
+    check_issuer_url(&url).with_context(|| format!("reading {}", path.display()))?;
+    Ok((url, IssuerUrlSource::Saved))
+}
+
+/// Save `url` as local mode's issuer URL (`None`: forget the saved one).
+pub(crate) fn save_issuer_url(data_dir: &Path, url: Option<&str>) -> anyhow::Result<()> {
+    let path = data_dir.join(ISSUER_SETTING_FILE);
+    let Some(url) = url else {
+        return match std::fs::remove_file(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                Err(e).with_context(|| format!("removing {}", path.display()))
+            }
+            _ => Ok(()),
+        };
+    };
+    check_issuer_url(url)?;
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("creating {}", data_dir.display()))?;
+    let text = format!("{}\n", serde_json::json!({ "issuer": url }));
+    let temp = data_dir.join(format!("{ISSUER_SETTING_FILE}.tmp"));
+    std::fs::write(&temp, text).with_context(|| format!("writing {}", temp.display()))?;
+    std::fs::rename(&temp, &path).with_context(|| format!("writing {}", path.display()))
+}
+
+/// An issuer URL adapters can compare `iss` with: an absolute `http(s)://`
+/// URL with a host, no query or fragment.
+fn check_issuer_url(url: &str) -> anyhow::Result<()> {
+    let parsed = reqwest::Url::parse(url)
+        .map_err(|e| anyhow::anyhow!("{}: not a URL: {e}", esc_eval::go_quote(url)))?;
+    if !matches!(parsed.scheme(), "https" | "http")
+        || parsed.host_str().is_none_or(str::is_empty)
+        || parsed.query().is_some()
+        || parsed.fragment().is_some()
+    {
+        bail!(
+            "{}: the issuer URL must be an http:// or https:// URL with a host and no query or fragment",
+            esc_eval::go_quote(url)
+        );
+    }
+    Ok(())
+}
+
+/// Whether [`ALLOW_INSECURE_LOOPBACK_HTTP_VAR`] allows plain `http://`.
+fn allow_insecure_loopback_http() -> anyhow::Result<bool> {
+    match std::env::var(ALLOW_INSECURE_LOOPBACK_HTTP_VAR).as_deref() {
+        Err(std::env::VarError::NotPresent) | Ok("" | "0" | "false") => Ok(false),
+        Ok("1" | "true") => Ok(true),
+        _ => bail!("{ALLOW_INSECURE_LOOPBACK_HTTP_VAR} must be 1 or true (allow) or 0 or false"),
+    }
+}
+
+/// Local mode's issuer: its keys loaded from (or created in) the data
+/// directory, with the rotation rules applied now (a CLI run is short, so
+/// applying them at every start is the maintenance).
+pub(crate) async fn open_issuer(data_dir: &Path) -> anyhow::Result<Issuer> {
+    let (url, _) = issuer_url(data_dir)?;
+    let keys = data_dir.join(KEYS_DIR);
+    Issuer::open(
+        IssuerConfig::new(url),
+        Arc::new(FileKeyStore::new(keys.clone())),
+    )
+    .await
+    .with_context(|| format!("loading the local OIDC signing keys in {}", keys.display()))
+}
+
+/// The built-in providers, created on first use: loading them opens the
+/// issuer (and so reads or creates the signing keys).
+struct LocalProviders {
+    data_dir: PathBuf,
+    allow_insecure_loopback_http: bool,
+    loaded: tokio::sync::OnceCell<Arc<dyn ProviderLoader>>,
+}
+
+impl LocalProviders {
+    async fn loader(&self) -> Result<&Arc<dyn ProviderLoader>, CallError> {
+        self.loaded
+            .get_or_try_init(|| async {
+                let issuer = open_issuer(&self.data_dir)
+                    .await
+                    .map_err(|e| CallError::new(format!("{e:#}")))?;
+                Ok(esc_providers::registry(
+                    ProvidersConfig {
+                        allow_insecure_loopback_http: self.allow_insecure_loopback_http,
+                        ..ProvidersConfig::default()
+                    },
+                    Arc::new(issuer),
+                ))
+            })
+            .await
+    }
+}
+
+#[async_trait]
+impl ProviderLoader for LocalProviders {
+    async fn load_provider(&self, name: &str) -> Result<Arc<dyn Provider>, CallError> {
+        self.loader().await?.load_provider(name).await
+    }
+
+    async fn load_rotator(&self, name: &str) -> Result<Arc<dyn Rotator>, CallError> {
+        self.loader().await?.load_rotator(name).await
     }
 }
 
@@ -265,9 +467,9 @@ impl Backend for LocalBackend {
             .update(&self.caller, &store_ref(env), yaml, etag)
             .await
         {
-            Ok(outcome) => Ok(outcome.warnings.iter().map(diag).collect()),
+            Ok(outcome) => Ok(outcome.warnings.iter().map(|d| self.diag(d)).collect()),
             Err(ServiceError::Diagnostics { diagnostics }) => {
-                Ok(diagnostics.iter().map(diag).collect())
+                Ok(diagnostics.iter().map(|d| self.diag(d)).collect())
             }
             Err(e) => Err(api_error(e)),
         }
@@ -286,11 +488,11 @@ impl Backend for LocalBackend {
         {
             Ok(outcome) => Ok(Evaluated {
                 root: root_of(&outcome.environment)?,
-                diagnostics: outcome.warnings.iter().map(diag).collect(),
+                diagnostics: outcome.warnings.iter().map(|d| self.diag(d)).collect(),
             }),
             Err(ServiceError::Diagnostics { diagnostics }) => Ok(Evaluated {
                 root: None,
-                diagnostics: diagnostics.iter().map(diag).collect(),
+                diagnostics: diagnostics.iter().map(|d| self.diag(d)).collect(),
             }),
             Err(e) => Err(api_error(e)),
         }
@@ -317,7 +519,7 @@ impl Backend for LocalBackend {
             Err(ServiceError::Diagnostics { diagnostics }) => {
                 return Ok(Evaluated {
                     root: None,
-                    diagnostics: diagnostics.iter().map(diag).collect(),
+                    diagnostics: diagnostics.iter().map(|d| self.diag(d)).collect(),
                 });
             }
             Err(e) => return Err(api_error(e)),
@@ -530,13 +732,16 @@ impl Backend for LocalBackend {
                 let event = outcome.event.event;
                 Ok(RotationOutcome {
                     status: event.status.as_str().to_string(),
-                    error: event.error_message,
+                    error: event.error_message.map(|e| self.explain(&e)),
                     new_revision: event.post_rotation_revision,
                     failures: event
                         .rotations
                         .into_iter()
                         .filter(|r| r.status == esc_store::RotationStatus::Failed)
-                        .map(|r| (r.path, r.error_message.unwrap_or_default()))
+                        .map(|r| {
+                            let error = self.explain(&r.error_message.unwrap_or_default());
+                            (r.path, error)
+                        })
                         .collect(),
                     diagnostics: Vec::new(),
                 })
@@ -546,7 +751,7 @@ impl Backend for LocalBackend {
                 error: None,
                 new_revision: None,
                 failures: Vec::new(),
-                diagnostics: diagnostics.iter().map(diag).collect(),
+                diagnostics: diagnostics.iter().map(|d| self.diag(d)).collect(),
             }),
             Err(e) => Err(api_error(e)),
         }

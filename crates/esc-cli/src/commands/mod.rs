@@ -3,6 +3,7 @@
 
 mod account;
 mod env;
+pub(crate) mod oidc;
 mod open;
 mod versions;
 
@@ -35,6 +36,7 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             account::whoami(&ctx, &config).await
         }
         Command::Serve(args) => account::serve(&config, args).await,
+        Command::Oidc(args) => oidc::oidc(&config, args).await,
         Command::Open(args) => open::open(&Ctx::new(&config).await?, None, args).await,
         Command::Run(args) => open::run(&Ctx::new(&config).await?, None, args).await,
         Command::Env(env) => run_env(&config, env).await,

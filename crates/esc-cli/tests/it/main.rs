@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod commands;
+mod connect;
 mod conformance;
 mod direnv;
 mod remote;
