@@ -13,6 +13,7 @@
 mod duration;
 pub mod error;
 mod extract;
+pub mod keystore;
 mod routes;
 mod serve;
 mod wire;
@@ -30,7 +31,7 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 pub use duration::parse_go_duration;
-pub use serve::{ServeConfig, ServeError, StartedServer, serve, start};
+pub use serve::{ServeConfig, ServeError, StartedServer, serve, start, start_with_store};
 
 use crate::error::ApiError;
 use crate::routes::{environments, identity, open, tags};

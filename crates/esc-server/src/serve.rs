@@ -1,5 +1,8 @@
 //! Running the server: open the store, bootstrap the admin, bind, serve
 //! until the shutdown future completes, then drain in-flight requests.
+//! While it serves, a task applies the issuer's key rotation rules every
+//! [`ServeConfig::key_maintenance_interval`] (keys live in the database, see
+//! [`crate::keystore`], so servers sharing it converge on one key set).
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -10,9 +13,10 @@ use std::time::Duration;
 use esc_oidc::{FileKeyStore, Issuer, IssuerConfig};
 use esc_providers::ProvidersConfig;
 use esc_service::{AccessPolicy, Service, ServiceConfig};
-use esc_store::{Location, Plaintext, SqlStore};
+use esc_store::{Location, Plaintext, SqlStore, Store};
 use tokio::net::TcpListener;
 
+use crate::keystore::{StoreKeyStore, import_keys};
 use crate::{AppState, HttpLimits, router};
 
 /// How to run the server. Plain data; [`ServeConfig::default`] is a local
@@ -21,8 +25,10 @@ use crate::{AppState, HttpLimits, router};
 pub struct ServeConfig {
     /// Address to listen on.
     pub listen: SocketAddr,
-    /// Directory of the embedded SQLite database, its master key
-    /// (`master.key`, unless `ESC_MASTER_KEY` is set) and the OIDC signing keys.
+    /// Directory of the embedded SQLite database and its master key
+    /// (`master.key`, unless `ESC_MASTER_KEY` is set). OIDC signing keys live
+    /// in the database; keys an older version kept in `oidc-keys/` here are
+    /// imported on first start.
     pub data_dir: PathBuf,
     /// A `postgres://` URL: use PostgreSQL instead of SQLite (the master
     /// key then must come from `ESC_MASTER_KEY`).
@@ -40,6 +46,10 @@ pub struct ServeConfig {
     /// `http://` adapters on loopback addresses (local development only;
     /// HTTPS is required otherwise).
     pub allow_insecure_loopback_http: bool,
+    /// How often the issuer's key rotation rules run (and the key set is
+    /// reloaded from the database, picking up other servers' rotations).
+    /// Must be well below a day (the rules' publish lead) and non-zero.
+    pub key_maintenance_interval: Duration,
 }
 
 impl Default for ServeConfig {
@@ -53,6 +63,7 @@ impl Default for ServeConfig {
             max_body_bytes: HttpLimits::default().body_bytes,
             request_timeout: HttpLimits::default().request_timeout,
             allow_insecure_loopback_http: false,
+            key_maintenance_interval: Duration::from_secs(300),
         }
     }
 }
@@ -70,6 +81,9 @@ pub enum ServeError {
     /// The admin could not be bootstrapped.
     #[error("creating the admin user: {0}")]
     Bootstrap(#[from] esc_service::ServiceError),
+    /// A configuration value is not acceptable.
+    #[error("invalid server configuration: {0}")]
+    Config(&'static str),
     /// Binding or serving failed.
     #[error("{address}: {source}")]
     Io {
@@ -89,6 +103,7 @@ pub struct StartedServer {
     /// The shared state (service, issuer, limits).
     pub state: AppState,
     listener: TcpListener,
+    key_maintenance_interval: Duration,
 }
 
 /// Opens the store, bootstraps the admin and binds; does not serve yet.
@@ -97,6 +112,20 @@ pub async fn start(config: ServeConfig) -> Result<StartedServer, ServeError> {
         Some(url) => SqlStore::open(Location::Postgres(url)).await?,
         None => SqlStore::open(Location::Embedded(&config.data_dir)).await?,
     };
+    start_with_store(config, store).await
+}
+
+/// As [`start`], over a store the caller opened (`config.database_url` is
+/// not used).
+pub async fn start_with_store(
+    config: ServeConfig,
+    store: Arc<dyn Store>,
+) -> Result<StartedServer, ServeError> {
+    if config.key_maintenance_interval.is_zero() {
+        return Err(ServeError::Config(
+            "key_maintenance_interval must be non-zero",
+        ));
+    }
     let listener = TcpListener::bind(config.listen)
         .await
         .map_err(|source| ServeError::Io {
@@ -111,11 +140,12 @@ pub async fn start(config: ServeConfig) -> Result<StartedServer, ServeError> {
         .public_url
         .clone()
         .unwrap_or_else(|| format!("http://{address}"));
-    let issuer = Issuer::open(
-        IssuerConfig::new(public_url),
-        Arc::new(FileKeyStore::new(config.data_dir.join("oidc-keys"))),
-    )
-    .await?;
+    let key_store = Arc::new(StoreKeyStore::new(store.clone()));
+    let legacy_keys = FileKeyStore::new(config.data_dir.join("oidc-keys"));
+    if legacy_keys.dir().exists() && import_keys(&legacy_keys, &*key_store).await? {
+        tracing::info!(dir = %legacy_keys.dir().display(), "imported the issuer keys into the database");
+    }
+    let issuer = Issuer::open(IssuerConfig::new(public_url), key_store).await?;
     // The built-in providers sign their adapter calls with the issuer whose
     // keys this server publishes at /.well-known/jwks.
     let issuer = Arc::new(issuer);
@@ -153,6 +183,7 @@ pub async fn start(config: ServeConfig) -> Result<StartedServer, ServeError> {
             },
         },
         listener,
+        key_maintenance_interval: config.key_maintenance_interval,
     })
 }
 
@@ -163,10 +194,48 @@ impl StartedServer {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), ServeError> {
         let address = self.address;
-        axum::serve(self.listener, router(self.state))
+        let (stop_maintenance, stopped) = tokio::sync::oneshot::channel();
+        let maintenance = self.state.issuer.clone().map(|issuer| {
+            tokio::spawn(maintain_keys(
+                issuer,
+                self.key_maintenance_interval,
+                stopped,
+            ))
+        });
+        let served = axum::serve(self.listener, router(self.state))
             .with_graceful_shutdown(shutdown)
             .await
-            .map_err(|source| ServeError::Io { address, source })
+            .map_err(|source| ServeError::Io { address, source });
+        let _ = stop_maintenance.send(());
+        if let Some(maintenance) = maintenance
+            && let Err(error) = maintenance.await
+        {
+            tracing::error!(%error, "the issuer key maintenance task failed");
+        }
+        served
+    }
+}
+
+/// Applies the issuer's key rotation rules every `every` until `stop`; a
+/// round in progress finishes first. Failures are logged and retried on the
+/// next tick (the keys in use stay valid meanwhile).
+async fn maintain_keys(
+    issuer: Arc<Issuer>,
+    every: Duration,
+    mut stop: tokio::sync::oneshot::Receiver<()>,
+) {
+    let mut ticks = tokio::time::interval(every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // the first tick is immediate, and `start` has just maintained
+    ticks.tick().await;
+    loop {
+        tokio::select! {
+            _ = &mut stop => return,
+            _ = ticks.tick() => {}
+        }
+        if let Err(error) = issuer.maintain().await {
+            tracing::error!(%error, "issuer key maintenance failed");
+        }
     }
 }
 

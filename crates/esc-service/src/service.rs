@@ -1191,7 +1191,16 @@ impl Service {
             .await
             .map_err(|error| ServiceError::invalid(error.to_string()))?;
         diagnostics.extend_from_slice(evaluation.diagnostics());
-        if has_errors(&diagnostics) {
+        // A rotator's failure is the outcome of its rotation (reported in the
+        // event and the history, CONNECT.md §2), not a fault of the definition.
+        let rotation_failures: Vec<&Diagnostic> = evaluation
+            .rotations()
+            .iter()
+            .flat_map(|record| &record.diags)
+            .collect();
+        if diagnostics.iter().any(|diagnostic| {
+            diagnostic.severity == Severity::Error && !rotation_failures.contains(&diagnostic)
+        }) {
             return Err(ServiceError::Diagnostics { diagnostics });
         }
         Ok(evaluation)

@@ -5,7 +5,10 @@
 mod api;
 mod concurrency;
 mod harness;
+mod keystore;
 mod postgres;
+mod rotation;
 mod sdk;
 mod secrets;
 mod serve;
+mod started;
