@@ -88,6 +88,8 @@ pub struct CaseOutput {
     pub rotate_json: Option<PlainValue>,
     /// `(DocPath, plain JSON of the replacement)`, sorted.
     pub rotate_patches: Vec<(String, PlainValue)>,
+    /// `(DocPath, §9 Value JSON of the replacement)`, sorted (for `--full`).
+    pub rotate_patch_values: Vec<(String, PlainValue)>,
     /// §9 structures of check, eval and rotate (for `--full`).
     pub environments: Vec<(&'static str, Option<PlainValue>)>,
 }
@@ -101,8 +103,9 @@ pub struct Delays {
     pub load: Duration,
 }
 
-/// Run the load/check/eval/rotate procedure of spec §8 on one case.
-pub async fn run_case(dir: &Path, delays: Delays) -> Result<CaseOutput> {
+/// Run the load/check/eval/rotate procedure of spec §8 on one case;
+/// `full`: also build the whole §9 structures (`exprs` included).
+pub async fn run_case(dir: &Path, delays: Delays, full: bool) -> Result<CaseOutput> {
     let case = dir
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -128,7 +131,7 @@ pub async fn run_case(dir: &Path, delays: Delays) -> Result<CaseOutput> {
         context: fixture_context(),
         limits: Limits::default(),
     };
-    run_text(&name, &text, &overrides, &session).await
+    run_text(&name, &text, &overrides, &session, full).await
 }
 
 /// [`run_case`] on a definition text with a ready session.
@@ -137,7 +140,16 @@ pub async fn run_text(
     text: &str,
     overrides: &Overrides,
     session: &Session,
+    full: bool,
 ) -> Result<CaseOutput> {
+    let structure = |e: &Evaluation| {
+        let environment = if full {
+            e.full_environment()
+        } else {
+            e.environment()
+        };
+        environment.map(|e| e.to_plain())
+    };
     let mut out = CaseOutput::default();
     let (definition, load_diags) = esc_eval::load_definition(name, text);
     out.load_diags = load_diags;
@@ -154,14 +166,12 @@ pub async fn run_text(
     .await?;
     out.check_diags = check.diagnostics().to_vec();
     out.check_json = check.to_json(true);
-    out.environments
-        .push(("check", check.environment().map(|e| e.to_plain())));
+    out.environments.push(("check", structure(&check)));
     let eval = esc_eval::evaluate(&definition, Mode::Eval, session).await?;
     out.eval_diags = eval.diagnostics().to_vec();
     out.eval_json_redacted = eval.to_json(true);
     out.eval_json_revealed = eval.to_json(false);
-    out.environments
-        .push(("eval", eval.environment().map(|e| e.to_plain())));
+    out.environments.push(("eval", structure(&eval)));
     if overrides.rotate {
         let paths = overrides
             .rotate_paths
@@ -172,10 +182,13 @@ pub async fn run_text(
             esc_eval::evaluate(&definition, Mode::Rotate { paths }, session).await?;
         out.rotate_diags = rotate.diagnostics().to_vec();
         out.rotate_json = rotate.to_json(true);
-        out.environments
-            .push(("rotate", rotate.environment().map(|e| e.to_plain())));
-        out.rotate_patches = rotate
-            .patches()
+        out.environments.push(("rotate", structure(&rotate)));
+        let patches = rotate.patches();
+        out.rotate_patch_values = patches
+            .iter()
+            .map(|p| (p.doc_path.clone(), patch_value_json(&p.replacement)))
+            .collect();
+        out.rotate_patches = patches
             .into_iter()
             .map(|p| (p.doc_path, p.replacement.revealed()))
             .collect();
@@ -249,6 +262,50 @@ pub fn compare(dir: &Path, out: &CaseOutput) -> Result<Option<String>> {
         )));
     }
     Ok(None)
+}
+
+/// The §9 `Value` JSON of a patch replacement: rotators return plain data
+/// (the `Rotator` trait carries no traces), so every node is defined
+/// nowhere (the zero range).
+fn patch_value_json(v: &PlainValue) -> PlainValue {
+    let (inner, secret) = match v {
+        PlainValue::Secret(inner) => (inner.as_ref(), true),
+        other => (other, false),
+    };
+    let payload = match inner {
+        PlainValue::Null => None,
+        PlainValue::Array(items) => Some(PlainValue::Array(
+            items.iter().map(patch_value_json).collect(),
+        )),
+        PlainValue::Object(map) => Some(PlainValue::Object(
+            map.iter()
+                .map(|(k, v)| (k.clone(), patch_value_json(v)))
+                .collect(),
+        )),
+        scalar => Some(scalar.clone()),
+    };
+    let zero = || {
+        PlainValue::object([
+            ("line", PlainValue::Number("0".into())),
+            ("column", PlainValue::Number("0".into())),
+            ("byte", PlainValue::Number("0".into())),
+        ])
+    };
+    let mut m = std::collections::BTreeMap::new();
+    if let Some(p) = payload {
+        m.insert("value".to_string(), p);
+    }
+    if secret {
+        m.insert("secret".into(), PlainValue::Bool(true));
+    }
+    m.insert(
+        "trace".into(),
+        PlainValue::object([(
+            "def",
+            PlainValue::object([("begin", zero()), ("end", zero())]),
+        )]),
+    );
+    PlainValue::Object(m)
 }
 
 fn show(v: Option<&PlainValue>) -> String {
@@ -367,9 +424,9 @@ fn compare_diags(
 }
 
 /// The `--full` comparison of the §9 structures of check, eval and
-/// rotate: `properties` (values, flags, traces with bases), `schema`, and
-/// the execution context's properties and schema. (`exprs` is not produced
-/// yet and not compared.)
+/// rotate: `exprs` (ranges, kinds, schemas, bases, resolved accessors),
+/// `properties` (values, flags, traces with bases), `schema`, and the
+/// execution context's properties and schema.
 pub fn compare_full(dir: &Path, out: &CaseOutput) -> Result<Option<String>> {
     let text =
         std::fs::read_to_string(dir.join("expected.json")).context("reading expected.json")?;
@@ -380,6 +437,14 @@ pub fn compare_full(dir: &Path, out: &CaseOutput) -> Result<Option<String>> {
             env.map(|e| {
                 let context = e.member("executionContext");
                 PlainValue::object([
+                    (
+                        "exprs",
+                        // The reference leaves an empty map out.
+                        e.member("exprs")
+                            .filter(|x| !matches!(x, PlainValue::Null))
+                            .cloned()
+                            .unwrap_or_else(|| PlainValue::Object(Default::default())),
+                    ),
                     (
                         "properties",
                         e.member("properties").cloned().unwrap_or_default(),
@@ -407,6 +472,25 @@ pub fn compare_full(dir: &Path, out: &CaseOutput) -> Result<Option<String>> {
             let diff = first_difference(w.as_ref(), a.as_ref(), key);
             return Ok(Some(diff));
         }
+    }
+    // Patch replacements as §9 Values (flags and traces), by DocPath.
+    let wanted_patches = PlainValue::Object(match expected.member("rotatePatches") {
+        Some(PlainValue::Array(items)) => items
+            .iter()
+            .map(|p| {
+                let path = p.member("DocPath").and_then(PlainValue::as_str);
+                (
+                    path.unwrap_or_default().to_string(),
+                    p.member("Replacement").cloned().unwrap_or_default(),
+                )
+            })
+            .collect(),
+        _ => Default::default(),
+    });
+    let got_patches = PlainValue::Object(out.rotate_patch_values.iter().cloned().collect());
+    if wanted_patches != got_patches {
+        let diff = first_difference(Some(&wanted_patches), Some(&got_patches), "rotatePatches");
+        return Ok(Some(diff));
     }
     Ok(None)
 }

@@ -43,7 +43,7 @@ async fn run() -> anyhow::Result<bool> {
             // Each case runs in its own task so that a panic fails that case only.
             let task_dir = dir.clone();
             let outcome = tokio::spawn(async move {
-                let out = run_case(&task_dir, Delays::default()).await?;
+                let out = run_case(&task_dir, Delays::default(), full).await?;
                 let values = compare(&task_dir, &out)?;
                 let structures = if full {
                     compare_full(&task_dir, &out)?

@@ -44,6 +44,9 @@ pub(crate) struct Expr {
     pub(crate) member_keys: Option<Vec<String>>,
     /// The key node of an object member (defines unknown merge bases).
     pub(crate) key_site: Option<Arc<Site>>,
+    /// Object literals: every entry's key and key range, duplicates and
+    /// dropped entries included (the §9 `keyRanges`; the last one wins).
+    pub(crate) key_ranges: Vec<(String, Range)>,
     pub(crate) kind: ExprKind,
 }
 
@@ -75,6 +78,12 @@ pub(crate) struct Member {
 #[derive(Debug)]
 pub(crate) struct Builtin {
     pub(crate) name: String,
+    /// The range of the builtin's name (the key node).
+    pub(crate) name_range: Range,
+    /// Literal nodes that are not expressions of their own: the long-form
+    /// `provider` of `fn::open`/`fn::rotate` and the `ciphertext` string of
+    /// `fn::secret` (their §9 `exprs` are literals).
+    pub(crate) literal_sites: Vec<(String, Range, String)>,
     /// The argument node (plaintext secrets are defined there).
     pub(crate) arg_site: Arc<Site>,
     pub(crate) kind: BuiltinKind,
@@ -346,8 +355,10 @@ impl Builder {
     fn values_object(&mut self, node: &Node, entries: &[(Node, Node)], path: &DocPath) -> Expr {
         let id = self.next_id();
         let mut members: Vec<Member> = Vec::new();
+        let mut key_ranges = Vec::new();
         for (key_node, value_node) in entries {
             let key = key_text(key_node);
+            key_ranges.push((key.clone(), key_node.range.clone()));
             let member_path = path.key(&key);
             if key.starts_with("fn::") {
                 self.error(
@@ -389,6 +400,7 @@ impl Builder {
             values_path: String::new(),
             member_keys: Some(Vec::new()),
             key_site: None,
+            key_ranges,
             kind: ExprKind::Object(members),
         }
     }
@@ -428,6 +440,7 @@ impl Builder {
             values_path: values_path.unwrap_or("").to_string(),
             member_keys,
             key_site: None,
+            key_ranges: Vec::new(),
             kind,
         }
     }
@@ -477,13 +490,14 @@ impl Builder {
         if entries.len() == 1 {
             let key = key_text(&entries[0].0);
             if is_builtin_name(&key) {
-                let kind = self.builtin(&key, &entries[0].1, node, path);
+                let kind = self.builtin(&key, &entries[0].0, &entries[0].1, path);
                 return Expr {
                     id,
                     site,
                     values_path: values_path.unwrap_or("").to_string(),
                     member_keys,
                     key_site: None,
+                    key_ranges: Vec::new(),
                     kind: ExprKind::Builtin(Box::new(kind)),
                 };
             }
@@ -507,6 +521,7 @@ impl Builder {
             }
         }
         let mut members: Vec<Member> = Vec::new();
+        let mut key_ranges = Vec::new();
         for (key_node, value_node) in entries {
             let raw = key_text(key_node);
             let member_path = path.key(&raw);
@@ -521,6 +536,7 @@ impl Builder {
                 continue;
             }
             let key: String = parts.into_iter().map(|p| p.text).collect();
+            key_ranges.push((key.clone(), key_node.range.clone()));
             if members.iter().any(|m| m.key == key) {
                 self.eval_error(
                     format!("duplicate key {}", crate::go_quote(&key)),
@@ -551,6 +567,7 @@ impl Builder {
             values_path: values_path.unwrap_or("").to_string(),
             member_keys,
             key_site: None,
+            key_ranges,
             kind: ExprKind::Object(members),
         }
     }
@@ -559,7 +576,13 @@ impl Builder {
         self.expr(node, path, None, None)
     }
 
-    fn builtin(&mut self, name: &str, arg: &Node, call: &Node, call_path: &DocPath) -> Builtin {
+    fn builtin(
+        &mut self,
+        name: &str,
+        name_node: &Node,
+        arg: &Node,
+        call_path: &DocPath,
+    ) -> Builtin {
         let arg_path = call_path.key(name);
         let arg_site = self.site(&arg.range, &arg_path);
         let kind = match name {
@@ -614,9 +637,23 @@ impl Builder {
             "fn::final" => BuiltinKind::Final(self.arg(arg, &arg_path)),
             _ => self.validate(arg, &arg_path),
         };
-        let _ = call;
+        let mut literal_sites = Vec::new();
+        if let NodeKind::Mapping(entries) = &arg.kind {
+            let literal = match name {
+                "fn::open" | "fn::rotate" => "provider",
+                "fn::secret" => "ciphertext",
+                _ => "",
+            };
+            if let Some(node) = Self::entry(entries, literal)
+                && let NodeKind::String { value, .. } = &node.kind
+            {
+                literal_sites.push((literal.to_string(), node.range.clone(), value.clone()));
+            }
+        }
         Builtin {
             name: name.to_string(),
+            name_range: name_node.range.clone(),
+            literal_sites,
             arg_site,
             kind,
         }

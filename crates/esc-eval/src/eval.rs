@@ -61,6 +61,20 @@ pub(crate) struct Pass<'r> {
     /// Names memoised as done, in order.
     memo_log: Vec<(String, Option<Value>)>,
     finished: Vec<(String, EnvResult)>,
+    /// `Some`: keep every environment's evaluated expressions (only for
+    /// the §9 `exprs`, see `crate::exprs`).
+    capture: Option<Vec<CapturedEnv>>,
+}
+
+/// One evaluated environment as the §9 `exprs` need it.
+pub(crate) struct CapturedEnv {
+    pub(crate) name: Arc<str>,
+    /// The value of each expression (by id); `None`: not evaluated.
+    pub(crate) values: Vec<Option<Value>>,
+    /// The merged imports under the environment's own values.
+    pub(crate) base: Option<Arc<Value>>,
+    /// The environment's value.
+    pub(crate) root: Option<Value>,
 }
 
 enum State {
@@ -99,7 +113,19 @@ impl<'r> Pass<'r> {
             env_depth: 0,
             memo_log: Vec::new(),
             finished: Vec::new(),
+            capture: None,
         }
+    }
+
+    /// Evaluate the root environment again (every outside call is cached)
+    /// keeping each environment's evaluated expressions.
+    pub(crate) fn capture_root(run: &'r RunState) -> Vec<CapturedEnv> {
+        let mut pass = Pass::new(run);
+        pass.capture = Some(Vec::new());
+        let name = run.root_name.clone();
+        pass.envs.insert(name.to_string(), EnvSlot::InProgress);
+        pass.evaluate_document(&name, &run.root_doc, true);
+        pass.capture.unwrap_or_default()
     }
 
     fn limits(&self) -> &Limits {
@@ -168,6 +194,21 @@ impl<'r> Pass<'r> {
                 v
             }
         };
+        if let Some(captured) = &mut self.capture {
+            captured.push(CapturedEnv {
+                name: name.clone(),
+                values: env
+                    .states
+                    .into_iter()
+                    .map(|s| match s {
+                        State::Done(v) => Some(v),
+                        State::Idle | State::Busy => None,
+                    })
+                    .collect(),
+                base: env.base,
+                root: Some(root.clone()),
+            });
+        }
         Some(root)
     }
 
@@ -198,6 +239,7 @@ impl<'r> Pass<'r> {
         }
         let run = self.run;
         if self.env_depth == 0
+            && self.capture.is_none()
             && let Some(cached) = run.env_cache.get(name)
         {
             self.diags.extend(cached.diags.iter().cloned());
@@ -378,7 +420,9 @@ impl<'r> Pass<'r> {
                     let m = &members[i];
                     let schema = accept.property(&m.key);
                     let v = if skip && rotate_only.contains(&m.key) {
-                        let mut u = Value::unknown(schema, Some(m.value.site.clone()));
+                        // Schema `true`, as the reference's skipped
+                        // expressions (visible in the §9 `exprs`).
+                        let mut u = Value::unknown(Schema::always(), Some(m.value.site.clone()));
                         u.rotate_only = true;
                         u
                     } else {

@@ -21,6 +21,7 @@
 mod builtins;
 mod document;
 mod eval;
+mod exprs;
 mod output;
 mod plain;
 mod quote;
@@ -269,10 +270,14 @@ pub struct Evaluation {
     rotations: Vec<RotationRecord>,
     n_passes: usize,
     n_calls: usize,
+    /// What the evaluation read (documents, providers, every outside call's
+    /// result): kept to build the §9 `exprs` on request.
+    run: Arc<run::RunState>,
 }
 
 impl Evaluation {
-    fn new(output: PassOutput, n_passes: usize, n_calls: usize) -> Self {
+    fn new(output: PassOutput, n_passes: usize, run: run::RunState) -> Self {
+        let n_calls = run.cache.len();
         Evaluation {
             root: output.root,
             context: output.context,
@@ -280,6 +285,7 @@ impl Evaluation {
             rotations: output.rotations,
             n_passes,
             n_calls,
+            run: Arc::new(run),
         }
     }
 
@@ -306,12 +312,23 @@ impl Evaluation {
         self.root.as_ref().map(Value::to_plain)
     }
 
-    /// The `Environment` structure of spec §9 (properties and execution
-    /// context; `exprs` and `schema` are not produced yet).
+    /// The `Environment` structure of spec §9 without `exprs` (properties,
+    /// schema and execution context): what consumers of values need.
     pub fn environment(&self) -> Option<Environment> {
         self.root
             .as_ref()
             .map(|root| Environment::new(root, &self.context))
+    }
+
+    /// The whole `Environment` structure of spec §9, `exprs` included
+    /// (the root's own definitions as expressions, with their schemas,
+    /// overridden imported expressions and resolved references). Costs one
+    /// more evaluation pass over cached results; for tools (check output,
+    /// editors), not for reading values.
+    pub fn full_environment(&self) -> Option<Environment> {
+        let mut environment = self.environment()?;
+        environment.exprs = exprs::root_exprs(&self.run);
+        Some(environment)
     }
 
     /// The `environmentVariables` convention (spec §1.4): each scalar

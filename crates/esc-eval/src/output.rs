@@ -13,6 +13,9 @@ use crate::value::{Repr, Value};
 /// traces, and the execution context (spec §9).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Environment {
+    /// Property name -> §9 `Expr` JSON of the root's own definitions; empty
+    /// unless asked for ([`crate::Evaluation::full_environment`]).
+    pub exprs: BTreeMap<String, PlainValue>,
     /// Property name -> §9 `Value` JSON.
     pub properties: BTreeMap<String, PlainValue>,
     /// The schema of the properties.
@@ -32,6 +35,7 @@ impl Environment {
                 .collect()
         };
         Environment {
+            exprs: BTreeMap::new(),
             properties: members(root),
             schema: root.schema().to_plain(),
             execution_context: members(context),
@@ -39,10 +43,11 @@ impl Environment {
         }
     }
 
-    /// The structure as JSON data:
-    /// `{"properties", "schema", "executionContext": {"properties", "schema"}}`.
+    /// The structure as JSON data: `{"exprs"?, "properties", "schema",
+    /// "executionContext": {"properties", "schema"}}` (`exprs` left out
+    /// when empty, as the reference does).
     pub fn to_plain(&self) -> PlainValue {
-        PlainValue::object([
+        let mut plain = PlainValue::object([
             (
                 "properties",
                 // The reference leaves an empty property map out (null).
@@ -63,7 +68,13 @@ impl Environment {
                     ("schema", self.execution_context_schema.clone()),
                 ]),
             ),
-        ])
+        ]);
+        if !self.exprs.is_empty()
+            && let PlainValue::Object(map) = &mut plain
+        {
+            map.insert("exprs".into(), PlainValue::Object(self.exprs.clone()));
+        }
+        plain
     }
 }
 

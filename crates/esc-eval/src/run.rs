@@ -333,7 +333,7 @@ pub(crate) async fn evaluate(
         }
         state.env_cache.extend(output.finished);
     };
-    Ok(Evaluation::new(output, n_passes, state.cache.len()))
+    Ok(Evaluation::new(output, n_passes, state))
 }
 
 async fn execute(state: &RunState, op: &Op) -> OpResult {

@@ -247,16 +247,18 @@ fn local_rotate_sends_null_state_first_and_the_previous_state_next() {
     );
 
     // refused without the opt-in: nothing is sent, the error says how to allow it
+    // (reported as a failed path or as a diagnostic, depending on the service)
     let refused = run(&esc, &[], &["env", "rotate", "app/rot"]);
-    let stderr = text(&refused.stderr);
+    let output = text(&refused.stdout) + &text(&refused.stderr);
     assert!(
-        stderr.starts_with("app/rot:3:5: rotate: external: url must use https://"),
-        "{stderr}"
+        output.contains("rotate: external: url must use https://"),
+        "{output}"
     );
     assert!(
-        stderr.contains("set ESC_ALLOW_INSECURE_LOOPBACK_HTTP=1"),
-        "{stderr}"
+        output.contains("set ESC_ALLOW_INSECURE_LOOPBACK_HTTP=1"),
+        "{output}"
     );
+    assert!(!output.contains("rotated.\n"), "{output}");
     assert!(calls.lock().unwrap().is_empty());
 
     let allowed = [(OPT_IN, "1")];
@@ -394,4 +396,153 @@ fn oidc_help_explains_hosting_and_the_opt_in() {
     ] {
         assert!(help.contains(needle), "missing {needle:?} in:\n{help}");
     }
+}
+
+/// After `esc login URL` the server is the issuer: `esc oidc` prints what
+/// it publishes, and refuses to set a local issuer URL.
+#[test]
+fn logged_in_oidc_commands_print_the_servers_documents() {
+    use std::io::BufRead as _;
+
+    let server_home = Esc::new();
+    let mut server = server_home
+        .std_cmd()
+        .args(["serve", "--listen", "127.0.0.1:0", "--admin", "alice"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // kill the server even when an assertion fails
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let stdout = server.stdout.take().unwrap();
+    let _server = Kill(server);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = std::io::BufReader::new(stdout).read_line(&mut line);
+        let _ = tx.send(line);
+    });
+    // `esc login http://127.0.0.1:PORT --token TOKEN`
+    let line = rx
+        .recv_timeout(std::time::Duration::from_secs(30))
+        .expect("server did not start");
+    let words: Vec<&str> = line.split_whitespace().collect();
+    assert_eq!(words.len(), 5, "{line}");
+    let (url, token) = (words[2], words[4]);
+
+    let esc = Esc::new();
+    ok(&esc, &[], &["login", url, "--token", token]);
+    let rt = runtime();
+    let published = rt
+        .block_on(async {
+            reqwest::get(format!("{url}/.well-known/jwks"))
+                .await?
+                .text()
+                .await
+        })
+        .unwrap();
+    let printed = ok(&esc, &[], &["oidc", "jwks"]);
+    assert_eq!(kids(&printed), kids(&published));
+    assert!(!kids(&printed).is_empty());
+    let discovery: serde_json::Value =
+        serde_json::from_str(&ok(&esc, &[], &["oidc", "discovery"])).unwrap();
+    assert_eq!(discovery["issuer"], url);
+    assert_eq!(
+        ok(&esc, &[], &["oidc", "issuer"]),
+        format!("{url}\n(the issuer of the server {url})\n")
+    );
+    let refused = run(&esc, &[], &["oidc", "issuer", "https://x.example.com"]);
+    assert!(!refused.status.success());
+    assert!(
+        text(&refused.stderr).contains("esc serve --public-url"),
+        "{}",
+        text(&refused.stderr)
+    );
+    // no local keys were made for any of this
+    assert!(!esc.home().join("data").join("oidc-keys").exists());
+}
+
+/// A Python adapter written like the published examples (PyJWT's
+/// PyJWKClient, `jwt.decode(..., audience=ADAPTER_URL)`, body_hash) accepts
+/// local mode's calls, fetching the JWKS where `esc oidc --help` hosts it.
+#[test]
+fn pyjwt_reference_adapter_accepts_local_calls() {
+    let python = match std::env::var("ESC_TEST_PYTHON") {
+        Ok(python) if !python.is_empty() => python,
+        _ => {
+            assert_ne!(
+                std::env::var("ESC_TEST_SERVICES").as_deref(),
+                Ok("required"),
+                "ESC_TEST_PYTHON is not set (source scripts/services.sh && services_start)"
+            );
+            eprintln!("skipped: ESC_TEST_PYTHON is not set");
+            return;
+        }
+    };
+    let rt = runtime();
+    let esc = Esc::new();
+    let (jwks_listener, issuer) = bind(&rt);
+    let with_issuer = [(ISSUER_VAR, issuer.as_str()), (OPT_IN, "1")];
+    let jwks = ok(&esc, &with_issuer, &["oidc", "jwks"]);
+    serve(
+        &rt,
+        jwks_listener,
+        Router::new().route(
+            "/.well-known/jwks",
+            get(move || async move { ([("content-type", "application/json")], jwks) }),
+        ),
+    );
+
+    // the script binds the port it is given: the URL (its audience) must be known first
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let adapter_url = format!("http://127.0.0.1:{port}/fetch");
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../esc-adapter/tests/python/pyjwt_adapter.py"
+    );
+    let mut child = std::process::Command::new(python)
+        .arg(script)
+        .env("JWKS_URL", format!("{issuer}/.well-known/jwks"))
+        .env("ADAPTER_URL", &adapter_url)
+        .env("PORT", port.to_string())
+        .env("ADAPTER_VALUE_API_KEY", SECRET)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit())
+        .spawn()
+        .unwrap();
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let stdout = child.stdout.take().unwrap();
+    let _child = Kill(child);
+    let mut line = String::new();
+    // the script prints its port before serving, or exits (EOF)
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line).unwrap();
+    assert_eq!(line.trim(), format!("listening on {port}"));
+
+    esc.init(
+        "app/py",
+        &format!(
+            "values:\n  api:\n    fn::open::external:\n      url: {adapter_url}\n      request:\n        name: API_KEY\n"
+        ),
+    );
+    let opened: serde_json::Value =
+        serde_json::from_str(&ok(&esc, &with_issuer, &["open", "app/py"])).unwrap();
+    assert_eq!(opened["api"]["response"]["value"], SECRET, "{opened}");
+    assert_eq!(opened["api"]["response"]["org"], "test-user", "{opened}");
+    rt.shutdown_background();
 }
