@@ -305,20 +305,20 @@ impl<'a> Exporter<'a> {
             Expr(&'c Expr),
             Value(&'c Value),
         }
-        let imports;
         let mut cursor = match key_of(first) {
             Some("imports") => {
                 out.push(self.range(None));
-                imports = self.imports(env);
-                match accessors.get(1).and_then(key_of) {
-                    Some(name) => match imports.get(name) {
-                        Some(v) => {
-                            // An environment's root has no syntax.
-                            out.push(self.range(None));
-                            Cursor::Value(v)
-                        }
-                        None => return fill(out, accessors.len(), whole),
-                    },
+                let imported = accessors
+                    .get(1)
+                    .and_then(key_of)
+                    .filter(|name| env.doc.imports.iter().any(|i| i.name == *name))
+                    .and_then(|name| self.env_value(name));
+                match imported {
+                    Some(v) => {
+                        // An environment's root has no syntax.
+                        out.push(self.range(None));
+                        Cursor::Value(v)
+                    }
                     None => return fill(out, accessors.len(), whole),
                 }
             }
@@ -470,15 +470,6 @@ impl<'a> Exporter<'a> {
             BaseRef::Value(v) => Some(v),
             BaseRef::Access { .. } => None,
         }
-    }
-
-    /// The directly imported environments' values (`${imports.NAME}`).
-    fn imports(&self, env: &EnvView<'_>) -> HashMap<String, &'a Value> {
-        env.doc
-            .imports
-            .iter()
-            .filter_map(|i| Some((i.name.clone(), self.env_value(&i.name)?)))
-            .collect()
     }
 
     /// The root value of an evaluated environment.

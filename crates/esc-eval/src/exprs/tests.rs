@@ -253,3 +253,11 @@ async fn unevaluated_expressions_keep_their_declared_schema() {
     assert_eq!(range(at(accessors, &["0", "value"])), "2:6(13)-2:31(38)");
     assert_eq!(range(at(accessors, &["1", "value"])), "3:6(50)-3:12(56)");
 }
+
+#[test]
+fn evaluations_keeping_the_driver_state_stay_shareable() {
+    // `Evaluation` keeps the driver's state for `full_environment`; callers
+    // hold evaluations across awaits and threads.
+    fn shareable<T: Send + Sync>() {}
+    shareable::<Evaluation>();
+}
