@@ -324,7 +324,10 @@ impl Evaluation {
     /// (the root's own definitions as expressions, with their schemas,
     /// overridden imported expressions and resolved references). Costs one
     /// more evaluation pass over cached results; for tools (check output,
-    /// editors), not for reading values.
+    /// editors), not for reading values. Like `properties`, `exprs` is the
+    /// unredacted form: it carries the definition's plaintext secrets
+    /// (`fn::secret` literals) and the schemas of values derived from
+    /// decrypted ones, so callers redact before showing it.
     pub fn full_environment(&self) -> Option<Environment> {
         let mut environment = self.environment()?;
         environment.exprs = exprs::root_exprs(&self.run);
