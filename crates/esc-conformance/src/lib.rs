@@ -423,14 +423,32 @@ fn compare_diags(
     Ok(Some(format!("{key}: {}", parts.join(", "))))
 }
 
-/// The `--full` comparison of the §9 structures of check, eval and
-/// rotate: `exprs` (ranges, kinds, schemas, bases, resolved accessors),
-/// `properties` (values, flags, traces with bases), `schema`, and the
-/// execution context's properties and schema.
-pub fn compare_full(dir: &Path, out: &CaseOutput) -> Result<Option<String>> {
+/// The two parts of the `--full` comparison, each `Some(first difference)`
+/// when it fails.
+#[derive(Debug, Default)]
+pub struct FullVerdict {
+    /// [`compare_structures`].
+    pub structures: Option<String>,
+    /// [`compare_patch_values`].
+    pub patch_values: Option<String>,
+}
+
+/// Both parts of the `--full` comparison.
+pub fn compare_full_parts(dir: &Path, out: &CaseOutput) -> Result<FullVerdict> {
     let text =
         std::fs::read_to_string(dir.join("expected.json")).context("reading expected.json")?;
     let expected = PlainValue::from_json_document(&text).context("parsing expected.json")?;
+    Ok(FullVerdict {
+        structures: compare_structures(&expected, out),
+        patch_values: compare_patch_values(&expected, out),
+    })
+}
+
+/// The §9 structures of check, eval and rotate: `exprs` (ranges, kinds,
+/// schemas, bases, resolved accessors), `properties` (values, flags, traces
+/// with bases), `schema`, and the execution context's properties and
+/// schema.
+pub fn compare_structures(expected: &PlainValue, out: &CaseOutput) -> Option<String> {
     for (key, actual) in &out.environments {
         let wanted = expected.member(key);
         let pick = |env: Option<&PlainValue>| {
@@ -469,11 +487,15 @@ pub fn compare_full(dir: &Path, out: &CaseOutput) -> Result<Option<String>> {
         };
         let (w, a) = (pick(wanted), pick(actual.as_ref()));
         if w != a {
-            let diff = first_difference(w.as_ref(), a.as_ref(), key);
-            return Ok(Some(diff));
+            return Some(first_difference(w.as_ref(), a.as_ref(), key));
         }
     }
-    // Patch replacements as §9 Values (flags and traces), by DocPath.
+    None
+}
+
+/// The rotation patches' replacements as §9 Values (payload, flags and
+/// traces), by DocPath.
+pub fn compare_patch_values(expected: &PlainValue, out: &CaseOutput) -> Option<String> {
     let wanted_patches = PlainValue::Object(match expected.member("rotatePatches") {
         Some(PlainValue::Array(items)) => items
             .iter()
@@ -489,10 +511,13 @@ pub fn compare_full(dir: &Path, out: &CaseOutput) -> Result<Option<String>> {
     });
     let got_patches = PlainValue::Object(out.rotate_patch_values.iter().cloned().collect());
     if wanted_patches != got_patches {
-        let diff = first_difference(Some(&wanted_patches), Some(&got_patches), "rotatePatches");
-        return Ok(Some(diff));
+        return Some(first_difference(
+            Some(&wanted_patches),
+            Some(&got_patches),
+            "rotatePatches",
+        ));
     }
-    Ok(None)
+    None
 }
 
 fn first_difference(w: Option<&PlainValue>, a: Option<&PlainValue>, path: &str) -> String {

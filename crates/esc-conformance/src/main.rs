@@ -3,11 +3,17 @@
 //! `esc-conformance DIR...` runs every case folder under each DIR, prints
 //! `PASS <case>` or `FAIL <case>: <first difference>` per case and ends with
 //! `N passed, N failed`; the exit status is 1 if anything failed.
+//!
+//! `--full` also compares the whole §9 structures and the rotation patches'
+//! §9 Values: `FULL-FAIL <case>: <first difference>` per failing case, then
+//! `full: N passed, N failed` and the two parts' counts on one line,
+//! `full parts: structures N passed, N failed; patch values N passed, N
+//! failed`. Only the values level decides the exit status.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use esc_conformance::{Delays, case_dirs, compare, compare_full, run_case};
+use esc_conformance::{Delays, FullVerdict, case_dirs, compare, compare_full_parts, run_case};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -25,6 +31,7 @@ async fn main() -> ExitCode {
 async fn run() -> anyhow::Result<bool> {
     let full = std::env::args_os().any(|a| a == "--full");
     let (mut n_full_passed, mut n_full_failed) = (0, 0);
+    let (mut n_structures_failed, mut n_patches_failed) = (0, 0);
     let roots: Vec<PathBuf> = std::env::args_os()
         .skip(1)
         .filter(|a| a != "--full")
@@ -46,17 +53,29 @@ async fn run() -> anyhow::Result<bool> {
                 let out = run_case(&task_dir, Delays::default(), full).await?;
                 let values = compare(&task_dir, &out)?;
                 let structures = if full {
-                    compare_full(&task_dir, &out)?
+                    compare_full_parts(&task_dir, &out)?
                 } else {
-                    None
+                    FullVerdict::default()
                 };
                 anyhow::Ok((values, structures))
             })
             .await;
             let (failure, full_failure) = match outcome {
                 Ok(Ok((values, structures))) => (values, structures),
-                Ok(Err(e)) => (Some(format!("error: {e:#}")), Some("error".to_string())),
-                Err(e) => (Some(format!("panicked: {e}")), Some("panicked".to_string())),
+                Ok(Err(e)) => (
+                    Some(format!("error: {e:#}")),
+                    FullVerdict {
+                        structures: Some("error".into()),
+                        patch_values: Some("error".into()),
+                    },
+                ),
+                Err(e) => (
+                    Some(format!("panicked: {e}")),
+                    FullVerdict {
+                        structures: Some("panicked".into()),
+                        patch_values: Some("panicked".into()),
+                    },
+                ),
             };
             match failure {
                 None => {
@@ -69,7 +88,9 @@ async fn run() -> anyhow::Result<bool> {
                 }
             }
             if full {
-                match full_failure {
+                n_structures_failed += usize::from(full_failure.structures.is_some());
+                n_patches_failed += usize::from(full_failure.patch_values.is_some());
+                match full_failure.structures.or(full_failure.patch_values) {
                     None => n_full_passed += 1,
                     Some(diff) => {
                         n_full_failed += 1;
@@ -80,7 +101,13 @@ async fn run() -> anyhow::Result<bool> {
         }
     }
     if full {
+        let n_cases = n_full_passed + n_full_failed;
         println!("full: {n_full_passed} passed, {n_full_failed} failed");
+        println!(
+            "full parts: structures {} passed, {n_structures_failed} failed; patch values {} passed, {n_patches_failed} failed",
+            n_cases - n_structures_failed,
+            n_cases - n_patches_failed
+        );
     }
     println!("{n_passed} passed, {n_failed} failed");
     Ok(n_failed == 0)

@@ -120,6 +120,23 @@ fn full_structures_match() {
             full_failed.len()
         )
     );
+    // The parts: a case failing only in its patch values reports its first
+    // difference under `rotatePatches`.
+    let n_patch_only = stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("FULL-FAIL "))
+        .filter(|l| l.contains(": rotatePatches"))
+        .count();
+    let n_structures_failed = full_failed.len() - n_patch_only;
+    let parts = stdout
+        .lines()
+        .find(|l| l.starts_with("full parts: "))
+        .unwrap();
+    let expected_prefix = format!(
+        "full parts: structures {} passed, {n_structures_failed} failed; patch values ",
+        n_cases - n_structures_failed
+    );
+    assert!(parts.starts_with(&expected_prefix), "{parts}");
 }
 
 #[test]
