@@ -8,8 +8,13 @@
 //! `values` sealed with the environment's data key; an update is validated
 //! (parse + check-mode evaluation) before anything is written; with an etag
 //! an update either lands on exactly the revision it read or changes nothing.
+//! A verified access token is trusted for at most
+//! [`ServiceConfig::token_cache_ttl`] without asking the store again (the
+//! bound on revocation); sessions this process opened are also answered
+//! from memory for [`ServiceConfig::session_cache_ttl`].
 
 mod access;
+mod cache;
 mod error;
 mod loader;
 mod names;

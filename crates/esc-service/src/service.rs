@@ -9,12 +9,13 @@ use esc_eval::{Evaluation, Mode, PlainValue, ProviderLoader, Session};
 use esc_store::{
     Author, EnvRef, Environment, EnvironmentCipher, EnvironmentTag, EnvironmentTagUpdate,
     NewAccessToken, NewAuditEvent, NewRotationEvent, Page, PathRotation, Plaintext, Revision,
-    RevisionContent, RevisionTag, RotationEvent, RotationStatus, SettingsUpdate, Store, StoreError,
-    Timestamp, open_secret, seal_secret,
+    RevisionAt, RevisionContent, RevisionTag, RotationEvent, RotationStatus, SettingsUpdate, Store,
+    StoreError, Timestamp, open_secret, seal_secret,
 };
 use esc_syntax::{Diagnostic, Severity};
 
 use crate::access::{AccessPolicy, Permission};
+use crate::cache::{SessionCache, SessionResult, TokenCache};
 use crate::error::{ServiceError, ServiceResult};
 use crate::loader::{EnvironmentDecrypter, NoDecrypter, StoreEnvironmentLoader};
 use crate::names::{Version, check_env_ref, check_org};
@@ -32,6 +33,15 @@ pub struct ServiceConfig {
     pub max_open_duration: Duration,
     /// The largest definition accepted, in bytes (1 MiB).
     pub max_definition_bytes: usize,
+    /// How long a token the store verified is trusted without asking the
+    /// store again (5 s; zero: every request asks). This bounds revocation:
+    /// a deleted token is refused at most this long after, on every server
+    /// sharing the database. A token's own expiry is always honoured.
+    pub token_cache_ttl: Duration,
+    /// How long the result of a session this process opened is kept in
+    /// memory to answer reads without the store (60 s; zero: never). The
+    /// store keeps every session too, for other servers and later reads.
+    pub session_cache_ttl: Duration,
 }
 
 impl Default for ServiceConfig {
@@ -41,6 +51,8 @@ impl Default for ServiceConfig {
             default_open_duration: Duration::from_secs(3600),
             max_open_duration: Duration::from_secs(7 * 24 * 3600),
             max_definition_bytes: 1 << 20,
+            token_cache_ttl: Duration::from_secs(5),
+            session_cache_ttl: Duration::from_secs(60),
         }
     }
 }
@@ -139,6 +151,8 @@ struct Inner {
     store: Arc<dyn Store>,
     providers: Arc<dyn ProviderLoader>,
     access: Arc<AccessPolicy>,
+    tokens: TokenCache,
+    sessions: SessionCache,
     config: ServiceConfig,
 }
 
@@ -154,6 +168,8 @@ impl Service {
                 store,
                 providers,
                 access: Arc::new(config.access.clone()),
+                tokens: TokenCache::new(config.token_cache_ttl),
+                sessions: SessionCache::new(config.session_cache_ttl),
                 config,
             }),
         }
@@ -166,18 +182,28 @@ impl Service {
 
     // ---- identity ----
 
-    /// The caller an access token belongs to.
+    /// The caller an access token belongs to. A token verified less than
+    /// [`ServiceConfig::token_cache_ttl`] ago is not looked up again.
     pub async fn authenticate(&self, token: &str) -> ServiceResult<Caller> {
         if token.is_empty() {
             return Err(ServiceError::Unauthenticated {
                 reason: "missing access token",
             });
         }
+        if let Some(caller) = self.inner.tokens.lookup(token) {
+            return Ok(caller);
+        }
         match self.inner.store.authenticate_access_token(token).await {
-            Ok(token) => Ok(Caller {
-                name: token.owner.clone(),
-                login: token.owner,
-            }),
+            Ok(found) => {
+                let caller = Caller {
+                    name: found.owner.clone(),
+                    login: found.owner,
+                };
+                self.inner
+                    .tokens
+                    .insert(token, caller.clone(), found.expires);
+                Ok(caller)
+            }
             Err(StoreError::NotFound { .. }) => Err(ServiceError::Unauthenticated {
                 reason: "invalid access token",
             }),
@@ -412,6 +438,7 @@ impl Service {
             .delete_environment(env)
             .await
             .map_err(|error| with_env_name(error, env))?;
+        self.inner.sessions.forget_environment(env);
         self.audit(caller, env, "environment.delete", "").await
     }
 
@@ -532,33 +559,52 @@ impl Service {
                 self.inner.config.max_open_duration.as_secs()
             )));
         }
-        // independent reads: one round trip instead of two
-        let (content, cipher) = tokio::join!(
-            revision_content(&*self.inner.store, env, version),
-            self.inner.store.environment_cipher(env)
-        );
-        let content = content.map_err(|error| with_env_name(error, env))?;
-        let cipher = Arc::new(cipher.map_err(|error| with_env_name(error, env))?);
+        // the definition and the data key in one transaction
+        let (content, cipher) = self
+            .inner
+            .store
+            .revision_with_cipher(env, revision_at(version))
+            .await
+            .map_err(|error| with_env_name(error, env))?;
+        let cipher = Arc::new(cipher);
         let evaluation = self
-            .evaluate_stored(caller, env, &content, Mode::Eval, cipher)
+            .evaluate_stored(caller, env, &content, Mode::Eval, cipher.clone())
             .await?;
-        let json = environment_json(&evaluation)
+        let environment = environment_json(&evaluation);
+        let json = environment
             .to_json()
             .map_err(|error| ServiceError::Internal(format!("encoding a session: {error}")))?;
         let expires =
             Timestamp::now().plus_millis(i64::try_from(duration.as_millis()).unwrap_or(i64::MAX));
-        let id = self
-            .inner
-            .store
-            .create_session(env, content.revision.number, json.as_bytes(), expires)
-            .await?;
-        self.audit(
+        // the session and its audit event in one transaction
+        let event = audit_event(
             caller,
             env,
             "environment.open",
             &format!("revision {}", content.revision.number),
-        )
-        .await?;
+        );
+        let id = self
+            .inner
+            .store
+            .create_session(
+                env,
+                &cipher,
+                content.revision.number,
+                json.as_bytes(),
+                expires,
+                Some(&event),
+            )
+            .await
+            .map_err(|error| with_env_name(error, env))?;
+        self.inner.sessions.insert(
+            &id,
+            env,
+            expires,
+            SessionResult {
+                value: Arc::new(environment),
+                json: json.into(),
+            },
+        );
         Ok(OpenedSession {
             id,
             revision: content.revision.number,
@@ -574,9 +620,54 @@ impl Service {
         session_id: &str,
         property: Option<&str>,
     ) -> ServiceResult<PlainValue> {
+        let found = self
+            .session_result(caller, env, session_id, property)
+            .await?;
+        match property {
+            Some(property) => property_of(found.value()?.as_ref(), property),
+            None => Ok(Arc::unwrap_or_clone(found.value()?)),
+        }
+    }
+
+    /// As [`Service::read_session`], serialized: what the API answers. The
+    /// whole environment is the JSON text kept when it was opened (neither
+    /// parsed nor re-encoded).
+    pub async fn read_session_json(
+        &self,
+        caller: &Caller,
+        env: &EnvRef,
+        session_id: &str,
+        property: Option<&str>,
+    ) -> ServiceResult<String> {
+        let found = self
+            .session_result(caller, env, session_id, property)
+            .await?;
+        match property {
+            Some(property) => property_of(found.value()?.as_ref(), property)?
+                .to_json()
+                .map_err(|error| ServiceError::Internal(format!("encoding a value: {error}"))),
+            None => Ok(found.json()?.to_owned()),
+        }
+    }
+
+    /// A session's result, from memory if this process opened it, else from
+    /// the store.
+    async fn session_result(
+        &self,
+        caller: &Caller,
+        env: &EnvRef,
+        session_id: &str,
+        property: Option<&str>,
+    ) -> ServiceResult<FoundSession> {
         check_env_ref(env)?;
         self.require(caller, &env.org, Permission::Open)?;
-        let path = property.map(parse_property_path).transpose()?;
+        if let Some(property) = property {
+            // a malformed path is the caller's mistake whatever the session
+            parse_property_path(property)?;
+        }
+        if let Some(cached) = self.inner.sessions.lookup(session_id, env) {
+            return Ok(FoundSession::Cached(cached));
+        }
         let bytes =
             self.inner
                 .store
@@ -588,22 +679,7 @@ impl Service {
                     },
                     other => other.into(),
                 })?;
-        let text = utf8(&bytes)?;
-        let environment = PlainValue::from_json_document(text)
-            .map_err(|error| ServiceError::Internal(format!("decoding a session: {error}")))?;
-        match (path, property) {
-            (Some(path), Some(property)) => {
-                lookup(&environment, &path)
-                    .cloned()
-                    .ok_or_else(|| ServiceError::NotFound {
-                        what: format!(
-                            "property '{}'",
-                            property.chars().take(200).collect::<String>()
-                        ),
-                    })
-            }
-            _ => Ok(environment),
-        }
+        Ok(FoundSession::Stored(bytes))
     }
 
     /// Rotates the selected rotators (all when `paths` is empty), writes the
@@ -1215,16 +1291,58 @@ impl Service {
     ) -> ServiceResult<()> {
         self.inner
             .store
-            .append_audit_event(&NewAuditEvent {
-                time: Timestamp::now(),
-                org: env.org.clone(),
-                actor: caller.login.clone(),
-                action: action.to_owned(),
-                target: format!("{}/{}", env.project, env.name),
-                detail: detail.to_owned(),
-            })
+            .append_audit_event(&audit_event(caller, env, action, detail))
             .await?;
         Ok(())
+    }
+}
+
+/// A session's result as found.
+enum FoundSession {
+    Cached(SessionResult),
+    /// The JSON text from the store.
+    Stored(Plaintext),
+}
+
+impl FoundSession {
+    fn value(&self) -> ServiceResult<Arc<PlainValue>> {
+        match self {
+            Self::Cached(result) => Ok(result.value.clone()),
+            Self::Stored(bytes) => PlainValue::from_json_document(utf8(bytes)?)
+                .map(Arc::new)
+                .map_err(|error| ServiceError::Internal(format!("decoding a session: {error}"))),
+        }
+    }
+
+    fn json(&self) -> ServiceResult<&str> {
+        match self {
+            Self::Cached(result) => Ok(&result.json),
+            Self::Stored(bytes) => utf8(bytes),
+        }
+    }
+}
+
+/// The value at `property` of an environment, or `NotFound`.
+fn property_of(environment: &PlainValue, property: &str) -> ServiceResult<PlainValue> {
+    let path = parse_property_path(property)?;
+    lookup(environment, &path)
+        .cloned()
+        .ok_or_else(|| ServiceError::NotFound {
+            what: format!(
+                "property '{}'",
+                property.chars().take(200).collect::<String>()
+            ),
+        })
+}
+
+fn audit_event(caller: &Caller, env: &EnvRef, action: &str, detail: &str) -> NewAuditEvent {
+    NewAuditEvent {
+        time: Timestamp::now(),
+        org: env.org.clone(),
+        actor: caller.login.clone(),
+        action: action.to_owned(),
+        target: format!("{}/{}", env.project, env.name),
+        detail: detail.to_owned(),
     }
 }
 
@@ -1264,6 +1382,15 @@ pub(crate) async fn revision_content(
         Version::Latest => store.tagged_revision(env, esc_store::LATEST_TAG).await,
         Version::Number(number) => store.revision(env, *number).await,
         Version::Tag(tag) => store.tagged_revision(env, tag).await,
+    }
+}
+
+/// A version selector as the store names revisions.
+pub(crate) fn revision_at(version: &Version) -> RevisionAt<'_> {
+    match version {
+        Version::Latest => RevisionAt::Tag(esc_store::LATEST_TAG),
+        Version::Number(number) => RevisionAt::Number(*number),
+        Version::Tag(tag) => RevisionAt::Tag(tag),
     }
 }
 

@@ -86,6 +86,12 @@ macro_rules! args {
 }
 pub(crate) use args;
 
+/// A statement with its parameters, for [`Tx::execute_and_commit`].
+pub(crate) struct Statement {
+    pub(crate) sql: &'static str,
+    pub(crate) args: Vec<Param>,
+}
+
 /// A column value read back.
 #[derive(Clone)]
 pub(crate) enum Value {
@@ -209,6 +215,14 @@ pub(crate) trait Tx: Send {
     async fn batch(&mut self, sql: &str) -> Result<(), StoreError>;
     /// Commits.
     async fn commit(self: Box<Self>) -> Result<(), StoreError>;
+    /// Runs `statements` and commits, as one step: one blocking hop on
+    /// SQLite (the write lock is held only while they run), one pipelined
+    /// round trip on PostgreSQL. Nothing is kept if any fails. Returns the
+    /// number of rows each statement changed.
+    async fn execute_and_commit(
+        self: Box<Self>,
+        statements: Vec<Statement>,
+    ) -> Result<Vec<u64>, StoreError>;
     /// Rolls back.
     async fn rollback(self: Box<Self>) -> Result<(), StoreError>;
     /// Which SQL dialect this is.

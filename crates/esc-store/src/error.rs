@@ -105,6 +105,7 @@ pub enum StoreError {
 pub struct DatabaseError {
     pub(crate) message: String,
     pub(crate) unique_violation: bool,
+    pub(crate) foreign_key_violation: bool,
 }
 
 impl DatabaseError {
@@ -112,6 +113,7 @@ impl DatabaseError {
         Self {
             message: message.into(),
             unique_violation: false,
+            foreign_key_violation: false,
         }
     }
 }
@@ -129,6 +131,17 @@ impl StoreError {
         Self::Invalid {
             reason: reason.into(),
         }
+    }
+
+    /// A row referred to a row that does not exist (any more).
+    pub(crate) fn is_foreign_key_violation(&self) -> bool {
+        matches!(
+            self,
+            Self::Database(DatabaseError {
+                foreign_key_violation: true,
+                ..
+            })
+        )
     }
 
     pub(crate) fn is_unique_violation(&self) -> bool {

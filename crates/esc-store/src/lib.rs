@@ -37,7 +37,7 @@ mod store;
 
 pub use crypto::{
     EnvelopeError, EnvironmentCipher, MasterKey, MasterKeySource, OpenSecretError, Plaintext,
-    decode_envelope, encode_envelope, open_secret, seal_secret,
+    decode_envelope, encode_envelope, open_secret, seal_secret, secret_digest,
 };
 pub use error::{DatabaseError, StoreError};
 pub use migrations::latest_schema_version;

@@ -192,6 +192,15 @@ pub struct RevisionContent {
 /// The name of the built-in revision tag of the newest revision.
 pub const LATEST_TAG: &str = "latest";
 
+/// Which revision to read: by number or by tag ([`LATEST_TAG`] included).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RevisionAt<'a> {
+    /// A revision number.
+    Number(u64),
+    /// A revision tag name.
+    Tag(&'a str),
+}
+
 /// A named pointer to a revision.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RevisionTag {

@@ -1,7 +1,15 @@
 //! The shared backend: PostgreSQL through a deadpool connection pool.
 //! Connections are plain TCP (no TLS yet): use it on a trusted network or
 //! through a local socket proxy.
+//!
+//! Round trips are what a request waits for, so a read-only transaction
+//! sends its `BEGIN` pipelined with its first statement and ends with a
+//! `COMMIT` sent in the background (the connection returns to the pool
+//! when the server has answered it). A one-statement read is one round
+//! trip. Write transactions keep `BEGIN` as a round trip of its own: a
+//! statement must never run outside the transaction it belongs to.
 
+use std::future::Future;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -9,7 +17,7 @@ use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, R
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::{ToSql, Type};
 
-use crate::db::{Backend, Dialect, Param, Row, Tx, Value, check_args};
+use crate::db::{Backend, Dialect, Param, Row, Statement, Tx, Value, check_args};
 use crate::error::{DatabaseError, StoreError};
 
 /// Key of the advisory lock that serializes migrations (any fixed number).
@@ -42,29 +50,34 @@ impl PostgresBackend {
         Ok(Self { pool })
     }
 
-    async fn start(&self, begin: &str) -> Result<Box<dyn Tx>, StoreError> {
-        let client = self
+    async fn connection(&self) -> Result<Object, StoreError> {
+        Ok(self
             .pool
             .get()
             .await
-            .map_err(|error| DatabaseError::new(format!("postgres connection: {error}")))?;
-        client.batch_execute(begin).await.map_err(map_error)?;
-        Ok(Box::new(PostgresTx {
-            client: Some(client),
-        }))
+            .map_err(|error| DatabaseError::new(format!("postgres connection: {error}")))?)
     }
 }
 
 #[async_trait]
 impl Backend for PostgresBackend {
     async fn begin(&self) -> Result<Box<dyn Tx>, StoreError> {
-        self.start("BEGIN").await
+        let client = self.connection().await?;
+        client.batch_execute("BEGIN").await.map_err(map_error)?;
+        Ok(Box::new(PostgresTx {
+            client: Some(client),
+            begin: None,
+            read_only: false,
+        }))
     }
 
     async fn begin_read(&self) -> Result<Box<dyn Tx>, StoreError> {
-        // One snapshot for every statement of the read.
-        self.start("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            .await
+        Ok(Box::new(PostgresTx {
+            client: Some(self.connection().await?),
+            // One snapshot for every statement of the read; sent with the first.
+            begin: Some("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"),
+            read_only: true,
+        }))
     }
 
     async fn lock_for_migration(&self, tx: &mut dyn Tx) -> Result<(), StoreError> {
@@ -82,6 +95,10 @@ impl Backend for PostgresBackend {
 struct PostgresTx {
     /// `None` once committed or rolled back.
     client: Option<Object>,
+    /// A read-only transaction's `BEGIN`, not sent yet: it goes out
+    /// pipelined with the first statement.
+    begin: Option<&'static str>,
+    read_only: bool,
 }
 
 impl PostgresTx {
@@ -102,6 +119,40 @@ impl PostgresTx {
             self.client = None;
         }
         result
+    }
+}
+
+/// Runs `sql` (prepared, with `args`) through `run`, after `begin` in the
+/// same round trip if given.
+async fn run_statement<'c, T, F, Fut>(
+    client: &'c Object,
+    begin: Option<&'static str>,
+    sql: &str,
+    args: &[Param],
+    run: F,
+) -> Result<T, StoreError>
+where
+    F: FnOnce(&'c Object, tokio_postgres::Statement, Vec<Box<dyn ToSql + Sync + Send>>) -> Fut,
+    Fut: Future<Output = Result<T, tokio_postgres::Error>> + 'c,
+{
+    check_args(args)?;
+    let boxed = to_sql_args(args);
+    match begin {
+        None => {
+            let statement = client.prepare_cached(sql).await.map_err(map_error)?;
+            run(client, statement, boxed).await.map_err(map_error)
+        }
+        Some(begin) => {
+            // Both futures are polled together, so tokio-postgres writes both
+            // requests before waiting for either answer; the connection keeps
+            // their order.
+            let (begun, result) = tokio::join!(client.batch_execute(begin), async {
+                let statement = client.prepare_cached(sql).await?;
+                run(client, statement, boxed).await
+            });
+            begun.map_err(map_error)?;
+            result.map_err(map_error)
+        }
     }
 }
 
@@ -131,35 +182,120 @@ fn to_sql_args(args: &[Param]) -> Vec<Box<dyn ToSql + Sync + Send>> {
 #[async_trait]
 impl Tx for PostgresTx {
     async fn query(&mut self, sql: &str, args: Vec<Param>) -> Result<Vec<Row>, StoreError> {
-        check_args(&args)?;
-        let client = self.client()?;
-        let statement = client.prepare_cached(sql).await.map_err(map_error)?;
-        let boxed = to_sql_args(&args);
-        let refs: Vec<&(dyn ToSql + Sync)> =
-            boxed.iter().map(|b| &**b as &(dyn ToSql + Sync)).collect();
-        let rows = client.query(&statement, &refs).await.map_err(map_error)?;
+        let begin = self.begin.take();
+        let rows = run_statement(
+            self.client()?,
+            begin,
+            sql,
+            &args,
+            |client, statement, boxed| async move {
+                let refs: Vec<&(dyn ToSql + Sync)> =
+                    boxed.iter().map(|b| &**b as &(dyn ToSql + Sync)).collect();
+                client.query(&statement, &refs).await
+            },
+        )
+        .await?;
         rows.iter().map(convert_row).collect()
     }
 
     async fn execute(&mut self, sql: &str, args: Vec<Param>) -> Result<u64, StoreError> {
-        check_args(&args)?;
-        let client = self.client()?;
-        let statement = client.prepare_cached(sql).await.map_err(map_error)?;
-        let boxed = to_sql_args(&args);
-        let refs: Vec<&(dyn ToSql + Sync)> =
-            boxed.iter().map(|b| &**b as &(dyn ToSql + Sync)).collect();
-        client.execute(&statement, &refs).await.map_err(map_error)
+        let begin = self.begin.take();
+        run_statement(
+            self.client()?,
+            begin,
+            sql,
+            &args,
+            |client, statement, boxed| async move {
+                let refs: Vec<&(dyn ToSql + Sync)> =
+                    boxed.iter().map(|b| &**b as &(dyn ToSql + Sync)).collect();
+                client.execute(&statement, &refs).await
+            },
+        )
+        .await
     }
 
     async fn batch(&mut self, sql: &str) -> Result<(), StoreError> {
+        if let Some(begin) = self.begin.take() {
+            self.client()?
+                .batch_execute(begin)
+                .await
+                .map_err(map_error)?;
+        }
         self.client()?.batch_execute(sql).await.map_err(map_error)
     }
 
     async fn commit(mut self: Box<Self>) -> Result<(), StoreError> {
+        if self.begin.is_some() {
+            // A read that ran nothing: no transaction was started.
+            self.begin = None;
+            self.client = None;
+            return Ok(());
+        }
+        if self.read_only
+            && let Some(client) = self.client.take()
+        {
+            // Ending a read cannot lose anything: the caller does not wait
+            // for it. The connection returns to the pool once it is done,
+            // or is closed if it failed.
+            tokio::spawn(async move {
+                if client.batch_execute("COMMIT").await.is_err() {
+                    drop(Object::take(client));
+                }
+            });
+            return Ok(());
+        }
         self.finish("COMMIT").await
     }
 
+    async fn execute_and_commit(
+        mut self: Box<Self>,
+        statements: Vec<Statement>,
+    ) -> Result<Vec<u64>, StoreError> {
+        for statement in &statements {
+            check_args(&statement.args)?;
+        }
+        if let Some(begin) = self.begin.take() {
+            self.client()?
+                .batch_execute(begin)
+                .await
+                .map_err(map_error)?;
+        }
+        let client = self.client()?;
+        let mut prepared = Vec::with_capacity(statements.len());
+        for statement in &statements {
+            let prepared_statement = client
+                .prepare_cached(statement.sql)
+                .await
+                .map_err(map_error)?;
+            prepared.push((prepared_statement, to_sql_args(&statement.args)));
+        }
+        // Every statement and the COMMIT are polled together, so they go
+        // out before the first answer is awaited. A failed statement aborts
+        // the transaction, and PostgreSQL answers the COMMIT by rolling back.
+        let executions = futures::future::join_all(prepared.iter().map(|(statement, boxed)| {
+            let refs: Vec<&(dyn ToSql + Sync)> =
+                boxed.iter().map(|b| &**b as &(dyn ToSql + Sync)).collect();
+            async move { client.execute(statement, &refs).await }
+        }));
+        let (executed, committed) = tokio::join!(executions, client.batch_execute("COMMIT"));
+        let changed: Result<Vec<u64>, _> = executed.into_iter().collect();
+        match (changed, committed) {
+            (Ok(changed), Ok(())) => {
+                // Back to the pool only in a clean state.
+                self.client = None;
+                Ok(changed)
+            }
+            // Unfinished: `Drop` closes the connection; the server rolls back.
+            (Err(error), _) | (Ok(_), Err(error)) => Err(map_error(error)),
+        }
+    }
+
     async fn rollback(mut self: Box<Self>) -> Result<(), StoreError> {
+        if self.begin.is_some() {
+            self.begin = None;
+            self.client = None;
+            return Ok(());
+        }
         self.finish("ROLLBACK").await
     }
 
@@ -205,6 +341,7 @@ fn map_error(error: tokio_postgres::Error) -> StoreError {
         Some(db) => StoreError::Database(DatabaseError {
             message: format!("postgres: {} ({})", db.message(), db.code().code()),
             unique_violation: *db.code() == SqlState::UNIQUE_VIOLATION,
+            foreign_key_violation: *db.code() == SqlState::FOREIGN_KEY_VIOLATION,
         }),
         None => StoreError::Database(DatabaseError::new(format!("postgres: {error}"))),
     }

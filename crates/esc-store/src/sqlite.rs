@@ -5,6 +5,12 @@
 //! `BEGIN IMMEDIATE`, which also serializes writers across processes.
 //! Reads use a few more connections (`query_only`, deferred transactions):
 //! in WAL mode they see a consistent snapshot and never wait for a writer.
+//!
+//! Each hop to the blocking pool costs a thread handoff, so a transaction
+//! makes as few as it can: `BEGIN` runs in the same hop as the first
+//! statement, and a read-only transaction's `COMMIT` (which cannot lose
+//! anything) runs in the background, the connection returning to its pool
+//! when it is done. A one-statement read is one hop.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -15,7 +21,7 @@ use rusqlite::Connection;
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
-use crate::db::{Backend, Dialect, Param, Row, Tx, Value, check_args};
+use crate::db::{Backend, Dialect, Param, Row, Statement, Tx, Value, check_args};
 use crate::error::{DatabaseError, StoreError};
 
 /// The file name of the database inside the data directory.
@@ -23,6 +29,10 @@ pub const DATABASE_FILE: &str = "esc.db";
 
 /// How many read-only connections serve reads in parallel.
 const N_READERS: usize = 4;
+
+/// Prepared statements kept per connection (rusqlite's default is 16,
+/// fewer than the store's distinct statements).
+const STATEMENT_CACHE_CAPACITY: usize = 128;
 
 pub(crate) struct SqliteBackend {
     connection: Arc<Mutex<Connection>>,
@@ -65,6 +75,7 @@ impl SqliteBackend {
                 connection
                     .execute_batch("PRAGMA query_only = ON; PRAGMA foreign_keys = ON;")
                     .map_err(map_error)?;
+                connection.set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
                 Ok(connection)
             })
             .await
@@ -83,17 +94,11 @@ impl SqliteBackend {
 impl Backend for SqliteBackend {
     async fn begin(&self) -> Result<Box<dyn Tx>, StoreError> {
         let guard = Arc::clone(&self.connection).lock_owned().await;
-        let mut tx = SqliteTx { guard: Some(guard) };
-        tx.run(|connection| {
-            // A previous transaction whose future was dropped mid-way left
-            // the connection inside it: undo that first.
-            if !connection.is_autocommit() {
-                connection.execute_batch("ROLLBACK")?;
-            }
-            connection.execute_batch("BEGIN IMMEDIATE")
-        })
-        .await?;
-        Ok(Box::new(tx))
+        Ok(Box::new(SqliteTx {
+            guard: Some(guard),
+            begin: Some("BEGIN IMMEDIATE"),
+            read_only: false,
+        }))
     }
 
     async fn begin_read(&self) -> Result<Box<dyn Tx>, StoreError> {
@@ -112,15 +117,11 @@ impl Backend for SqliteBackend {
                 Arc::clone(&self.readers[idx]).lock_owned().await
             }
         };
-        let mut tx = SqliteTx { guard: Some(guard) };
-        tx.run(|connection| {
-            if !connection.is_autocommit() {
-                connection.execute_batch("ROLLBACK")?;
-            }
-            connection.execute_batch("BEGIN")
-        })
-        .await?;
-        Ok(Box::new(tx))
+        Ok(Box::new(SqliteTx {
+            guard: Some(guard),
+            begin: Some("BEGIN"),
+            read_only: true,
+        }))
     }
 
     async fn lock_for_migration(&self, _tx: &mut dyn Tx) -> Result<(), StoreError> {
@@ -131,6 +132,9 @@ impl Backend for SqliteBackend {
 
 struct SqliteTx {
     guard: Option<OwnedMutexGuard<Connection>>,
+    /// The `BEGIN` still to run, in the same hop as the first statement.
+    begin: Option<&'static str>,
+    read_only: bool,
 }
 
 impl SqliteTx {
@@ -143,8 +147,12 @@ impl SqliteTx {
             .guard
             .take()
             .ok_or_else(|| DatabaseError::new("sqlite connection lost by an earlier failure"))?;
+        let begin = self.begin.take();
         let (guard, result) = tokio::task::spawn_blocking(move || {
-            let result = work(&guard);
+            let result = match begin {
+                Some(begin) => start(&guard, begin).and_then(|()| work(&guard)),
+                None => work(&guard),
+            };
             (guard, result)
         })
         .await
@@ -152,6 +160,16 @@ impl SqliteTx {
         self.guard = Some(guard);
         result.map_err(map_error)
     }
+}
+
+/// Starts a transaction on `connection`.
+fn start(connection: &Connection, begin: &str) -> rusqlite::Result<()> {
+    // A previous transaction whose future was dropped mid-way left the
+    // connection inside it: undo that first.
+    if !connection.is_autocommit() {
+        connection.execute_batch("ROLLBACK")?;
+    }
+    connection.execute_batch(begin)
 }
 
 #[async_trait]
@@ -204,11 +222,59 @@ impl Tx for SqliteTx {
     }
 
     async fn commit(mut self: Box<Self>) -> Result<(), StoreError> {
+        if self.begin.is_some() {
+            // Nothing ran: there is no transaction to end.
+            return Ok(());
+        }
+        if self.read_only {
+            // Ending a read cannot fail in a way that loses anything: do it
+            // in the background; the connection is locked until then (and
+            // the next `begin` rolls back whatever is left).
+            if let Some(guard) = self.guard.take() {
+                drop(tokio::task::spawn_blocking(move || {
+                    let _ = guard.execute_batch("COMMIT");
+                }));
+            }
+            return Ok(());
+        }
         self.run(|connection| connection.execute_batch("COMMIT"))
             .await
     }
 
+    async fn execute_and_commit(
+        mut self: Box<Self>,
+        statements: Vec<Statement>,
+    ) -> Result<Vec<u64>, StoreError> {
+        for statement in &statements {
+            check_args(&statement.args)?;
+        }
+        let statements: Vec<(String, Vec<Param>)> = statements
+            .into_iter()
+            .map(|statement| (placeholders(statement.sql), statement.args))
+            .collect();
+        self.run(move |connection| {
+            let outcome = (|| {
+                let mut changed = Vec::with_capacity(statements.len());
+                for (sql, args) in &statements {
+                    let mut statement = connection.prepare_cached(sql)?;
+                    changed
+                        .push(statement.execute(rusqlite::params_from_iter(args.iter()))? as u64);
+                }
+                connection.execute_batch("COMMIT")?;
+                Ok(changed)
+            })();
+            if outcome.is_err() && !connection.is_autocommit() {
+                let _ = connection.execute_batch("ROLLBACK");
+            }
+            outcome
+        })
+        .await
+    }
+
     async fn rollback(mut self: Box<Self>) -> Result<(), StoreError> {
+        if self.begin.is_some() {
+            return Ok(());
+        }
         self.run(|connection| connection.execute_batch("ROLLBACK"))
             .await
     }
@@ -244,6 +310,7 @@ fn open_writer(path: &Path) -> Result<Connection, rusqlite::Error> {
     connection.execute_batch(
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
     )?;
+    connection.set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
     Ok(connection)
 }
 
@@ -254,10 +321,16 @@ fn map_error(error: rusqlite::Error) -> StoreError {
             if inner.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
                 || inner.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
     );
+    let foreign_key_violation = matches!(
+        &error,
+        rusqlite::Error::SqliteFailure(inner, _)
+            if inner.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY
+    );
     // rusqlite's messages name the statement's problem, never bound values.
     StoreError::Database(DatabaseError {
         message: format!("sqlite: {error}"),
         unique_violation,
+        foreign_key_violation,
     })
 }
 

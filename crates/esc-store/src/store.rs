@@ -13,9 +13,9 @@ use crate::error::StoreError;
 use crate::model::{
     AccessToken, AuditEvent, Author, CloneOptions, EnvRef, Environment, EnvironmentTag,
     EnvironmentTagUpdate, NewAccessToken, NewAuditEvent, NewRotationEvent, NewSchedule,
-    NewWebhookDelivery, Organization, Page, Project, Revision, RevisionContent, RevisionTag,
-    RotationEvent, Schedule, ScheduleRun, SettingsUpdate, SigningKey, Timestamp, Webhook,
-    WebhookDelivery, WebhookSecretUpdate, WebhookSpec,
+    NewWebhookDelivery, Organization, Page, Project, Revision, RevisionAt, RevisionContent,
+    RevisionTag, RotationEvent, Schedule, ScheduleRun, SettingsUpdate, SigningKey, Timestamp,
+    Webhook, WebhookDelivery, WebhookSecretUpdate, WebhookSpec,
 };
 
 /// Shorthand for this crate's results.
@@ -124,6 +124,14 @@ pub trait Store: Send + Sync {
     async fn revision(&self, env: &EnvRef, number: u64) -> StoreResult<RevisionContent>;
     /// A revision by tag name (`latest` included), as [`Store::revision`].
     async fn tagged_revision(&self, env: &EnvRef, tag: &str) -> StoreResult<RevisionContent>;
+    /// A revision (as [`Store::revision`] / [`Store::tagged_revision`]) and
+    /// the environment's cipher, read in one transaction: what evaluating
+    /// a stored definition needs.
+    async fn revision_with_cipher(
+        &self,
+        env: &EnvRef,
+        at: RevisionAt<'_>,
+    ) -> StoreResult<(RevisionContent, EnvironmentCipher)>;
     /// Revisions newest first, only numbers below `before` when given
     /// (`Some(0)` counts as not given, as in the API).
     async fn list_revisions(
@@ -282,14 +290,20 @@ pub trait Store: Send + Sync {
 
     // ---- open sessions ----
 
-    /// Keeps an evaluated result (encrypted) until `expires`; returns the
-    /// session id (random, 128 bits; only its hash is stored).
+    /// Keeps an evaluated result (encrypted with `cipher`, the environment's,
+    /// from [`Store::revision_with_cipher`] or [`Store::environment_cipher`])
+    /// until `expires`; returns the session id (random, 128 bits; only its
+    /// hash is stored). `NotFound` if the environment is gone. `audit`, if
+    /// given, is appended in the same transaction (one round trip; the
+    /// session exists only if its audit event does).
     async fn create_session(
         &self,
         env: &EnvRef,
+        cipher: &EnvironmentCipher,
         revision: u64,
         result: &[u8],
         expires: Timestamp,
+        audit: Option<&NewAuditEvent>,
     ) -> StoreResult<String>;
     /// A session's result. `NotFound` if unknown, expired, or of another environment.
     async fn session(&self, env: &EnvRef, id: &str) -> StoreResult<Plaintext>;
@@ -305,8 +319,9 @@ pub trait Store: Send + Sync {
         description: &str,
         expires: Option<Timestamp>,
     ) -> StoreResult<NewAccessToken>;
-    /// The token a bearer value belongs to, if valid and unexpired (updates
-    /// `last_used`); `NotFound` otherwise.
+    /// The token a bearer value belongs to, if valid and unexpired; `NotFound`
+    /// otherwise. A read; `last_used` is written only when it is a minute
+    /// or more old.
     async fn authenticate_access_token(&self, secret: &str) -> StoreResult<AccessToken>;
     /// The tokens of an owner, oldest first.
     async fn list_access_tokens(&self, owner: &str) -> StoreResult<Vec<AccessToken>>;

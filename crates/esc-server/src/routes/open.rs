@@ -10,7 +10,7 @@ use crate::AppState;
 use crate::duration::parse_go_duration;
 use crate::error::ApiError;
 use crate::extract::{Authed, Params, RawBody, Segments};
-use crate::wire::{json_response, plain_response, rfc3339};
+use crate::wire::{json_response, rfc3339, with_type};
 
 #[derive(Serialize)]
 struct Opened {
@@ -64,16 +64,22 @@ pub(crate) async fn read(
     segments: Segments,
     params: Params,
 ) -> Result<Response, ApiError> {
-    let value = state
+    // the JSON as kept at open: not parsed and re-encoded per read
+    let mut json = state
         .service
-        .read_session(
+        .read_session_json(
             &caller,
             &segments.env(),
             segments.get("session"),
             params.get("property"),
         )
         .await?;
-    Ok(plain_response(StatusCode::OK, &value))
+    json.push('\n');
+    Ok(with_type(
+        StatusCode::OK,
+        json.into_bytes(),
+        "application/json",
+    ))
 }
 
 #[derive(Serialize)]

@@ -3,4 +3,5 @@
 #![allow(clippy::unwrap_used)]
 
 mod access;
+mod open;
 mod rotation;

@@ -6,8 +6,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use super::environments::find;
 use super::{db_number, limit};
-use crate::crypto::{MasterKey, Plaintext, hex, random_bytes, sha256};
-use crate::db::{Row, Tx, args};
+use crate::crypto::{EnvironmentCipher, MasterKey, Plaintext, hex, random_bytes, sha256};
+use crate::db::{Row, Statement, Tx, args};
 use crate::error::StoreError;
 use crate::model::{
     AccessToken, AuditEvent, EnvRef, NewAccessToken, NewAuditEvent, NewWebhookDelivery,
@@ -94,33 +94,34 @@ pub(super) async fn list_projects(tx: &mut dyn Tx, org: &str) -> Result<Vec<Proj
     .collect()
 }
 
-pub(super) async fn create_session(
-    tx: &mut dyn Tx,
-    master: &MasterKey,
-    env: &EnvRef,
+/// A new session id and the statements that store the session (and its
+/// audit event): the result sealed with the environment's cipher, bound to
+/// the session id; the environment row must still exist (foreign key).
+pub(super) fn create_session(
+    cipher: &EnvironmentCipher,
     revision: u64,
     result: &[u8],
     expires: Timestamp,
-) -> Result<String, StoreError> {
-    let row = find(tx, env, false).await?;
+    audit: Option<&NewAuditEvent>,
+) -> Result<(String, Vec<Statement>), StoreError> {
     let id = hex(&random_bytes::<16>()?);
     let id_hash = sha256(id.as_bytes());
-    let sealed = row
-        .cipher(master)?
-        .seal("session", &hex(&id_hash), result)?;
-    tx.execute(
-        "INSERT INTO sessions (id_hash, env_id, revision, result, created, expires) VALUES ($1, $2, $3, $4, $5, $6)",
-        args![
+    let sealed = cipher.seal("session", &hex(&id_hash), result)?;
+    let mut statements = vec![Statement {
+        sql: "INSERT INTO sessions (id_hash, env_id, revision, result, created, expires) VALUES ($1, $2, $3, $4, $5, $6)",
+        args: args![
             id_hash,
-            &row.info.id,
+            cipher.environment_id(),
             db_number(revision)?,
             sealed,
             Timestamp::now().unix_millis(),
             expires.unix_millis()
         ],
-    )
-    .await?;
-    Ok(id)
+    }];
+    if let Some(event) = audit {
+        statements.push(audit_statement(event).1);
+    }
+    Ok((id, statements))
 }
 
 pub(super) async fn session(
@@ -206,11 +207,8 @@ pub(super) async fn create_token(
 /// How stale `last_used` may get before an authentication rewrites it.
 const LAST_USED_GRANULARITY_MILLIS: i64 = 60_000;
 
-pub(super) async fn authenticate_token(
-    tx: &mut dyn Tx,
-    secret: &str,
-) -> Result<AccessToken, StoreError> {
-    let now = Timestamp::now();
+/// The unexpired token a bearer value belongs to, or `NotFound`.
+pub(super) async fn find_token(tx: &mut dyn Tx, secret: &str) -> Result<AccessToken, StoreError> {
     let found = tx
         .query_opt(
             &format!("SELECT {TOKEN_COLUMNS} FROM access_tokens WHERE token_hash = $1"),
@@ -218,24 +216,38 @@ pub(super) async fn authenticate_token(
         )
         .await?
         .ok_or_else(|| StoreError::not_found("access token"))?;
-    let mut token = token_from_row(&found)?;
-    if token.expires.is_some_and(|expires| expires <= now) {
+    let token = token_from_row(&found)?;
+    if token
+        .expires
+        .is_some_and(|expires| expires <= Timestamp::now())
+    {
         return Err(StoreError::not_found("access token"));
     }
-    // Every API request authenticates: record use at most once a minute per
-    // token, so a busy token does not turn every read into a row write.
-    let stale = token
-        .last_used
-        .is_none_or(|used| used.unix_millis() + LAST_USED_GRANULARITY_MILLIS <= now.unix_millis());
-    if stale {
-        tx.execute(
-            "UPDATE access_tokens SET last_used = $1 WHERE id = $2",
-            args![now.unix_millis(), &token.id],
-        )
-        .await?;
-        token.last_used = Some(now);
-    }
     Ok(token)
+}
+
+/// The time to record as `token`'s last use, when the recorded one is a
+/// minute or more old (so a busy token is not a row write per request).
+pub(super) fn last_used_due(token: &AccessToken) -> Option<Timestamp> {
+    let now = Timestamp::now();
+    token
+        .last_used
+        .is_none_or(|used| used.unix_millis() + LAST_USED_GRANULARITY_MILLIS <= now.unix_millis())
+        .then_some(now)
+}
+
+/// Records a use of a token (unless a concurrent request just did).
+pub(super) async fn touch_token(
+    tx: &mut dyn Tx,
+    id: &str,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    tx.execute(
+        "UPDATE access_tokens SET last_used = $1 WHERE id = $2 AND (last_used IS NULL OR last_used < $1)",
+        args![now.unix_millis(), id],
+    )
+    .await?;
+    Ok(())
 }
 
 pub(super) async fn list_tokens(
@@ -265,14 +277,12 @@ pub(super) async fn delete_token(tx: &mut dyn Tx, owner: &str, id: &str) -> Resu
     Ok(())
 }
 
-pub(super) async fn append_audit(
-    tx: &mut dyn Tx,
-    event: &NewAuditEvent,
-) -> Result<AuditEvent, StoreError> {
+/// A new audit event id and the statement that appends the event.
+fn audit_statement(event: &NewAuditEvent) -> (String, Statement) {
     let id = uuid::Uuid::new_v4().to_string();
-    tx.execute(
-        "INSERT INTO audit_events (id, time, org, actor, action, target, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        args![
+    let statement = Statement {
+        sql: "INSERT INTO audit_events (id, time, org, actor, action, target, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        args: args![
             id.as_str(),
             event.time.unix_millis(),
             &event.org,
@@ -281,8 +291,16 @@ pub(super) async fn append_audit(
             &event.target,
             &event.detail
         ],
-    )
-    .await?;
+    };
+    (id, statement)
+}
+
+pub(super) async fn append_audit(
+    tx: &mut dyn Tx,
+    event: &NewAuditEvent,
+) -> Result<AuditEvent, StoreError> {
+    let (id, statement) = audit_statement(event);
+    tx.execute(statement.sql, statement.args).await?;
     Ok(AuditEvent {
         id,
         event: event.clone(),

@@ -20,9 +20,9 @@ use crate::migrations;
 use crate::model::{
     AccessToken, AuditEvent, Author, CloneOptions, EnvRef, Environment, EnvironmentTag,
     EnvironmentTagUpdate, NewAccessToken, NewAuditEvent, NewRotationEvent, NewSchedule,
-    NewWebhookDelivery, Organization, Page, Project, Revision, RevisionContent, RevisionTag,
-    RotationEvent, Schedule, ScheduleRun, SettingsUpdate, SigningKey, Timestamp, Webhook,
-    WebhookDelivery, WebhookSecretUpdate, WebhookSpec,
+    NewWebhookDelivery, Organization, Page, Project, Revision, RevisionAt, RevisionContent,
+    RevisionTag, RotationEvent, Schedule, ScheduleRun, SettingsUpdate, SigningKey, Timestamp,
+    Webhook, WebhookDelivery, WebhookSecretUpdate, WebhookSpec,
 };
 use crate::postgres::PostgresBackend;
 use crate::sqlite::{DATABASE_FILE, SqliteBackend};
@@ -362,6 +362,21 @@ impl Store for SqlStore {
             environments::revision(tx, &self.master, &row, number).await
         })
     }
+    async fn revision_with_cipher(
+        &self,
+        env: &EnvRef,
+        at: RevisionAt<'_>,
+    ) -> StoreResult<(RevisionContent, EnvironmentCipher)> {
+        in_tx!(self, read, |tx| async {
+            let row = environments::find(tx, env, false).await?;
+            let number = match at {
+                RevisionAt::Number(number) => number,
+                RevisionAt::Tag(tag) => tags::revision_tag(tx, &row, tag).await?.revision,
+            };
+            let content = environments::revision(tx, &self.master, &row, number).await?;
+            Ok((content, row.cipher(&self.master)?))
+        })
+    }
     async fn list_revisions(
         &self,
         env: &EnvRef,
@@ -583,18 +598,27 @@ impl Store for SqlStore {
     async fn create_session(
         &self,
         env: &EnvRef,
+        cipher: &EnvironmentCipher,
         revision: u64,
         result: &[u8],
         expires: Timestamp,
+        audit: Option<&NewAuditEvent>,
     ) -> StoreResult<String> {
-        in_tx!(self, |tx| access::create_session(
-            tx,
-            &self.master,
-            env,
-            revision,
-            result,
-            expires
-        ))
+        let (id, statements) = access::create_session(cipher, revision, result, expires, audit)?;
+        // Nothing to read first: the statements and the commit are one step.
+        self.backend
+            .begin()
+            .await?
+            .execute_and_commit(statements)
+            .await
+            .map_err(|error| {
+                if error.is_foreign_key_violation() {
+                    StoreError::not_found(format!("environment {env}"))
+                } else {
+                    error
+                }
+            })?;
+        Ok(id)
     }
     async fn session(&self, env: &EnvRef, id: &str) -> StoreResult<Plaintext> {
         in_tx!(self, read, |tx| access::session(tx, &self.master, env, id))
@@ -617,7 +641,14 @@ impl Store for SqlStore {
         ))
     }
     async fn authenticate_access_token(&self, secret: &str) -> StoreResult<AccessToken> {
-        in_tx!(self, |tx| access::authenticate_token(tx, secret))
+        // Every request authenticates: a read (no writer lock), and a write
+        // only when `last_used` is due.
+        let mut token = in_tx!(self, read, |tx| access::find_token(tx, secret))?;
+        if let Some(now) = access::last_used_due(&token) {
+            in_tx!(self, |tx| access::touch_token(tx, &token.id, now))?;
+            token.last_used = Some(now);
+        }
+        Ok(token)
     }
     async fn list_access_tokens(&self, owner: &str) -> StoreResult<Vec<AccessToken>> {
         in_tx!(self, read, |tx| access::list_tokens(tx, owner))

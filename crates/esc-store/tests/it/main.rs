@@ -54,6 +54,8 @@ macro_rules! store_suite {
             case!(rotation_state_and_history);
             case!(schedules);
             case!(sessions);
+            case!(session_with_audit_event);
+            case!(revision_with_cipher);
             case!(access_tokens);
             case!(audit_events_page);
             case!(webhooks);

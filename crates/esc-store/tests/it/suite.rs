@@ -501,7 +501,14 @@ pub(crate) async fn delete_and_recreate(h: &Harness) {
         .unwrap();
     store.put_rotation_state(&env, "db", b"{}").await.unwrap();
     let session = store
-        .create_session(&env, 2, b"{}", Timestamp::now().plus_millis(60_000))
+        .create_session(
+            &env,
+            &store.environment_cipher(&env).await.unwrap(),
+            2,
+            b"{}",
+            Timestamp::now().plus_millis(60_000),
+            None,
+        )
         .await
         .unwrap();
     let old_id = store.environment(&env).await.unwrap().id;
@@ -975,7 +982,14 @@ pub(crate) async fn sessions(h: &Harness) {
     let other = new_env(&*store, "other").await;
     let expires = Timestamp::now().plus_millis(3_600_000);
     let id = store
-        .create_session(&env, 1, b"{\"a\":1}", expires)
+        .create_session(
+            &env,
+            &store.environment_cipher(&env).await.unwrap(),
+            1,
+            b"{\"a\":1}",
+            expires,
+            None,
+        )
         .await
         .unwrap();
     assert!(id.len() >= 32);
@@ -1001,7 +1015,14 @@ pub(crate) async fn sessions(h: &Harness) {
         Err(StoreError::NotFound { .. })
     ));
     let expired = store
-        .create_session(&env, 1, b"{}", Timestamp::now().plus_millis(-1))
+        .create_session(
+            &env,
+            &store.environment_cipher(&env).await.unwrap(),
+            1,
+            b"{}",
+            Timestamp::now().plus_millis(-1),
+            None,
+        )
         .await
         .unwrap();
     assert!(matches!(
@@ -1026,6 +1047,118 @@ pub(crate) async fn sessions(h: &Harness) {
         store.session(&env, &id).await,
         Err(StoreError::NotFound { .. })
     ));
+}
+
+pub(crate) async fn session_with_audit_event(h: &Harness) {
+    let store = h.dyn_store();
+    let env = new_env(&*store, "dev").await;
+    let event = NewAuditEvent {
+        time: Timestamp::now(),
+        org: "acme".into(),
+        actor: "alice".into(),
+        action: "environment.open".into(),
+        target: "app/dev".into(),
+        detail: "revision 1".into(),
+    };
+    let id = store
+        .create_session(
+            &env,
+            &store.environment_cipher(&env).await.unwrap(),
+            1,
+            b"{}",
+            Timestamp::now().plus_millis(60_000),
+            Some(&event),
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.session(&env, &id).await.unwrap().expose(), b"{}");
+    let events = store.list_audit_events("acme", None, 10).await.unwrap();
+    assert_eq!(events.items.len(), 1);
+    assert_eq!(events.items[0].event, event);
+    // Neither is written when the session cannot be (its environment was
+    // deleted meanwhile): no event for an open that failed.
+    let gone = new_env(&*store, "gone").await;
+    let gone_cipher = store.environment_cipher(&gone).await.unwrap();
+    store.delete_environment(&gone).await.unwrap();
+    assert!(matches!(
+        store
+            .create_session(
+                &gone,
+                &gone_cipher,
+                1,
+                b"{}",
+                Timestamp::now().plus_millis(60_000),
+                Some(&event),
+            )
+            .await,
+        Err(StoreError::NotFound { .. })
+    ));
+    assert_eq!(
+        store
+            .list_audit_events("acme", None, 10)
+            .await
+            .unwrap()
+            .items
+            .len(),
+        1
+    );
+}
+
+pub(crate) async fn revision_with_cipher(h: &Harness) {
+    let store = h.dyn_store();
+    let env = new_env(&*store, "dev").await;
+    let cipher = store.environment_cipher(&env).await.unwrap();
+    let secret = seal_secret(&cipher, b"s3cret").unwrap();
+    store
+        .update_environment(&env, format!("values: {secret}").as_bytes(), None, &alice())
+        .await
+        .unwrap();
+    store
+        .create_revision_tag(&env, "stable", Some(1), &alice())
+        .await
+        .unwrap();
+    let (latest, latest_cipher) = store
+        .revision_with_cipher(&env, esc_store::RevisionAt::Tag("latest"))
+        .await
+        .unwrap();
+    assert_eq!(latest.revision.number, 2);
+    assert_eq!(latest.revision.tags, vec!["latest".to_owned()]);
+    assert_eq!(
+        latest.yaml.expose_str().unwrap(),
+        format!("values: {secret}")
+    );
+    // the cipher is the environment's: it opens what was sealed for it
+    assert_eq!(
+        open_secret(&latest_cipher, &secret).unwrap().expose(),
+        b"s3cret"
+    );
+    let (tagged, _) = store
+        .revision_with_cipher(&env, esc_store::RevisionAt::Tag("stable"))
+        .await
+        .unwrap();
+    assert_eq!(tagged.revision.number, 1);
+    assert_eq!(tagged.revision.tags, vec!["stable".to_owned()]);
+    let (numbered, _) = store
+        .revision_with_cipher(&env, esc_store::RevisionAt::Number(1))
+        .await
+        .unwrap();
+    assert!(numbered.yaml.is_empty());
+    for missing in [
+        store
+            .revision_with_cipher(&env, esc_store::RevisionAt::Number(3))
+            .await,
+        store
+            .revision_with_cipher(&env, esc_store::RevisionAt::Tag("nope"))
+            .await,
+        store
+            .revision_with_cipher(
+                &EnvRef::new("acme", "app", "nope"),
+                esc_store::RevisionAt::Number(1),
+            )
+            .await,
+    ] {
+        assert!(matches!(missing, Err(StoreError::NotFound { .. })));
+    }
 }
 
 pub(crate) async fn access_tokens(h: &Harness) {
@@ -1302,9 +1435,11 @@ pub(crate) async fn nothing_secret_at_rest(h: &Harness) {
     let session = store
         .create_session(
             &env,
+            &store.environment_cipher(&env).await.unwrap(),
             2,
             b"{\"password\":{\"value\":\"SESSION-result-secret-a8b0\",\"secret\":true}}",
             Timestamp::now().plus_millis(3_600_000),
+            None,
         )
         .await
         .unwrap();
