@@ -339,3 +339,22 @@ async fn key_material_is_sealed_in_the_sqlite_file_and_old_key_files_are_importe
     let sealed = StoreKeyStore::new(store).load().await.unwrap().unwrap();
     assert_eq!(kids(&sealed), vec![legacy_kid]);
 }
+
+#[tokio::test]
+async fn a_zero_maintenance_interval_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let refused = start(ServeConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        data_dir: dir.path().join("data"),
+        key_maintenance_interval: Duration::ZERO,
+        ..ServeConfig::default()
+    })
+    .await;
+    let Err(error) = refused else {
+        panic!("a zero interval was accepted");
+    };
+    assert!(
+        error.to_string().contains("key_maintenance_interval"),
+        "{error}"
+    );
+}

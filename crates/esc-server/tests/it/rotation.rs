@@ -74,6 +74,50 @@ async fn open_creds(server: &Served) -> (u16, Value) {
     (200, plain(&read["properties"]["creds"]))
 }
 
+/// The dual-secret rotator on 127.0.0.1, trusting only `issuer_url`'s issuer and JWKS;
+/// its URL and task.
+async fn start_rotator(
+    issuer_url: &str,
+    store_path: &std::path::Path,
+    seen: &Seen,
+) -> (String, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let rotator_url = format!("http://{}/", listener.local_addr().unwrap());
+    let verifier =
+        esc_adapter::Verifier::new(esc_adapter::VerifierConfig::new(issuer_url, &rotator_url))
+            .unwrap();
+    let app = dual_secret_rotator::app(dual_secret_rotator::AppState {
+        verifier: Arc::new(verifier),
+        store: Arc::new(dual_secret_rotator::SlotStore::new(store_path)),
+    })
+    .layer(axum::middleware::from_fn_with_state(seen.clone(), record));
+    let task = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (rotator_url, task)
+}
+
+async fn start_server(data_dir: std::path::PathBuf) -> Served {
+    let started = start(ServeConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        data_dir,
+        allow_insecure_loopback_http: true,
+        ..ServeConfig::default()
+    })
+    .await
+    .unwrap();
+    Served::run(started, None)
+}
+
+async fn create_env(server: &Served) {
+    let (status, body) = server
+        .call(
+            Method::POST,
+            "/api/esc/environments/acme",
+            Some(r#"{"project":"app","name":"creds"}"#),
+        )
+        .await;
+    assert!(status < 300, "{status} {body}");
+}
+
 async fn rotate(server: &Served) -> Value {
     let (status, body) = server
         .call(
@@ -101,39 +145,12 @@ async fn validate(rotator_url: &str, api_key: &str) -> u16 {
 async fn external_rotation_through_the_server_keeps_two_valid_keys() {
     let dir = tempfile::tempdir().unwrap();
     let data_dir = dir.path().join("data");
-    let started = start(ServeConfig {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        data_dir: data_dir.clone(),
-        allow_insecure_loopback_http: true,
-        ..ServeConfig::default()
-    })
-    .await
-    .unwrap();
-    let server = Served::run(started, None);
+    let server = start_server(data_dir.clone()).await;
 
-    // the rotator trusts only this server's issuer and JWKS
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let rotator_url = format!("http://{}/", listener.local_addr().unwrap());
-    let verifier =
-        esc_adapter::Verifier::new(esc_adapter::VerifierConfig::new(&server.url, &rotator_url))
-            .unwrap();
     let store_path = dir.path().join("rotator.json");
     let seen: Seen = Arc::default();
-    let app = dual_secret_rotator::app(dual_secret_rotator::AppState {
-        verifier: Arc::new(verifier),
-        store: Arc::new(dual_secret_rotator::SlotStore::new(&store_path)),
-    })
-    .layer(axum::middleware::from_fn_with_state(seen.clone(), record));
-    let rotator = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-
-    let (status, body) = server
-        .call(
-            Method::POST,
-            "/api/esc/environments/acme",
-            Some(r#"{"project":"app","name":"creds"}"#),
-        )
-        .await;
-    assert!(status < 300, "{status} {body}");
+    let (rotator_url, rotator) = start_rotator(&server.url, &store_path, &seen).await;
+    create_env(&server).await;
     let definition = format!(
         "values:\n  # rotated by the dual-secret rotator\n  creds:\n    fn::rotate::external:\n      inputs:\n        url: {rotator_url}\n        request:\n          service: payments\n  other: kept\n"
     );
@@ -282,4 +299,66 @@ async fn external_rotation_through_the_server_keeps_two_valid_keys() {
             }
         }
     }
+}
+
+#[tokio::test]
+async fn a_failing_rotator_does_not_stop_the_others() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_server(dir.path().join("data")).await;
+    let seen: Seen = Arc::default();
+    let (good_url, good) = start_rotator(&server.url, &dir.path().join("good.json"), &seen).await;
+    let broken_store = dir.path().join("broken.json");
+    std::fs::write(&broken_store, "[]").unwrap();
+    let (broken_url, broken) = start_rotator(&server.url, &broken_store, &seen).await;
+    create_env(&server).await;
+    let definition = format!(
+        "values:\n  good:\n    fn::rotate::external:\n      inputs:\n        url: {good_url}\n  broken:\n    fn::rotate::external:\n      inputs:\n        url: {broken_url}\n"
+    );
+    let (status, body) = server.call(Method::PATCH, E, Some(&definition)).await;
+    assert_eq!(status, 200, "{body}");
+
+    let event = rotate(&server).await;
+    assert_eq!(event["status"], "failed", "{event}");
+    // the good rotator's state was written back
+    assert_eq!(event["postRotationRevision"], 3, "{event}");
+    let mut rotations: Vec<(String, String)> = event["rotations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|rotation| {
+            (
+                rotation["environmentPath"].as_str().unwrap().to_owned(),
+                rotation["status"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    rotations.sort();
+    assert_eq!(
+        rotations,
+        vec![
+            ("broken".to_owned(), "failed".to_owned()),
+            ("good".to_owned(), "succeeded".to_owned())
+        ]
+    );
+    let good_key = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|(_, status, _)| *status == 200)
+        .map(|(_, _, response)| response["apiKey"].as_str().unwrap().to_owned())
+        .unwrap();
+    let (_, revealed) = server
+        .call(Method::GET, &format!("{E}/decrypt"), None)
+        .await;
+    assert!(revealed.contains(&good_key), "{revealed}");
+    // one `state:` was written, under `good` (before `broken:`)
+    assert_eq!(revealed.matches("state:").count(), 1, "{revealed}");
+    assert!(
+        revealed.find("state:").unwrap() < revealed.find("broken:").unwrap(),
+        "{revealed}"
+    );
+
+    good.abort();
+    broken.abort();
+    server.stop().await;
 }
