@@ -1,10 +1,15 @@
-//! Text-preserving YAML edits: write-back of rotated state (spec §5.2) and
-//! the encrypt/decrypt-secrets tooling (spec §3 `fn::secret`).
+//! Text-preserving YAML edits: write-back of rotated state (spec §5.2),
+//! the encrypt/decrypt-secrets tooling (spec §3 `fn::secret`) and the
+//! `esc env set` / `esc env rm <path>` edits (spec/CLI.md § 7).
 //!
 //! Edits replace byte spans of the original text, so comments, key order
-//! and formatting outside the edited nodes are kept. New content is
-//! rendered in block style (two-space indentation) in block context and in
-//! flow style inside flow collections.
+//! and formatting outside the edited nodes are kept. New content is written
+//! the way Go's yaml.v3 would re-emit the edited node tree, at two-space
+//! indentation: block style in block context (a mapping or sequence inside
+//! a sequence item starts on the item's line, multi-line strings are `|`
+//! blocks), flow style inside flow collections; a replaced flow collection
+//! stays flow, a replaced quoted string keeps its quotes, and an empty
+//! `{}`/`[]` in block context that gains its first entry becomes block.
 
 use saphyr_parser::{Event, Parser, ScalarStyle as SaphyrStyle, Span};
 
@@ -31,6 +36,26 @@ pub enum EditValue {
     /// A secret: a string `s` is written `{fn::secret: s}`, anything else `v`
     /// as `{fn::fromJSON: {fn::secret: <compact JSON of v>}}` (spec §5.2).
     Secret(Box<EditValue>),
+    /// A string written in `style` when the string allows it.
+    Styled(String, StringStyle),
+    /// A mapping whose keys are written in their own styles.
+    StyledMapping(Vec<(String, StringStyle, EditValue)>),
+}
+
+/// How a string is written.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum StringStyle {
+    /// Unquoted when it reads back as the same string, else double-quoted
+    /// (multi-line strings as `|` blocks in block context).
+    #[default]
+    Plain,
+    /// `'...'` (double-quoted when it holds line breaks or control characters).
+    SingleQuoted,
+    /// `"..."`.
+    DoubleQuoted,
+    /// A `|` block in block context (double-quoted in flow context or when
+    /// the text cannot be a block).
+    Literal,
 }
 
 /// Why an edit could not be made.
@@ -166,7 +191,8 @@ pub fn parse_doc_path(path: &str) -> Result<Vec<PathSegment>, EditError> {
 /// Sets the node at `path` (document path text, see [`parse_doc_path`]) to
 /// `value`, creating missing mappings (and appending to a sequence when the
 /// index equals its length), and returns the new text. Everything outside
-/// the replaced node is kept byte for byte, comments included.
+/// the replaced node is kept byte for byte, comments included. An empty
+/// document becomes a new one holding the path.
 pub fn set_value(text: &str, path: &str, value: &EditValue) -> Result<String, EditError> {
     let segments = parse_doc_path(path)?;
     if segments.is_empty() {
@@ -174,6 +200,22 @@ pub fn set_value(text: &str, path: &str, value: &EditValue) -> Result<String, Ed
             path: path.to_owned(),
             reason: "empty path",
         });
+    }
+    // (YAML also ends lines at a lone `\r`)
+    let content_free = text
+        .split(['\n', '\r'])
+        .all(|line| line.trim().is_empty() || line.trim_start().starts_with('#'));
+    if content_free {
+        // an empty (or comment-only) document: the value becomes the document
+        let mut out = text.to_owned();
+        if !out.trim().is_empty() && !out.ends_with(['\n', '\r']) {
+            out.push('\n');
+        } else if out.trim().is_empty() {
+            out.clear();
+        }
+        out.push_str(&render_root(&lower(&nest(&segments, value.clone())))?);
+        out.push('\n');
+        return Ok(out);
     }
     let doc = parse_spans(text)?;
     let mut edits = Vec::new();
@@ -193,16 +235,29 @@ pub fn encrypt_secrets<E: From<EditError>>(
     let doc = parse_spans(text)?;
     let mut edits = Vec::new();
     for call in secret_calls(&doc) {
-        if let Shape::Scalar { value, quoted, .. } = &call.shape
+        let arg = call.arg;
+        if let Shape::Scalar { value, quoted, .. } = &arg.shape
             && let Some(plaintext) = secret_literal(value, *quoted)
         {
-            let ciphertext = encrypt(&plaintext)?;
-            let replacement = format!("{{ciphertext: {}}}", scalar_text(&ciphertext));
-            edits.push(Edit {
-                start: call.start,
-                end: call.trimmed_end(text),
-                text: replacement,
-            });
+            let ciphertext = scalar_text(&encrypt(&plaintext)?);
+            // block context: `fn::secret:` then `ciphertext:` on its own line,
+            // as yaml.v3 writes a mapping that replaced a scalar
+            let edit = match call.block_indicator(text) {
+                Some(colon) => Edit {
+                    start: colon,
+                    end: arg.trimmed_end(text).max(colon),
+                    text: format!(
+                        "\n{}ciphertext: {ciphertext}",
+                        " ".repeat(call.key.column + 2)
+                    ),
+                },
+                None => Edit {
+                    start: arg.start,
+                    end: arg.trimmed_end(text),
+                    text: format!("{{ciphertext: {ciphertext}}}"),
+                },
+            };
+            edits.push(edit);
         }
     }
     Ok(apply(text, edits))
@@ -218,7 +273,7 @@ pub fn decrypt_secrets<E: From<EditError>>(
     let doc = parse_spans(text)?;
     let mut edits = Vec::new();
     for call in secret_calls(&doc) {
-        let Shape::Mapping { entries, .. } = &call.shape else {
+        let Shape::Mapping { entries, .. } = &call.arg.shape else {
             continue;
         };
         let [(key, ciphertext)] = entries.as_slice() else {
@@ -232,13 +287,20 @@ pub fn decrypt_secrets<E: From<EditError>>(
         if !*quoted && !matches!(resolve_scalar(value, false, ScalarTag::None), Ok(None)) {
             continue;
         }
-        let plaintext = decrypt(value)?;
-        let replacement = scalar_text(&plaintext.replace('$', "$$"));
-        edits.push(Edit {
-            start: call.start,
-            end: call.trimmed_end(text),
-            text: replacement,
-        });
+        let plaintext = Out::Str(decrypt(value)?.replace('$', "$$"), StringStyle::Plain);
+        let edit = match call.block_indicator(text) {
+            Some(colon) => Edit {
+                start: colon,
+                end: call.arg.trimmed_end(text).max(colon),
+                text: render_after(&plaintext, call.key.column + 2, false)?,
+            },
+            None => Edit {
+                start: call.arg.start,
+                end: call.arg.trimmed_end(text),
+                text: render_flow(&plaintext)?,
+            },
+        };
+        edits.push(edit);
     }
     Ok(apply(text, edits))
 }
@@ -259,6 +321,9 @@ enum Shape {
     Scalar {
         value: String,
         quoted: bool,
+        style: StringStyle,
+        /// A `|+`/`>+` block: its trailing line breaks are content.
+        keep: bool,
     },
     Sequence {
         flow: bool,
@@ -296,10 +361,11 @@ impl SpanNode {
 
 fn parse_spans(text: &str) -> Result<SpanNode, EditError> {
     // The positioned parser validates the document first (limits, keys, aliases).
-    if crate::parse_document("", text)
-        .map_err(EditError::Document)?
-        .is_none()
-    {
+    // (YAML also ends lines at a lone `\r`)
+    let content_free = text
+        .split(['\n', '\r'])
+        .all(|line| line.trim().is_empty() || line.trim_start().starts_with('#'));
+    if content_free {
         return Err(EditError::Document(Diagnostic::error(
             "environment must be an object",
             None,
@@ -401,6 +467,10 @@ impl<'t> SpanBuilder<'t> {
                     }
                 }
                 let mut end = self.byte(span.end).max(start);
+                // saphyr's span of a quoted scalar may run over a trailing comment
+                if let Some(close) = closing_quote(text, start, style) {
+                    end = end.min(close);
+                }
                 // saphyr puts an empty value at its `:`; it belongs after it
                 if value.is_empty()
                     && style == SaphyrStyle::Plain
@@ -411,7 +481,17 @@ impl<'t> SpanBuilder<'t> {
                     start += 1;
                     end = start;
                 }
+                // an empty value in a flow collection (`{a b }`) has no width
+                if value.is_empty() && style == SaphyrStyle::Plain && in_flow {
+                    end = start;
+                }
                 let quoted = style != SaphyrStyle::Plain || tag.is_some();
+                let keep = block
+                    && text[start..]
+                        .chars()
+                        .skip(1)
+                        .take_while(|c| c.is_ascii_digit() || matches!(c, '+' | '-'))
+                        .any(|c| c == '+');
                 Ok(SpanNode {
                     start,
                     end,
@@ -419,6 +499,13 @@ impl<'t> SpanBuilder<'t> {
                     shape: Shape::Scalar {
                         value: value.into_owned(),
                         quoted,
+                        style: match style {
+                            SaphyrStyle::SingleQuoted => StringStyle::SingleQuoted,
+                            SaphyrStyle::DoubleQuoted => StringStyle::DoubleQuoted,
+                            SaphyrStyle::Literal | SaphyrStyle::Folded => StringStyle::Literal,
+                            SaphyrStyle::Plain => StringStyle::Plain,
+                        },
+                        keep,
                     },
                 })
             }
@@ -490,6 +577,29 @@ impl<'t> SpanBuilder<'t> {
     }
 }
 
+/// Just past the closing quote of a quoted scalar starting at `start`.
+fn closing_quote(text: &str, start: usize, style: SaphyrStyle) -> Option<usize> {
+    let quote = match style {
+        SaphyrStyle::DoubleQuoted => b'"',
+        SaphyrStyle::SingleQuoted => b'\'',
+        _ => return None,
+    };
+    let bytes = text.as_bytes();
+    if bytes.get(start) != Some(&quote) {
+        return None;
+    }
+    let mut i = start + 1;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' if quote == b'"' => i += 2,
+            b'\'' if quote == b'\'' && bytes.get(i + 1) == Some(&b'\'') => i += 2,
+            b if b == quote => return Some(i + 1),
+            _ => i += 1,
+        }
+    }
+    None
+}
+
 /// 0-based character column of `byte`, counting lines the way YAML (and
 /// saphyr) does: a lone `\r` also ends a line.
 fn column_of_byte(text: &str, byte: usize) -> usize {
@@ -497,17 +607,42 @@ fn column_of_byte(text: &str, byte: usize) -> usize {
     text[line_start..byte].chars().count()
 }
 
-/// `fn::secret` argument nodes under top-level `values` (any depth).
-fn secret_calls(root: &SpanNode) -> Vec<&SpanNode> {
-    fn walk<'a>(node: &'a SpanNode, out: &mut Vec<&'a SpanNode>) {
+/// A `{fn::secret: arg}` call.
+struct SecretCall<'a> {
+    /// The `fn::secret` key.
+    key: &'a SpanNode,
+    /// Its argument.
+    arg: &'a SpanNode,
+    /// Whether the call is a flow mapping (or inside one).
+    flow: bool,
+}
+
+impl SecretCall<'_> {
+    /// Just past the `:` after the key, for a call in block context.
+    fn block_indicator(&self, text: &str) -> Option<usize> {
+        if self.flow {
+            None
+        } else {
+            value_indicator(text, self.key.end)
+        }
+    }
+}
+
+/// `fn::secret` calls under top-level `values` (any depth).
+fn secret_calls(root: &SpanNode) -> Vec<SecretCall<'_>> {
+    fn walk<'a>(node: &'a SpanNode, out: &mut Vec<SecretCall<'a>>) {
         match &node.shape {
             Shape::Scalar { .. } => {}
             Shape::Sequence { items, .. } => items.iter().for_each(|n| walk(n, out)),
-            Shape::Mapping { entries, .. } => {
+            Shape::Mapping { entries, flow } => {
                 if let [(key, arg)] = entries.as_slice()
                     && key.scalar_str() == Some("fn::secret")
                 {
-                    out.push(arg);
+                    out.push(SecretCall {
+                        key,
+                        arg,
+                        flow: *flow,
+                    });
                     return;
                 }
                 entries.iter().for_each(|(_, v)| walk(v, out));
@@ -590,12 +725,55 @@ fn apply(text: &str, mut edits: Vec<Edit>) -> String {
 enum Slot {
     /// The document root.
     Root,
-    /// A block mapping value or sequence item: the replacement goes right
-    /// after the `:`/`-` indicator (ending at `indicator_end`), and nested
-    /// block content is indented by `indent`.
-    Block { indicator_end: usize, indent: usize },
+    /// A block mapping value (`item` false) or sequence item (`item` true):
+    /// the replacement goes right after the `:`/`-` indicator (ending at
+    /// `indicator_end`), and nested block content is indented by `indent`.
+    Block {
+        indicator_end: usize,
+        indent: usize,
+        item: bool,
+    },
     /// Inside a flow collection: flow style, in place.
     Flow,
+}
+
+/// The slot of the value of `key` in a mapping whose slot is `parent`.
+fn entry_slot(
+    text: &str,
+    flow: bool,
+    key: &SpanNode,
+    walked: &mut String,
+    segment: &PathSegment,
+) -> Result<Slot, EditError> {
+    if flow {
+        return Ok(Slot::Flow);
+    }
+    let Some(colon) = value_indicator(text, key.end) else {
+        push_segment(walked, segment);
+        return Err(EditError::Unsupported {
+            path: std::mem::take(walked),
+            reason: "an explicit key without a value",
+        });
+    };
+    Ok(Slot::Block {
+        indicator_end: colon,
+        indent: key.column + 2,
+        item: false,
+    })
+}
+
+/// The slot of `item` in a sequence at `sequence_column`.
+fn item_slot(text: &str, flow: bool, item: &SpanNode, sequence_column: usize) -> Slot {
+    if flow {
+        return Slot::Flow;
+    }
+    // saphyr starts a block sequence at its first `-`; each item follows its `-`
+    let dash = text[..item.start].rfind('-').map_or(item.start, |d| d + 1);
+    Slot::Block {
+        indicator_end: dash,
+        indent: sequence_column + 2,
+        item: true,
+    }
 }
 
 fn plan_set(
@@ -614,22 +792,14 @@ fn plan_set(
             (Shape::Mapping { flow, entries }, PathSegment::Key(key)) => {
                 match entries.iter().find(|(k, _)| k.scalar_str() == Some(key)) {
                     Some((k, v)) => {
-                        slot = if *flow {
-                            Slot::Flow
-                        } else {
-                            let Some(colon) = value_indicator(text, k.end) else {
-                                push_segment(&mut walked, segment);
-                                return Err(EditError::Unsupported {
-                                    path: walked,
-                                    reason: "an explicit key without a value",
-                                });
-                            };
-                            Slot::Block {
-                                indicator_end: colon,
-                                indent: k.column + 2,
-                            }
-                        };
+                        slot = entry_slot(text, *flow, k, &mut walked, segment)?;
                         node = v;
+                    }
+                    None if *flow && entries.is_empty() && !matches!(slot, Slot::Flow) => {
+                        // `{}` in block context gains its first key: block style
+                        let nested = nest(rest, value.clone());
+                        edits.push(replace(text, node, slot, &nested, false)?);
+                        return Ok(());
                     }
                     None => {
                         let nested = nest(&rest[1..], value.clone());
@@ -647,18 +817,15 @@ fn plan_set(
             }
             (Shape::Sequence { flow, items }, PathSegment::Index(index)) => {
                 if let Some(item) = items.get(*index) {
-                    slot = if *flow {
-                        Slot::Flow
-                    } else {
-                        // saphyr starts a block sequence at its first `-`; each item follows its `-`
-                        let dash = text[..item.start].rfind('-').map_or(item.start, |d| d + 1);
-                        Slot::Block {
-                            indicator_end: dash,
-                            indent: node.column + 2,
-                        }
-                    };
+                    slot = item_slot(text, *flow, item, node.column);
                     node = item;
                 } else if *index == items.len() {
+                    if *flow && items.is_empty() && !matches!(slot, Slot::Flow) {
+                        // `[]` in block context gains its first item: block style
+                        let nested = nest(rest, value.clone());
+                        edits.push(replace(text, node, slot, &nested, false)?);
+                        return Ok(());
+                    }
                     let nested = nest(&rest[1..], value.clone());
                     edits.push(append_item(text, node, *flow, items.is_empty(), &nested)?);
                     return Ok(());
@@ -675,15 +842,167 @@ fn plan_set(
             }
             (Shape::Scalar { .. }, _) if node.is_null() && !matches!(slot, Slot::Root) => {
                 // a null node becomes the collection the path needs
-                edits.push(replace(text, node, slot, &nest(rest, value.clone()))?);
+                edits.push(replace(text, node, slot, &nest(rest, value.clone()), true)?);
                 return Ok(());
             }
             (Shape::Scalar { .. }, _) => return Err(EditError::NotACollection { path: walked }),
         }
         push_segment(&mut walked, segment);
     }
-    edits.push(replace(text, node, slot, value)?);
+    edits.push(replace(text, node, slot, value, true)?);
     Ok(())
+}
+
+/// Removes the node at `path` (document path text, see [`parse_doc_path`]):
+/// a mapping entry, with the comment lines right above it (a missing key,
+/// or a missing mapping on the way, changes nothing), or a sequence item.
+/// A collection that loses its last entry becomes `{}` / `[]`. Everything
+/// else is kept byte for byte.
+pub fn delete_value(text: &str, path: &str) -> Result<String, EditError> {
+    let segments = parse_doc_path(path)?;
+    if segments.is_empty() {
+        return Err(EditError::InvalidPath {
+            path: path.to_owned(),
+            reason: "empty path",
+        });
+    }
+    let doc = parse_spans(text)?;
+    let mut node = &doc;
+    let mut slot = Slot::Root;
+    let mut walked = String::new();
+    for (i, segment) in segments.iter().enumerate() {
+        let last = i + 1 == segments.len();
+        match (&node.shape, segment) {
+            (Shape::Mapping { flow, entries }, PathSegment::Key(key)) => {
+                let Some(idx) = entries
+                    .iter()
+                    .position(|(k, _)| k.scalar_str() == Some(key))
+                else {
+                    return Ok(text.to_owned());
+                };
+                if last {
+                    let spans: Vec<(&SpanNode, &SpanNode)> =
+                        entries.iter().map(|(k, v)| (k, v)).collect();
+                    let edit = delete_member(text, node, slot, *flow, &spans, idx)?;
+                    return Ok(apply(text, vec![edit]));
+                }
+                slot = entry_slot(text, *flow, &entries[idx].0, &mut walked, segment)?;
+                node = &entries[idx].1;
+            }
+            (Shape::Sequence { flow, items }, PathSegment::Index(index)) => {
+                let Some(item) = items.get(*index) else {
+                    push_segment(&mut walked, segment);
+                    return Err(EditError::IndexOutOfRange { path: walked });
+                };
+                if last {
+                    let spans: Vec<(&SpanNode, &SpanNode)> = items.iter().map(|n| (n, n)).collect();
+                    let edit = delete_member(text, node, slot, *flow, &spans, *index)?;
+                    return Ok(apply(text, vec![edit]));
+                }
+                slot = item_slot(text, *flow, item, node.column);
+                node = item;
+            }
+            (Shape::Sequence { .. }, PathSegment::Key(_)) => {
+                return Err(EditError::KeyForArray { path: walked });
+            }
+            (Shape::Mapping { .. }, PathSegment::Index(_)) => {
+                return Err(EditError::IndexForMap { path: walked });
+            }
+            (Shape::Scalar { .. }, _) if node.is_null() => return Ok(text.to_owned()),
+            (Shape::Scalar { .. }, _) => return Err(EditError::NotACollection { path: walked }),
+        }
+        push_segment(&mut walked, segment);
+    }
+    Ok(text.to_owned())
+}
+
+/// The edit that removes member `idx` of a collection; `members` are
+/// (first node, last node) pairs: (key, value) of entries, (item, item) of
+/// sequence items.
+fn delete_member(
+    text: &str,
+    collection: &SpanNode,
+    slot: Slot,
+    flow: bool,
+    members: &[(&SpanNode, &SpanNode)],
+    idx: usize,
+) -> Result<Edit, EditError> {
+    let (first, last) = members[idx];
+    if members.len() == 1 {
+        let empty = match collection.shape {
+            Shape::Sequence { .. } => EditValue::Sequence(Vec::new()),
+            _ => EditValue::Mapping(Vec::new()),
+        };
+        return replace(text, collection, slot, &empty, true);
+    }
+    let member_start = |i: usize| -> usize {
+        let node = members[i].0;
+        match collection.shape {
+            // a block item starts at its `-`
+            Shape::Sequence { flow: false, .. } => {
+                text[..node.start].rfind('-').unwrap_or(node.start)
+            }
+            _ => node.start,
+        }
+    };
+    let start = member_start(idx);
+    if flow {
+        // `a, ` up to the next member, or `, a` after the previous one
+        let (start, end) = if idx + 1 < members.len() {
+            (start, member_start(idx + 1))
+        } else {
+            let previous = members[idx - 1].1;
+            (
+                previous.trimmed_end(text).max(previous.start),
+                last.trimmed_end(text).max(first.end),
+            )
+        };
+        return Ok(Edit {
+            start,
+            end,
+            text: String::new(),
+        });
+    }
+    let line_start = text[..start].rfind(['\n', '\r']).map_or(0, |i| i + 1);
+    if !text[line_start..start].trim().is_empty() {
+        // a compact mapping's first key right after `- `: up to the next key
+        return Ok(Edit {
+            start,
+            end: member_start(idx + 1),
+            text: String::new(),
+        });
+    }
+    let end = end_of_line(text, last.trimmed_end(text).max(first.end));
+    let end = end + line_break_len(&text[end..]);
+    Ok(Edit {
+        start: comments_above(text, line_start),
+        end,
+        text: String::new(),
+    })
+}
+
+/// The start of the run of comment-only lines right above `line_start`.
+fn comments_above(text: &str, mut line_start: usize) -> usize {
+    while line_start > 0 {
+        let above = text[..line_start - 1]
+            .rfind(['\n', '\r'])
+            .map_or(0, |i| i + 1);
+        if !text[above..line_start].trim_start().starts_with('#') {
+            break;
+        }
+        line_start = above;
+    }
+    line_start
+}
+
+fn line_break_len(rest: &str) -> usize {
+    if rest.starts_with("\r\n") {
+        2
+    } else if rest.starts_with(['\n', '\r']) {
+        1
+    } else {
+        0
+    }
 }
 
 /// Just past the `:` that follows a block mapping key at `key_end`, skipping
@@ -727,18 +1046,45 @@ fn nest(rest: &[PathSegment], value: EditValue) -> EditValue {
         })
 }
 
-fn replace(text: &str, node: &SpanNode, slot: Slot, value: &EditValue) -> Result<Edit, EditError> {
+/// The replacement of `node` by `value`. Like yaml.v3 replacing a node's
+/// content but keeping its style: a string replacing a scalar keeps that
+/// scalar's quoting, and (with `keep_flow`) a collection replacing a flow
+/// collection is written in flow style.
+fn replace(
+    text: &str,
+    node: &SpanNode,
+    slot: Slot,
+    value: &EditValue,
+    keep_flow: bool,
+) -> Result<Edit, EditError> {
+    let mut value = lower(value);
+    if let (Shape::Scalar { style, .. }, Out::Str(_, new_style)) = (&node.shape, &mut value) {
+        *new_style = *style;
+    }
+    let old_flow = matches!(
+        node.shape,
+        Shape::Mapping { flow: true, .. } | Shape::Sequence { flow: true, .. }
+    );
     let end = node.trimmed_end(text).max(node.start);
     Ok(match slot {
         Slot::Root => Edit {
             start: node.start,
             end,
-            text: render_root(value)?,
+            text: render_root(&value)?,
+        },
+        Slot::Block { .. } if keep_flow && old_flow && value.is_collection() => Edit {
+            start: node.start,
+            end,
+            text: render_flow(&value)?,
         },
         Slot::Flow => {
-            let mut rendered = render_flow(value)?;
-            // an empty value right after its `:` needs the separating space
-            if node.start > 0 && text.as_bytes()[node.start - 1] == b':' {
+            let mut rendered = render_flow(&value)?;
+            let before = text[..node.start].trim_end_matches([' ', '\t']);
+            if node.start == node.end && !before.ends_with([':', '[', ',']) {
+                // an implicit null value (`{a b }`): the key needs its `:`
+                rendered.insert_str(0, ": ");
+            } else if node.start > 0 && text.as_bytes()[node.start - 1] == b':' {
+                // an empty value right after its `:` needs the separating space
                 rendered.insert(0, ' ');
             }
             Edit {
@@ -750,6 +1096,7 @@ fn replace(text: &str, node: &SpanNode, slot: Slot, value: &EditValue) -> Result
         Slot::Block {
             indicator_end,
             indent,
+            item,
         } => {
             // saphyr may put an empty scalar at its `:`; the replacement always
             // starts right after the indicator
@@ -757,7 +1104,7 @@ fn replace(text: &str, node: &SpanNode, slot: Slot, value: &EditValue) -> Result
             Edit {
                 start: indicator_end,
                 end,
-                text: render_after_indicator(value, indent)?,
+                text: render_after(&value, indent, item)?,
             }
         }
     })
@@ -771,6 +1118,7 @@ fn append_entry(
     key: &str,
     value: &EditValue,
 ) -> Result<Edit, EditError> {
+    let value = lower(value);
     if flow {
         // an implicit `k: v` pair in a flow sequence has no braces to extend
         if !text[..mapping.end].ends_with('}') {
@@ -782,25 +1130,20 @@ fn append_entry(
         // before the closing brace
         let close = mapping.end - 1;
         let sep = if empty { "" } else { ", " };
-        let entry = format!("{sep}{}: {}", scalar_text(key), render_flow(value)?);
+        let entry = format!("{sep}{}: {}", scalar_text(key), render_flow(&value)?);
         return Ok(Edit {
             start: close,
             end: close,
             text: entry,
         });
     }
-    let indent = " ".repeat(mapping.column);
     let entry = format!(
-        "\n{indent}{}:{}",
+        "{}{}:{}",
+        " ".repeat(mapping.column),
         scalar_text(key),
-        render_after_indicator(value, mapping.column + 2)?
+        render_after(&value, mapping.column + 2, false)?
     );
-    let at = end_of_line(text, mapping.trimmed_end(text));
-    Ok(Edit {
-        start: at,
-        end: at,
-        text: entry,
-    })
+    Ok(append_block_line(text, mapping, entry))
 }
 
 fn append_item(
@@ -810,26 +1153,53 @@ fn append_item(
     empty: bool,
     value: &EditValue,
 ) -> Result<Edit, EditError> {
+    let value = lower(value);
     if flow {
         let close = text[..sequence.end].rfind(']').unwrap_or(sequence.end);
         let sep = if empty { "" } else { ", " };
         return Ok(Edit {
             start: close,
             end: close,
-            text: format!("{sep}{}", render_flow(value)?),
+            text: format!("{sep}{}", render_flow(&value)?),
         });
     }
-    let indent = " ".repeat(sequence.column);
     let item = format!(
-        "\n{indent}-{}",
-        render_after_indicator(value, sequence.column + 2)?
+        "{}-{}",
+        " ".repeat(sequence.column),
+        render_after(&value, sequence.column + 2, true)?
     );
-    let at = end_of_line(text, sequence.trimmed_end(text));
-    Ok(Edit {
+    Ok(append_block_line(text, sequence, item))
+}
+
+/// The edit that adds `line` after the last line of a block collection:
+/// after any comment trailing that line, or, when the collection ends in a
+/// `|+` block, after the block's trailing line breaks (they are its content).
+fn append_block_line(text: &str, collection: &SpanNode, line: String) -> Edit {
+    let last = last_descendant(collection);
+    if let Shape::Scalar { keep: true, .. } = last.shape {
+        let at = last.end.min(text.len());
+        if text[..at].ends_with(['\n', '\r']) {
+            return Edit {
+                start: at,
+                end: at,
+                text: format!("{line}\n"),
+            };
+        }
+    }
+    let at = end_of_line(text, collection.trimmed_end(text));
+    Edit {
         start: at,
         end: at,
-        text: item,
-    })
+        text: format!("\n{line}"),
+    }
+}
+
+fn last_descendant(node: &SpanNode) -> &SpanNode {
+    match &node.shape {
+        Shape::Mapping { entries, .. } => entries.last().map_or(node, |(_, v)| last_descendant(v)),
+        Shape::Sequence { items, .. } => items.last().map_or(node, last_descendant),
+        Shape::Scalar { .. } => node,
+    }
 }
 
 /// Where the line holding `at` ends (before its `\r` or `\n`, or at the
@@ -840,103 +1210,191 @@ fn end_of_line(text: &str, at: usize) -> usize {
     text[at..].find(['\n', '\r']).map_or(text.len(), |i| at + i)
 }
 
-/// Replaces secrets by their `fn::secret` forms.
-fn expand_secrets(value: &EditValue) -> EditValue {
-    match value {
-        EditValue::Secret(inner) => match inner.as_ref() {
-            EditValue::String(s) => EditValue::Mapping(vec![(
-                "fn::secret".to_owned(),
-                EditValue::String(s.clone()),
-            )]),
-            other => EditValue::Mapping(vec![(
-                "fn::fromJSON".to_owned(),
-                EditValue::Mapping(vec![(
-                    "fn::secret".to_owned(),
-                    EditValue::String(compact_json(other)),
-                )]),
-            )]),
-        },
-        EditValue::Sequence(items) => {
-            EditValue::Sequence(items.iter().map(expand_secrets).collect())
-        }
-        EditValue::Mapping(entries) => EditValue::Mapping(
-            entries
-                .iter()
-                .map(|(k, v)| (k.clone(), expand_secrets(v)))
-                .collect(),
-        ),
-        other => other.clone(),
+/// A value ready to write: secrets expanded, every string with its style.
+#[derive(Clone, Debug)]
+enum Out {
+    Null,
+    Bool(bool),
+    Number(String),
+    Str(String, StringStyle),
+    Seq(Vec<Out>),
+    Map(Vec<(String, StringStyle, Out)>),
+}
+
+impl Out {
+    fn is_collection(&self) -> bool {
+        matches!(self, Out::Seq(_) | Out::Map(_))
     }
 }
 
-fn render_root(value: &EditValue) -> Result<String, EditError> {
-    let value = expand_secrets(value);
-    match &value {
-        EditValue::Mapping(entries) if !entries.is_empty() => render_entries(entries, 0),
-        EditValue::Sequence(items) if !items.is_empty() => render_items(items, 0),
+fn lower(value: &EditValue) -> Out {
+    match value {
+        EditValue::Null => Out::Null,
+        EditValue::Bool(b) => Out::Bool(*b),
+        EditValue::Number(n) => Out::Number(n.clone()),
+        EditValue::String(s) => Out::Str(s.clone(), StringStyle::Plain),
+        EditValue::Styled(s, style) => Out::Str(s.clone(), *style),
+        EditValue::Sequence(items) => Out::Seq(items.iter().map(lower).collect()),
+        EditValue::Mapping(entries) => Out::Map(
+            entries
+                .iter()
+                .map(|(k, v)| (k.clone(), StringStyle::Plain, lower(v)))
+                .collect(),
+        ),
+        EditValue::StyledMapping(entries) => Out::Map(
+            entries
+                .iter()
+                .map(|(k, style, v)| (k.clone(), *style, lower(v)))
+                .collect(),
+        ),
+        EditValue::Secret(inner) => {
+            let call =
+                |name: &str, arg: Out| Out::Map(vec![(name.to_owned(), StringStyle::Plain, arg)]);
+            match inner.as_ref() {
+                EditValue::String(s) => call("fn::secret", Out::Str(s.clone(), StringStyle::Plain)),
+                EditValue::Styled(s, style) => call("fn::secret", Out::Str(s.clone(), *style)),
+                other => call(
+                    "fn::fromJSON",
+                    call(
+                        "fn::secret",
+                        Out::Str(compact_json(other), StringStyle::Plain),
+                    ),
+                ),
+            }
+        }
+    }
+}
+
+fn render_root(value: &Out) -> Result<String, EditError> {
+    match value {
+        Out::Map(entries) if !entries.is_empty() => render_entries(entries, 0),
+        Out::Seq(items) if !items.is_empty() => render_items(items, 0),
         other => render_flow(other),
     }
 }
 
-/// Text for after a `key:` or `-`: ` scalar`, ` {}`, or block lines.
-fn render_after_indicator(value: &EditValue, indent: usize) -> Result<String, EditError> {
-    let value = expand_secrets(value);
-    match &value {
-        EditValue::Mapping(entries) if !entries.is_empty() => {
-            Ok(format!("\n{}", render_entries(entries, indent)?))
+/// Text for after a `key:` or (`item`) a `-`: ` scalar`, ` {}`, a `|`
+/// block, or block lines (on the `-` line for an item, as yaml.v3 writes
+/// `- k: v`).
+fn render_after(value: &Out, indent: usize, item: bool) -> Result<String, EditError> {
+    let lines = match value {
+        Out::Map(entries) if !entries.is_empty() => render_entries(entries, indent)?,
+        Out::Seq(items) if !items.is_empty() => render_items(items, indent)?,
+        Out::Str(s, style) => {
+            return Ok(match literal_block(s, *style, indent) {
+                Some(block) => format!(" {block}"),
+                None => format!(" {}", string_text(s, *style)),
+            });
         }
-        EditValue::Sequence(items) if !items.is_empty() => {
-            Ok(format!("\n{}", render_items(items, indent)?))
-        }
-        other => Ok(format!(" {}", render_flow(other)?)),
-    }
+        other => return Ok(format!(" {}", render_flow(other)?)),
+    };
+    Ok(if item {
+        format!(" {}", &lines[indent..])
+    } else {
+        format!("\n{lines}")
+    })
 }
 
-fn render_entries(entries: &[(String, EditValue)], indent: usize) -> Result<String, EditError> {
+fn render_entries(
+    entries: &[(String, StringStyle, Out)],
+    indent: usize,
+) -> Result<String, EditError> {
     let pad = " ".repeat(indent);
     let mut lines = Vec::with_capacity(entries.len());
-    for (key, value) in entries {
+    for (key, style, value) in entries {
         lines.push(format!(
             "{pad}{}:{}",
-            scalar_text(key),
-            render_after_indicator(value, indent + 2)?
+            key_text(key, *style),
+            render_after(value, indent + 2, false)?
         ));
     }
     Ok(lines.join("\n"))
 }
 
-fn render_items(items: &[EditValue], indent: usize) -> Result<String, EditError> {
+fn render_items(items: &[Out], indent: usize) -> Result<String, EditError> {
     let pad = " ".repeat(indent);
     let mut lines = Vec::with_capacity(items.len());
     for item in items {
-        lines.push(format!(
-            "{pad}-{}",
-            render_after_indicator(item, indent + 2)?
-        ));
+        lines.push(format!("{pad}-{}", render_after(item, indent + 2, true)?));
     }
     Ok(lines.join("\n"))
 }
 
-fn render_flow(value: &EditValue) -> Result<String, EditError> {
-    Ok(match &expand_secrets(value) {
-        EditValue::Null => "null".to_owned(),
-        EditValue::Bool(b) => b.to_string(),
-        EditValue::Number(n) => number_text(n)?,
-        EditValue::String(s) => scalar_text(s),
-        EditValue::Sequence(items) => {
+fn render_flow(value: &Out) -> Result<String, EditError> {
+    Ok(match value {
+        Out::Null => "null".to_owned(),
+        Out::Bool(b) => b.to_string(),
+        Out::Number(n) => number_text(n)?,
+        Out::Str(s, style) => string_text(s, *style),
+        Out::Seq(items) => {
             let items: Result<Vec<_>, _> = items.iter().map(render_flow).collect();
             format!("[{}]", items?.join(", "))
         }
-        EditValue::Mapping(entries) => {
+        Out::Map(entries) => {
             let entries: Result<Vec<_>, EditError> = entries
                 .iter()
-                .map(|(k, v)| Ok(format!("{}: {}", scalar_text(k), render_flow(v)?)))
+                .map(|(k, style, v)| Ok(format!("{}: {}", key_text(k, *style), render_flow(v)?)))
                 .collect();
             format!("{{{}}}", entries?.join(", "))
         }
-        // expand_secrets removed them
-        EditValue::Secret(_) => "null".to_owned(),
     })
+}
+
+/// A string in `style`, on one line (flow context or a key).
+fn string_text(s: &str, style: StringStyle) -> String {
+    match style {
+        StringStyle::Plain => scalar_text(s),
+        StringStyle::SingleQuoted if !s.chars().any(char::is_control) => {
+            format!("'{}'", s.replace('\'', "''"))
+        }
+        _ => double_quoted(s),
+    }
+}
+
+fn key_text(key: &str, style: StringStyle) -> String {
+    match style {
+        StringStyle::Literal => double_quoted(key),
+        other => string_text(key, other),
+    }
+}
+
+/// `s` as a `|` block whose lines are indented by `indent`, when yaml.v3
+/// would write one: a multi-line plain string or a literal, without
+/// control characters, trailing spaces, leading spaces or several final
+/// line breaks.
+fn literal_block(s: &str, style: StringStyle, indent: usize) -> Option<String> {
+    let wanted = match style {
+        StringStyle::Literal => true,
+        StringStyle::Plain => s.contains('\n'),
+        _ => false,
+    };
+    if !wanted
+        || s.is_empty()
+        || s.starts_with([' ', '\n'])
+        || s.ends_with("\n\n")
+        || s.chars().any(|c| {
+            c != '\n'
+                && (c.is_control() || matches!(c, '\u{FEFF}' | '\u{2028}' | '\u{2029}' | '\u{85}'))
+        })
+        || s.contains(" \n")
+        || s.ends_with(' ')
+    {
+        return None;
+    }
+    let (body, chomp) = match s.strip_suffix('\n') {
+        Some(body) => (body, ""),
+        None => (s, "-"),
+    };
+    let pad = " ".repeat(indent);
+    let mut out = format!("|{chomp}");
+    for line in body.split('\n') {
+        out.push('\n');
+        if !line.is_empty() {
+            out.push_str(&pad);
+            out.push_str(line);
+        }
+    }
+    Some(out)
 }
 
 /// Go number text to YAML: `+Inf` → `.inf` and so on; anything that does not
@@ -956,12 +1414,54 @@ fn number_text(text: &str) -> Result<String, EditError> {
 
 /// A string as a YAML scalar: plain when it reads back as the same string
 /// in block and flow context, else double-quoted.
+/// `'...'` when plain does not work but the text needs no escapes, and
+/// `"..."` for text that reads as another type (`42`, `true`, `yes`, `1:20`)
+/// or holds line breaks or unprintable characters: yaml.v3's choices.
 pub(crate) fn scalar_text(s: &str) -> String {
     if is_plain_safe(s) {
         s.to_owned()
-    } else {
+    } else if reads_as_non_string(s) || s.chars().any(|c| !yaml_printable(c) || c == '\n') {
         double_quoted(s)
+    } else {
+        format!("'{}'", s.replace('\'', "''"))
     }
+}
+
+/// Whether yaml.v3 would read `s` unquoted as something else than a string
+/// (YAML 1.1 booleans and sexagesimal numbers included).
+fn reads_as_non_string(s: &str) -> bool {
+    const OLD_BOOLS: [&str; 16] = [
+        "y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "on", "On", "ON", "off", "Off",
+        "OFF",
+    ];
+    !matches!(resolve_scalar(s, false, ScalarTag::None), Ok(None))
+        || OLD_BOOLS.contains(&s)
+        || is_base60_float(s)
+}
+
+/// `[-+]?[0-9][0-9_]*(:[0-5]?[0-9])+(\.[0-9_]*)?`
+fn is_base60_float(s: &str) -> bool {
+    let s = s.strip_prefix(['-', '+']).unwrap_or(s);
+    let (whole, _fraction) = match s.split_once('.') {
+        Some((w, f)) if f.chars().all(|c| c.is_ascii_digit() || c == '_') => (w, f),
+        Some(_) => return false,
+        None => (s, ""),
+    };
+    let mut parts = whole.split(':');
+    let head = parts.next().unwrap_or_default();
+    let head_ok = head.starts_with(|c: char| c.is_ascii_digit())
+        && head.chars().all(|c| c.is_ascii_digit() || c == '_');
+    let mut n_tail = 0;
+    for part in parts {
+        let ok = matches!(part.len(), 1 | 2)
+            && part.chars().all(|c| c.is_ascii_digit())
+            && (part.len() == 1 || part.as_bytes()[0] <= b'5');
+        if !ok {
+            return false;
+        }
+        n_tail += 1;
+    }
+    head_ok && n_tail > 0
 }
 
 fn is_plain_safe(s: &str) -> bool {
@@ -986,9 +1486,12 @@ fn is_plain_safe(s: &str) -> bool {
     {
         return false;
     }
-    matches!(resolve_scalar(s, false, ScalarTag::None), Ok(None))
+    !reads_as_non_string(s)
 }
 
+/// `s` double-quoted with yaml.v3's escapes: the named ones (`\0 \a \b \t
+/// \n \v \f \r \e \N \L \P`), then `\xXX`, `\uXXXX` or `\UXXXXXXXX`
+/// (upper-case hex) for anything else that is not printable YAML.
 fn double_quoted(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
@@ -996,17 +1499,39 @@ fn double_quoted(s: &str) -> String {
         match c {
             '"' => out.push_str("\\\""),
             '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
+            '\0' => out.push_str("\\0"),
+            '\u{7}' => out.push_str("\\a"),
+            '\u{8}' => out.push_str("\\b"),
             '\t' => out.push_str("\\t"),
+            '\n' => out.push_str("\\n"),
+            '\u{b}' => out.push_str("\\v"),
+            '\u{c}' => out.push_str("\\f"),
             '\r' => out.push_str("\\r"),
-            c if c.is_control() || matches!(c, '\u{FEFF}' | '\u{2028}' | '\u{2029}') => {
-                out.push_str(&format!("\\u{:04X}", c as u32));
+            '\u{1b}' => out.push_str("\\e"),
+            '\u{85}' => out.push_str("\\N"),
+            '\u{2028}' => out.push_str("\\L"),
+            '\u{2029}' => out.push_str("\\P"),
+            c if !yaml_printable(c) => {
+                let v = c as u32;
+                if v <= 0xFF {
+                    out.push_str(&format!("\\x{v:02X}"));
+                } else if v <= 0xFFFF {
+                    out.push_str(&format!("\\u{v:04X}"));
+                } else {
+                    out.push_str(&format!("\\U{v:08X}"));
+                }
             }
             c => out.push(c),
         }
     }
     out.push('"');
     out
+}
+
+/// YAML's printable characters, less the byte order mark.
+fn yaml_printable(c: char) -> bool {
+    matches!(c, '\n' | '\u{20}'..='\u{7E}' | '\u{85}' | '\u{A0}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
+        && c != '\u{FEFF}'
 }
 
 /// Compact JSON like Go's `json.Marshal`: object keys sorted, `<`, `>`, `&`,
@@ -1048,6 +1573,16 @@ fn write_json(value: &EditValue, out: &mut String) {
             out.push('}');
         }
         EditValue::Secret(inner) => write_json(inner, out),
+        EditValue::Styled(s, _) => write_json_string(s, out),
+        EditValue::StyledMapping(entries) => {
+            let plain = EditValue::Mapping(
+                entries
+                    .iter()
+                    .map(|(k, _, v)| (k.clone(), v.clone()))
+                    .collect(),
+            );
+            write_json(&plain, out);
+        }
     }
 }
 

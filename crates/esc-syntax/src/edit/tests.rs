@@ -125,10 +125,7 @@ fn creates_missing_state_and_mappings() {
         &EditValue::Bool(true),
     )
     .unwrap();
-    assert_eq!(
-        out,
-        "values:\n  a: 1\n  b:\n    c:\n      -\n        d: true\n"
-    );
+    assert_eq!(out, "values:\n  a: 1\n  b:\n    c:\n      - d: true\n");
     let root = reparsed(&out);
     assert_eq!(lookup(&root, "values.b.c[0].d").kind, NodeKind::Bool(true));
 }
@@ -206,15 +203,22 @@ fn flow_collections_stay_flow() {
     assert_eq!(out, "values: {a: 1, b: [x, y], c: new} # flow\n");
     let out = set_value(text, "values.b[2]", &s("z")).unwrap();
     assert_eq!(out, "values: {a: 1, b: [x, y, z]} # flow\n");
+    // an empty flow mapping in block context that gains a key becomes block
     let out = set_value("values: {}\n", "values.c", &s("new")).unwrap();
-    assert_eq!(out, "values: {c: new}\n");
+    assert_eq!(out, "values:\n  c: new\n");
+    let out = set_value("values:\n  l: [] # none\n", "values.l[0]", &s("x")).unwrap();
+    assert_eq!(out, "values:\n  l:\n    - x # none\n");
+    // ...but not inside a flow collection
+    let out = set_value("values: {a: {}}\n", "values.a.c", &s("new")).unwrap();
+    assert_eq!(out, "values: {a: {c: new}}\n");
 }
 
 #[test]
 fn block_scalars_are_replaced_whole() {
     let text = "values:\n  a: |\n    line one\n    line two\n  b: 2\n";
+    // the replacement keeps the `|` style, as yaml.v3 keeps a node's style
     let out = set_value(text, "values.a", &s("short")).unwrap();
-    assert_eq!(out, "values:\n  a: short\n  b: 2\n");
+    assert_eq!(out, "values:\n  a: |-\n    short\n  b: 2\n");
     let out = set_value("values:\n  a: |\n    x\n", "values.z", &s("new")).unwrap();
     assert_eq!(lookup(&reparsed(&out), "values.a").as_str(), Some("x\n"));
     assert_eq!(lookup(&reparsed(&out), "values.z").as_str(), Some("new"));
@@ -391,11 +395,11 @@ values:
     );
     assert!(encrypted.starts_with("# comment stays\nimports: [base]\n"));
     assert!(
-        encrypted.contains("fn::secret: {ciphertext: CT(7)} # inline comment\n"),
+        encrypted.contains("fn::secret:\n      ciphertext: CT(7) # inline comment\n"),
         "{encrypted}"
     );
     assert!(
-        encrypted.contains("fn::secret: {ciphertext: CT(11)}\n  list:"),
+        encrypted.contains("fn::secret:\n      ciphertext: CT(11)\n  list:"),
         "{encrypted}"
     );
     assert!(encrypted.contains("fn::secret: ${other}"));
@@ -443,7 +447,7 @@ fn only_top_level_values_is_rewritten() {
     let out = encrypt_secrets::<EditError>(text, |_| Ok("C".into())).unwrap();
     assert_eq!(
         out,
-        "description: x\nother:\n  fn::secret: nope\nvalues:\n  a:\n    fn::secret: {ciphertext: C}\n"
+        "description: x\nother:\n  fn::secret: nope\nvalues:\n  a:\n    fn::secret:\n      ciphertext: C\n"
     );
 }
 
@@ -587,11 +591,224 @@ fn invalid_documents_are_errors() {
         Err(EditError::Document(_))
     ));
     assert!(matches!(
-        set_value("", "a", &EditValue::Null),
-        Err(EditError::Document(_))
-    ));
-    assert!(matches!(
         encrypt_secrets::<EditError>("a: *x", |_| Ok(String::new())),
         Err(EditError::Document(_))
     ));
+}
+
+#[test]
+fn empty_documents_become_new_documents() {
+    let out = set_value("", "values.foo.bar", &s("qux")).unwrap();
+    assert_eq!(out, "values:\n  foo:\n    bar: qux\n");
+    let out = set_value("# just a comment", "imports[0]", &s("base")).unwrap();
+    assert_eq!(out, "# just a comment\nimports:\n  - base\n");
+}
+
+#[test]
+fn implicit_null_values_in_flow_mappings_get_their_colon() {
+    // `{a b }` is the key `a b` with a null value and no `:`
+    let out = set_value("values: {a b }\n", r#"values["a b"]"#, &s("x")).unwrap();
+    assert_eq!(
+        lookup(&reparsed(&out), r#"values["a b"]"#).as_str(),
+        Some("x"),
+        "{out}"
+    );
+    assert!(out.ends_with("}\n"), "{out}");
+}
+
+#[test]
+fn keep_blocks_keep_their_trailing_line_breaks() {
+    let text = "values:\n  a: |+\n    x\n\n";
+    for (path, value) in [
+        ("values.z", s("new")),
+        ("values.a2", EditValue::Number("1".into())),
+    ] {
+        let out = set_value(text, path, &value).unwrap();
+        let root = reparsed(&out);
+        assert_eq!(lookup(&root, "values.a").as_str(), Some("x\n\n"), "{out:?}");
+        assert!(matches!(
+            lookup(&root, path).kind,
+            NodeKind::String { .. } | NodeKind::Number(_)
+        ));
+    }
+    let text = "l:\n  - |+\n    x\n\n";
+    let out = set_value(text, "l[1]", &s("y")).unwrap();
+    let root = reparsed(&out);
+    assert_eq!(lookup(&root, "l[0]").as_str(), Some("x\n\n"), "{out:?}");
+    assert_eq!(lookup(&root, "l[1]").as_str(), Some("y"), "{out:?}");
+}
+
+#[test]
+fn replacements_keep_the_old_style() {
+    // a quoted string stays quoted
+    let text = "values:\n  open:\n    \"fn::open::test\": \"esc\"\n  s: 'single'\n";
+    let out = set_value(text, r#"values.open["fn::open::test"]"#, &s("cse")).unwrap();
+    assert_eq!(
+        out,
+        "values:\n  open:\n    \"fn::open::test\": \"cse\"\n  s: 'single'\n"
+    );
+    let out = set_value(text, "values.s", &s("it's")).unwrap();
+    assert!(out.ends_with("  s: 'it''s'\n"), "{out}");
+    // a flow collection replaced by a collection stays flow
+    let out = set_value(
+        "values:\n  o: {a: 1}\n",
+        "values.o",
+        &EditValue::Mapping(vec![("b".into(), s("2"))]),
+    )
+    .unwrap();
+    assert_eq!(out, "values:\n  o: {b: \"2\"}\n");
+}
+
+#[test]
+fn new_values_are_written_like_yaml_v3() {
+    // children keep their own styles; the value itself is block
+    let value = EditValue::StyledMapping(vec![(
+        "fn::open::test".into(),
+        StringStyle::DoubleQuoted,
+        EditValue::Styled("esc".into(), StringStyle::DoubleQuoted),
+    )]);
+    let out = set_value("values:\n  a: 1\n", "values.open", &value).unwrap();
+    assert_eq!(
+        out,
+        "values:\n  a: 1\n  open:\n    \"fn::open::test\": \"esc\"\n"
+    );
+    // multi-line strings are `|` blocks (`|-` without a final line break)
+    let out = set_value("values:\n  a: 1\n", "values.a", &s("hello world\n")).unwrap();
+    assert_eq!(out, "values:\n  a: |\n    hello world\n");
+    let out = set_value("values:\n  a: 1\n", "values.a", &s("two\nlines")).unwrap();
+    assert_eq!(out, "values:\n  a: |-\n    two\n    lines\n");
+    assert_eq!(
+        lookup(&reparsed(&out), "values.a").as_str(),
+        Some("two\nlines")
+    );
+    // ...but quoted where a block cannot hold them
+    let out = set_value("values:\n  a: 1\n", "values.a", &s(" lead\n")).unwrap();
+    assert_eq!(out, "values:\n  a: \" lead\\n\"\n");
+    // mappings in sequence items start on the `-` line
+    let item = EditValue::Mapping(vec![("foo".into(), s("bar")), ("boom".into(), s("baz"))]);
+    let out = set_value("values:\n  l:\n    - a\n", "values.l[1]", &item).unwrap();
+    assert_eq!(
+        out,
+        "values:\n  l:\n    - a\n    - foo: bar\n      boom: baz\n"
+    );
+    let out = set_value(&out, "values.l[1].x", &s("z")).unwrap();
+    assert_eq!(
+        out,
+        "values:\n  l:\n    - a\n    - foo: bar\n      boom: baz\n      x: z\n"
+    );
+    let out = set_value("values:\n  l:\n    - {}\n", "values.l[0].foo", &s("bar")).unwrap();
+    assert_eq!(out, "values:\n  l:\n    - foo: bar\n");
+}
+
+#[test]
+fn deletes_keep_everything_else() {
+    let text = "\
+imports:
+  - a
+values:
+  # comment
+  \"null\": null
+  boolean: true # yes
+  array: [hello, world]
+  object: {hello: world}
+  open:
+    fn::open::test:
+      foo: bar
+      baz: qux
+";
+    let out = delete_value(text, r#"values["null"]"#).unwrap();
+    assert_eq!(out, text.replace("  # comment\n  \"null\": null\n", ""));
+    let out = delete_value(text, "values.boolean").unwrap();
+    assert_eq!(out, text.replace("  boolean: true # yes\n", ""));
+    let out = delete_value(text, "values.array[1]").unwrap();
+    assert!(out.contains("  array: [hello]\n"), "{out}");
+    let out = delete_value(&out, "values.array[0]").unwrap();
+    assert!(out.contains("  array: []\n"), "{out}");
+    let out = delete_value(text, "values.array[0]").unwrap();
+    assert!(out.contains("  array: [world]\n"), "{out}");
+    let out = delete_value(text, "values.object.hello").unwrap();
+    assert!(out.contains("  object: {}\n"), "{out}");
+    let out = delete_value(text, r#"values.open["fn::open::test"].foo"#).unwrap();
+    assert!(
+        out.ends_with("    fn::open::test:\n      baz: qux\n"),
+        "{out}"
+    );
+    let out = delete_value(text, "values.open").unwrap();
+    assert!(out.ends_with("  object: {hello: world}\n"), "{out}");
+    let out = delete_value(text, "imports[0]").unwrap();
+    assert!(out.starts_with("imports: []\nvalues:\n"), "{out}");
+    // the last key leaves `{}`
+    let out = delete_value("values:\n  a: 1\n", "values.a").unwrap();
+    assert_eq!(out, "values: {}\n");
+    // absent keys change nothing; a bad index is an error
+    assert_eq!(delete_value(text, "values.nope.deeper").unwrap(), text);
+    assert_eq!(
+        delete_value(text, "values.array[5]").unwrap_err(),
+        EditError::IndexOutOfRange {
+            path: "values.array[5]".into()
+        }
+    );
+    assert!(matches!(
+        delete_value(text, "values.boolean.x"),
+        Err(EditError::NotACollection { .. })
+    ));
+    // a compact mapping in a sequence item keeps its `-`
+    let out = delete_value("l:\n  - foo: \"\"\n    boom: baz\n", "l[0].foo").unwrap();
+    assert_eq!(out, "l:\n  - boom: baz\n");
+    let out = delete_value("l:\n  - a\n  - b\n", "l[0]").unwrap();
+    assert_eq!(out, "l:\n  - b\n");
+}
+
+#[test]
+fn secrets_in_block_context_are_sealed_in_block_style() {
+    let text = "values:\n  password:\n    fn::secret: hunter2\n  l:\n    - fn::secret: x\n  f: {fn::secret: y}\n";
+    let out = encrypt_secrets::<EditError>(text, |p| Ok(format!("C{}", p.len()))).unwrap();
+    assert_eq!(
+        out,
+        "values:\n  password:\n    fn::secret:\n      ciphertext: C7\n  l:\n    - fn::secret:\n        ciphertext: C1\n  f: {fn::secret: {ciphertext: C1}}\n"
+    );
+    let back = decrypt_secrets::<EditError>(&out, |c| Ok(format!("p-{c}"))).unwrap();
+    assert_eq!(
+        back,
+        "values:\n  password:\n    fn::secret: p-C7\n  l:\n    - fn::secret: p-C1\n  f: {fn::secret: p-C1}\n"
+    );
+}
+
+#[test]
+fn double_quotes_escape_like_yaml_v3() {
+    let out = set_value("a: 1\n", "a", &s("hi\u{5}world\t\u{1b}\u{FEFF}\u{2028}é")).unwrap();
+    assert_eq!(out, "a: \"hi\\x05world\\t\\e\\uFEFF\\Lé\"\n");
+    assert_eq!(
+        lookup(&reparsed(&out), "a").as_str(),
+        Some("hi\u{5}world\t\u{1b}\u{FEFF}\u{2028}é")
+    );
+}
+
+#[test]
+fn strings_are_quoted_like_yaml_v3() {
+    for (value, written) in [
+        ("[a", "'[a'"),
+        ("it's: x", "'it''s: x'"),
+        ("42", "\"42\""),
+        ("yes", "\"yes\""),
+        ("1:20", "\"1:20\""),
+        ("1:70", "1:70"),
+        ("", "\"\""),
+        ("plain text", "plain text"),
+    ] {
+        let out = set_value("a: 1\n", "a", &s(value)).unwrap();
+        assert_eq!(out, format!("a: {written}\n"), "{value:?}");
+        assert_eq!(lookup(&reparsed(&out), "a").as_str(), Some(value));
+    }
+}
+
+#[test]
+fn comments_after_quoted_scalars_are_kept() {
+    // saphyr's span of a quoted scalar runs over a trailing comment
+    let out = set_value("a: \"q\" # c\nb: 'r' # d\n", "a", &s("new")).unwrap();
+    assert_eq!(out, "a: \"new\" # c\nb: 'r' # d\n");
+    let out = set_value(&out, "b", &s("it's")).unwrap();
+    assert_eq!(out, "a: \"new\" # c\nb: 'it''s' # d\n");
+    let out = set_value("a: \"x\\\"y\" # c\n", "a", &s("z")).unwrap();
+    assert_eq!(out, "a: \"z\" # c\n");
 }
