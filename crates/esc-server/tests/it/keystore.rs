@@ -358,3 +358,58 @@ async fn a_zero_maintenance_interval_is_refused() {
         "{error}"
     );
 }
+
+#[tokio::test]
+async fn a_broken_key_set_in_the_database_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = sqlite_store(dir.path()).await;
+    let keys = StoreKeyStore::new(store.clone());
+    assert!(
+        keys.load().await.unwrap().is_none(),
+        "empty database: no set"
+    );
+
+    // an index naming a key that is not there
+    let index = r#"{"revision":1,"keys":[{"kid":"missing-kid","state":"active","since":1}]}"#;
+    store
+        .put_signing_key(
+            "keyset.00000000000000000001",
+            INDEX_ALGORITHM,
+            &esc_store::Plaintext::new(index.as_bytes().to_vec()),
+        )
+        .await
+        .unwrap();
+    let Err(error) = keys.load().await else {
+        panic!("a set with a missing key loaded");
+    };
+    let text = error.to_string();
+    assert!(text.contains("signing_keys"), "{text}");
+    assert!(
+        text.contains("names key missing-kid which is missing"),
+        "{text}"
+    );
+    // saving over it is refused as stale, not silently replacing it
+    assert!(matches!(
+        keys.save(&KeySet::default()).await,
+        Err(Error::Conflict {
+            expected: 0,
+            found: 1
+        })
+    ));
+
+    // an index that is not JSON: the error says so without quoting it
+    store
+        .put_signing_key(
+            "keyset.00000000000000000002",
+            INDEX_ALGORITHM,
+            &esc_store::Plaintext::new(b"not json at all".to_vec()),
+        )
+        .await
+        .unwrap();
+    let Err(error) = keys.load().await else {
+        panic!("a garbage index loaded");
+    };
+    let text = error.to_string();
+    assert!(text.contains("index 2 is not a key set index"), "{text}");
+    assert!(!text.contains("not json at all"), "{text}");
+}
