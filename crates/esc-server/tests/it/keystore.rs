@@ -133,9 +133,45 @@ async fn servers_on_one_postgres_publish_one_key_set_and_follow_rotations() {
     }
     // the retired key stays published (tokens it signed are still valid)
     assert_eq!(converged(&first, &second).await, published);
+    let private_keys: Vec<Vec<u8>> = first_issuer
+        .snapshot()
+        .keys()
+        .iter()
+        .map(|managed| managed.key.pkcs8_der().to_vec())
+        .collect();
 
     first.stop().await;
     second.stop().await;
+
+    // no row holds private key bytes in clear (a data-only dump of the database)
+    let dump = std::process::Command::new("/usr/lib/postgresql/15/bin/pg_dump")
+        .args(["--data-only", "--dbname", &url])
+        .output()
+        .unwrap();
+    assert!(
+        dump.status.success(),
+        "{}",
+        String::from_utf8_lossy(&dump.stderr)
+    );
+    assert!(
+        contains(&dump.stdout, "keyset."),
+        "the dump has the key rows"
+    );
+    for der in &private_keys {
+        assert!(
+            !holds_part_of(&dump.stdout, der),
+            "private key bytes in PostgreSQL"
+        );
+    }
+}
+
+/// Whether `haystack` holds any of several 24-byte windows from the second half of `der`
+/// (the private part of a PKCS#8 RSA key), raw or as PostgreSQL's `\x` hex dump.
+fn holds_part_of(haystack: &[u8], der: &[u8]) -> bool {
+    der[der.len() / 2..].chunks(24).take(8).any(|window| {
+        let hex: String = window.iter().map(|byte| format!("{byte:02x}")).collect();
+        haystack.windows(window.len()).any(|part| part == window) || contains(haystack, &hex)
+    })
 }
 
 /// Two processes load the same set and both change it: exactly one save lands, the
@@ -302,9 +338,11 @@ async fn key_material_is_sealed_in_the_sqlite_file_and_old_key_files_are_importe
     let der = key.pkcs8_der().to_vec();
     server.stop().await;
 
+    // the check finds the key where it is in clear: the old key file
+    let legacy_file = data_dir.join("oidc-keys").join(format!("{legacy_kid}.pk8"));
+    assert!(holds_part_of(&std::fs::read(legacy_file).unwrap(), &der));
     // the keys are in the database now, sealed: no window of the private key is in
     // any file of the store (database, WAL)
-    let windows: Vec<&[u8]> = der[der.len() / 2..].chunks(24).take(8).collect();
     let mut n_files = 0;
     for entry in std::fs::read_dir(&data_dir).unwrap() {
         let path = entry.unwrap().path();
@@ -317,13 +355,11 @@ async fn key_material_is_sealed_in_the_sqlite_file_and_old_key_files_are_importe
         {
             n_files += 1;
             let bytes = std::fs::read(&path).unwrap();
-            for window in &windows {
-                assert!(
-                    !bytes.windows(window.len()).any(|part| part == *window),
-                    "{} holds private key bytes",
-                    path.display()
-                );
-            }
+            assert!(
+                !holds_part_of(&bytes, &der),
+                "{} holds private key bytes",
+                path.display()
+            );
             // the key-set index (states, times) is sealed too
             assert!(
                 !contains(&bytes, r#""state":"active""#),
