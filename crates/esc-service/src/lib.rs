@@ -15,6 +15,7 @@
 
 mod access;
 mod cache;
+mod check_exprs;
 mod error;
 mod loader;
 mod names;
@@ -23,6 +24,7 @@ mod secrets;
 mod service;
 
 pub use access::{AccessPolicy, Membership, Permission, Role};
+pub use check_exprs::drop_access;
 pub use error::{ServiceError, ServiceResult};
 pub use loader::ProviderRegistry;
 pub use names::{DEFAULT_PROJECT, Version, check_env_ref, check_org, check_segment};

@@ -106,7 +106,8 @@ pub struct UpdateOutcome {
 /// The result of a valid check.
 #[derive(Debug)]
 pub struct CheckOutcome {
-    /// The environment JSON (`{}` when empty).
+    /// The environment JSON (`{}` when empty), with `exprs` (secret
+    /// literals and secret-derived schemas redacted unless `show_secrets`).
     pub environment: PlainValue,
     /// Warnings.
     pub warnings: Vec<Diagnostic>,
@@ -535,6 +536,19 @@ impl Service {
         let mut environment = environment_json(&evaluation);
         if !show_secrets {
             hide_secrets(&mut environment);
+        }
+        // `exprs` only here (esc env get builds "Defined at" from them),
+        // redacted like the properties (see check_exprs).
+        let exprs = evaluation
+            .full_environment()
+            .map(|full| crate::check_exprs::prepare(full.exprs, show_secrets))
+            .unwrap_or_default();
+        if !exprs.is_empty()
+            && let PlainValue::Object(map) = &mut environment
+        {
+            let mut exprs = PlainValue::Object(exprs);
+            complete_ranges(&mut exprs);
+            map.insert("exprs".to_owned(), exprs);
         }
         Ok(CheckOutcome {
             environment,

@@ -255,6 +255,7 @@ pub(crate) async fn check(
     Authed(caller): Authed,
     segments: Segments,
     params: Params,
+    headers: HeaderMap,
     body: RawBody,
 ) -> Result<Response, ApiError> {
     let show_secrets = params.flag("showSecrets")?;
@@ -263,6 +264,11 @@ pub(crate) async fn check(
         .check(&caller, segments.get("org"), body.text()?, show_secrets)
         .await?;
     let mut environment = outcome.environment;
+    if !is_cli(&headers) {
+        // The SDKs model `access` as a list (Go sends an object) and fail
+        // to parse it; only the CLI reads exprs (spec/API.md § 3.3).
+        esc_service::drop_access(&mut environment);
+    }
     if !outcome.warnings.is_empty()
         && let PlainValue::Object(map) = &mut environment
     {
@@ -280,6 +286,16 @@ pub(crate) async fn check(
         map.insert("diagnostics".to_owned(), diagnostics);
     }
     Ok(plain_response(StatusCode::OK, &environment))
+}
+
+/// Whether the request comes from the `esc` CLI, the one client that
+/// sends `Accept: application/vnd.pulumi+8` (Go's and ours).
+fn is_cli(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(axum::http::header::ACCEPT)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .any(|value| value.contains("application/vnd.pulumi+"))
 }
 
 /// 21. `GET E/versions?before=&count=`.

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod api;
+mod check_exprs;
 mod concurrency;
 mod harness;
 mod keystore;

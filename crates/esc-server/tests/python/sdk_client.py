@@ -117,6 +117,23 @@ values:
     check(len(result.diagnostics) == 1, f"invalid check: {result.diagnostics!r}")
     check(result.diagnostics[0].summary == 'unknown property "bad_ref"', result.diagnostics[0].summary)
 
+    # Check responses carry exprs (spec/API.md section 3.3): the SDK's models
+    # must still parse them, index accessors (which need a "key") included.
+    result = client.check_environment_yaml(
+        ORG, "values:\n  list: [a, b]\n  first: ${list[1]}\n  greeting: hello-${list[0]}\n")
+    check(result.diagnostics is None, f"exprs check: {result.diagnostics!r}")
+    check(result.exprs is not None and "first" in result.exprs, f"exprs: {result.exprs!r}")
+    check(result.properties["first"].value == "b", f"properties: {result.properties!r}")
+    # An override of a member of an imported unknown (its base is an `access`).
+    client.create_environment(ORG, PROJECT, "creds-source")
+    client.update_environment_yaml(
+        ORG, PROJECT, "creds-source",
+        "values:\n  creds:\n    fn::fromJSON:\n      fn::secret: '{\"user\":\"x\"}'\n")
+    result = client.check_environment_yaml(
+        ORG, f"imports:\n  - {PROJECT}/creds-source\nvalues:\n  creds:\n    user: me\n")
+    check(result.diagnostics is None, f"access check: {result.diagnostics!r}")
+    check("creds" in result.exprs, f"exprs: {result.exprs!r}")
+
     names = []
     token = None
     for _ in range(100):
