@@ -1,18 +1,19 @@
-//! Editing a definition for `env set` and `env rm <path>` (spec/CLI.md § 7):
-//! parse into an ordered tree, set or delete at a property path, emit again.
+//! Editing a definition for `env set` and `env rm <path>` (spec/CLI.md § 7)
+//! with esc-syntax's text-preserving edits: comments, order and styles of
+//! the document are kept, new content is written as yaml.v3 would (see
+//! `esc_syntax::edit`). The path is first checked on an ordered tree of the
+//! document so that errors name the user's path like the reference does.
 //!
-//! Known difference from the reference: comments and scalar quoting styles
-//! of the edited document are not preserved (the tree keeps key order and
-//! values only).
+//! Difference from the reference: the stored text is the user's own text
+//! with the edit, not the whole document re-emitted at four-space
+//! indentation.
 
 use anyhow::{Context as _, bail};
-use esc_syntax::{Node, NodeKind};
+use esc_syntax::edit::{EditError, EditValue, StringStyle};
+use esc_syntax::{DocPath, Node, NodeKind, ScalarStyle};
 
-use crate::format::yaml::{Tree, emit};
+use crate::format::yaml::Tree;
 use crate::value::{Accessor, PropertyPath};
-
-/// Indentation of re-emitted definitions (what `env get` shows).
-const STEP: usize = 2;
 
 /// Parse YAML text into a tree (`None` for an empty document).
 pub(crate) fn parse(name: &str, text: &str) -> anyhow::Result<Option<Tree>> {
@@ -38,26 +39,194 @@ fn tree_of(node: &Node) -> Tree {
     }
 }
 
-/// Parse a value given on the command line (YAML unless `as_string`).
-pub(crate) fn parse_value(text: &str, as_string: bool) -> anyhow::Result<Tree> {
+/// Parse a value given on the command line (YAML unless `as_string`). The
+/// value's own style is dropped (the node it lands in decides it), its
+/// children keep theirs.
+pub(crate) fn parse_value(text: &str, as_string: bool) -> anyhow::Result<EditValue> {
     if as_string {
-        return Ok(Tree::String(text.to_string()));
+        return Ok(EditValue::String(text.to_string()));
     }
     match esc_syntax::parse_document("value", text) {
-        Ok(Some(node)) => Ok(tree_of(&node)),
-        Ok(None) => Ok(Tree::String(String::new())),
+        Ok(Some(node)) => Ok(match edit_value(&node) {
+            EditValue::Styled(s, _) => EditValue::String(s),
+            other => other,
+        }),
+        Ok(None) => Ok(EditValue::String(String::new())),
         Err(diag) => bail!("invalid value: {}", diag.summary),
     }
 }
 
+fn string_style(style: ScalarStyle) -> StringStyle {
+    match style {
+        ScalarStyle::Plain => StringStyle::Plain,
+        ScalarStyle::SingleQuoted => StringStyle::SingleQuoted,
+        ScalarStyle::DoubleQuoted => StringStyle::DoubleQuoted,
+        ScalarStyle::Literal | ScalarStyle::Folded => StringStyle::Literal,
+    }
+}
+
+fn edit_value(node: &Node) -> EditValue {
+    match &node.kind {
+        NodeKind::Null => EditValue::Null,
+        NodeKind::Bool(b) => EditValue::Bool(*b),
+        NodeKind::Number(n) => EditValue::Number(n.clone()),
+        NodeKind::String { value, style } => EditValue::Styled(value.clone(), string_style(*style)),
+        NodeKind::Sequence(items) => EditValue::Sequence(items.iter().map(edit_value).collect()),
+        NodeKind::Mapping(entries) => EditValue::StyledMapping(
+            entries
+                .iter()
+                .map(|(k, v)| {
+                    let style = match &k.kind {
+                        NodeKind::String { style, .. } => string_style(*style),
+                        _ => StringStyle::Plain,
+                    };
+                    (
+                        k.as_str().unwrap_or_default().to_string(),
+                        style,
+                        edit_value(v),
+                    )
+                })
+                .collect(),
+        ),
+    }
+}
+
+fn string_of(value: &EditValue) -> Option<&str> {
+    match value {
+        EditValue::String(s) | EditValue::Styled(s, _) => Some(s),
+        _ => None,
+    }
+}
+
+/// spec/CLI.md § 5 `env set`: a string set under a key matching
+/// `(?i)passwd|pass|password|pwd|secret|token` looks like a secret when the
+/// entropy of its first 16 bytes is at least 80 bits, or 40 bits at 3 bits
+/// or more per byte.
+///
+/// The reference uses zxcvbn; this estimate is zxcvbn's with a handful of
+/// its dictionary words and none of its keyboard patterns: brute force over
+/// the character classes present, less what runs of one character,
+/// alphabetic or numeric sequences (`aaaa`, `abcd`, `4321`) and common
+/// words save. Values holding an interpolation are never flagged. Being
+/// mostly higher than zxcvbn's, it may ask for `--secret`/`--plaintext`
+/// where the reference would not.
+pub(crate) fn looks_like_secret(path: &PropertyPath, value: &EditValue) -> bool {
+    let Some(Accessor::Key(key)) = path.0.last() else {
+        return false;
+    };
+    let key = key.to_lowercase();
+    if !["pass", "pwd", "secret", "token"]
+        .iter()
+        .any(|word| key.contains(word))
+    {
+        return false;
+    }
+    let Some(text) = string_of(value) else {
+        return false;
+    };
+    // an interpolation refers to a value, it is not one (zxcvbn rates
+    // `${password}` low through its dictionary)
+    if text.contains("${") {
+        return false;
+    }
+    let bytes = &text.as_bytes()[..text.len().min(16)];
+    if bytes.is_empty() {
+        return false;
+    }
+    let entropy = entropy_bits(bytes);
+    #[allow(clippy::cast_precision_loss)] // at most 16
+    let per_byte = entropy / bytes.len() as f64;
+    entropy >= 80.0 || (entropy >= 40.0 && per_byte >= 3.0)
+}
+
+/// Words of zxcvbn's password and English dictionaries likely in values
+/// set under password-like keys.
+const COMMON_WORDS: [&str; 24] = [
+    "password", "passwd", "pass", "secret", "token", "admin", "root", "changeme", "default",
+    "example", "test", "letmein", "welcome", "qwerty", "hello", "world", "value", "key", "user",
+    "login", "master", "dragon", "monkey", "shadow",
+];
+
+/// Minimum entropy of `bytes` over brute-force runs, repeats, sequences
+/// and common words.
+fn entropy_bits(bytes: &[u8]) -> f64 {
+    let cardinality: u32 = [
+        (bytes.iter().any(u8::is_ascii_lowercase), 26),
+        (bytes.iter().any(u8::is_ascii_uppercase), 26),
+        (bytes.iter().any(u8::is_ascii_digit), 10),
+        (
+            bytes
+                .iter()
+                .any(|b| b.is_ascii() && !b.is_ascii_alphanumeric()),
+            33,
+        ),
+        (bytes.iter().any(|b| !b.is_ascii()), 100),
+    ]
+    .iter()
+    .filter(|(present, _)| *present)
+    .map(|(_, n)| n)
+    .sum();
+    let per_char = f64::from(cardinality.max(1)).log2();
+    let class_size = |b: u8| -> f64 {
+        if b.is_ascii_digit() {
+            10.0
+        } else if b.is_ascii_alphabetic() {
+            26.0
+        } else {
+            33.0
+        }
+    };
+    // best[i]: the lowest entropy of bytes[..i]
+    let mut best = vec![0.0_f64; bytes.len() + 1];
+    for end in 1..=bytes.len() {
+        best[end] = best[end - 1] + per_char;
+        for start in (0..end.saturating_sub(2)).rev() {
+            let run = &bytes[start..end];
+            #[allow(clippy::cast_precision_loss)] // at most 16
+            let len = run.len() as f64;
+            let repeat = run.iter().all(|b| *b == run[0]);
+            let step = i16::from(run[1]) - i16::from(run[0]);
+            let sequence = matches!(step, -1 | 1)
+                && run
+                    .windows(2)
+                    .all(|w| i16::from(w[1]) - i16::from(w[0]) == step)
+                && run.iter().all(|b| b.is_ascii_alphanumeric());
+            let lower = run.to_ascii_lowercase();
+            let cost = if COMMON_WORDS
+                .iter()
+                .any(|w| w.as_bytes() == lower.as_slice())
+            {
+                // a word of zxcvbn's dictionaries, ranked about 1000th
+                10.0
+            } else if repeat {
+                (class_size(run[0]) * len).log2()
+            } else if sequence {
+                let base = if matches!(run[0], b'a' | b'A' | b'0' | b'1') {
+                    1.0
+                } else {
+                    class_size(run[0]).log2()
+                };
+                base + len.log2() + if step < 0 { 1.0 } else { 0.0 }
+            } else {
+                continue;
+            };
+            best[end] = best[end].min(best[start] + cost);
+        }
+    }
+    best[bytes.len()]
+}
+
 /// Wrap `value` as `{fn::secret: value}`; a non-string scalar becomes the
-/// string it was typed as.
-pub(crate) fn secret(value: Tree, typed: &str) -> Tree {
+/// string it was typed as, double-quoted (the reference re-reads the
+/// Go-quoted argument).
+pub(crate) fn secret(value: EditValue, typed: &str) -> EditValue {
     let inner = match value {
-        Tree::Null | Tree::Bool(_) | Tree::Number(_) => Tree::String(typed.trim().to_string()),
+        EditValue::Null | EditValue::Bool(_) | EditValue::Number(_) => {
+            EditValue::Styled(typed.to_string(), StringStyle::DoubleQuoted)
+        }
         other => other,
     };
-    Tree::Map(vec![("fn::secret".to_string(), inner)])
+    EditValue::StyledMapping(vec![("fn::secret".to_string(), StringStyle::Plain, inner)])
 }
 
 /// The document path for a user path: `imports...` edits the root, anything
@@ -73,12 +242,27 @@ fn document_path(path: &PropertyPath) -> PropertyPath {
     }
 }
 
+/// The document path text of esc-syntax for a property path.
+fn doc_path_text(path: &PropertyPath) -> String {
+    path.0
+        .iter()
+        .fold(DocPath::root(), |p, a| match a {
+            Accessor::Key(k) => p.key(k),
+            Accessor::Index(i) => p.index(*i),
+        })
+        .into_string()
+}
+
+fn edit_error(error: EditError) -> anyhow::Error {
+    anyhow::anyhow!("{error}")
+}
+
 /// Set `path` (a user path) to `value` in `text`; returns the new text.
 pub(crate) fn set(
     name: &str,
     text: &str,
     path: &PropertyPath,
-    value: Tree,
+    value: &EditValue,
 ) -> anyhow::Result<String> {
     if path.0.is_empty() {
         bail!("path must contain at least one element");
@@ -92,8 +276,9 @@ pub(crate) fn set(
         offset: full.0.len() - path.0.len(),
         user: path,
     };
-    set_at(&mut doc, &full.0, value, at)?;
-    Ok(emit(&doc, STEP))
+    // the reference's errors, on the tree; then the edit itself, on the text
+    set_at(&mut doc, &full.0, Tree::Null, at)?;
+    esc_syntax::edit::set_value(text, &doc_path_text(&full), value).map_err(edit_error)
 }
 
 /// Delete `path` from `text`; `None` when the document is empty.
@@ -115,7 +300,9 @@ pub(crate) fn delete(
         user: path,
     };
     delete_at(&mut doc, &full.0, at)?;
-    Ok(Some(emit(&doc, STEP)))
+    esc_syntax::edit::delete_value(text, &doc_path_text(&full))
+        .map(Some)
+        .map_err(edit_error)
 }
 
 /// Where an accessor is: its index in the document path and how many
@@ -247,15 +434,19 @@ mod tests {
         PropertyPath::parse(p).unwrap()
     }
 
+    fn string(s: &str) -> EditValue {
+        EditValue::String(s.into())
+    }
+
     #[test]
     fn set_creates_values_and_intermediates() {
-        let out = set("t", "", &path("a.b[0]"), Tree::Number("1".into())).unwrap();
+        let out = set("t", "", &path("a.b[0]"), &EditValue::Number("1".into())).unwrap();
         assert_eq!(out, "values:\n  a:\n    b:\n      - 1\n");
         let out = set(
             "t",
             "imports:\n  - base\nvalues:\n  x: 1\n",
             &path("z"),
-            Tree::String("hi".into()),
+            &string("hi"),
         )
         .unwrap();
         assert_eq!(out, "imports:\n  - base\nvalues:\n  x: 1\n  z: hi\n");
@@ -263,18 +454,43 @@ mod tests {
             "t",
             "values:\n  x: 1\n",
             &path("x"),
-            secret(Tree::Number("1234".into()), "1234"),
+            &secret(EditValue::Number("1234".into()), "1234"),
         )
         .unwrap();
         assert_eq!(out, "values:\n  x:\n    fn::secret: \"1234\"\n");
-        let out = set("t", "values: {}\n", &path("imports"), Tree::Seq(vec![])).unwrap();
+        let out = set(
+            "t",
+            "values: {}\n",
+            &path("imports"),
+            &EditValue::Sequence(vec![]),
+        )
+        .unwrap();
         assert_eq!(out, "values: {}\nimports: []\n");
+    }
+
+    #[test]
+    fn set_keeps_comments_and_styles() {
+        let doc = "# top\nvalues:\n  # about a\n  a: \"quoted\" # trailing\n  l: [x, y]\n";
+        let out = set("t", doc, &path("a"), &parse_value("new", false).unwrap()).unwrap();
+        assert_eq!(out, doc.replace("\"quoted\"", "\"new\""));
+        let value = parse_value(r#"{"fn::open::test": 'esc'}"#, false).unwrap();
+        let out = set("t", doc, &path("open"), &value).unwrap();
+        assert_eq!(
+            out,
+            format!("{doc}  open:\n    \"fn::open::test\": 'esc'\n")
+        );
+        let out = set("t", doc, &path("l[2]"), &string("z")).unwrap();
+        assert_eq!(out, doc.replace("[x, y]", "[x, y, z]"));
     }
 
     #[test]
     fn set_errors() {
         let doc = "values:\n  string: s\n  array: [1]\n  object: {}\n";
-        let err = |p: &str| set("t", doc, &path(p), Tree::Null).unwrap_err().to_string();
+        let err = |p: &str| {
+            set("t", doc, &path(p), &EditValue::Null)
+                .unwrap_err()
+                .to_string()
+        };
         assert_eq!(
             err("string.bar"),
             "string.bar: expected an array or an object"
@@ -288,24 +504,21 @@ mod tests {
             "object[0]: key for a map must be a string"
         );
         assert_eq!(err("array[5]"), "array[5]: array index out of range");
-        assert!(set("t", doc, &PropertyPath::default(), Tree::Null).is_err());
+        assert!(set("t", doc, &PropertyPath::default(), &EditValue::Null).is_err());
     }
 
     #[test]
     fn delete_paths() {
-        let doc = "values:\n  a: 1\n  l: [1, 2]\n";
+        let doc = "values:\n  # about a\n  a: 1\n  l: [1, 2]\n";
         assert_eq!(
             delete("t", doc, &path("a")).unwrap().unwrap(),
-            "values:\n  l:\n    - 1\n    - 2\n"
+            "values:\n  l: [1, 2]\n"
         );
         assert_eq!(
             delete("t", doc, &path("l[0]")).unwrap().unwrap(),
-            "values:\n  a: 1\n  l:\n    - 2\n"
+            "values:\n  # about a\n  a: 1\n  l: [2]\n"
         );
-        assert_eq!(
-            delete("t", doc, &path("zz")).unwrap().unwrap(),
-            "values:\n  a: 1\n  l:\n    - 1\n    - 2\n"
-        );
+        assert_eq!(delete("t", doc, &path("zz")).unwrap().unwrap(), doc);
         assert_eq!(
             delete("t", "values:\n  a: 1\n", &path("a"))
                 .unwrap()
@@ -320,14 +533,53 @@ mod tests {
     }
 
     #[test]
+    fn secret_heuristic() {
+        let looks = |key: &str, value: &str| looks_like_secret(&path(key), &string(value));
+        // the golden value: random base64
+        assert!(looks(
+            "password",
+            "YMHdog6VkUqbVS5dAErxWeMy83r4HeBeNRdEuUFwK3M="
+        ));
+        assert!(looks("apiToken", "x8#kQ2!vL9zP4m"));
+        // short, simple or patterned values do not
+        assert!(!looks("password", "hunter2"));
+        assert!(!looks("password", "aaaaaaaaaaaaaaaaaaaaaaaa"));
+        assert!(!looks("password", "abcdefghijklmnop"));
+        assert!(!looks("token", "1234567890123456"));
+        assert!(!looks("PASSWORD", "${password}"));
+        assert!(!looks("password", "changeme-secret-token"));
+        // other keys and non-strings are never checked
+        assert!(!looks(
+            "greeting",
+            "YMHdog6VkUqbVS5dAErxWeMy83r4HeBeNRdEuUFwK3M="
+        ));
+        assert!(!looks_like_secret(
+            &path("password"),
+            &EditValue::Number("1".into())
+        ));
+        assert!(!looks_like_secret(
+            &path("a[0]"),
+            &string("YMHdog6VkUqbVS5d")
+        ));
+    }
+
+    #[test]
     fn values_parse_as_yaml_unless_string() {
-        assert_eq!(parse_value("42", false).unwrap(), Tree::Number("42".into()));
         assert_eq!(
-            parse_value("[a, b]", false).unwrap(),
-            Tree::Seq(vec![Tree::String("a".into()), Tree::String("b".into())])
+            parse_value("42", false).unwrap(),
+            EditValue::Number("42".into())
         );
-        assert_eq!(parse_value("42", true).unwrap(), Tree::String("42".into()));
-        assert_eq!(parse_value("", false).unwrap(), Tree::String(String::new()));
+        assert_eq!(
+            parse_value("[a, 'b']", false).unwrap(),
+            EditValue::Sequence(vec![
+                EditValue::Styled("a".into(), StringStyle::Plain),
+                EditValue::Styled("b".into(), StringStyle::SingleQuoted)
+            ])
+        );
+        // the value's own style is the target's business
+        assert_eq!(parse_value("'x'", false).unwrap(), string("x"));
+        assert_eq!(parse_value("42", true).unwrap(), string("42"));
+        assert_eq!(parse_value("", false).unwrap(), string(""));
         assert!(
             parse_value("[a, b", false)
                 .unwrap_err()

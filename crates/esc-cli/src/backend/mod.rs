@@ -42,6 +42,10 @@ impl BackendError {
     }
 }
 
+/// Go's zero `time.Time` (0001-01-01T00:00:00Z) in Unix milliseconds: the
+/// time of a record that has none.
+pub(crate) const GO_ZERO_TIME_MILLIS: i64 = -62_135_596_800_000;
+
 /// Result of backend calls.
 pub(crate) type BackendResult<T> = Result<T, BackendError>;
 
@@ -72,6 +76,9 @@ pub(crate) struct Evaluated {
     pub(crate) root: Option<Value>,
     /// Problems found; when there are errors `root` is meaningless.
     pub(crate) diagnostics: Vec<Diag>,
+    /// The check result's `exprs` (property name -> expression, spec/API.md
+    /// § 3.3), for "Defined at"; `None` from opens and older servers.
+    pub(crate) exprs: Option<PlainValue>,
 }
 
 /// One revision of an environment.

@@ -207,11 +207,13 @@ fn u64_of(v: &PlainValue, key: &str) -> u64 {
 }
 
 /// RFC 3339 text to Unix milliseconds (0 when absent or unreadable).
+/// A time field in Unix milliseconds; a missing one is Go's zero time, as
+/// the reference prints it (`0001-01-01 00:00:00 +0000 UTC`).
 fn millis_of(v: &PlainValue, key: &str) -> i64 {
     v.member(key)
         .and_then(PlainValue::as_str)
         .and_then(parse_rfc3339)
-        .unwrap_or(0)
+        .unwrap_or(super::GO_ZERO_TIME_MILLIS)
 }
 
 fn parse_rfc3339(text: &str) -> Option<i64> {

@@ -282,16 +282,26 @@ pub(super) async fn get(
         messages::out(&text)?;
         return Ok(ExitCode::SUCCESS);
     }
-    messages::out(&report(&name, &def.yaml, selected, path.as_ref(), redact))?;
+    let defined_at = match &path {
+        Some(p) => defined_at::defined_at(&name.name, checked.exprs.as_ref(), selected, p),
+        None => Vec::new(),
+    };
+    messages::out(&report(
+        &def.yaml,
+        selected,
+        path.as_ref(),
+        &defined_at,
+        redact,
+    ))?;
     Ok(ExitCode::SUCCESS)
 }
 
-/// The Markdown report of § 6.7.
+/// The Markdown report of § 6.7; `defined_at` from [`defined_at`].
 fn report(
-    name: &EnvName,
     definition: &str,
     value: Option<&Value>,
     path: Option<&PropertyPath>,
+    defined_at: &[String],
     redact: bool,
 ) -> String {
     let mut out = String::new();
@@ -314,27 +324,12 @@ fn report(
         }
         out.push_str("\n```\n");
     }
-    if let (Some(v), Some(_), false) = (value, path, is_imports) {
-        let mut lines = Vec::new();
-        let mut cur = Some(v);
-        while let Some(v) = cur {
-            let r = &v.trace.def;
-            if r.begin.line > 0 {
-                let env = if r.environment == "<yaml>" || r.environment.is_empty() {
-                    name.name.as_str()
-                } else {
-                    r.environment.as_str()
-                };
-                lines.push(format!("- {env}:{}:{}", r.begin.line, r.begin.column));
-            }
-            cur = v.trace.base.as_deref();
-        }
-        if !lines.is_empty() {
-            out.push_str("\n# Defined at\n");
-            for line in lines {
-                out.push_str(&line);
-                out.push('\n');
-            }
+    if !is_imports && !defined_at.is_empty() {
+        out.push_str("\n# Defined at\n");
+        for entry in defined_at {
+            out.push_str("- ");
+            out.push_str(entry);
+            out.push('\n');
         }
     }
     out.push('\n');
@@ -424,18 +419,23 @@ pub(super) async fn set(
     args: SetArgs,
 ) -> anyhow::Result<ExitCode> {
     let positional = with_env_flag(&flag, args.args);
-    check_args(&positional, 2, Some(3))?;
+    check_args(&positional, 1, Some(3))?;
     let r = parse_unversioned(&positional[0], "set")?;
     let name = ctx.resolve(&r).await?;
-    let raw = match (&args.file, positional.get(2)) {
-        (Some(file), None) => read_input(file)?,
-        (None, Some(v)) => v.clone(),
-        (Some(_), Some(_)) => bail!("expected a path"),
-        (None, None) => bail!("expected a path and a value"),
+    let raw = match (&args.file, positional.len()) {
+        (Some(file), 2) => read_input(file)?,
+        (Some(_), _) => bail!("expected a path"),
+        (None, 3) => positional[2].clone(),
+        (None, _) => bail!("expected a path and a value"),
     };
     let path =
         PropertyPath::parse(&positional[1]).map_err(|e| anyhow::anyhow!("invalid path: {e}"))?;
     let mut value = yamledit::parse_value(&raw, args.string)?;
+    if !args.secret && !args.plaintext && yamledit::looks_like_secret(&path, &value) {
+        bail!(
+            "value looks like a secret; rerun with --secret to mark it as such, or --plaintext if you meant to leave it as plaintext"
+        );
+    }
     if args.secret {
         value = yamledit::secret(value, &raw);
     }
@@ -444,7 +444,7 @@ pub(super) async fn set(
         .definition(&name, None, false)
         .await
         .context("getting environment definition")?;
-    let updated = yamledit::set(&doc_key(&name), &def.yaml, &path, value)?;
+    let updated = yamledit::set(&doc_key(&name), &def.yaml, &path, &value)?;
     let diags = ctx
         .backend
         .update_definition(&name, &updated, def.etag.as_deref())

@@ -551,6 +551,10 @@ mod tests {
             "2023-11-14 22:13:20.12 +0000 UTC"
         );
         assert_eq!(rfc3339(951_782_400_000), "2000-02-29T00:00:00Z");
+        // a missing time is Go's zero time
+        let zero = crate::backend::GO_ZERO_TIME_MILLIS;
+        assert_eq!(go_time(zero), "0001-01-01 00:00:00 +0000 UTC");
+        assert_eq!(rfc3339(zero), "0001-01-01T00:00:00Z");
     }
 
     #[test]

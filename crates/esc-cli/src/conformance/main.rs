@@ -1,31 +1,34 @@
 //! `esc-cli-conformance`: replays the golden CLI transcripts of
 //! `shared/conformance/esc-cli` against the real `esc` binary (found next to
-//! this one) on a fresh local store per transcript.
+//! this one), logged in to a fresh fake backend per transcript ([`fake`]: a
+//! real `esc-server` in this process with the reference harness's test
+//! provider, fixed metadata and cipher).
 //!
 //! Run with `cargo run -p esc-cli --bin esc-cli-conformance -- [DIR]`.
-//! For each transcript: seed the `environments:` (an empty revision 1, then
-//! one revision per definition, then the tags), put the fake `commands` on
-//! PATH, run the `run:` script with bash (`set -e`, every `esc` call echoed
-//! as `> esc ...` on both streams), compare stdout and stderr. Temp file
-//! paths are renamed `temp/esc-temp-N` in order of appearance. Transcripts
-//! listed in `conformance-skip.txt` (one `name: reason` a line) are skipped.
+//! For each transcript: start the backend, `esc login` to it, seed the
+//! `environments:` (an empty revision 1, then one revision per definition,
+//! then the tags), put the fake `commands` on PATH, run the `run:` script
+//! with bash (`set -e`, every `esc` call echoed as `> esc ...` on both
+//! streams), compare stdout and stderr. Temp file paths are renamed
+//! `temp/esc-temp-N` in order of appearance, and our ciphertexts the
+//! reference's of the same plaintext ([`fake::Fake::reference_ciphertexts`]).
+//! Transcripts listed in `conformance-skip.txt` (one `name: reason` a line)
+//! are skipped.
 
-// Unit tests of the shared emitter may unwrap: a panic is a test failure.
+// Unit tests may unwrap: a panic is a test failure.
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
-// The emitter is shared with the `esc` binary; the runner uses part of it.
-#[allow(dead_code)]
-#[path = "../format/yaml.rs"]
-mod yaml;
+mod fake;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 
 use anyhow::{Context as _, bail};
+use base64::Engine as _;
 use esc_syntax::{Node, NodeKind};
 
-use crate::yaml::{Tree, emit};
+use crate::fake::Fake;
 
 fn main() -> ExitCode {
     match run() {
@@ -56,6 +59,11 @@ fn run() -> anyhow::Result<bool> {
         );
     }
     let skips = read_skips()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
     let mut names: Vec<PathBuf> = std::fs::read_dir(&dir)
         .with_context(|| format!("reading {}", dir.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -74,7 +82,7 @@ fn run() -> anyhow::Result<bool> {
             skipped += 1;
             continue;
         }
-        match replay(&esc, path) {
+        match replay(&runtime, &esc, path) {
             Ok(None) => {
                 println!("PASS {name}");
                 passed += 1;
@@ -109,10 +117,11 @@ fn read_skips() -> anyhow::Result<BTreeMap<String, String>> {
 
 /// A transcript split into its parts.
 struct Transcript {
+    header: String,
     script: String,
     environ: Vec<(String, String)>,
     commands: Vec<(String, String)>,
-    files: Vec<(String, String)>,
+    files: Vec<(String, Vec<u8>)>,
     environments: Vec<(String, Node)>,
     expect_error: bool,
     stdout: String,
@@ -154,17 +163,46 @@ fn parse(text: &str) -> anyhow::Result<Transcript> {
         _ => Vec::new(),
     };
     Ok(Transcript {
+        header: header.to_string(),
         script: member(&root, "run")
             .map(|n| scalar_text(&n))
             .unwrap_or_default(),
         environ: string_map(process.as_ref().and_then(|p| member(p, "environ"))),
         commands: string_map(process.as_ref().and_then(|p| member(p, "commands"))),
-        files: string_map(process.as_ref().and_then(|p| member(p, "fs"))),
+        files: match process
+            .as_ref()
+            .and_then(|p| member(p, "fs"))
+            .map(|n| n.kind)
+        {
+            Some(NodeKind::Mapping(entries)) => entries
+                .iter()
+                .map(|(k, v)| {
+                    let name = k.as_str().unwrap_or_default().to_string();
+                    Ok((name, file_content(header, v)?))
+                })
+                .collect::<anyhow::Result<_>>()?,
+            _ => Vec::new(),
+        },
         environments,
         expect_error: member(&root, "error").is_some(),
         stdout: stdout.to_string(),
         stderr: stderr.to_string(),
     })
+}
+
+/// A `process.fs` entry's bytes: `!!binary` values are base64.
+fn file_content(header: &str, node: &Node) -> anyhow::Result<Vec<u8>> {
+    let at = usize::try_from(node.range.start.byte).unwrap_or(usize::MAX);
+    if header
+        .get(at..)
+        .is_some_and(|rest| rest.starts_with("!!binary"))
+    {
+        let text: String = scalar_text(node).split_whitespace().collect();
+        return base64::engine::general_purpose::STANDARD
+            .decode(text)
+            .context("a !!binary file is not base64");
+    }
+    Ok(scalar_text(node).into_bytes())
 }
 
 fn scalar_text(node: &Node) -> String {
@@ -176,20 +214,62 @@ fn scalar_text(node: &Node) -> String {
     }
 }
 
-fn tree_of(node: &Node) -> Tree {
-    match &node.kind {
-        NodeKind::Null => Tree::Null,
-        NodeKind::Bool(b) => Tree::Bool(*b),
-        NodeKind::Number(n) => Tree::Number(n.clone()),
-        NodeKind::String { value, .. } => Tree::String(value.clone()),
-        NodeKind::Sequence(items) => Tree::Seq(items.iter().map(tree_of).collect()),
-        NodeKind::Mapping(entries) => Tree::Map(
-            entries
-                .iter()
-                .map(|(k, v)| (k.as_str().unwrap_or_default().to_string(), tree_of(v)))
-                .collect(),
-        ),
+/// The YAML text of `node` as written in `header`, dedented to column 1: a
+/// flow collection up to its closing bracket, a block one up to the first
+/// line indented less than it.
+fn source_text(header: &str, node: &Node) -> String {
+    let start = usize::try_from(node.range.start.byte).unwrap_or(usize::MAX);
+    let Some(rest) = header.get(start..) else {
+        return String::new();
+    };
+    let indent = usize::try_from(node.range.start.column.saturating_sub(1)).unwrap_or(0);
+    let mut lines = rest.split('\n');
+    let first = lines.next().unwrap_or_default();
+    let mut out = vec![first.to_owned()];
+    if first.starts_with(['{', '[']) {
+        let mut depth = bracket_depth(first);
+        for line in lines {
+            if depth <= 0 {
+                break;
+            }
+            depth += bracket_depth(line);
+            out.push(line.to_owned());
+        }
+    } else {
+        for line in lines {
+            let spaces = line.len() - line.trim_start_matches(' ').len();
+            if !line.trim().is_empty() && spaces < indent {
+                break;
+            }
+            out.push(line[spaces.min(indent)..].to_owned());
+        }
+        while out.last().is_some_and(|l| l.trim().is_empty()) {
+            out.pop();
+        }
     }
+    let mut text = out.join("\n");
+    text.push('\n');
+    text
+}
+
+/// Opening minus closing brackets on a line (quotes ignored: fixtures are simple).
+fn bracket_depth(line: &str) -> i64 {
+    line.chars()
+        .map(|c| match c {
+            '{' | '[' => 1,
+            '}' | ']' => -1,
+            _ => 0,
+        })
+        .sum()
+}
+
+/// A definition to seed: `fn::secret` ciphertexts of the reference's
+/// `rot128` cipher become the plaintexts our store then seals itself.
+fn seedable_definition(text: &str) -> String {
+    esc_syntax::edit::decrypt_secrets(text, |ciphertext| {
+        fake::seedable_secret(ciphertext).ok_or(esc_syntax::edit::EditError::Alias)
+    })
+    .unwrap_or_else(|_| text.to_owned())
 }
 
 /// Run `esc` quietly for seeding.
@@ -197,7 +277,6 @@ fn seed_call(esc: &Path, home: &Path, args: &[&str], stdin: Option<&str>) -> any
     let mut child = Command::new(esc)
         .args(args)
         .env("ESC_HOME", home)
-        .env("ESC_USER", "test-user")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -217,72 +296,87 @@ fn seed_call(esc: &Path, home: &Path, args: &[&str], stdin: Option<&str>) -> any
     Ok(())
 }
 
-fn seed(esc: &Path, home: &Path, environments: &[(String, Node)]) -> anyhow::Result<()> {
+/// One revision of a seeded environment.
+struct SeedRevision {
+    definition: String,
+    tags: Vec<String>,
+    /// `(replacement, reason)`.
+    retracted: Option<(String, String)>,
+}
+
+fn member<'n>(node: &'n Node, key: &str) -> Option<&'n Node> {
+    match &node.kind {
+        NodeKind::Mapping(entries) => entries
+            .iter()
+            .find(|(k, _)| k.as_str() == Some(key))
+            .map(|(_, v)| v),
+        _ => None,
+    }
+}
+
+fn seed(
+    runtime: &tokio::runtime::Runtime,
+    fake: &Fake,
+    esc: &Path,
+    home: &Path,
+    header: &str,
+    environments: &[(String, Node)],
+) -> anyhow::Result<()> {
     // All first, so that imports resolve whatever the order.
     for (name, _) in environments {
         seed_call(esc, home, &["env", "init", name], None)?;
     }
     for (name, node) in environments {
-        let entries: &[(Node, Node)] = match &node.kind {
-            NodeKind::Mapping(entries) => entries,
-            _ => &[],
-        };
-        let meta = |key: &str| {
-            entries
-                .iter()
-                .find(|(k, _)| k.as_str() == Some(key))
-                .map(|(_, v)| v)
-        };
         // `revisions` and `tags` (environment tags) are fake-backend state,
         // everything else is the definition.
-        let revisions: Vec<(Tree, Vec<String>)> = match meta("revisions").map(|r| &r.kind) {
+        let revisions: Vec<SeedRevision> = match member(node, "revisions").map(|r| &r.kind) {
             Some(NodeKind::Sequence(items)) => items
                 .iter()
-                .map(|item| {
-                    let get = |key: &str| match &item.kind {
-                        NodeKind::Mapping(e) => e
-                            .iter()
-                            .find(|(k, _)| k.as_str() == Some(key))
-                            .map(|(_, v)| v),
-                        _ => None,
-                    };
-                    let tree = get("yaml").map(tree_of).unwrap_or(Tree::Map(Vec::new()));
-                    let tags = match get("tags").map(|t| &t.kind) {
+                .map(|item| SeedRevision {
+                    definition: member(item, "yaml")
+                        .map(|y| source_text(header, y))
+                        .unwrap_or_else(|| "{}\n".into()),
+                    tags: match member(item, "tags").map(|t| &t.kind) {
                         Some(NodeKind::Sequence(tags)) => tags.iter().map(scalar_text).collect(),
                         _ => Vec::new(),
-                    };
-                    (tree, tags)
+                    },
+                    retracted: member(item, "retracted").map(|r| {
+                        (
+                            member(r, "replacement")
+                                .map(scalar_text)
+                                .unwrap_or_default(),
+                            member(r, "reason").map(scalar_text).unwrap_or_default(),
+                        )
+                    }),
                 })
                 .collect(),
             _ => {
-                let definition = match &node.kind {
-                    NodeKind::Mapping(entries) => Tree::Map(
-                        entries
-                            .iter()
-                            .filter(|(k, _)| !matches!(k.as_str(), Some("revisions" | "tags")))
-                            .map(|(k, v)| (k.as_str().unwrap_or_default().to_string(), tree_of(v)))
-                            .collect(),
-                    ),
-                    _ => tree_of(node),
-                };
-                vec![(definition, Vec::new())]
+                let mut definition = source_text(header, node);
+                if member(node, "tags").is_some() {
+                    definition = esc_syntax::edit::delete_value(&definition, "tags")
+                        .context("seeding: removing the environment tags")?;
+                }
+                vec![SeedRevision {
+                    definition,
+                    tags: Vec::new(),
+                    retracted: None,
+                }]
             }
         };
-        if let Some(NodeKind::Mapping(tags)) = meta("tags").map(|t| &t.kind) {
+        if let Some(NodeKind::Mapping(tags)) = member(node, "tags").map(|t| &t.kind) {
             for (k, v) in tags {
                 let key = k.as_str().unwrap_or_default();
                 seed_call(esc, home, &["env", "tag", name, key, &scalar_text(v)], None)?;
             }
         }
-        for (i, (tree, tags)) in revisions.iter().enumerate() {
-            let text = match tree {
-                Tree::Map(entries) if entries.is_empty() => "{}\n".to_string(),
-                other => emit(other, 2),
-            };
-            // The fake backend stores anything; we validate. A definition we
-            // refuse stays unstored and the comparison decides the outcome.
-            let _ = seed_call(esc, home, &["env", "edit", name, "-f", "-"], Some(&text));
-            for tag in tags {
+        for (i, revision) in revisions.iter().enumerate() {
+            let text = seedable_definition(&revision.definition);
+            // The fake backend stores anything; our server validates. What it
+            // refuses is written to the store directly, like the fake's state.
+            if seed_call(esc, home, &["env", "edit", name, "-f", "-"], Some(&text)).is_err() {
+                runtime.block_on(fake.write_revision(name, &text))?;
+            }
+            for tag in &revision.tags {
                 let target = format!("@{}", i + 2);
                 seed_call(
                     esc,
@@ -292,12 +386,30 @@ fn seed(esc: &Path, home: &Path, environments: &[(String, Node)]) -> anyhow::Res
                 )?;
             }
         }
+        for (i, revision) in revisions.iter().enumerate() {
+            if let Some((replacement, reason)) = &revision.retracted {
+                let version = format!("{name}@{}", i + 2);
+                let mut args = vec!["env", "version", "retract", version.as_str()];
+                let with = format!("@{replacement}");
+                if !replacement.is_empty() {
+                    args.extend(["--replace-with", with.as_str()]);
+                }
+                if !reason.is_empty() {
+                    args.extend(["--reason", reason.as_str()]);
+                }
+                seed_call(esc, home, &args, None)?;
+            }
+        }
     }
     Ok(())
 }
 
 /// Replay one transcript: `None` when it matches, else a description.
-fn replay(esc: &Path, path: &Path) -> anyhow::Result<Option<String>> {
+fn replay(
+    runtime: &tokio::runtime::Runtime,
+    esc: &Path,
+    path: &Path,
+) -> anyhow::Result<Option<String>> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let t = parse(&text)?;
@@ -308,7 +420,14 @@ fn replay(esc: &Path, path: &Path) -> anyhow::Result<Option<String>> {
     for dir in [&home, &bin, &tmp] {
         std::fs::create_dir_all(dir)?;
     }
-    seed(esc, &home, &t.environments)?;
+    let fake = runtime.block_on(Fake::start(&work.path().join("backend")))?;
+    seed_call(
+        esc,
+        &home,
+        &["login", &fake.url, "--token", &fake.token],
+        None,
+    )?;
+    seed(runtime, &fake, esc, &home, &t.header, &t.environments)?;
     for (name, script) in &t.commands {
         let file = bin.join(name);
         std::fs::write(&file, format!("#!/bin/bash\n{script}"))?;
@@ -323,7 +442,9 @@ fn replay(esc: &Path, path: &Path) -> anyhow::Result<Option<String>> {
         std::fs::write(file, content)?;
     }
     let script = format!(
-        "set -e\nesc() {{ echo \"> esc $*\"; echo \"> esc $*\" >&2; \"$ESC_BIN\" \"$@\"; }}\n{}",
+        // esc finds only the transcript's commands on its PATH, as the
+        // reference's fake `LookPath` does (their scripts use shell builtins)
+        "set -e\nesc() {{ echo \"> esc $*\"; echo \"> esc $*\" >&2; PATH=\"$ESC_FAKE_PATH\" \"$ESC_BIN\" \"$@\"; }}\n{}",
         t.script
     );
     let path_var = format!(
@@ -338,8 +459,8 @@ fn replay(esc: &Path, path: &Path) -> anyhow::Result<Option<String>> {
         .current_dir(work.path())
         .env("PATH", path_var)
         .env("ESC_BIN", esc)
+        .env("ESC_FAKE_PATH", &bin)
         .env("ESC_HOME", &home)
-        .env("ESC_USER", "test-user")
         .env("TMPDIR", &tmp)
         .env_remove("EDITOR")
         .env_remove("VISUAL")
@@ -351,6 +472,10 @@ fn replay(esc: &Path, path: &Path) -> anyhow::Result<Option<String>> {
     let tmp_prefix = format!("{}/", tmp.display());
     let stdout = rename_temp_files(&String::from_utf8_lossy(&out.stdout), &tmp_prefix);
     let stderr = rename_temp_files(&String::from_utf8_lossy(&out.stderr), &tmp_prefix);
+    let ciphertexts = runtime.block_on(fake.reference_ciphertexts(&[&stdout, &stderr]));
+    drop(fake);
+    let stdout = replace_all(stdout, &ciphertexts);
+    let stderr = replace_all(stderr, &ciphertexts);
     let mut problems = String::new();
     if out.status.success() == t.expect_error {
         problems.push_str(&format!(
@@ -372,6 +497,13 @@ fn replay(esc: &Path, path: &Path) -> anyhow::Result<Option<String>> {
         ));
     }
     Ok((!problems.is_empty()).then_some(problems))
+}
+
+fn replace_all(mut text: String, mapping: &BTreeMap<String, String>) -> String {
+    for (ours, reference) in mapping {
+        text = text.replace(ours.as_str(), reference);
+    }
+    text
 }
 
 /// Rename `<tmp>/esc-XXXX` paths to `temp/esc-temp-N` in order of appearance.
@@ -398,4 +530,22 @@ fn rename_temp_files(text: &str, tmp_prefix: &str) -> String {
     }
     out.push_str(rest);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn source_text_of_nested_definitions() {
+        let header = "environments:\n  o/p/e:\n    imports:\n      - a\n    values:\n      # comment\n      x: [1, 2]\n\n  o/p/f: {}\nafter: 1\n";
+        let root = esc_syntax::parse_document("t", header).unwrap().unwrap();
+        let envs = member(&root, "environments").unwrap();
+        let e = member(envs, "o/p/e").unwrap();
+        assert_eq!(
+            source_text(header, e),
+            "imports:\n  - a\nvalues:\n  # comment\n  x: [1, 2]\n"
+        );
+        assert_eq!(source_text(header, member(envs, "o/p/f").unwrap()), "{}\n");
+    }
 }

@@ -297,7 +297,41 @@ fn set_and_rm_paths_like_the_golden() {
     );
     assert_eq!(
         esc.fails(&["env", "set", "default/test"]),
-        "Error: accepts between 2 and 3 arg(s), received 1\n"
+        "Error: expected a path and a value\n"
+    );
+    assert_eq!(
+        esc.fails(&["env", "set"]),
+        "Error: accepts between 1 and 3 arg(s), received 0\n"
+    );
+    assert_eq!(
+        esc.fails(&["env", "set", "default/test", "-f", "-"]),
+        "Error: expected a path\n"
+    );
+    assert_eq!(
+        esc.fails(&[
+            "env",
+            "set",
+            "default/test",
+            "db.password",
+            "YMHdog6VkUqbVS5dAErxWeMy83r4HeBeNRdEuUFwK3M="
+        ]),
+        "Error: value looks like a secret; rerun with --secret to mark it as such, or --plaintext if you meant to leave it as plaintext\n"
+    );
+}
+
+#[test]
+fn set_and_rm_keep_comments_and_styles() {
+    let esc = Esc::new();
+    esc.init(
+        "default/kept",
+        "# about\nvalues:\n  # the greeting\n  greeting: \"hi\" # quoted\n  list: [a, b]\n  gone: 1\n",
+    );
+    esc.ok(&["env", "set", "default/kept", "greeting", "hello"]);
+    esc.ok(&["env", "set", "default/kept", "list[2]", "c"]);
+    esc.ok(&["env", "rm", "default/kept", "gone"]);
+    assert_eq!(
+        esc.ok(&["env", "get", "default/kept", "--definition"]),
+        "# about\nvalues:\n  # the greeting\n  greeting: \"hello\" # quoted\n  list: [a, b, c]\n"
     );
     assert_eq!(
         esc.fails(&["env", "set", "default/test@2", "x", "y"]),

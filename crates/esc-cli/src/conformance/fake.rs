@@ -1,0 +1,416 @@
+//! The reference's in-process fake backend, rebuilt from our own parts for
+//! the golden transcripts: a real `esc-server` on 127.0.0.1 over a fresh
+//! SQLite store, plus what the Go harness's fake adds (spec/CLI.md, "How the
+//! golden transcripts work"):
+//!
+//! - the `fn::open::test` provider, which returns its inputs;
+//! - fixed metadata, applied by a response layer on the revision and tag
+//!   endpoints only: revision N was created at N hours after the Unix epoch
+//!   by `Test Tester <test-tester>` (a retraction at the same time, by the
+//!   same user), `latest` is not listed among a revision's tags, revision
+//!   tags carry no time and no editor, environment tags were last updated
+//!   at 2024-07-29 12:30:00 UTC by `pulumipus`;
+//! - the `rot128` cipher of its ciphertexts: [`seedable_secret`] turns one
+//!   of its `fn::secret` envelopes into the plaintext our store then seals,
+//!   and [`Fake::reference_ciphertexts`] maps our ciphertexts in the output
+//!   back to the reference's envelope of the same plaintext.
+//!
+//! Nothing here is part of the `esc` binary: the runner serves it and `esc`
+//! talks to it as to any server (`esc login URL --token T`).
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use async_trait::async_trait;
+use axum::body::Body;
+use axum::extract::Request;
+use axum::http::{StatusCode, header};
+use axum::middleware::Next;
+use axum::response::Response;
+use esc_eval::{CallError, PlainValue, Provider, ProviderContext, ProviderSchema, Schema};
+use esc_server::{AppState, HttpLimits, router};
+use esc_service::{AccessPolicy, ProviderRegistry, Service, ServiceConfig};
+use esc_store::{
+    Author, EnvRef, Location, SqlStore, Store, decode_envelope, encode_envelope, open_secret,
+    seal_secret,
+};
+use serde_json::Value as Json;
+use tokio::sync::oneshot;
+
+/// The fake's logged-in user.
+pub(crate) const USER: &str = "test-user";
+
+/// The author the fake reports for every revision.
+const REVISION_AUTHOR: (&str, &str) = ("test-tester", "Test Tester");
+/// The editor and time the fake reports for every environment tag.
+const ENV_TAG_EDITOR: &str = "pulumipus";
+const ENV_TAG_TIME: &str = "2024-07-29T12:30:00Z";
+
+/// A running fake backend; stops when dropped.
+pub(crate) struct Fake {
+    /// Base URL to log in to.
+    pub(crate) url: String,
+    /// An access token of [`USER`].
+    pub(crate) token: String,
+    store: Arc<dyn Store>,
+    stop: Option<oneshot::Sender<()>>,
+}
+
+impl Fake {
+    /// Open a store in `data_dir` and serve the API on a free loopback port.
+    pub(crate) async fn start(data_dir: &Path) -> anyhow::Result<Fake> {
+        let (store, _) = SqlStore::open(Location::Embedded(data_dir))
+            .await
+            .context("opening the fake backend's store")?;
+        let providers = ProviderRegistry::new();
+        providers.register_provider("test", Arc::new(EchoProvider));
+        let service = Service::new(
+            store.clone(),
+            Arc::new(providers),
+            ServiceConfig {
+                // The fake's user may use every organization (`test-org`...).
+                access: AccessPolicy {
+                    admins: vec![USER.to_owned()],
+                    memberships: Vec::new(),
+                },
+                ..ServiceConfig::default()
+            },
+        );
+        let token = service
+            .bootstrap_user(USER, "conformance runner")
+            .await
+            .context("creating the fake backend's user")?
+            .context("the fresh store already had a token")?;
+        let token = String::from_utf8(token.secret.expose().to_vec())
+            .context("the access token is not text")?;
+        let app = router(AppState {
+            service,
+            issuer: None,
+            limits: HttpLimits::default(),
+        })
+        .layer(axum::middleware::from_fn(fixed_metadata));
+        let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+            .await
+            .context("binding the fake backend")?;
+        let address = listener.local_addr()?;
+        let (stop, stopped) = oneshot::channel::<()>();
+        tokio::spawn(async move {
+            let shutdown = async {
+                let _ = stopped.await;
+            };
+            if let Err(error) = axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown)
+                .await
+            {
+                eprintln!("fake backend: {error}");
+            }
+        });
+        Ok(Fake {
+            url: format!("http://{address}"),
+            token,
+            store,
+            stop: Some(stop),
+        })
+    }
+
+    /// For every `fn::secret` envelope in `texts` that one of the fake's
+    /// environments can open, the reference's `rot128` envelope of the same
+    /// plaintext.
+    pub(crate) async fn reference_ciphertexts(&self, texts: &[&str]) -> BTreeMap<String, String> {
+        let mut candidates: Vec<&str> = texts.iter().flat_map(|t| envelopes(t)).collect();
+        candidates.sort_unstable();
+        candidates.dedup();
+        let mut mapping = BTreeMap::new();
+        if candidates.is_empty() {
+            return mapping;
+        }
+        let mut ciphers = Vec::new();
+        let mut token: Option<String> = None;
+        // Bounded: a transcript has a handful of environments.
+        for _ in 0..100 {
+            let Ok(page) = self
+                .store
+                .list_environments(None, token.as_deref(), 500)
+                .await
+            else {
+                break;
+            };
+            for env in &page.items {
+                if let Ok(cipher) = self.store.environment_cipher(&env.name).await {
+                    ciphers.push(cipher);
+                }
+            }
+            match page.next {
+                Some(next) => token = Some(next),
+                None => break,
+            }
+        }
+        for candidate in candidates {
+            if let Some(plaintext) = ciphers
+                .iter()
+                .find_map(|cipher| open_secret(cipher, candidate).ok())
+            {
+                mapping.insert(candidate.to_owned(), rot128_envelope(plaintext.expose()));
+            }
+        }
+        mapping
+    }
+}
+
+impl Fake {
+    /// Write `text` as the next revision of `name` (`org/project/env`)
+    /// straight into the store, as the fake keeps whatever it is given;
+    /// plaintext secrets are sealed first, as the service would.
+    pub(crate) async fn write_revision(&self, name: &str, text: &str) -> anyhow::Result<()> {
+        let parts: Vec<&str> = name.split('/').collect();
+        let [org, project, env] = parts.as_slice() else {
+            anyhow::bail!("seeding {name}: expected org/project/env");
+        };
+        let env = EnvRef::new(*org, *project, *env);
+        let cipher = self.store.environment_cipher(&env).await?;
+        let sealed = esc_syntax::edit::encrypt_secrets(text, |plaintext| {
+            seal_secret(&cipher, plaintext.as_bytes())
+                .map_err(|e| anyhow::anyhow!("sealing a secret: {e}"))
+        })
+        .unwrap_or_else(|_| text.to_owned());
+        self.store
+            .update_environment(&env, sealed.as_bytes(), None, &Author::new(USER, USER))
+            .await
+            .with_context(|| format!("seeding {name}"))?;
+        Ok(())
+    }
+}
+
+impl Drop for Fake {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// The plaintext of a reference `rot128` envelope, when `ciphertext` is one
+/// holding UTF-8 text.
+pub(crate) fn seedable_secret(ciphertext: &str) -> Option<String> {
+    let payload = decode_envelope(ciphertext).ok()?;
+    String::from_utf8(rot128(&payload)).ok()
+}
+
+fn rot128(bytes: &[u8]) -> Vec<u8> {
+    bytes.iter().map(|b| b.wrapping_add(128)).collect()
+}
+
+fn rot128_envelope(plaintext: &[u8]) -> String {
+    encode_envelope(&rot128(plaintext))
+}
+
+/// Every base64 run starting like an `escx` envelope (`ZXNjeA`).
+fn envelopes(text: &str) -> impl Iterator<Item = &str> {
+    text.match_indices("ZXNjeA").filter_map(move |(start, _)| {
+        let rest = &text[start..];
+        let len = rest
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '+' || c == '/' || c == '='))
+            .unwrap_or(rest.len());
+        let preceded_by_base64 = text[..start]
+            .chars()
+            .next_back()
+            .is_some_and(|c| c.is_ascii_alphanumeric() || c == '+' || c == '/');
+        (!preceded_by_base64).then_some(&rest[..len])
+    })
+}
+
+/// The harness's `test` provider: returns its inputs.
+struct EchoProvider;
+
+#[async_trait]
+impl Provider for EchoProvider {
+    fn schema(&self) -> ProviderSchema {
+        ProviderSchema {
+            inputs: Schema::always(),
+            outputs: Schema::always(),
+        }
+    }
+
+    async fn open(
+        &self,
+        inputs: &PlainValue,
+        _ctx: &ProviderContext,
+    ) -> Result<PlainValue, CallError> {
+        Ok(inputs.clone())
+    }
+}
+
+/// Which metadata a response carries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Metadata {
+    Revisions,
+    RevisionTags,
+    EnvironmentTags,
+}
+
+/// `/api/esc/environments/{org}/{project}/{env}/<tail>` by its tail.
+fn metadata_of(path: &str) -> Option<Metadata> {
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    if segments.len() < 6 || segments[..3] != ["api", "esc", "environments"] {
+        return None;
+    }
+    match &segments[6..] {
+        ["versions"] => Some(Metadata::Revisions),
+        ["versions", "tags"] | ["versions", "tags", _] => Some(Metadata::RevisionTags),
+        ["tags"] | ["tags", _] => Some(Metadata::EnvironmentTags),
+        _ => None,
+    }
+}
+
+/// The response layer that replaces times and authors by the fake's.
+async fn fixed_metadata(request: Request, next: Next) -> Response {
+    let metadata = metadata_of(request.uri().path());
+    let response = next.run(request).await;
+    let Some(metadata) = metadata else {
+        return response;
+    };
+    if response.status() != StatusCode::OK {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 64 << 20).await else {
+        return Response::from_parts(parts, Body::empty());
+    };
+    let Ok(mut json) = serde_json::from_slice::<Json>(&bytes) else {
+        return Response::from_parts(parts, Body::from(bytes));
+    };
+    match metadata {
+        Metadata::Revisions => {
+            if let Json::Array(items) = &mut json {
+                items.iter_mut().for_each(fake_revision);
+            }
+        }
+        Metadata::RevisionTags => match json.get_mut("tags") {
+            Some(Json::Array(tags)) => tags.iter_mut().for_each(fake_revision_tag),
+            _ => fake_revision_tag(&mut json),
+        },
+        Metadata::EnvironmentTags => match json.get_mut("tags") {
+            Some(Json::Object(tags)) => tags.values_mut().for_each(fake_environment_tag),
+            _ => fake_environment_tag(&mut json),
+        },
+    }
+    let Ok(body) = serde_json::to_vec(&json) else {
+        return Response::from_parts(parts, Body::from(bytes));
+    };
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, Body::from(body))
+}
+
+fn fake_revision(revision: &mut Json) {
+    let Some(number) = revision.get("number").and_then(Json::as_u64) else {
+        return;
+    };
+    let created = rfc3339(number.saturating_mul(3600));
+    let Json::Object(fields) = revision else {
+        return;
+    };
+    fields.insert("created".into(), Json::String(created.clone()));
+    fields.insert("creatorLogin".into(), REVISION_AUTHOR.0.into());
+    fields.insert("creatorName".into(), REVISION_AUTHOR.1.into());
+    if let Some(Json::Array(tags)) = fields.get_mut("tags") {
+        tags.retain(|t| t.as_str() != Some("latest"));
+    }
+    if let Some(Json::Object(retracted)) = fields.get_mut("retracted") {
+        retracted.insert("at".into(), Json::String(created));
+        retracted.insert("byLogin".into(), REVISION_AUTHOR.0.into());
+        retracted.insert("byName".into(), REVISION_AUTHOR.1.into());
+    }
+}
+
+fn fake_revision_tag(tag: &mut Json) {
+    if let Json::Object(fields) = tag {
+        for key in ["created", "modified", "editorLogin", "editorName"] {
+            fields.remove(key);
+        }
+    }
+}
+
+fn fake_environment_tag(tag: &mut Json) {
+    if let Json::Object(fields) = tag {
+        for key in ["created", "modified"] {
+            fields.insert(key.into(), ENV_TAG_TIME.into());
+        }
+        for key in ["editorLogin", "editorName"] {
+            fields.insert(key.into(), ENV_TAG_EDITOR.into());
+        }
+    }
+}
+
+/// `secs` after the Unix epoch as RFC 3339 UTC.
+fn rfc3339(secs: u64) -> String {
+    let days = i64::try_from(secs / 86_400).unwrap_or(0);
+    let rem = secs % 86_400;
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_of_known_instants() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(5 * 3600), "1970-01-01T05:00:00Z");
+        // 2024-07-29T12:30:00Z
+        assert_eq!(rfc3339(1_722_256_200), "2024-07-29T12:30:00Z");
+        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+    }
+
+    #[test]
+    fn the_reference_ciphertext_round_trips() {
+        // From the golden transcripts: `secretAccessKey` under rot128.
+        let reference = "ZXNjeAAAAAHz5ePy5fTB4+Pl8/PL5fnJxPD7";
+        assert_eq!(seedable_secret(reference).unwrap(), "secretAccessKey");
+        assert_eq!(rot128_envelope(b"secretAccessKey"), reference);
+        assert_eq!(seedable_secret("not an envelope"), None);
+    }
+
+    #[test]
+    fn envelopes_are_found_whole() {
+        let text = "ciphertext: ZXNjeAAAAAHz5ePy5fTB4+Pl8/PL5fnJxPD7\n  x: aZXNjeA\n\"ZXNjeAB=\"";
+        let found: Vec<&str> = envelopes(text).collect();
+        assert_eq!(found, ["ZXNjeAAAAAHz5ePy5fTB4+Pl8/PL5fnJxPD7", "ZXNjeAB="]);
+    }
+
+    #[test]
+    fn metadata_routes() {
+        let e = "/api/esc/environments/o/p/e";
+        assert_eq!(
+            metadata_of(&format!("{e}/versions")),
+            Some(Metadata::Revisions)
+        );
+        assert_eq!(
+            metadata_of(&format!("{e}/versions/tags/stable")),
+            Some(Metadata::RevisionTags)
+        );
+        assert_eq!(
+            metadata_of(&format!("{e}/tags/owner")),
+            Some(Metadata::EnvironmentTags)
+        );
+        assert_eq!(metadata_of(&format!("{e}/versions/3")), None);
+        assert_eq!(metadata_of(e), None);
+    }
+}
