@@ -76,9 +76,6 @@ pub(crate) struct Evaluated {
     pub(crate) root: Option<Value>,
     /// Problems found; when there are errors `root` is meaningless.
     pub(crate) diagnostics: Vec<Diag>,
-    /// The check result's `exprs` (property name -> expression, spec/API.md
-    /// § 3.3), for "Defined at"; `None` from opens and older servers.
-    pub(crate) exprs: Option<PlainValue>,
 }
 
 /// One revision of an environment.

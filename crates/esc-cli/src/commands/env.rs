@@ -282,26 +282,16 @@ pub(super) async fn get(
         messages::out(&text)?;
         return Ok(ExitCode::SUCCESS);
     }
-    let defined_at = match &path {
-        Some(p) => defined_at::defined_at(&name.name, checked.exprs.as_ref(), selected, p),
-        None => Vec::new(),
-    };
-    messages::out(&report(
-        &def.yaml,
-        selected,
-        path.as_ref(),
-        &defined_at,
-        redact,
-    ))?;
+    messages::out(&report(&name, &def.yaml, selected, path.as_ref(), redact))?;
     Ok(ExitCode::SUCCESS)
 }
 
-/// The Markdown report of § 6.7; `defined_at` from [`defined_at`].
+/// The Markdown report of § 6.7.
 fn report(
+    name: &EnvName,
     definition: &str,
     value: Option<&Value>,
     path: Option<&PropertyPath>,
-    defined_at: &[String],
     redact: bool,
 ) -> String {
     let mut out = String::new();
@@ -324,12 +314,27 @@ fn report(
         }
         out.push_str("\n```\n");
     }
-    if !is_imports && !defined_at.is_empty() {
-        out.push_str("\n# Defined at\n");
-        for entry in defined_at {
-            out.push_str("- ");
-            out.push_str(entry);
-            out.push('\n');
+    if let (Some(v), Some(_), false) = (value, path, is_imports) {
+        let mut lines = Vec::new();
+        let mut cur = Some(v);
+        while let Some(v) = cur {
+            let r = &v.trace.def;
+            if r.begin.line > 0 {
+                let env = if r.environment == "<yaml>" || r.environment.is_empty() {
+                    name.name.as_str()
+                } else {
+                    r.environment.as_str()
+                };
+                lines.push(format!("- {env}:{}:{}", r.begin.line, r.begin.column));
+            }
+            cur = v.trace.base.as_deref();
+        }
+        if !lines.is_empty() {
+            out.push_str("\n# Defined at\n");
+            for line in lines {
+                out.push_str(&line);
+                out.push('\n');
+            }
         }
     }
     out.push('\n');
