@@ -108,6 +108,7 @@ pub struct StartedServer {
 
 /// Opens the store, bootstraps the admin and binds; does not serve yet.
 pub async fn start(config: ServeConfig) -> Result<StartedServer, ServeError> {
+    check(&config)?;
     let (store, _) = match &config.database_url {
         Some(url) => SqlStore::open(Location::Postgres(url)).await?,
         None => SqlStore::open(Location::Embedded(&config.data_dir)).await?,
@@ -121,11 +122,7 @@ pub async fn start_with_store(
     config: ServeConfig,
     store: Arc<dyn Store>,
 ) -> Result<StartedServer, ServeError> {
-    if config.key_maintenance_interval.is_zero() {
-        return Err(ServeError::Config(
-            "key_maintenance_interval must be non-zero",
-        ));
-    }
+    check(&config)?;
     let listener = TcpListener::bind(config.listen)
         .await
         .map_err(|source| ServeError::Io {
@@ -185,6 +182,16 @@ pub async fn start_with_store(
         listener,
         key_maintenance_interval: config.key_maintenance_interval,
     })
+}
+
+/// Refuses settings no server can run with (before anything is opened).
+fn check(config: &ServeConfig) -> Result<(), ServeError> {
+    if config.key_maintenance_interval.is_zero() {
+        return Err(ServeError::Config(
+            "key_maintenance_interval must be non-zero",
+        ));
+    }
+    Ok(())
 }
 
 impl StartedServer {
