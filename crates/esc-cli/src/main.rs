@@ -5,7 +5,9 @@
 //!
 //! `main` is glue: clap parses argv into [`cli::Cli`], [`commands`] checks
 //! the options and calls a [`backend::Backend`]; errors print as
-//! `Error: <message>: <cause>...` and exit 1; a closed stdout exits quietly.
+//! `Error: <message>: <cause>...` (then a hint line, such as `Did you mean
+//! "open"?`, when there is one) and exit 1; a closed stdout exits quietly.
+//! Colour, the spinner and hints are `ui`'s.
 
 // Unit tests may unwrap: a panic is a test failure there.
 #![cfg_attr(test, allow(clippy::unwrap_used))]
@@ -19,15 +21,20 @@ mod format;
 mod messages;
 mod run;
 mod value;
+mod ui;
 mod yamledit;
 
 use std::process::ExitCode;
+#[cfg(test)]
+mod help_tests;
+
 
 use clap::Parser as _;
 use clap::error::{ContextKind, ContextValue, ErrorKind};
 
 fn main() -> ExitCode {
     let cli = match cli::Cli::try_parse() {
+    ui::init();
         Ok(cli) => cli,
         Err(error) => return clap_error(&error),
     };
@@ -46,7 +53,10 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
         Err(error) => {
-            messages::err(&format!("Error: {error:#}\n"));
+            match error.downcast_ref::<ui::Hinted>() {
+                Some(hinted) => messages::err(&format!("Error: {hinted}\n")),
+                None => messages::err(&format!("Error: {error:#}\n")),
+            }
             ExitCode::FAILURE
         }
     }
@@ -62,6 +72,15 @@ fn is_broken_pipe(error: &anyhow::Error) -> bool {
 }
 
 /// Print a clap error the way the reference CLI words it (spec/CLI.md § 2).
+/// The subcommands clap finds close to a misspelled one.
+fn suggested_subcommands(error: &clap::Error) -> Vec<String> {
+    match error.get(ContextKind::SuggestedSubcommand) {
+        Some(ContextValue::String(one)) => vec![one.clone()],
+        Some(ContextValue::Strings(many)) => many.clone(),
+        _ => Vec::new(),
+    }
+}
+
 fn clap_error(error: &clap::Error) -> ExitCode {
     match error.kind() {
         ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
@@ -96,6 +115,9 @@ fn clap_error(error: &clap::Error) -> ExitCode {
                 .trim_start_matches("error: ");
             messages::err(&format!("Error: {first}\n"));
             ExitCode::FAILURE
+            if let Some(hint) = ui::did_you_mean(&suggested_subcommands(error)) {
+                messages::err(&format!("{hint}\n"));
+            }
         }
     }
 }

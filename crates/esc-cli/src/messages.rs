@@ -56,7 +56,10 @@ pub(crate) fn out(text: &str) -> std::io::Result<()> {
 }
 
 /// Write `text` to stderr, ignoring failures (nowhere left to report them).
+/// On a colour terminal the severity word starting a line is coloured
+/// (`ui::paint_stderr`); elsewhere the bytes are `text`'s.
 pub(crate) fn err(text: &str) {
+    let text = crate::ui::paint_stderr(text);
     let mut stderr = std::io::stderr().lock();
     let _ = stderr.write_all(text.as_bytes());
     let _ = stderr.flush();

@@ -49,9 +49,7 @@ pub(super) async fn login(config: &Config, args: LoginArgs) -> anyhow::Result<Ex
         (None, None) => None,
     };
     let Some(url) = url.or_else(|| config.remote.as_ref().map(|r| r.url.clone())) else {
-        let ctx = Ctx {
-            backend: crate::backend::connect(config).await?,
-        };
+        let ctx = Ctx::new(config).await?;
         let user = ctx.backend.user().await?;
         messages::out(&format!(
             "Using the local store in {} as {user}; run `esc login <url>` to use a server\n",

@@ -37,8 +37,16 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Serve(args) => account::serve(&config, args).await,
         Command::Oidc(args) => oidc::oidc(&config, args).await,
-        Command::Open(args) => open::open(&Ctx::new(&config).await?, None, args).await,
-        Command::Run(args) => open::run(&Ctx::new(&config).await?, None, args).await,
+        Command::Open(args) => {
+            let ctx = Ctx::new(&config).await?;
+            let result = open::open(&ctx, None, args).await;
+            ctx.with_name_hint(result).await
+        }
+        Command::Run(args) => {
+            let ctx = Ctx::new(&config).await?;
+            let result = open::run(&ctx, None, args).await;
+            ctx.with_name_hint(result).await
+        }
         Command::Env(env) => run_env(&config, env).await,
     }
 }
@@ -53,7 +61,7 @@ async fn run_env(config: &Config, env: EnvCommand) -> anyhow::Result<ExitCode> {
     };
     let ctx = Ctx::new(config).await?;
     let flag = env.env;
-    match command {
+    let result = match command {
         EnvSubcommand::Init(args) => env::init(&ctx, flag, args).await,
         EnvSubcommand::Edit(args) => env::edit(&ctx, flag, args).await,
         EnvSubcommand::Get(args) => env::get(&ctx, flag, args).await,
@@ -68,7 +76,8 @@ async fn run_env(config: &Config, env: EnvCommand) -> anyhow::Result<ExitCode> {
         EnvSubcommand::Rotate(args) => open::rotate(&ctx, flag, args.args).await,
         EnvSubcommand::Open(args) => open::open(&ctx, flag, args).await,
         EnvSubcommand::Run(args) => open::run(&ctx, flag, args).await,
-    }
+    };
+    ctx.with_name_hint(result).await
 }
 
 /// What every command works with.
@@ -76,17 +85,74 @@ pub(crate) struct Ctx {
     /// Where environments live.
     pub(crate) backend: Box<dyn Backend>,
 }
+    /// Every environment [`Ctx::resolve`] named, for "did you mean" hints.
+    resolved: std::sync::Mutex<Vec<EnvName>>,
 
 impl Ctx {
     async fn new(config: &Config) -> anyhow::Result<Ctx> {
         Ok(Ctx {
             backend: crate::backend::connect(config).await?,
         })
+            resolved: std::sync::Mutex::new(Vec::new()),
     }
 
     /// Resolve a typed reference of an existing environment (§ 3).
+    /// `result`, or when it failed with a not-found answer about an
+    /// environment this command resolved and that does not exist, the same
+    /// error with a hint naming the closest existing environments of its
+    /// organization (`ui::Hinted`). Best effort: any failure while looking
+    /// keeps the error as it was.
+    async fn with_name_hint(&self, result: anyhow::Result<ExitCode>) -> anyhow::Result<ExitCode> {
+        let Err(error) = result else {
+            return result;
+        };
+        let not_found = error.chain().any(|cause| {
+            cause
+                .downcast_ref::<BackendError>()
+                .is_some_and(is_not_found)
+        });
+        if !not_found {
+            return Err(error);
+        }
+        let resolved = match self.resolved.lock() {
+            Ok(names) => names.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        };
+        for name in &resolved {
+            if self.backend.exists(name).await.unwrap_or(true) {
+                continue;
+            }
+            let Ok(existing) = self.backend.list_environments(Some(&name.org)).await else {
+                break;
+            };
+            let typed = format!("{}/{}", name.project, name.name);
+            let in_org: Vec<String> = existing
+                .iter()
+                .filter(|e| e.org == name.org)
+                .map(|e| format!("{}/{}", e.project, e.name))
+                .collect();
+            let close: Vec<String> = crate::ui::closest(&typed, in_org.iter().map(String::as_str))
+                .into_iter()
+                .map(|project_env| format!("{}/{project_env}", name.org))
+                .collect();
+            if let Some(hint) = crate::ui::did_you_mean(&close) {
+                return Err(anyhow::Error::new(crate::ui::Hinted { error, hint }));
+            }
+            break;
+        }
+        Err(error)
+    }
+
     pub(crate) async fn resolve(&self, r: &EnvRef) -> anyhow::Result<EnvName> {
         let default_org = self.backend.default_org().await?;
+        let name = self.resolve_existing(r).await?;
+        if let Ok(mut names) = self.resolved.lock() {
+            names.push(name.clone());
+        }
+        Ok(name)
+    }
+
+    async fn resolve_existing(&self, r: &EnvRef) -> anyhow::Result<EnvName> {
         Ok(match r.form() {
             Form::Full { org, project } => EnvName::new(org, project, r.name()),
             Form::Legacy => EnvName::new(&default_org, "default", r.name()),

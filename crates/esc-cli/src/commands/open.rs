@@ -1,4 +1,5 @@
-//! `esc open`, `esc run` and `esc env rotate`.
+//! `esc open`, `esc run` and `esc env rotate`. The open and the rotation
+//! show `ui::Spinner` on a terminal while they take long.
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -12,6 +13,7 @@ use crate::env_ref::EnvRef;
 use crate::format::{self, Format, RenderOptions};
 use crate::messages;
 use crate::run;
+use crate::ui;
 use crate::value::{Data, PropertyPath, Value};
 
 /// Parse a Go duration (`2h`, `1h30m`, `90s`, `1.5h`).
@@ -52,11 +54,10 @@ pub(crate) fn parse_duration(text: &str) -> anyhow::Result<Duration> {
 /// Open `r` and report diagnostics; `None` when there were errors.
 async fn open_root(ctx: &Ctx, r: &EnvRef, lifetime: Duration) -> anyhow::Result<Option<Value>> {
     let name = ctx.resolve(r).await?;
-    let opened = ctx
-        .backend
-        .open(&name, r.version(), lifetime)
-        .await
-        .context("opening environment")?;
+    let spinner = ui::Spinner::start(format!("opening {name}"));
+    let opened = ctx.backend.open(&name, r.version(), lifetime).await;
+    drop(spinner);
+    let opened = opened.context("opening environment")?;
     if !opened.diagnostics.is_empty() {
         messages::err(&diags::property_style(&opened.diagnostics));
     }
@@ -179,11 +180,10 @@ pub(super) async fn rotate(
             .map_err(|e| anyhow::anyhow!("'{p}' is an invalid property path: {e}"))?;
     }
     let name = ctx.resolve(&r).await?;
-    let outcome = ctx
-        .backend
-        .rotate(&name, &paths)
-        .await
-        .context("rotating environment")?;
+    let spinner = ui::Spinner::start(format!("rotating {name}"));
+    let outcome = ctx.backend.rotate(&name, &paths).await;
+    drop(spinner);
+    let outcome = outcome.context("rotating environment")?;
     if !outcome.diagnostics.is_empty() {
         messages::err(&diags::property_style(&outcome.diagnostics));
         return Ok(ExitCode::SUCCESS);

@@ -4,12 +4,13 @@
 #![allow(clippy::unwrap_used)]
 
 mod commands;
-mod connect;
 mod conformance;
 mod direnv;
+mod connect;
 mod remote;
 mod run;
 
+mod terminal;
 use std::path::Path;
 
 use assert_cmd::Command;

@@ -6,11 +6,12 @@ use std::process::{Child, Stdio};
 
 use super::Esc;
 
-/// A running `esc serve` on a free port; killed on drop.
-struct Server {
+/// A running `esc serve` on a free port; killed on drop (also used by
+/// `terminal.rs`).
+pub(crate) struct Server {
     child: Child,
-    url: String,
-    token: String,
+    pub(crate) url: String,
+    pub(crate) token: String,
     _home: Esc,
 }
 
@@ -21,7 +22,7 @@ impl Drop for Server {
     }
 }
 
-fn start_server() -> Server {
+pub(crate) fn start_server() -> Server {
     let home = Esc::new();
     let mut child = home
         .std_cmd()
