@@ -20,21 +20,21 @@ mod env_ref;
 mod format;
 mod messages;
 mod run;
-mod value;
 mod ui;
+mod value;
 mod yamledit;
 
-use std::process::ExitCode;
 #[cfg(test)]
 mod help_tests;
 
+use std::process::ExitCode;
 
 use clap::Parser as _;
 use clap::error::{ContextKind, ContextValue, ErrorKind};
 
 fn main() -> ExitCode {
-    let cli = match cli::Cli::try_parse() {
     ui::init();
+    let cli = match cli::Cli::try_parse() {
         Ok(cli) => cli,
         Err(error) => return clap_error(&error),
     };
@@ -71,7 +71,6 @@ fn is_broken_pipe(error: &anyhow::Error) -> bool {
     })
 }
 
-/// Print a clap error the way the reference CLI words it (spec/CLI.md § 2).
 /// The subcommands clap finds close to a misspelled one.
 fn suggested_subcommands(error: &clap::Error) -> Vec<String> {
     match error.get(ContextKind::SuggestedSubcommand) {
@@ -81,6 +80,7 @@ fn suggested_subcommands(error: &clap::Error) -> Vec<String> {
     }
 }
 
+/// Print a clap error the way the reference CLI words it (spec/CLI.md § 2).
 fn clap_error(error: &clap::Error) -> ExitCode {
     match error.kind() {
         ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
@@ -114,10 +114,10 @@ fn clap_error(error: &clap::Error) -> ExitCode {
                 .unwrap_or_default()
                 .trim_start_matches("error: ");
             messages::err(&format!("Error: {first}\n"));
-            ExitCode::FAILURE
             if let Some(hint) = ui::did_you_mean(&suggested_subcommands(error)) {
                 messages::err(&format!("{hint}\n"));
             }
+            ExitCode::FAILURE
         }
     }
 }

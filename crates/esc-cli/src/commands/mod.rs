@@ -84,19 +84,18 @@ async fn run_env(config: &Config, env: EnvCommand) -> anyhow::Result<ExitCode> {
 pub(crate) struct Ctx {
     /// Where environments live.
     pub(crate) backend: Box<dyn Backend>,
-}
     /// Every environment [`Ctx::resolve`] named, for "did you mean" hints.
     resolved: std::sync::Mutex<Vec<EnvName>>,
+}
 
 impl Ctx {
     async fn new(config: &Config) -> anyhow::Result<Ctx> {
         Ok(Ctx {
             backend: crate::backend::connect(config).await?,
-        })
             resolved: std::sync::Mutex::new(Vec::new()),
+        })
     }
 
-    /// Resolve a typed reference of an existing environment (§ 3).
     /// `result`, or when it failed with a not-found answer about an
     /// environment this command resolved and that does not exist, the same
     /// error with a hint naming the closest existing environments of its
@@ -143,8 +142,8 @@ impl Ctx {
         Err(error)
     }
 
+    /// Resolve a typed reference of an existing environment (§ 3).
     pub(crate) async fn resolve(&self, r: &EnvRef) -> anyhow::Result<EnvName> {
-        let default_org = self.backend.default_org().await?;
         let name = self.resolve_existing(r).await?;
         if let Ok(mut names) = self.resolved.lock() {
             names.push(name.clone());
@@ -153,6 +152,7 @@ impl Ctx {
     }
 
     async fn resolve_existing(&self, r: &EnvRef) -> anyhow::Result<EnvName> {
+        let default_org = self.backend.default_org().await?;
         Ok(match r.form() {
             Form::Full { org, project } => EnvName::new(org, project, r.name()),
             Form::Legacy => EnvName::new(&default_org, "default", r.name()),

@@ -5,12 +5,12 @@
 
 mod commands;
 mod conformance;
-mod direnv;
 mod connect;
+mod direnv;
 mod remote;
 mod run;
-
 mod terminal;
+
 use std::path::Path;
 
 use assert_cmd::Command;
