@@ -14,7 +14,7 @@ use crate::crypto::{EnvironmentCipher, MasterKey};
 use crate::db::{Row, Tx, args};
 use crate::error::StoreError;
 use crate::model::{
-    Author, CloneOptions, EnvRef, Environment, LATEST_TAG, Page, Retraction, Revision,
+    Author, CloneOptions, EnvRef, Environment, LATEST_TAG, Page, Retraction, Revision, RevisionAt,
     RevisionContent, SettingsUpdate, Timestamp,
 };
 use crate::store::SecretReencryptor;
@@ -381,6 +381,103 @@ pub(super) async fn revision(
         .cipher(master)?
         .open("revision", &number.to_string(), &found.bytes(9)?)?;
     Ok(RevisionContent { revision, yaml })
+}
+
+/// The environment and prefixed revision columns of [`revision_at`]'s query.
+const JOINED_COLUMNS: &str = "e.id, e.org, e.project, e.name, e.created, e.modified, \
+     e.latest_revision, e.deletion_protected, e.data_key, r.number, r.created, r.author_login, \
+     r.author_name, r.retracted_at, r.retracted_by_login, r.retracted_by_name, \
+     r.retracted_reason, r.replacement, r.body, t.name";
+const N_ENV_COLUMNS: usize = 9;
+/// Where the revision's own columns end in a joined row (the body is next).
+const N_JOINED_REVISION_COLUMNS: usize = 9;
+
+/// An environment and one of its revisions (by number or tag, `latest`
+/// included) with the revision's tags, in one statement: one round trip
+/// where `find` + `revision` take three.
+pub(super) async fn revision_at(
+    tx: &mut dyn Tx,
+    master: &MasterKey,
+    env: &EnvRef,
+    at: RevisionAt<'_>,
+) -> Result<(EnvRow, RevisionContent), StoreError> {
+    const WHERE: &str = "LEFT JOIN revision_tags t ON t.env_id = e.id AND t.revision = r.number \
+         WHERE e.org = $1 AND e.project = $2 AND e.name = $3";
+    let (sql, args) = match at {
+        RevisionAt::Tag(LATEST_TAG) => (
+            format!(
+                "SELECT {JOINED_COLUMNS}, NULL FROM environments e \
+                 LEFT JOIN revisions r ON r.env_id = e.id AND r.number = e.latest_revision {WHERE}"
+            ),
+            args![&env.org, &env.project, &env.name],
+        ),
+        RevisionAt::Number(number) => (
+            format!(
+                "SELECT {JOINED_COLUMNS}, NULL FROM environments e \
+                 LEFT JOIN revisions r ON r.env_id = e.id AND r.number = $4 {WHERE}"
+            ),
+            args![&env.org, &env.project, &env.name, db_number(number)?],
+        ),
+        RevisionAt::Tag(tag) => (
+            format!(
+                "SELECT {JOINED_COLUMNS}, selected.name FROM environments e \
+                 LEFT JOIN revision_tags selected ON selected.env_id = e.id AND selected.name = $4 \
+                 LEFT JOIN revisions r ON r.env_id = e.id AND r.number = selected.revision {WHERE}"
+            ),
+            args![&env.org, &env.project, &env.name, tag],
+        ),
+    };
+    let mut rows = tx.query(&sql, args).await?.into_iter();
+    let first = rows
+        .next()
+        .ok_or_else(|| StoreError::not_found(format!("environment {env}")))?;
+    let tag_column = N_ENV_COLUMNS + N_JOINED_REVISION_COLUMNS + 2;
+    if let RevisionAt::Tag(tag) = at
+        && tag != LATEST_TAG
+        && first.opt_text(tag_column)?.is_none()
+    {
+        return Err(StoreError::not_found(format!("revision tag {tag}")));
+    }
+    let mut values = first.values;
+    let revision_values = values.split_off(N_ENV_COLUMNS);
+    let row = env_from_row(&Row { values })?;
+    let revision = Row {
+        values: revision_values,
+    };
+    let Some(number) = revision.opt_number(0)? else {
+        let number = match at {
+            RevisionAt::Number(number) => number.to_string(),
+            RevisionAt::Tag(_) => row.info.latest_revision.to_string(),
+        };
+        return Err(StoreError::not_found(format!(
+            "revision {number} of environment {}",
+            row.info.name
+        )));
+    };
+    let mut tags: Vec<String> = std::iter::once(revision.opt_text(N_JOINED_REVISION_COLUMNS + 1))
+        .chain(rows.map(|more| more.opt_text(tag_column - 1)))
+        .filter_map(Result::transpose)
+        .collect::<Result<_, _>>()?;
+    if number == row.info.latest_revision {
+        tags.push(LATEST_TAG.to_owned());
+    }
+    tags.sort();
+    let found = revision_from_row(&revision, tags)?;
+    if found.retracted.is_some() {
+        return Err(StoreError::Retracted { revision: number });
+    }
+    let yaml = row.cipher(master)?.open(
+        "revision",
+        &number.to_string(),
+        &revision.bytes(N_JOINED_REVISION_COLUMNS)?,
+    )?;
+    Ok((
+        row,
+        RevisionContent {
+            revision: found,
+            yaml,
+        },
+    ))
 }
 
 pub(super) async fn list_revisions(

@@ -351,15 +351,16 @@ impl Store for SqlStore {
     }
     async fn revision(&self, env: &EnvRef, number: u64) -> StoreResult<RevisionContent> {
         in_tx!(self, read, |tx| async {
-            let row = environments::find(tx, env, false).await?;
-            environments::revision(tx, &self.master, &row, number).await
+            environments::revision_at(tx, &self.master, env, RevisionAt::Number(number))
+                .await
+                .map(|(_, content)| content)
         })
     }
     async fn tagged_revision(&self, env: &EnvRef, tag: &str) -> StoreResult<RevisionContent> {
         in_tx!(self, read, |tx| async {
-            let row = environments::find(tx, env, false).await?;
-            let number = tags::revision_tag(tx, &row, tag).await?.revision;
-            environments::revision(tx, &self.master, &row, number).await
+            environments::revision_at(tx, &self.master, env, RevisionAt::Tag(tag))
+                .await
+                .map(|(_, content)| content)
         })
     }
     async fn revision_with_cipher(
@@ -368,12 +369,7 @@ impl Store for SqlStore {
         at: RevisionAt<'_>,
     ) -> StoreResult<(RevisionContent, EnvironmentCipher)> {
         in_tx!(self, read, |tx| async {
-            let row = environments::find(tx, env, false).await?;
-            let number = match at {
-                RevisionAt::Number(number) => number,
-                RevisionAt::Tag(tag) => tags::revision_tag(tx, &row, tag).await?.revision,
-            };
-            let content = environments::revision(tx, &self.master, &row, number).await?;
+            let (row, content) = environments::revision_at(tx, &self.master, env, at).await?;
             Ok((content, row.cipher(&self.master)?))
         })
     }
