@@ -15,6 +15,7 @@
 mod backend;
 mod cli;
 mod commands;
+mod defined_at;
 mod diags;
 mod env_ref;
 mod format;

@@ -489,10 +489,12 @@ impl Backend for LocalBackend {
             Ok(outcome) => Ok(Evaluated {
                 root: root_of(&outcome.environment)?,
                 diagnostics: outcome.warnings.iter().map(|d| self.diag(d)).collect(),
+                exprs: outcome.environment.member("exprs").cloned(),
             }),
             Err(ServiceError::Diagnostics { diagnostics }) => Ok(Evaluated {
                 root: None,
                 diagnostics: diagnostics.iter().map(|d| self.diag(d)).collect(),
+                exprs: None,
             }),
             Err(e) => Err(api_error(e)),
         }
@@ -520,6 +522,7 @@ impl Backend for LocalBackend {
                 return Ok(Evaluated {
                     root: None,
                     diagnostics: diagnostics.iter().map(|d| self.diag(d)).collect(),
+                    exprs: None,
                 });
             }
             Err(e) => return Err(api_error(e)),
@@ -532,6 +535,7 @@ impl Backend for LocalBackend {
         Ok(Evaluated {
             root: root_of(&environment)?,
             diagnostics: Vec::new(),
+            exprs: None,
         })
     }
 

@@ -76,6 +76,9 @@ pub(crate) struct Evaluated {
     pub(crate) root: Option<Value>,
     /// Problems found; when there are errors `root` is meaningless.
     pub(crate) diagnostics: Vec<Diag>,
+    /// The check result's `exprs` (property name -> expression, spec/API.md
+    /// § 3.3), for "Defined at"; `None` from opens and older servers.
+    pub(crate) exprs: Option<esc_eval::PlainValue>,
 }
 
 /// One revision of an environment.

@@ -504,6 +504,7 @@ impl Backend for RemoteBackend {
             return Ok(Evaluated {
                 root: None,
                 diagnostics,
+                exprs: None,
             });
         }
         if !reply.status.is_success() {
@@ -516,6 +517,7 @@ impl Backend for RemoteBackend {
                 Some(PlainValue::Array(list)) => list.iter().map(diag).collect(),
                 _ => Vec::new(),
             },
+            exprs: body.member("exprs").cloned(),
         })
     }
 
@@ -536,6 +538,7 @@ impl Backend for RemoteBackend {
             return Ok(Evaluated {
                 root: None,
                 diagnostics,
+                exprs: None,
             });
         }
         if !reply.status.is_success() {
@@ -552,6 +555,7 @@ impl Backend for RemoteBackend {
         Ok(Evaluated {
             root: root_of(&body)?,
             diagnostics: Vec::new(),
+            exprs: None,
         })
     }
 

@@ -10,6 +10,7 @@ use crate::cli::{
     CloneArgs, DiffArgs, EditArgs, GetArgs, InitArgs, LsArgs, RmArgs, SetArgs, SettingsCommand,
     SettingsSubcommand,
 };
+use crate::defined_at;
 use crate::diags;
 use crate::env_ref::{EnvName, EnvRef, Form};
 use crate::format::{self, Format, RenderOptions};
@@ -282,16 +283,26 @@ pub(super) async fn get(
         messages::out(&text)?;
         return Ok(ExitCode::SUCCESS);
     }
-    messages::out(&report(&name, &def.yaml, selected, path.as_ref(), redact))?;
+    let defined_at = match &path {
+        Some(p) => defined_at::defined_at(&name.name, checked.exprs.as_ref(), selected, p),
+        None => Vec::new(),
+    };
+    messages::out(&report(
+        &def.yaml,
+        selected,
+        path.as_ref(),
+        &defined_at,
+        redact,
+    ))?;
     Ok(ExitCode::SUCCESS)
 }
 
-/// The Markdown report of § 6.7.
+/// The Markdown report of § 6.7; `defined_at` from [`defined_at`].
 fn report(
-    name: &EnvName,
     definition: &str,
     value: Option<&Value>,
     path: Option<&PropertyPath>,
+    defined_at: &[String],
     redact: bool,
 ) -> String {
     let mut out = String::new();
@@ -314,27 +325,12 @@ fn report(
         }
         out.push_str("\n```\n");
     }
-    if let (Some(v), Some(_), false) = (value, path, is_imports) {
-        let mut lines = Vec::new();
-        let mut cur = Some(v);
-        while let Some(v) = cur {
-            let r = &v.trace.def;
-            if r.begin.line > 0 {
-                let env = if r.environment == "<yaml>" || r.environment.is_empty() {
-                    name.name.as_str()
-                } else {
-                    r.environment.as_str()
-                };
-                lines.push(format!("- {env}:{}:{}", r.begin.line, r.begin.column));
-            }
-            cur = v.trace.base.as_deref();
-        }
-        if !lines.is_empty() {
-            out.push_str("\n# Defined at\n");
-            for line in lines {
-                out.push_str(&line);
-                out.push('\n');
-            }
+    if !is_imports && !defined_at.is_empty() {
+        out.push_str("\n# Defined at\n");
+        for entry in defined_at {
+            out.push_str("- ");
+            out.push_str(entry);
+            out.push('\n');
         }
     }
     out.push('\n');
