@@ -47,7 +47,7 @@ pub(crate) enum Command {
     Whoami,
     /// Serve the ESC REST API (for `esc login URL` and the ESC SDKs)
     #[command(
-        after_help = "Example:\n  esc serve --listen 127.0.0.1:8080\n  esc login http://127.0.0.1:8080 --token <printed token>\n\nOn first start the admin's access token is printed once as an `esc login` line."
+        after_help = "Example:\n  esc serve --listen 127.0.0.1:8080\n  esc login http://127.0.0.1:8080 --token <printed token>\n  esc serve user add bob && esc serve member set acme bob --role reader\n  esc serve token create bob\n\nOn first start the admin's access token is printed once as an `esc login` line.\nThe user, member, grant and token commands work directly on the server's database\n(same --data-dir / --database-url)."
     )]
     Serve(ServeArgs),
     /// Show the OIDC issuer that signs calls to external adapters (JWKS, discovery)
@@ -417,14 +417,17 @@ pub(crate) struct LoginArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct ServeArgs {
+    /// Administration of the server's users, memberships, grants and tokens
+    #[command(subcommand)]
+    pub(crate) command: Option<crate::commands::admin::AdminCommand>,
     /// Address to listen on (loopback by default)
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub(crate) listen: std::net::SocketAddr,
     /// Data directory (default: $ESC_HOME/server)
-    #[arg(long)]
+    #[arg(long, global = true)]
     pub(crate) data_dir: Option<std::path::PathBuf>,
     /// Use PostgreSQL at this URL instead of SQLite (needs ESC_MASTER_KEY)
-    #[arg(long, env = "ESC_DATABASE_URL")]
+    #[arg(long, env = "ESC_DATABASE_URL", global = true)]
     pub(crate) database_url: Option<String>,
     /// Public base URL (the OIDC issuer); default http://<listen>
     #[arg(long)]

@@ -1,11 +1,27 @@
-//! Who may do what. Deliberately simple: a token belongs to a user (its
-//! owner login); a user has a role in an organization; a role grants
-//! permissions on every environment of that organization.
+//! Who may do what. A token belongs to a user (its owner login). A user's
+//! role in an organization grants permissions on every environment of that
+//! organization; a grant on one environment (or on every environment of a
+//! project) adds permissions there only.
 //!
-//! Until the store keeps memberships (requested in `notes/store-requests.md`)
-//! roles come from [`AccessPolicy`]: configured admins are admins of every
-//! organization, every user is admin of the organization named like its
-//! login (its personal organization), and extra memberships are configured.
+//! Roles come from two places, and the strongest applies:
+//! - the store (`esc serve member set` / `grant`): memberships and grants,
+//!   read with the token on authentication and kept in [`AccessCache`] for
+//!   at most `ServiceConfig::token_cache_ttl` (5 s), the same bound as for a
+//!   revoked token: a removed membership or grant stops working within it,
+//!   on every server sharing the database;
+//! - [`AccessPolicy`] (configuration): configured admins are admins of every
+//!   organization, and every user is admin of the organization named like
+//!   its login (its personal organization: `esc serve` creates the admin's
+//!   and local mode relies on it), plus configured memberships.
+//!
+//! Imports inside an evaluation need read permission in the organization
+//! (a membership); an environment grant alone does not cover imports.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use esc_store::{EnvRef, GrantPermission, MemberRole, UserAccess};
 
 /// What an operation needs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -94,6 +110,167 @@ impl AccessPolicy {
     }
 }
 
+impl AccessPolicy {
+    /// Whether `login` (with `stored`, its memberships and grants from the
+    /// store, if loaded) has `permission` on `scope`.
+    pub(crate) fn allows(
+        &self,
+        login: &str,
+        stored: Option<&UserAccess>,
+        scope: Scope<'_>,
+        permission: Permission,
+    ) -> bool {
+        let org = scope.org();
+        if self
+            .role(login, org)
+            .is_some_and(|role| role.grants(permission))
+        {
+            return true;
+        }
+        let Some(stored) = stored else {
+            return false;
+        };
+        if stored
+            .memberships
+            .iter()
+            .any(|m| m.org == org && role_of(m.role).grants(permission))
+        {
+            return true;
+        }
+        let Scope::Environment(env) = scope else {
+            return false;
+        };
+        stored.grants.iter().any(|grant| {
+            grant.org == env.org
+                && grant.project == env.project
+                && grant.env.as_ref().is_none_or(|name| *name == env.name)
+                && permission_of(grant.permission) >= permission
+        })
+    }
+
+    /// This policy plus the stored memberships of one user: what the import
+    /// loader (which checks organization roles only) is given.
+    pub(crate) fn with_stored(&self, stored: Option<&UserAccess>) -> AccessPolicy {
+        let mut policy = self.clone();
+        if let Some(stored) = stored {
+            policy
+                .memberships
+                .extend(stored.memberships.iter().map(|m| Membership {
+                    login: m.login.clone(),
+                    org: m.org.clone(),
+                    role: role_of(m.role),
+                }));
+        }
+        policy
+    }
+}
+
+/// What a permission is asked for: an organization as a whole, or one
+/// environment (where grants also count).
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Scope<'a> {
+    /// Every environment of an organization.
+    Organization(&'a str),
+    /// One environment.
+    Environment(&'a EnvRef),
+}
+
+impl Scope<'_> {
+    pub(crate) fn org(&self) -> &str {
+        match self {
+            Scope::Organization(org) => org,
+            Scope::Environment(env) => &env.org,
+        }
+    }
+}
+
+impl<'a> From<&'a str> for Scope<'a> {
+    fn from(org: &'a str) -> Self {
+        Scope::Organization(org)
+    }
+}
+
+impl<'a> From<&'a String> for Scope<'a> {
+    fn from(org: &'a String) -> Self {
+        Scope::Organization(org)
+    }
+}
+
+impl<'a> From<&'a EnvRef> for Scope<'a> {
+    fn from(env: &'a EnvRef) -> Self {
+        Scope::Environment(env)
+    }
+}
+
+fn role_of(role: MemberRole) -> Role {
+    match role {
+        MemberRole::Reader => Role::Reader,
+        MemberRole::Writer => Role::Writer,
+        MemberRole::Admin => Role::Admin,
+    }
+}
+
+fn permission_of(permission: GrantPermission) -> Permission {
+    match permission {
+        GrantPermission::Read => Permission::Read,
+        GrantPermission::Open => Permission::Open,
+        GrantPermission::Write => Permission::Write,
+        GrantPermission::Admin => Permission::Admin,
+    }
+}
+
+/// Most users whose stored access is kept; past it, expired entries are
+/// dropped, and if none are, everything is (reloaded on next use).
+const ACCESS_CACHE_ENTRIES: usize = 4096;
+
+/// The stored memberships and grants of recent callers, per login. An entry
+/// is reloaded by authentication once older than the time to live, so a
+/// change in the store is seen within that bound.
+pub(crate) struct AccessCache {
+    ttl: Duration,
+    entries: Mutex<HashMap<String, (Instant, Arc<UserAccess>)>>,
+}
+
+impl AccessCache {
+    pub(crate) fn new(ttl: Duration) -> Self {
+        Self {
+            ttl,
+            entries: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The entry of `login` if loaded less than the time to live ago.
+    pub(crate) fn fresh(&self, login: &str) -> Option<Arc<UserAccess>> {
+        let entries = self.lock();
+        let (loaded, access) = entries.get(login)?;
+        (loaded.elapsed() < self.ttl).then(|| access.clone())
+    }
+
+    /// The entry of `login` whatever its age (authentication refreshed it
+    /// at the start of the request).
+    pub(crate) fn current(&self, login: &str) -> Option<Arc<UserAccess>> {
+        self.lock().get(login).map(|(_, access)| access.clone())
+    }
+
+    pub(crate) fn insert(&self, login: &str, access: UserAccess) {
+        let mut entries = self.lock();
+        if entries.len() >= ACCESS_CACHE_ENTRIES && !entries.contains_key(login) {
+            let ttl = self.ttl;
+            entries.retain(|_, (loaded, _)| loaded.elapsed() < ttl);
+            if entries.len() >= ACCESS_CACHE_ENTRIES {
+                entries.clear();
+            }
+        }
+        entries.insert(login.to_owned(), (Instant::now(), Arc::new(access)));
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (Instant, Arc<UserAccess>)>> {
+        self.entries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -116,5 +293,71 @@ mod tests {
         assert!(!Role::Reader.grants(Permission::Write));
         assert!(Role::Writer.grants(Permission::Write));
         assert!(!Role::Writer.grants(Permission::Admin));
+    }
+
+    #[test]
+    fn stored_memberships_and_grants() {
+        use esc_store::{EnvironmentGrant, OrgMembership};
+        let policy = AccessPolicy {
+            admins: vec!["root".into()],
+            memberships: Vec::new(),
+        };
+        let stored = UserAccess {
+            memberships: vec![OrgMembership {
+                org: "acme".into(),
+                login: "bob".into(),
+                role: MemberRole::Reader,
+            }],
+            grants: vec![
+                EnvironmentGrant {
+                    org: "acme".into(),
+                    project: "proj".into(),
+                    env: Some("dev".into()),
+                    login: "bob".into(),
+                    permission: GrantPermission::Write,
+                },
+                EnvironmentGrant {
+                    org: "other".into(),
+                    project: "app".into(),
+                    env: None,
+                    login: "bob".into(),
+                    permission: GrantPermission::Open,
+                },
+            ],
+        };
+        let dev = EnvRef::new("acme", "proj", "dev");
+        let prod = EnvRef::new("acme", "proj", "prod");
+        let other_app = EnvRef::new("other", "app", "x");
+        let other_lib = EnvRef::new("other", "lib", "x");
+        let allows =
+            |scope: Scope<'_>, permission| policy.allows("bob", Some(&stored), scope, permission);
+        assert!(allows((&prod).into(), Permission::Open));
+        assert!(!allows((&prod).into(), Permission::Write));
+        assert!(allows((&dev).into(), Permission::Write));
+        assert!(!allows((&dev).into(), Permission::Admin));
+        assert!(!allows("acme".into(), Permission::Write));
+        // a project grant covers its environments only, and no org-wide scope
+        assert!(allows((&other_app).into(), Permission::Open));
+        assert!(!allows((&other_app).into(), Permission::Write));
+        assert!(!allows((&other_lib).into(), Permission::Read));
+        assert!(!allows("other".into(), Permission::Read));
+        // nothing loaded: the configured policy alone
+        assert!(!policy.allows("bob", None, (&dev).into(), Permission::Read));
+        assert!(policy.allows("root", None, (&dev).into(), Permission::Admin));
+        assert_eq!(
+            policy.with_stored(Some(&stored)).role("bob", "acme"),
+            Some(Role::Reader)
+        );
+    }
+
+    #[test]
+    fn access_cache_entries_go_stale_after_the_ttl() {
+        let cache = AccessCache::new(Duration::from_millis(50));
+        cache.insert("bob", UserAccess::default());
+        assert!(cache.fresh("bob").is_some());
+        std::thread::sleep(Duration::from_millis(80));
+        assert!(cache.fresh("bob").is_none());
+        assert!(cache.current("bob").is_some());
+        assert!(cache.current("carol").is_none());
     }
 }

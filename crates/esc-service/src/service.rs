@@ -14,7 +14,7 @@ use esc_store::{
 };
 use esc_syntax::{Diagnostic, Severity};
 
-use crate::access::{AccessPolicy, Permission};
+use crate::access::{AccessCache, AccessPolicy, Permission, Scope};
 use crate::cache::{SessionCache, SessionResult, TokenCache};
 use crate::error::{ServiceError, ServiceResult};
 use crate::loader::{EnvironmentDecrypter, NoDecrypter, StoreEnvironmentLoader};
@@ -153,6 +153,8 @@ struct Inner {
     providers: Arc<dyn ProviderLoader>,
     access: Arc<AccessPolicy>,
     tokens: TokenCache,
+    /// Stored memberships and grants of recent callers.
+    grants: AccessCache,
     sessions: SessionCache,
     config: ServiceConfig,
 }
@@ -170,6 +172,7 @@ impl Service {
                 providers,
                 access: Arc::new(config.access.clone()),
                 tokens: TokenCache::new(config.token_cache_ttl),
+                grants: AccessCache::new(config.token_cache_ttl),
                 sessions: SessionCache::new(config.session_cache_ttl),
                 config,
             }),
@@ -192,6 +195,7 @@ impl Service {
             });
         }
         if let Some(caller) = self.inner.tokens.lookup(token) {
+            self.refresh_access(&caller.login).await?;
             return Ok(caller);
         }
         match self.inner.store.authenticate_access_token(token).await {
@@ -203,6 +207,7 @@ impl Service {
                 self.inner
                     .tokens
                     .insert(token, caller.clone(), found.expires);
+                self.refresh_access(&caller.login).await?;
                 Ok(caller)
             }
             Err(StoreError::NotFound { .. }) => Err(ServiceError::Unauthenticated {
@@ -221,6 +226,10 @@ impl Service {
     ) -> ServiceResult<Option<NewAccessToken>> {
         check_org(login)?;
         self.ensure_org(login).await?;
+        match self.inner.store.create_user(login, login).await {
+            Ok(_) | Err(StoreError::AlreadyExists { .. }) => {}
+            Err(other) => return Err(other.into()),
+        }
         if !self.inner.store.list_access_tokens(login).await?.is_empty() {
             return Ok(None);
         }
@@ -246,6 +255,9 @@ impl Service {
             );
         }
         organizations.extend(self.inner.access.organizations_of(&caller.login));
+        if let Some(stored) = self.inner.grants.current(&caller.login) {
+            organizations.extend(stored.memberships.iter().map(|m| m.org.clone()));
+        }
         organizations.sort();
         organizations.dedup();
         Ok(UserInfo {
@@ -264,7 +276,7 @@ impl Service {
         env: &EnvRef,
     ) -> ServiceResult<Environment> {
         check_env_ref(env)?;
-        self.require(caller, &env.org, Permission::Write)?;
+        self.require(caller, env, Permission::Write)?;
         self.ensure_org(&env.org).await?;
         let created = self
             .inner
@@ -310,14 +322,14 @@ impl Service {
             .list_environments(org, page_token, count)
             .await?;
         page.items
-            .retain(|env| self.allowed(caller, &env.name.org, Permission::Read));
+            .retain(|env| self.allowed(caller, &env.name, Permission::Read));
         Ok(page)
     }
 
     /// An environment's metadata.
     pub async fn environment(&self, caller: &Caller, env: &EnvRef) -> ServiceResult<Environment> {
         check_env_ref(env)?;
-        self.require(caller, &env.org, Permission::Read)?;
+        self.require(caller, env, Permission::Read)?;
         self.inner
             .store
             .environment(env)
@@ -339,7 +351,7 @@ impl Service {
         } else {
             Permission::Read
         };
-        self.require(caller, &env.org, needed)?;
+        self.require(caller, env, needed)?;
         let meta = self
             .inner
             .store
@@ -390,7 +402,7 @@ impl Service {
         if_match: Option<&str>,
     ) -> ServiceResult<UpdateOutcome> {
         check_env_ref(env)?;
-        self.require(caller, &env.org, Permission::Write)?;
+        self.require(caller, env, Permission::Write)?;
         self.check_size(yaml)?;
         let meta = self
             .inner
@@ -433,7 +445,7 @@ impl Service {
     /// Deletes an environment (refused while deletion protection is on).
     pub async fn delete(&self, caller: &Caller, env: &EnvRef) -> ServiceResult<()> {
         check_env_ref(env)?;
-        self.require(caller, &env.org, Permission::Admin)?;
+        self.require(caller, env, Permission::Admin)?;
         self.inner
             .store
             .delete_environment(env)
@@ -459,8 +471,8 @@ impl Service {
                 "an environment can only be cloned within its organization",
             ));
         }
-        self.require(caller, &source.org, Permission::Open)?;
-        self.require(caller, &target.org, Permission::Write)?;
+        self.require(caller, source, Permission::Open)?;
+        self.require(caller, target, Permission::Write)?;
         let reencrypt = |from: &EnvironmentCipher, to: &EnvironmentCipher, yaml: &[u8]| {
             let invalid = |reason: String| StoreError::Invalid { reason };
             let text = std::str::from_utf8(yaml)
@@ -565,7 +577,7 @@ impl Service {
         duration: Option<Duration>,
     ) -> ServiceResult<OpenedSession> {
         check_env_ref(env)?;
-        self.require(caller, &env.org, Permission::Open)?;
+        self.require(caller, env, Permission::Open)?;
         let duration = duration.unwrap_or(self.inner.config.default_open_duration);
         if duration.is_zero() || duration > self.inner.config.max_open_duration {
             return Err(ServiceError::invalid(format!(
@@ -674,7 +686,7 @@ impl Service {
         property: Option<&str>,
     ) -> ServiceResult<FoundSession> {
         check_env_ref(env)?;
-        self.require(caller, &env.org, Permission::Open)?;
+        self.require(caller, env, Permission::Open)?;
         if let Some(property) = property {
             // a malformed path is the caller's mistake whatever the session
             parse_property_path(property)?;
@@ -705,7 +717,7 @@ impl Service {
         paths: &[String],
     ) -> ServiceResult<RotationOutcome> {
         check_env_ref(env)?;
-        self.require(caller, &env.org, Permission::Write)?;
+        self.require(caller, env, Permission::Write)?;
         let created = Timestamp::now();
         let normalized = paths
             .iter()
@@ -862,7 +874,7 @@ impl Service {
         reason: &str,
     ) -> ServiceResult<Revision> {
         check_env_ref(env)?;
-        self.require(caller, &env.org, Permission::Admin)?;
+        self.require(caller, env, Permission::Admin)?;
         let number = self.resolve(env, version).await?;
         let revision = self
             .inner
@@ -889,7 +901,7 @@ impl Service {
         if_match: Option<&str>,
     ) -> ServiceResult<Revision> {
         check_env_ref(env)?;
-        self.require(caller, &env.org, Permission::Write)?;
+        self.require(caller, env, Permission::Write)?;
         let meta = self
             .inner
             .store
@@ -1102,7 +1114,7 @@ impl Service {
         update: &SettingsUpdate,
     ) -> ServiceResult<Environment> {
         check_env_ref(env)?;
-        self.require(caller, &env.org, Permission::Admin)?;
+        self.require(caller, env, Permission::Admin)?;
         let updated = self
             .inner
             .store
@@ -1121,33 +1133,61 @@ impl Service {
 
     // ---- helpers ----
 
-    fn allowed(&self, caller: &Caller, org: &str, permission: Permission) -> bool {
-        self.inner
-            .access
-            .role(&caller.login, org)
-            .is_some_and(|role| role.grants(permission))
+    fn allowed<'a>(
+        &self,
+        caller: &Caller,
+        scope: impl Into<Scope<'a>>,
+        permission: Permission,
+    ) -> bool {
+        self.inner.access.allows(
+            &caller.login,
+            self.inner.grants.current(&caller.login).as_deref(),
+            scope.into(),
+            permission,
+        )
     }
 
-    fn require(&self, caller: &Caller, org: &str, permission: Permission) -> ServiceResult<()> {
-        if self.allowed(caller, org, permission) {
-            Ok(())
-        } else {
-            Err(ServiceError::forbidden(format!(
-                "'{}' lacks {} permission in organization '{org}'",
-                caller.login,
-                match permission {
-                    Permission::Read => "read",
-                    Permission::Open => "open",
-                    Permission::Write => "write",
-                    Permission::Admin => "admin",
-                }
-            )))
+    fn require<'a>(
+        &self,
+        caller: &Caller,
+        scope: impl Into<Scope<'a>>,
+        permission: Permission,
+    ) -> ServiceResult<()> {
+        let scope = scope.into();
+        if self.allowed(caller, scope, permission) {
+            return Ok(());
         }
+        let permission = match permission {
+            Permission::Read => "read",
+            Permission::Open => "open",
+            Permission::Write => "write",
+            Permission::Admin => "admin",
+        };
+        Err(ServiceError::forbidden(match scope {
+            Scope::Organization(org) => format!(
+                "'{}' lacks {permission} permission in organization '{org}'",
+                caller.login
+            ),
+            Scope::Environment(env) => format!(
+                "'{}' lacks {permission} permission on environment '{}/{}' in organization '{}'",
+                caller.login, env.project, env.name, env.org
+            ),
+        }))
+    }
+
+    /// Loads the caller's stored memberships and grants unless they were
+    /// loaded less than the token cache's time to live ago.
+    async fn refresh_access(&self, login: &str) -> ServiceResult<()> {
+        if self.inner.grants.fresh(login).is_none() {
+            let stored = self.inner.store.user_access(login).await?;
+            self.inner.grants.insert(login, stored);
+        }
+        Ok(())
     }
 
     async fn writable(&self, caller: &Caller, env: &EnvRef) -> ServiceResult<()> {
         check_env_ref(env)?;
-        self.require(caller, &env.org, Permission::Write)?;
+        self.require(caller, env, Permission::Write)?;
         self.inner
             .store
             .environment(env)
@@ -1205,7 +1245,11 @@ impl Service {
             providers: self.inner.providers.clone(),
             environments: Arc::new(StoreEnvironmentLoader {
                 store: self.inner.store.clone(),
-                policy: self.inner.access.clone(),
+                policy: Arc::new(
+                    self.inner
+                        .access
+                        .with_stored(self.inner.grants.current(&caller.login).as_deref()),
+                ),
                 org: org.to_owned(),
                 login: caller.login.clone(),
             }),

@@ -42,6 +42,9 @@ pub use crypto::{
 pub use error::{DatabaseError, StoreError};
 pub use migrations::latest_schema_version;
 pub use model::*;
+pub use sql::members::{
+    EnvironmentGrant, GrantPermission, MemberRole, OrgMembership, User, UserAccess,
+};
 pub use sql::{Location, MASTER_KEY_FILE, SqlStore};
 pub use sqlite::DATABASE_FILE;
 pub use store::{SecretReencryptor, Store, StoreResult};

@@ -28,6 +28,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "webhook deliveries",
         sql: include_str!("migrations/0002_webhook_deliveries.sql"),
     },
+    Migration {
+        version: 3,
+        name: "users, memberships and grants",
+        sql: include_str!("migrations/0003_members.sql"),
+    },
 ];
 
 /// The newest schema version this build knows.

@@ -17,6 +17,7 @@ use crate::model::{
     RevisionTag, RotationEvent, Schedule, ScheduleRun, SettingsUpdate, SigningKey, Timestamp,
     Webhook, WebhookDelivery, WebhookSecretUpdate, WebhookSpec,
 };
+use crate::sql::members::{EnvironmentGrant, OrgMembership, User, UserAccess};
 
 /// Shorthand for this crate's results.
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -327,6 +328,45 @@ pub trait Store: Send + Sync {
     async fn list_access_tokens(&self, owner: &str) -> StoreResult<Vec<AccessToken>>;
     /// Deletes a token of an owner, or `NotFound`.
     async fn delete_access_token(&self, owner: &str, id: &str) -> StoreResult<()>;
+
+    // ---- users, memberships, grants (see `sql/members.rs`) ----
+
+    /// Adds a user. `AlreadyExists` if the login is taken.
+    async fn create_user(&self, login: &str, name: &str) -> StoreResult<User>;
+    /// One user, or `NotFound`.
+    async fn user(&self, login: &str) -> StoreResult<User>;
+    /// All users, by login.
+    async fn list_users(&self) -> StoreResult<Vec<User>>;
+    /// Deletes a user with its memberships, grants and access tokens, or `NotFound`.
+    async fn delete_user(&self, login: &str) -> StoreResult<()>;
+    /// Sets (adds or changes) a user's role in an organization, creating
+    /// the organization if needed; `NotFound` for an unknown user. Appends
+    /// a `member.set` audit event by `actor` in the same transaction.
+    async fn set_membership(&self, membership: &OrgMembership, actor: &str) -> StoreResult<()>;
+    /// Removes a membership (`NotFound` if absent), with a `member.remove` audit event.
+    async fn remove_membership(&self, org: &str, login: &str, actor: &str) -> StoreResult<()>;
+    /// Memberships, of one organization or all, by (org, login).
+    async fn list_memberships(&self, org: Option<&str>) -> StoreResult<Vec<OrgMembership>>;
+    /// Sets (adds or changes) a grant, as [`Store::set_membership`]
+    /// (`grant.set` audit event).
+    async fn set_grant(&self, grant: &EnvironmentGrant, actor: &str) -> StoreResult<()>;
+    /// Removes a grant (`NotFound` if absent), with a `grant.remove` audit event.
+    async fn remove_grant(
+        &self,
+        org: &str,
+        project: &str,
+        env: Option<&str>,
+        login: &str,
+        actor: &str,
+    ) -> StoreResult<()>;
+    /// Grants, of one organization or all, by (org, project, env, login).
+    async fn list_grants(&self, org: Option<&str>) -> StoreResult<Vec<EnvironmentGrant>>;
+    /// A user's memberships and grants, read in one transaction (empty for
+    /// an unknown login).
+    async fn user_access(&self, login: &str) -> StoreResult<UserAccess>;
+    /// Deletes an access token by id whoever owns it; returns the owner.
+    /// `NotFound` if unknown.
+    async fn revoke_access_token(&self, id: &str) -> StoreResult<String>;
 
     // ---- audit ----
 

@@ -131,9 +131,13 @@ pub(super) async fn serve(
     config: &Config,
     args: crate::cli::ServeArgs,
 ) -> anyhow::Result<ExitCode> {
+    let data_dir = args.data_dir.unwrap_or_else(|| config.home.join("server"));
+    if let Some(command) = args.command {
+        return super::admin::run(data_dir, args.database_url, command).await;
+    }
     let serve_config = esc_server::ServeConfig {
         listen: args.listen,
-        data_dir: args.data_dir.unwrap_or_else(|| config.home.join("server")),
+        data_dir,
         database_url: args.database_url,
         public_url: args.public_url,
         admin_login: args.admin,

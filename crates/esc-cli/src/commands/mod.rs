@@ -2,6 +2,7 @@
 //! is built with `messages` and the `format` modules.
 
 mod account;
+pub(crate) mod admin;
 mod env;
 pub(crate) mod oidc;
 mod open;

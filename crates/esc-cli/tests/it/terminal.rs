@@ -173,6 +173,37 @@ fn slow_opens_show_a_spinner_on_a_terminal_only_and_erase_it() {
 }
 
 #[test]
+fn slow_rotations_show_a_spinner_on_a_terminal() {
+    let (rt, adapter_url) = slow_adapter();
+    let esc = Esc::new();
+    esc.init(
+        "app/rot",
+        &format!(
+            "values:\n  creds:\n    fn::rotate::external:\n      inputs:\n        url: {adapter_url}\n        request: {{}}\n"
+        ),
+    );
+    let allow = [(OPT_IN, "1")];
+    let shown = on_terminal(&esc, &allow, &["env", "rotate", "app/rot"], "");
+    assert!(
+        shown.starts_with("\r⠋ rotating test-user/app/rot…"),
+        "{shown:?}"
+    );
+    let (_, after) = shown.rsplit_once(CLEAR_LINE).unwrap();
+    assert!(
+        after.starts_with("Environment 'app/rot' rotated.\nNew revision '"),
+        "{shown:?}"
+    );
+    // no terminal: the same report, nothing on stderr
+    let (stdout, stderr) = plain(&esc, &allow, &["env", "rotate", "app/rot"]);
+    assert!(
+        stdout.starts_with("Environment 'app/rot' rotated.\nNew revision '"),
+        "{stdout}"
+    );
+    assert_eq!(stderr, "");
+    rt.shutdown_background();
+}
+
+#[test]
 fn severities_are_coloured_on_a_terminal_only() {
     let esc = Esc::new();
     let message = "opening environment: [404] environment 'test-user/app/none' not found\n";
@@ -201,6 +232,22 @@ fn severities_are_coloured_on_a_terminal_only() {
     assert!(
         stderr.starts_with("warning: environment reference"),
         "{stderr:?}"
+    );
+
+    // and the severity of diagnostics (spec/CLI.md § 8.1)
+    let bad = esc.home().join("bad.yaml");
+    std::fs::write(&bad, "values:\n  a: ${nope}\n").unwrap();
+    let shown = on_terminal(
+        &esc,
+        &[],
+        &["env", "init", "app/bad", "-f", bad.to_str().unwrap()],
+        "",
+    );
+    assert!(
+        shown.contains(
+            "\n\x1b[1;31mError:\x1b[0m unknown property \"nope\"\n\n  on app/bad line 2:\n"
+        ),
+        "{shown:?}"
     );
 }
 

@@ -5,6 +5,7 @@
 
 mod access;
 mod environments;
+pub(crate) mod members;
 mod rotation;
 mod tags;
 
@@ -27,6 +28,7 @@ use crate::model::{
 use crate::postgres::PostgresBackend;
 use crate::sqlite::{DATABASE_FILE, SqliteBackend};
 use crate::store::{SecretReencryptor, Store, StoreResult};
+use members::{EnvironmentGrant, OrgMembership, User, UserAccess};
 
 /// The name of the master key file in the embedded store's data directory.
 pub const MASTER_KEY_FILE: &str = "master.key";
@@ -651,6 +653,52 @@ impl Store for SqlStore {
     }
     async fn delete_access_token(&self, owner: &str, id: &str) -> StoreResult<()> {
         in_tx!(self, |tx| access::delete_token(tx, owner, id))
+    }
+
+    async fn create_user(&self, login: &str, name: &str) -> StoreResult<User> {
+        in_tx!(self, |tx| members::create_user(tx, login, name))
+    }
+    async fn user(&self, login: &str) -> StoreResult<User> {
+        in_tx!(self, read, |tx| members::user(tx, login))
+    }
+    async fn list_users(&self) -> StoreResult<Vec<User>> {
+        in_tx!(self, read, |tx| members::list_users(tx))
+    }
+    async fn delete_user(&self, login: &str) -> StoreResult<()> {
+        in_tx!(self, |tx| members::delete_user(tx, login))
+    }
+    async fn set_membership(&self, membership: &OrgMembership, actor: &str) -> StoreResult<()> {
+        in_tx!(self, |tx| members::set_membership(tx, membership, actor))
+    }
+    async fn remove_membership(&self, org: &str, login: &str, actor: &str) -> StoreResult<()> {
+        in_tx!(self, |tx| members::remove_membership(tx, org, login, actor))
+    }
+    async fn list_memberships(&self, org: Option<&str>) -> StoreResult<Vec<OrgMembership>> {
+        in_tx!(self, read, |tx| members::list_memberships(tx, org))
+    }
+    async fn set_grant(&self, grant: &EnvironmentGrant, actor: &str) -> StoreResult<()> {
+        in_tx!(self, |tx| members::set_grant(tx, grant, actor))
+    }
+    async fn remove_grant(
+        &self,
+        org: &str,
+        project: &str,
+        env: Option<&str>,
+        login: &str,
+        actor: &str,
+    ) -> StoreResult<()> {
+        in_tx!(self, |tx| members::remove_grant(
+            tx, org, project, env, login, actor
+        ))
+    }
+    async fn list_grants(&self, org: Option<&str>) -> StoreResult<Vec<EnvironmentGrant>> {
+        in_tx!(self, read, |tx| members::list_grants(tx, org))
+    }
+    async fn user_access(&self, login: &str) -> StoreResult<UserAccess> {
+        in_tx!(self, read, |tx| members::user_access(tx, login))
+    }
+    async fn revoke_access_token(&self, id: &str) -> StoreResult<String> {
+        in_tx!(self, |tx| members::revoke_token(tx, id))
     }
 
     async fn append_audit_event(&self, event: &NewAuditEvent) -> StoreResult<AuditEvent> {

@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used)] // tests: a panic is a failure with a location
 
 mod harness;
+mod members;
 mod migrations;
 mod suite;
 
@@ -63,6 +64,7 @@ macro_rules! store_suite {
             case!(nothing_secret_at_rest);
             case!(wrong_master_key_is_refused);
             case!(migrations_are_idempotent);
+            case!(users_memberships_and_grants);
         }
     };
 }

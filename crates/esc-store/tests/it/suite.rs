@@ -10,6 +10,7 @@ use esc_store::{
 };
 
 use crate::harness::{Harness, alice, bob, new_env};
+pub(crate) use crate::members::users_memberships_and_grants;
 
 async fn body(store: &dyn Store, env: &EnvRef, number: u64) -> String {
     let content = store.revision(env, number).await.unwrap();
