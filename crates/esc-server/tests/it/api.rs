@@ -50,7 +50,9 @@ async fn create_get_update_open_read_delete() {
     assert_ne!(stored.header("etag"), etag);
     assert!(!stored.body.contains("hunter2-secret"), "{}", stored.body);
     assert!(
-        stored.body.contains("fn::secret: {ciphertext: ZXNjeA"),
+        stored
+            .body
+            .contains("  my_secret:\n    fn::secret:\n      ciphertext: ZXNjeA"),
         "{}",
         stored.body
     );

@@ -23,7 +23,13 @@ pub(crate) async fn save_and_check(server: &crate::harness::TestServer) {
     let stored = server.call(Method::GET, E, None).await;
     assert!(!stored.body.contains(SECRET_A) && !stored.body.contains(SECRET_B));
     assert_eq!(
-        stored.body.matches("{ciphertext: ").count(),
+        stored.body.matches("fn::secret:\n").count(),
+        2,
+        "{}",
+        stored.body
+    );
+    assert_eq!(
+        stored.body.matches("ciphertext: ZXNjeA").count(),
         2,
         "{}",
         stored.body
