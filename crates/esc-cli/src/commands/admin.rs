@@ -56,6 +56,7 @@ pub(crate) enum AdminCommand {
 #[derive(Debug, Subcommand)]
 pub(crate) enum UserCommand {
     /// Add a user
+    #[command(after_help = "Example:\n  esc serve user add bob --name 'Bob Builder'")]
     Add {
         /// The login (letters, digits, '-', '_', '.')
         login: String,
@@ -64,11 +65,13 @@ pub(crate) enum UserCommand {
         name: Option<String>,
     },
     /// Remove a user with its memberships, grants and tokens
+    #[command(after_help = "Example:\n  esc serve user rm bob")]
     Rm {
         /// The login
         login: String,
     },
     /// List users
+    #[command(after_help = "Example:\n  esc serve user ls")]
     Ls,
 }
 
@@ -76,6 +79,7 @@ pub(crate) enum UserCommand {
 #[derive(Debug, Subcommand)]
 pub(crate) enum MemberCommand {
     /// Give a user a role in an organization (created if needed)
+    #[command(after_help = "Example:\n  esc serve member set acme bob --role writer")]
     Set {
         /// The organization
         org: String,
@@ -86,6 +90,7 @@ pub(crate) enum MemberCommand {
         role: RoleArg,
     },
     /// Remove a user from an organization
+    #[command(after_help = "Example:\n  esc serve member rm acme bob")]
     Rm {
         /// The organization
         org: String,
@@ -93,6 +98,7 @@ pub(crate) enum MemberCommand {
         login: String,
     },
     /// List memberships, of one organization or all
+    #[command(after_help = "Example:\n  esc serve member ls acme\n  esc serve member ls")]
     Ls {
         /// The organization
         org: Option<String>,
@@ -119,6 +125,7 @@ pub(crate) struct GrantCommand {
 #[derive(Debug, Subcommand)]
 pub(crate) enum GrantSubcommand {
     /// Remove a grant
+    #[command(after_help = "Example:\n  esc serve grant rm acme/proj/dev bob")]
     Rm {
         /// ORG/PROJECT/ENV or ORG/PROJECT, as granted
         target: String,
@@ -126,6 +133,7 @@ pub(crate) enum GrantSubcommand {
         login: String,
     },
     /// List grants, of one organization or all
+    #[command(after_help = "Example:\n  esc serve grant ls acme")]
     Ls {
         /// The organization
         org: Option<String>,
@@ -136,6 +144,7 @@ pub(crate) enum GrantSubcommand {
 #[derive(Debug, Subcommand)]
 pub(crate) enum TokenCommand {
     /// Create an access token for a user (printed once)
+    #[command(after_help = "Example:\n  esc serve token create bob --description ci --expires 30d")]
     Create {
         /// The user's login
         login: String,
@@ -147,11 +156,13 @@ pub(crate) enum TokenCommand {
         expires: Option<String>,
     },
     /// Revoke a token by id
+    #[command(after_help = "Example:\n  esc serve token revoke <ID>")]
     Revoke {
         /// The token id (from `token ls`)
         id: String,
     },
     /// List a user's tokens
+    #[command(after_help = "Example:\n  esc serve token ls bob")]
     Ls {
         /// The user's login
         login: String,
