@@ -248,6 +248,10 @@ pub(crate) trait Backend: Send + Sync {
     /// Starts a read-only transaction: a consistent snapshot that does not
     /// wait for writers. Writing in it fails.
     async fn begin_read(&self) -> Result<Box<dyn Tx>, StoreError>;
+    /// Starts a read of exactly one statement, outside any transaction (a
+    /// statement is its own consistent snapshot): no `BEGIN`, no `COMMIT`,
+    /// one round trip in all. A second statement in it fails.
+    async fn begin_statement(&self) -> Result<Box<dyn Tx>, StoreError>;
     /// Takes the lock that serializes migrations across processes, inside `tx`.
     async fn lock_for_migration(&self, tx: &mut dyn Tx) -> Result<(), StoreError>;
 }

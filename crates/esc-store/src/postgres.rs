@@ -68,6 +68,7 @@ impl Backend for PostgresBackend {
             client: Some(client),
             begin: None,
             read_only: false,
+            single_statement: false,
         }))
     }
 
@@ -77,6 +78,16 @@ impl Backend for PostgresBackend {
             // One snapshot for every statement of the read; sent with the first.
             begin: Some("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"),
             read_only: true,
+            single_statement: false,
+        }))
+    }
+
+    async fn begin_statement(&self) -> Result<Box<dyn Tx>, StoreError> {
+        Ok(Box::new(PostgresTx {
+            client: Some(self.connection().await?),
+            begin: Some(""),
+            read_only: true,
+            single_statement: true,
         }))
     }
 
@@ -99,6 +110,9 @@ struct PostgresTx {
     /// pipelined with the first statement.
     begin: Option<&'static str>,
     read_only: bool,
+    /// Outside any transaction: one statement (`begin` is `Some("")` until
+    /// it runs), then nothing to end.
+    single_statement: bool,
 }
 
 impl PostgresTx {
@@ -156,6 +170,23 @@ where
     }
 }
 
+impl PostgresTx {
+    /// The `BEGIN` to send with the next statement, if any; refuses a second
+    /// statement of a one-statement read.
+    fn statement_begin(&mut self) -> Result<Option<&'static str>, StoreError> {
+        let begin = self.begin.take();
+        if self.single_statement {
+            return match begin {
+                Some(_) => Ok(None),
+                None => {
+                    Err(DatabaseError::new("a one-statement read ran a second statement").into())
+                }
+            };
+        }
+        Ok(begin)
+    }
+}
+
 impl Drop for PostgresTx {
     fn drop(&mut self) {
         if let Some(client) = self.client.take() {
@@ -182,7 +213,7 @@ fn to_sql_args(args: &[Param]) -> Vec<Box<dyn ToSql + Sync + Send>> {
 #[async_trait]
 impl Tx for PostgresTx {
     async fn query(&mut self, sql: &str, args: Vec<Param>) -> Result<Vec<Row>, StoreError> {
-        let begin = self.begin.take();
+        let begin = self.statement_begin()?;
         let rows = run_statement(
             self.client()?,
             begin,
@@ -199,7 +230,7 @@ impl Tx for PostgresTx {
     }
 
     async fn execute(&mut self, sql: &str, args: Vec<Param>) -> Result<u64, StoreError> {
-        let begin = self.begin.take();
+        let begin = self.statement_begin()?;
         run_statement(
             self.client()?,
             begin,
@@ -225,7 +256,7 @@ impl Tx for PostgresTx {
     }
 
     async fn commit(mut self: Box<Self>) -> Result<(), StoreError> {
-        if self.begin.is_some() {
+        if self.begin.is_some() || self.single_statement {
             // A read that ran nothing: no transaction was started.
             self.begin = None;
             self.client = None;
@@ -291,7 +322,7 @@ impl Tx for PostgresTx {
     }
 
     async fn rollback(mut self: Box<Self>) -> Result<(), StoreError> {
-        if self.begin.is_some() {
+        if self.begin.is_some() || self.single_statement {
             self.begin = None;
             self.client = None;
             return Ok(());

@@ -98,12 +98,39 @@ impl Backend for SqliteBackend {
             guard: Some(guard),
             begin: Some("BEGIN IMMEDIATE"),
             read_only: false,
+            single_statement: false,
         }))
     }
 
     async fn begin_read(&self) -> Result<Box<dyn Tx>, StoreError> {
-        // A free reader if there is one, else wait for the next in turn.
-        let guard = match self
+        Ok(Box::new(SqliteTx {
+            guard: Some(self.reader().await),
+            begin: Some("BEGIN"),
+            read_only: true,
+            single_statement: false,
+        }))
+    }
+
+    async fn begin_statement(&self) -> Result<Box<dyn Tx>, StoreError> {
+        Ok(Box::new(SqliteTx {
+            guard: Some(self.reader().await),
+            // no transaction: `start` only cleans up after an abandoned one
+            begin: Some(""),
+            read_only: true,
+            single_statement: true,
+        }))
+    }
+
+    async fn lock_for_migration(&self, _tx: &mut dyn Tx) -> Result<(), StoreError> {
+        // BEGIN IMMEDIATE already holds the database's write lock.
+        Ok(())
+    }
+}
+
+impl SqliteBackend {
+    /// A reader connection: a free one if there is one, else the next in turn.
+    async fn reader(&self) -> OwnedMutexGuard<Connection> {
+        match self
             .readers
             .iter()
             .find_map(|reader| Arc::clone(reader).try_lock_owned().ok())
@@ -116,17 +143,7 @@ impl Backend for SqliteBackend {
                     % self.readers.len();
                 Arc::clone(&self.readers[idx]).lock_owned().await
             }
-        };
-        Ok(Box::new(SqliteTx {
-            guard: Some(guard),
-            begin: Some("BEGIN"),
-            read_only: true,
-        }))
-    }
-
-    async fn lock_for_migration(&self, _tx: &mut dyn Tx) -> Result<(), StoreError> {
-        // BEGIN IMMEDIATE already holds the database's write lock.
-        Ok(())
+        }
     }
 }
 
@@ -135,6 +152,8 @@ struct SqliteTx {
     /// The `BEGIN` still to run, in the same hop as the first statement.
     begin: Option<&'static str>,
     read_only: bool,
+    /// Outside any transaction: one statement, then nothing to end.
+    single_statement: bool,
 }
 
 impl SqliteTx {
@@ -148,6 +167,10 @@ impl SqliteTx {
             .take()
             .ok_or_else(|| DatabaseError::new("sqlite connection lost by an earlier failure"))?;
         let begin = self.begin.take();
+        if self.single_statement && begin.is_none() {
+            self.guard = Some(guard);
+            return Err(DatabaseError::new("a one-statement read ran a second statement").into());
+        }
         let (guard, result) = tokio::task::spawn_blocking(move || {
             let result = match begin {
                 Some(begin) => start(&guard, begin).and_then(|()| work(&guard)),
@@ -222,8 +245,8 @@ impl Tx for SqliteTx {
     }
 
     async fn commit(mut self: Box<Self>) -> Result<(), StoreError> {
-        if self.begin.is_some() {
-            // Nothing ran: there is no transaction to end.
+        if self.begin.is_some() || self.single_statement {
+            // Nothing ran, or outside a transaction: nothing to end.
             return Ok(());
         }
         if self.read_only {
@@ -272,7 +295,7 @@ impl Tx for SqliteTx {
     }
 
     async fn rollback(mut self: Box<Self>) -> Result<(), StoreError> {
-        if self.begin.is_some() {
+        if self.begin.is_some() || self.single_statement {
             return Ok(());
         }
         self.run(|connection| connection.execute_batch("ROLLBACK"))

@@ -34,10 +34,14 @@ use members::{EnvironmentGrant, OrgMembership, User, UserAccess};
 pub const MASTER_KEY_FILE: &str = "master.key";
 
 /// Runs `$body` (a future using `$tx: &mut dyn Tx`) in a transaction of
-/// `$store`: a write transaction, or with `read` a read-only snapshot.
+/// `$store`: a write transaction, with `read` a read-only snapshot, or with
+/// `statement` one read statement outside any transaction (the cheapest).
 macro_rules! in_tx {
     ($store:expr, read, |$tx:ident| $body:expr) => {
         in_tx!(@run $store.backend.begin_read().await?, |$tx| $body)
+    };
+    ($store:expr, statement, |$tx:ident| $body:expr) => {
+        in_tx!(@run $store.backend.begin_statement().await?, |$tx| $body)
     };
     ($store:expr, |$tx:ident| $body:expr) => {
         in_tx!(@run $store.backend.begin().await?, |$tx| $body)
@@ -267,7 +271,7 @@ impl Store for SqlStore {
         in_tx!(self, |tx| access::create_organization(tx, name))
     }
     async fn organization(&self, name: &str) -> StoreResult<Organization> {
-        in_tx!(self, read, |tx| access::organization(tx, name))
+        in_tx!(self, statement, |tx| access::organization(tx, name))
     }
     async fn list_organizations(&self) -> StoreResult<Vec<Organization>> {
         in_tx!(self, read, |tx| access::list_organizations(tx))
@@ -285,7 +289,7 @@ impl Store for SqlStore {
         ))
     }
     async fn environment(&self, env: &EnvRef) -> StoreResult<Environment> {
-        in_tx!(self, read, |tx| async {
+        in_tx!(self, statement, |tx| async {
             Ok(environments::find(tx, env, false).await?.info)
         })
     }
@@ -328,7 +332,7 @@ impl Store for SqlStore {
         in_tx!(self, |tx| environments::update_settings(tx, env, update))
     }
     async fn environment_cipher(&self, env: &EnvRef) -> StoreResult<EnvironmentCipher> {
-        in_tx!(self, read, |tx| async {
+        in_tx!(self, statement, |tx| async {
             environments::find(tx, env, false)
                 .await?
                 .cipher(&self.master)
@@ -352,14 +356,14 @@ impl Store for SqlStore {
         ))
     }
     async fn revision(&self, env: &EnvRef, number: u64) -> StoreResult<RevisionContent> {
-        in_tx!(self, read, |tx| async {
+        in_tx!(self, statement, |tx| async {
             environments::revision_at(tx, &self.master, env, RevisionAt::Number(number))
                 .await
                 .map(|(_, content)| content)
         })
     }
     async fn tagged_revision(&self, env: &EnvRef, tag: &str) -> StoreResult<RevisionContent> {
-        in_tx!(self, read, |tx| async {
+        in_tx!(self, statement, |tx| async {
             environments::revision_at(tx, &self.master, env, RevisionAt::Tag(tag))
                 .await
                 .map(|(_, content)| content)
@@ -370,7 +374,7 @@ impl Store for SqlStore {
         env: &EnvRef,
         at: RevisionAt<'_>,
     ) -> StoreResult<(RevisionContent, EnvironmentCipher)> {
-        in_tx!(self, read, |tx| async {
+        in_tx!(self, statement, |tx| async {
             let (row, content) = environments::revision_at(tx, &self.master, env, at).await?;
             Ok((content, row.cipher(&self.master)?))
         })
@@ -641,7 +645,7 @@ impl Store for SqlStore {
     async fn authenticate_access_token(&self, secret: &str) -> StoreResult<AccessToken> {
         // Every request authenticates: a read (no writer lock), and a write
         // only when `last_used` is due.
-        let mut token = in_tx!(self, read, |tx| access::find_token(tx, secret))?;
+        let mut token = in_tx!(self, statement, |tx| access::find_token(tx, secret))?;
         if let Some(now) = access::last_used_due(&token) {
             in_tx!(self, |tx| access::touch_token(tx, &token.id, now))?;
             token.last_used = Some(now);

@@ -112,3 +112,33 @@ async fn database_errors_do_not_echo_bound_values() {
         assert!(!text.contains("-5"), "{text}");
     }
 }
+
+#[tokio::test]
+async fn a_one_statement_read_runs_one_statement_outside_a_transaction() {
+    let dir = tempfile::tempdir().unwrap();
+    let backend = SqliteBackend::open(&dir.path().join("t.db")).await.unwrap();
+    let mut setup = backend.begin().await.unwrap();
+    setup.batch("CREATE TABLE t (v BIGINT)").await.unwrap();
+    setup
+        .execute("INSERT INTO t (v) VALUES ($1)", args![1_i64])
+        .await
+        .unwrap();
+    setup.commit().await.unwrap();
+
+    let mut read = backend.begin_statement().await.unwrap();
+    let rows = read.query("SELECT v FROM t", vec![]).await.unwrap();
+    assert_eq!(rows[0].int(0).unwrap(), 1);
+    // a second statement would not share the first one's snapshot
+    assert!(read.query("SELECT v FROM t", vec![]).await.is_err());
+    read.commit().await.unwrap();
+    // every reader is left outside any transaction: a write sees no reader
+    // snapshot pinning the WAL, and the next reads work
+    for _ in 0..N_READERS + 1 {
+        let mut read = backend.begin_statement().await.unwrap();
+        read.query("SELECT v FROM t", vec![]).await.unwrap();
+        read.commit().await.unwrap();
+    }
+    for reader in &backend.readers {
+        assert!(reader.lock().await.is_autocommit());
+    }
+}
