@@ -168,3 +168,33 @@ fn a_bad_token_is_refused_and_not_saved() {
     );
     assert!(!esc.home().join("credentials.json").exists());
 }
+
+/// "Defined at" of `env get ENV PATH` comes from the check's `exprs` in
+/// both modes: through a builtin's argument (where no value exists, so the
+/// value-trace fallback would print nothing) and down an import's base.
+#[test]
+fn env_get_defined_at_comes_from_the_check_exprs_in_both_modes() {
+    let server = start_server();
+    let remote = Esc::new();
+    remote.ok(&["login", &server.url, "--token", &server.token]);
+    let local = Esc::new();
+    let base = "values:\n  greeting: hi\n";
+    let top = "imports:\n  - app/base\nvalues:\n  greeting: hello\n  doc:\n    fn::toJSON:\n      a: [1, 2]\n";
+    for esc in [&remote, &local] {
+        esc.init("app/base", base);
+        esc.init("app/top", top);
+        let greeting = esc.ok(&["env", "get", "app/top", "greeting"]);
+        assert!(
+            greeting.ends_with("\n# Defined at\n- top:4:13\n- app/base:2:13\n\n"),
+            "{greeting}"
+        );
+        let item = esc.ok(&["env", "get", "app/top", r#"doc["fn::toJSON"].a[1]"#]);
+        assert_eq!(
+            item, "# Definition\n```yaml\n2\n\n```\n\n# Defined at\n- top:7:14\n\n",
+            "{item}"
+        );
+        // Imports show only their definition.
+        let import = esc.ok(&["env", "get", "app/top", "imports[0]"]);
+        assert!(!import.contains("Defined at"), "{import}");
+    }
+}
