@@ -100,8 +100,8 @@ impl Ctx {
     /// `result`, or when it failed with a not-found answer about an
     /// environment this command resolved and that does not exist, the same
     /// error with a hint naming the closest existing environments of its
-    /// organization (`ui::Hinted`). Best effort: any failure while looking
-    /// keeps the error as it was.
+    /// organization, else of all the user sees (`ui::Hinted`). Best effort:
+    /// any failure while looking keeps the error as it was.
     async fn with_name_hint(&self, result: anyhow::Result<ExitCode>) -> anyhow::Result<ExitCode> {
         let Err(error) = result else {
             return result;
@@ -122,19 +122,32 @@ impl Ctx {
             if self.backend.exists(name).await.unwrap_or(true) {
                 continue;
             }
-            let Ok(existing) = self.backend.list_environments(Some(&name.org)).await else {
-                break;
-            };
+            let existing = self
+                .backend
+                .list_environments(Some(&name.org))
+                .await
+                .unwrap_or_default();
             let typed = format!("{}/{}", name.project, name.name);
             let in_org: Vec<String> = existing
                 .iter()
                 .filter(|e| e.org == name.org)
                 .map(|e| format!("{}/{}", e.project, e.name))
                 .collect();
-            let close: Vec<String> = crate::ui::closest(&typed, in_org.iter().map(String::as_str))
-                .into_iter()
-                .map(|project_env| format!("{}/{project_env}", name.org))
-                .collect();
+            let mut close: Vec<String> =
+                crate::ui::closest(&typed, in_org.iter().map(String::as_str))
+                    .into_iter()
+                    .map(|project_env| format!("{}/{project_env}", name.org))
+                    .collect();
+            if close.is_empty() {
+                // perhaps the organization is misspelled: all visible names
+                let visible = self.backend.list_environments(None).await;
+                let full: Vec<String> = visible
+                    .unwrap_or_default()
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect();
+                close = crate::ui::closest(&name.to_string(), full.iter().map(String::as_str));
+            }
             if let Some(hint) = crate::ui::did_you_mean(&close) {
                 return Err(anyhow::Error::new(crate::ui::Hinted { error, hint }));
             }

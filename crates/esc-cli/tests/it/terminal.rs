@@ -291,6 +291,12 @@ fn check_environment_hints(esc: &Esc, org: &str) {
         stderr.ends_with("Did you mean \"elsewhere/proj/dva\"?\n"),
         "{stderr}"
     );
+    // a misspelled organization: the closest of all visible names
+    let stderr = esc.fails(&["open", "elsewher/proj/dva"]);
+    assert!(
+        stderr.ends_with("\nDid you mean \"elsewhere/proj/dva\"?\n"),
+        "{stderr}"
+    );
     // the environment exists, its version does not: no hint
     let stderr = esc.fails(&["open", &format!("{org}/proj/dev@9")]);
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
