@@ -148,6 +148,12 @@ impl AccessPolicy {
         })
     }
 
+    /// Whether `stored` holds a grant on some environment of `org` (such a
+    /// user may list the organization and sees the granted environments).
+    pub(crate) fn has_grant_in(stored: Option<&UserAccess>, org: &str) -> bool {
+        stored.is_some_and(|stored| stored.grants.iter().any(|grant| grant.org == org))
+    }
+
     /// This policy plus the stored memberships of one user: what the import
     /// loader (which checks organization roles only) is given.
     pub(crate) fn with_stored(&self, stored: Option<&UserAccess>) -> AccessPolicy {
@@ -344,6 +350,9 @@ mod tests {
         // nothing loaded: the configured policy alone
         assert!(!policy.allows("bob", None, (&dev).into(), Permission::Read));
         assert!(policy.allows("root", None, (&dev).into(), Permission::Admin));
+        assert!(AccessPolicy::has_grant_in(Some(&stored), "other"));
+        assert!(!AccessPolicy::has_grant_in(Some(&stored), "nobody"));
+        assert!(!AccessPolicy::has_grant_in(None, "other"));
         assert_eq!(
             policy.with_stored(Some(&stored)).role("bob", "acme"),
             Some(Role::Reader)

@@ -279,6 +279,10 @@ async fn team_shares_a_server(server: Server) {
     assert!(took <= PROPAGATION_BOUND + SLACK, "{took:?}");
     let (status, _) = api.get(DEV, &bob).await;
     assert_eq!(status, StatusCode::OK);
+    // listing acme shows bob the granted environment only
+    let (status, body) = api.get("/api/esc/environments/acme", &bob).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body.contains("\"dev\"") && !body.contains("prod"), "{body}");
 
     // revoking one token: 401 within the bound; the other still works
     assert_eq!(
