@@ -297,7 +297,7 @@ impl EnvironmentLoader for CaseLoader {
             }
         };
         Ok(LoadedEnvironment {
-            text,
+            definition: esc_eval::EnvironmentSource::Text(text),
             decrypter: Arc::new(Rot128),
         })
     }

@@ -91,8 +91,29 @@ struct Env<'d> {
     states: Vec<State>,
     base: Option<Arc<Value>>,
     imports: BTreeMap<String, Value>,
-    context: Value,
-    context_plain: PlainValue,
+    /// The execution context (spec §2.2), built on first use: most
+    /// environments never read it.
+    context: Option<(Arc<PlainValue>, Value)>,
+}
+
+impl Env<'_> {
+    /// The execution context as plain data (what providers see).
+    fn context_plain(&mut self, run: &RunState) -> Arc<PlainValue> {
+        self.context(run).0.clone()
+    }
+
+    /// The execution context as a value (`${context...}`).
+    fn context_value(&mut self, run: &RunState) -> Value {
+        self.context(run).1.clone()
+    }
+
+    fn context(&mut self, run: &RunState) -> &(Arc<PlainValue>, Value) {
+        self.context.get_or_insert_with(|| {
+            let plain = env_context(&run.context, &run.root_name, &self.name);
+            let value = Value::from_plain(&plain, &zero_site(&self.name));
+            (Arc::new(plain), value)
+        })
+    }
 }
 
 enum Cursor<'d> {
@@ -171,7 +192,6 @@ impl<'r> Pass<'r> {
         if doc.is_empty {
             return None;
         }
-        let (context_plain, _) = self.context_for(name);
         let mut env = Env {
             name: name.clone(),
             doc,
@@ -179,8 +199,7 @@ impl<'r> Pass<'r> {
             states: (0..doc.n_exprs).map(|_| State::Idle).collect(),
             base: None,
             imports: BTreeMap::new(),
-            context: Value::from_plain(&context_plain, &zero_site(name)),
-            context_plain,
+            context: None,
         };
         self.diags.extend(doc.eval_diags.iter().cloned());
         for import in &doc.imports {
@@ -463,19 +482,19 @@ impl<'r> Pass<'r> {
                     ),
                     &expr.site,
                 );
-                return Value::unknown(Schema::of_type("string"), Some(expr.site.clone()))
+                return Value::unknown(string_schema(), Some(expr.site.clone()))
                     .with_secret(secret);
             }
         }
         let def = Some(expr.site.clone());
         if unknown {
-            let mut v = Value::unknown(Schema::of_type("string"), def).with_secret(secret);
+            let mut v = Value::unknown(string_schema(), def).with_secret(secret);
             v.unknown_text = true;
             return v;
         }
         Value::string(text, def)
             .with_secret(secret)
-            .with_schema(Schema::of_type("string"))
+            .with_schema(string_schema())
     }
 
     /// Resolve a property access (spec §2.2). Errors make the result unknown.
@@ -495,7 +514,7 @@ impl<'r> Pass<'r> {
                 let v = Value::object(env.imports.clone(), None);
                 (Cursor::Value(v), &accessors[1..])
             }
-            Some("context") => (Cursor::Value(env.context.clone()), &accessors[1..]),
+            Some("context") => (Cursor::Value(env.context_value(self.run)), &accessors[1..]),
             Some("environments") => {
                 if accessors.len() < 3 {
                     return unknown();
@@ -794,13 +813,13 @@ impl<'r> Pass<'r> {
     fn builtin(&mut self, env: &mut Env<'_>, expr: &Expr, b: &Builtin, accept: &Schema) -> Value {
         let call = &expr.site;
         let def = Some(call.clone());
-        let string_schema = Schema::of_type("string");
+        let string_schema = string_schema();
         match &b.kind {
             BuiltinKind::SecretPlain(text) => {
                 Value::string(text.clone(), Some(b.arg_site.clone())).with_secret(true)
             }
             BuiltinKind::SecretInvalid => Value::string("", zero_site(&env.name)).with_secret(true),
-            BuiltinKind::SecretCipher(text) => self.decrypt(env, call, text),
+            BuiltinKind::SecretCipher(text) => self.decrypt(env, expr.id, call, text),
             BuiltinKind::Join(None) | BuiltinKind::Split(None) => {
                 Value::unknown(Schema::always(), def)
             }
@@ -992,9 +1011,22 @@ impl<'r> Pass<'r> {
         v.with_secret(secret)
     }
 
-    fn decrypt(&mut self, env: &Env<'_>, call: &Arc<Site>, text: &str) -> Value {
+    fn decrypt(&mut self, env: &Env<'_>, id: usize, call: &Arc<Site>, text: &str) -> Value {
         let def = Some(call.clone());
-        let unknown = || Value::unknown(Schema::of_type("string"), def.clone()).with_secret(true);
+        let unknown = || Value::unknown(string_schema(), def.clone()).with_secret(true);
+        // Every ciphertext was decrypted before the first pass.
+        let run = self.run;
+        if let Some(result) = run.decrypted.get(&*env.name).and_then(|m| m.get(&id)) {
+            return match result {
+                Err(e) => {
+                    self.error(format!("decrypting: {e}"), call);
+                    unknown()
+                }
+                Ok(plain) => Value::string(&**plain, def.clone())
+                    .with_secret(true)
+                    .with_schema(string_schema()),
+            };
+        }
         let ciphertext = match builtins::decode_envelope(text) {
             Ok(c) => c,
             Err(reason) => {
@@ -1022,7 +1054,7 @@ impl<'r> Pass<'r> {
             }
             Some(Ok(plain)) => Value::string(plain.as_str().unwrap_or_default(), def.clone())
                 .with_secret(true)
-                .with_schema(Schema::of_type("string")),
+                .with_schema(string_schema()),
         }
     }
 
@@ -1077,7 +1109,7 @@ impl<'r> Pass<'r> {
         let op = Op::Open {
             provider: name.to_string(),
             inputs: inputs_v.to_plain(),
-            context: env.context_plain.clone(),
+            context: env.context_plain(self.run),
             environment: env.name.to_string(),
         };
         match self.call(op) {
@@ -1160,7 +1192,7 @@ impl<'r> Pass<'r> {
                 rotator: name.to_string(),
                 inputs: inputs_plain.clone(),
                 state: state_plain.clone(),
-                context: env.context_plain.clone(),
+                context: env.context_plain(self.run),
                 environment: env.name.to_string(),
                 path: call.path.clone(),
             };
@@ -1196,7 +1228,7 @@ impl<'r> Pass<'r> {
             rotator: name.to_string(),
             inputs: inputs_plain,
             state: state_plain,
-            context: env.context_plain.clone(),
+            context: env.context_plain(self.run),
             environment: env.name.to_string(),
         };
         match self.call(op) {
@@ -1224,6 +1256,14 @@ impl<'r> Pass<'r> {
             patch,
         });
     }
+}
+
+/// `{type: string}`, shared (string builtins and interpolations would
+/// otherwise allocate one per call).
+fn string_schema() -> Schema {
+    static STRING: std::sync::LazyLock<Schema> =
+        std::sync::LazyLock::new(|| Schema::of_type("string"));
+    STRING.clone()
 }
 
 /// The definition site of values with no source in environment `name`

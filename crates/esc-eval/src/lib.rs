@@ -41,8 +41,8 @@ pub use plain::{JsonError, PlainValue, write_json_string};
 pub use quote::{go_quote, go_quote_bytes};
 pub use schema::{ObjectSchema, Pattern, Schema, SchemaError};
 pub use traits::{
-    CallError, Decrypter, EnvironmentLoader, LoadedEnvironment, Provider, ProviderContext,
-    ProviderLoader, ProviderSchema, Rotator, RotatorSchema,
+    CallError, Decrypter, EnvironmentLoader, EnvironmentSource, LoadedEnvironment, Provider,
+    ProviderContext, ProviderLoader, ProviderSchema, Rotator, RotatorSchema,
 };
 
 use crate::eval::PassOutput;
@@ -117,6 +117,8 @@ pub struct Session {
 #[derive(Clone)]
 pub struct Definition {
     doc: Arc<document::Document>,
+    /// What it refers to (found once, at parse time).
+    refs: Arc<run::DocRefs>,
 }
 
 impl Definition {
@@ -129,12 +131,68 @@ impl Definition {
 /// Parse definition `text` of environment `name` (the load phase, spec
 /// §1): the definition, if one resulted, and the load diagnostics.
 pub fn load_definition(name: &str, text: &str) -> (Option<Definition>, Vec<Diagnostic>) {
-    match document::load_document(name, text) {
-        Ok(mut doc) => {
-            let diags = std::mem::take(&mut doc.diags);
-            (Some(Definition { doc: Arc::new(doc) }), diags)
+    let parsed = ParsedEnvironment::parse(name, text);
+    (parsed.definition(), parsed.diagnostics().to_vec())
+}
+
+/// A definition parsed once under an environment name, with its load
+/// diagnostics (the load phase of spec §1, done ahead of evaluation).
+///
+/// Immutable, cheap to clone and shareable between threads and
+/// evaluations: loaders cache it by immutable revision and hand it back as
+/// [`EnvironmentSource::Parsed`], so a stored revision is parsed once, not
+/// on every open (see `DESIGN.md`: the evaluator never re-parses).
+#[derive(Clone)]
+pub struct ParsedEnvironment {
+    doc: Result<Definition, Arc<Diagnostic>>,
+    source_len: usize,
+}
+
+impl ParsedEnvironment {
+    /// Parse definition `text` of environment `name`.
+    pub fn parse(name: &str, text: &str) -> Self {
+        ParsedEnvironment {
+            doc: document::load_document(name, text)
+                .map(|doc| Definition {
+                    refs: Arc::new(run::DocRefs::of(&doc)),
+                    doc: Arc::new(doc),
+                })
+                .map_err(Arc::new),
+            source_len: text.len(),
         }
-        Err(diag) => (None, vec![diag]),
+    }
+
+    /// The definition, unless a load error stopped loading.
+    pub fn definition(&self) -> Option<Definition> {
+        self.doc.as_ref().ok().cloned()
+    }
+
+    /// The load diagnostics (the aborting load error, if there was one).
+    pub fn diagnostics(&self) -> &[Diagnostic] {
+        match &self.doc {
+            Ok(definition) => &definition.doc.diags,
+            Err(diag) => std::slice::from_ref(diag.as_ref()),
+        }
+    }
+
+    /// Whether `self` and `other` are clones of one parse.
+    pub fn ptr_eq(&self, other: &Self) -> bool {
+        match (&self.doc, &other.doc) {
+            (Ok(a), Ok(b)) => Arc::ptr_eq(&a.doc, &b.doc),
+            (Err(a), Err(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        }
+    }
+
+    /// Length in bytes of the text it was parsed from (a size hint for
+    /// caches).
+    pub fn source_len(&self) -> usize {
+        self.source_len
+    }
+
+    /// The parse as the driver uses it.
+    pub(crate) fn document(&self) -> Result<Definition, Diagnostic> {
+        self.doc.clone().map_err(|diag| Diagnostic::clone(&diag))
     }
 }
 
@@ -277,7 +335,7 @@ pub struct Evaluation {
 
 impl Evaluation {
     fn new(output: PassOutput, n_passes: usize, run: run::RunState) -> Self {
-        let n_calls = run.cache.len();
+        let n_calls = run.cache.len() + run.n_decrypts;
         Evaluation {
             root: output.root,
             context: output.context,

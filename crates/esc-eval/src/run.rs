@@ -9,15 +9,16 @@ use std::sync::Arc;
 use esc_syntax::Diagnostic;
 use futures::future::join_all;
 
-use crate::document::{BuiltinKind, Document, ExprKind, inline_reference, load_document, walk};
+use crate::document::{BuiltinKind, Document, ExprKind, inline_reference, walk};
 use crate::eval::{EnvResult, Pass, PassOutput, env_context, literal_value};
 use crate::plain::PlainValue;
-use crate::traits::{Decrypter, Provider, ProviderContext, Rotator};
-use crate::{Definition, EvalError, Evaluation, Limits, Mode, Session};
+use crate::traits::{Decrypter, EnvironmentSource, Provider, ProviderContext, Rotator};
+use crate::{Definition, EvalError, Evaluation, Limits, Mode, ParsedEnvironment, Session};
 
 /// A parsed environment with the decrypter for its ciphertexts.
 pub(crate) struct LoadedDoc {
-    pub(crate) doc: Result<Document, Diagnostic>,
+    pub(crate) doc: Result<Arc<Document>, Diagnostic>,
+    pub(crate) refs: Arc<DocRefs>,
     pub(crate) decrypter: Arc<dyn Decrypter>,
 }
 
@@ -31,21 +32,21 @@ pub(crate) enum Op {
     Open {
         provider: String,
         inputs: PlainValue,
-        context: PlainValue,
+        context: Arc<PlainValue>,
         environment: String,
     },
     RotatorOpen {
         rotator: String,
         inputs: PlainValue,
         state: Option<PlainValue>,
-        context: PlainValue,
+        context: Arc<PlainValue>,
         environment: String,
     },
     Rotate {
         rotator: String,
         inputs: PlainValue,
         state: Option<PlainValue>,
-        context: PlainValue,
+        context: Arc<PlainValue>,
         environment: String,
         path: String,
     },
@@ -65,49 +66,70 @@ pub(crate) struct RunState {
     pub(crate) providers: HashMap<String, Result<Arc<dyn Provider>, String>>,
     pub(crate) rotators: HashMap<String, Result<Arc<dyn Rotator>, String>>,
     pub(crate) cache: HashMap<Op, OpResult>,
+    /// Every ciphertext, decrypted before the first pass: by environment
+    /// and the id of its `fn::secret` expression.
+    pub(crate) decrypted: HashMap<String, HashMap<usize, Result<Arc<str>, String>>>,
+    /// Number of decryptions made (they are not in `cache`).
+    pub(crate) n_decrypts: usize,
     /// Direct imports of the root finished in an earlier pass.
     pub(crate) env_cache: HashMap<String, EnvResult>,
     pub(crate) context: PlainValue,
     pub(crate) limits: Limits,
 }
 
-/// Names a document refers to: environments, providers, rotators.
-fn references(
-    doc: &Document,
-    envs: &mut Vec<String>,
-    providers: &mut HashSet<String>,
-    rotators: &mut HashSet<String>,
-) {
-    for import in &doc.imports {
-        envs.push(import.name.clone());
-    }
-    if let Some(values) = &doc.values {
-        walk(values, &mut |e| match &e.kind {
-            ExprKind::Symbol(accessors) => envs.extend(inline_reference(accessors)),
-            ExprKind::Interpolate(parts) => {
-                for p in parts {
-                    if let Some(accessors) = &p.access {
-                        envs.extend(inline_reference(accessors));
+/// What a document refers to, found once per parse (see
+/// [`ParsedEnvironment`]): the driver prefetches from it.
+#[derive(Default)]
+pub(crate) struct DocRefs {
+    /// Imports and inline references, in order (repeats kept).
+    pub(crate) envs: Vec<String>,
+    /// Providers named by `fn::open` calls, each once.
+    pub(crate) providers: Vec<String>,
+    /// Rotators named by `fn::rotate` calls, each once.
+    pub(crate) rotators: Vec<String>,
+    /// The `fn::secret` expressions (by id) whose envelope decodes, with
+    /// their ciphertexts.
+    pub(crate) ciphertexts: Vec<(usize, Vec<u8>)>,
+}
+
+impl DocRefs {
+    pub(crate) fn of(doc: &Document) -> Self {
+        let mut refs = DocRefs::default();
+        for import in &doc.imports {
+            refs.envs.push(import.name.clone());
+        }
+        let mut providers = HashSet::new();
+        let mut rotators = HashSet::new();
+        if let Some(values) = &doc.values {
+            walk(values, &mut |e| match &e.kind {
+                ExprKind::Symbol(accessors) => refs.envs.extend(inline_reference(accessors)),
+                ExprKind::Interpolate(parts) => {
+                    for p in parts {
+                        if let Some(accessors) = &p.access {
+                            refs.envs.extend(inline_reference(accessors));
+                        }
                     }
                 }
-            }
-            ExprKind::Builtin(b) => match &b.kind {
-                BuiltinKind::Open {
-                    provider: Some(name),
-                    ..
-                } => {
-                    providers.insert(name.clone());
-                }
-                BuiltinKind::Rotate {
-                    provider: Some(name),
-                    ..
-                } => {
-                    rotators.insert(name.clone());
-                }
+                ExprKind::Builtin(b) => match &b.kind {
+                    BuiltinKind::Open {
+                        provider: Some(name),
+                        ..
+                    } if providers.insert(name.as_str()) => refs.providers.push(name.clone()),
+                    BuiltinKind::Rotate {
+                        provider: Some(name),
+                        ..
+                    } if rotators.insert(name.as_str()) => refs.rotators.push(name.clone()),
+                    BuiltinKind::SecretCipher(text) => {
+                        if let Ok(ciphertext) = crate::builtins::decode_envelope(text) {
+                            refs.ciphertexts.push((e.id, ciphertext));
+                        }
+                    }
+                    _ => {}
+                },
                 _ => {}
-            },
-            _ => {}
-        });
+            });
+        }
+        refs
     }
 }
 
@@ -124,23 +146,30 @@ pub(crate) async fn evaluate(
         }
     }
     let root_doc = definition.doc.clone();
+    let root_refs = definition.refs.clone();
     let root_name: Arc<str> = root_doc.name.clone();
     let limits = session.limits.clone();
 
     // Breadth-first prefetch of every reachable environment, concurrently
     // with loading the root's providers and making its literal-input opens.
     let envs_future = async {
-        let mut providers = HashSet::new();
-        let mut rotators = HashSet::new();
-        let mut frontier = Vec::new();
-        references(&root_doc, &mut frontier, &mut providers, &mut rotators);
+        let mut providers: HashSet<&str> = HashSet::new();
+        let mut rotators: HashSet<&str> = HashSet::new();
+        let mut frontier: Vec<String> = root_refs.envs.clone();
+        providers.extend(root_refs.providers.iter().map(String::as_str));
+        rotators.extend(root_refs.rotators.iter().map(String::as_str));
         let mut docs: HashMap<String, Result<Arc<LoadedDoc>, String>> = HashMap::new();
         let mut seen: HashSet<String> = HashSet::new();
         seen.insert(root_name.to_string());
+        // Names of providers and rotators of loaded documents (owned: the
+        // documents move into `docs`).
+        let mut more_providers: HashSet<String> = HashSet::new();
+        let mut more_rotators: HashSet<String> = HashSet::new();
         loop {
             let mut level = Vec::new();
             for name in frontier.drain(..) {
-                if seen.insert(name.clone()) {
+                if !seen.contains(&name) {
+                    seen.insert(name.clone());
                     level.push(name);
                 }
             }
@@ -166,14 +195,33 @@ pub(crate) async fn evaluate(
             for (name, result) in to_load.into_iter().zip(results) {
                 match result {
                     Ok(loaded) => {
-                        let doc = load_document(&name, &loaded.text);
-                        if let Ok(doc) = &doc {
-                            references(doc, &mut frontier, &mut providers, &mut rotators);
-                        }
+                        let parsed = match loaded.definition {
+                            EnvironmentSource::Text(text) => ParsedEnvironment::parse(&name, &text),
+                            EnvironmentSource::Parsed(parsed) => parsed,
+                        };
+                        let (doc, refs) = match parsed.document() {
+                            Ok(definition) => {
+                                let refs = definition.refs;
+                                frontier.extend(refs.envs.iter().cloned());
+                                for p in &refs.providers {
+                                    if !providers.contains(p.as_str()) {
+                                        more_providers.insert(p.clone());
+                                    }
+                                }
+                                for r in &refs.rotators {
+                                    if !rotators.contains(r.as_str()) {
+                                        more_rotators.insert(r.clone());
+                                    }
+                                }
+                                (Ok(definition.doc), refs)
+                            }
+                            Err(diag) => (Err(diag), Arc::default()),
+                        };
                         docs.insert(
                             name,
                             Ok(Arc::new(LoadedDoc {
                                 doc,
+                                refs,
                                 decrypter: loaded.decrypter,
                             })),
                         );
@@ -184,15 +232,24 @@ pub(crate) async fn evaluate(
                 }
             }
         }
+        let providers: Vec<String> = providers
+            .into_iter()
+            .map(str::to_string)
+            .chain(more_providers)
+            .collect();
+        let rotators: Vec<String> = rotators
+            .into_iter()
+            .map(str::to_string)
+            .chain(more_rotators)
+            .collect();
         (docs, providers, rotators)
     };
     let root_future = async {
-        let mut names = HashSet::new();
-        references(&root_doc, &mut Vec::new(), &mut names, &mut HashSet::new());
-        let names: Vec<String> = names.into_iter().collect();
+        let names = &root_refs.providers;
         let loaded = join_all(names.iter().map(|n| session.providers.load_provider(n))).await;
         let providers: HashMap<String, Result<Arc<dyn Provider>, String>> = names
-            .into_iter()
+            .iter()
+            .cloned()
             .zip(loaded)
             .map(|(n, r)| (n, r.map_err(|e| e.0)))
             .collect();
@@ -214,38 +271,32 @@ pub(crate) async fn evaluate(
         futures::join!(envs_future, root_future);
 
     // Ciphertexts are literals: decrypt them all now, concurrently with
-    // loading providers, rather than one pass later.
-    let mut decrypts: Vec<(Op, Arc<dyn Decrypter>)> = Vec::new();
+    // loading providers, rather than one pass later. One call per
+    // environment and ciphertext.
+    let mut decrypts: Vec<(&str, &[u8], &Arc<dyn Decrypter>)> = Vec::new();
+    // (environment, expression id, index into `decrypts`)
+    let mut envelopes: Vec<(&str, usize, usize)> = Vec::new();
     if mode
         != (Mode::Check {
             show_secrets: false,
         })
     {
-        let mut seen_ops = HashSet::new();
-        let mut collect = |env: &str, doc: &Document, decrypter: &Arc<dyn Decrypter>| {
-            if let Some(values) = &doc.values {
-                walk(values, &mut |e| {
-                    if let ExprKind::Builtin(b) = &e.kind
-                        && let BuiltinKind::SecretCipher(text) = &b.kind
-                        && let Ok(ciphertext) = crate::builtins::decode_envelope(text)
-                    {
-                        let op = Op::Decrypt {
-                            env: env.to_string(),
-                            ciphertext,
-                        };
-                        if seen_ops.insert(op.clone()) {
-                            decrypts.push((op, decrypter.clone()));
-                        }
-                    }
-                });
-            }
-        };
-        collect(&root_name, &root_doc, &session.decrypter);
+        collect_decrypts(
+            &root_name,
+            &root_refs,
+            &session.decrypter,
+            &mut decrypts,
+            &mut envelopes,
+        );
         for (name, loaded) in &docs {
-            if let Ok(loaded) = loaded
-                && let Ok(doc) = &loaded.doc
-            {
-                collect(name, doc, &loaded.decrypter);
+            if let Ok(loaded) = loaded {
+                collect_decrypts(
+                    name,
+                    &loaded.refs,
+                    &loaded.decrypter,
+                    &mut decrypts,
+                    &mut envelopes,
+                );
             }
         }
     }
@@ -253,7 +304,7 @@ pub(crate) async fn evaluate(
         .into_iter()
         .filter(|n| !root_providers.contains_key(n))
         .collect();
-    let rotator_names: Vec<String> = rotators.into_iter().collect();
+    let rotator_names: Vec<String> = rotators;
     let loader = &session.providers;
     let (provider_results, rotator_results, decrypt_results) = futures::join!(
         join_all(provider_names.iter().map(|n| loader.load_provider(n))),
@@ -261,15 +312,21 @@ pub(crate) async fn evaluate(
         join_all(
             decrypts
                 .iter()
-                .map(|(op, decrypter)| decrypt(op, decrypter.clone()))
+                .map(|(_, ciphertext, decrypter)| decrypt_text(ciphertext, decrypter))
         )
     );
-    let mut cache: HashMap<Op, OpResult> = decrypts
-        .into_iter()
-        .map(|(op, _)| op)
-        .zip(decrypt_results)
-        .collect();
-    cache.extend(root_opens);
+    let n_decrypts = decrypts.len();
+    let mut decrypted: HashMap<String, HashMap<usize, Result<Arc<str>, String>>> = HashMap::new();
+    for (env, id, call) in envelopes {
+        if let Some(result) = decrypt_results.get(call) {
+            decrypted
+                .entry(env.to_string())
+                .or_default()
+                .insert(id, result.clone());
+        }
+    }
+    drop(decrypts);
+    let cache: HashMap<Op, OpResult> = root_opens.into_iter().collect();
     let mut providers: HashMap<String, Result<Arc<dyn Provider>, String>> = provider_names
         .into_iter()
         .zip(provider_results)
@@ -291,6 +348,8 @@ pub(crate) async fn evaluate(
         providers,
         rotators,
         cache,
+        decrypted,
+        n_decrypts,
         env_cache: HashMap::new(),
         context: session.context.clone(),
         limits,
@@ -349,7 +408,7 @@ async fn execute(state: &RunState, op: &Op) -> OpResult {
             };
             let ctx = ProviderContext {
                 environment: environment.clone(),
-                context: context.clone(),
+                context: PlainValue::clone(context),
             };
             p.open(inputs, &ctx).await.map_err(|e| e.0)
         }
@@ -365,7 +424,7 @@ async fn execute(state: &RunState, op: &Op) -> OpResult {
             };
             let ctx = ProviderContext {
                 environment: environment.clone(),
-                context: context.clone(),
+                context: PlainValue::clone(context),
             };
             r.open(inputs, rot_state.as_ref(), &ctx)
                 .await
@@ -384,7 +443,7 @@ async fn execute(state: &RunState, op: &Op) -> OpResult {
             };
             let ctx = ProviderContext {
                 environment: environment.clone(),
-                context: context.clone(),
+                context: PlainValue::clone(context),
             };
             r.rotate(inputs, rot_state.as_ref(), &ctx)
                 .await
@@ -402,6 +461,40 @@ async fn execute(state: &RunState, op: &Op) -> OpResult {
             decrypt(op, decrypter).await
         }
     }
+}
+
+/// The decryptions environment `env` needs: one call per distinct
+/// ciphertext, and per `fn::secret` expression the index of its call.
+fn collect_decrypts<'a>(
+    env: &'a str,
+    refs: &'a DocRefs,
+    decrypter: &'a Arc<dyn Decrypter>,
+    decrypts: &mut Vec<(&'a str, &'a [u8], &'a Arc<dyn Decrypter>)>,
+    envelopes: &mut Vec<(&'a str, usize, usize)>,
+) {
+    let first = decrypts.len();
+    for (id, ciphertext) in &refs.ciphertexts {
+        let call = match decrypts[first..]
+            .iter()
+            .position(|(_, c, _)| *c == ciphertext.as_slice())
+        {
+            Some(i) => first + i,
+            None => {
+                decrypts.push((env, ciphertext, decrypter));
+                decrypts.len() - 1
+            }
+        };
+        envelopes.push((env, *id, call));
+    }
+}
+
+/// Decrypt a ciphertext into its text (invalid UTF-8 replaced).
+async fn decrypt_text(
+    ciphertext: &[u8],
+    decrypter: &Arc<dyn Decrypter>,
+) -> Result<Arc<str>, String> {
+    let plain = decrypter.decrypt(ciphertext).await.map_err(|e| e.0)?;
+    Ok(Arc::from(String::from_utf8_lossy(&plain)))
 }
 
 async fn decrypt(op: &Op, decrypter: Arc<dyn Decrypter>) -> OpResult {
@@ -426,8 +519,9 @@ fn static_opens(
     let Some(values) = &doc.values else {
         return;
     };
-    let context = env_context(context, root_name, env);
-    let mut seen: HashSet<Op> = ops.iter().cloned().collect();
+    // Built on the first call found: most documents have none.
+    let mut env_ctx: Option<Arc<PlainValue>> = None;
+    let mut seen: Option<HashSet<Op>> = None;
     walk(values, &mut |e| {
         let ExprKind::Builtin(b) = &e.kind else {
             return;
@@ -459,12 +553,16 @@ fn static_opens(
         {
             return;
         }
+        let context = env_ctx
+            .get_or_insert_with(|| Arc::new(env_context(context, root_name, env)))
+            .clone();
         let op = Op::Open {
             provider: name.clone(),
             inputs: value.to_plain(),
-            context: context.clone(),
+            context,
             environment: env.to_string(),
         };
+        let seen = seen.get_or_insert_with(|| ops.iter().cloned().collect());
         if seen.insert(op.clone()) {
             ops.push(op);
         }
@@ -487,7 +585,7 @@ async fn open(providers: &HashMap<String, Result<Arc<dyn Provider>, String>>, op
     };
     let ctx = ProviderContext {
         environment: environment.clone(),
-        context: context.clone(),
+        context: PlainValue::clone(context),
     };
     p.open(inputs, &ctx).await.map_err(|e| e.0)
 }

@@ -123,7 +123,7 @@ mod harness {
             self.gauge.during(Duration::from_millis(40)).await;
             match self.texts.get(name) {
                 Some(text) => Ok(LoadedEnvironment {
-                    text: text.clone(),
+                    definition: crate::EnvironmentSource::Text(text.clone()),
                     decrypter: Arc::new(Plain),
                 }),
                 None => Err(CallError::new(format!("environment {name} not found"))),
@@ -524,4 +524,50 @@ fn imports_without_a_value_is_an_error() {
     assert_eq!(summaries, ["imports must be a list"]);
     assert_eq!(diags[0].path, "imports");
     assert_eq!(diags[0].range.as_ref().map(|r| r.start.line), Some(1));
+}
+
+/// Hands back definitions parsed once, as a loader caching revisions does.
+struct ParsedEnvs(std::collections::HashMap<String, ParsedEnvironment>);
+
+#[async_trait::async_trait]
+impl EnvironmentLoader for ParsedEnvs {
+    async fn load_environment(&self, name: &str) -> Result<LoadedEnvironment, CallError> {
+        let parsed = self
+            .0
+            .get(name)
+            .cloned()
+            .ok_or_else(|| CallError::new("missing"))?;
+        Ok(LoadedEnvironment {
+            definition: EnvironmentSource::Parsed(parsed),
+            decrypter: Arc::new(harness::Plain),
+        })
+    }
+}
+
+#[tokio::test]
+async fn parsed_definitions_evaluate_like_texts_and_can_be_reused() {
+    let secret = encode_envelope(b"hush");
+    let base =
+        format!("values:\n  a: 1\n  s: {{fn::secret: {{ciphertext: {secret}}}}}\n  x: ${{a}}\n");
+    let envs = [("base", base.as_str()), ("bad", "values: [1]\n")];
+    let root = "imports: [base, bad]\nvalues:\n  y: ${imports.base.s}\n";
+    let from_text = setup(&envs, Limits::default());
+    let text_eval = run(root, Mode::Eval, &from_text.session).await;
+
+    let parsed = envs
+        .iter()
+        .map(|(name, text)| (name.to_string(), ParsedEnvironment::parse(name, text)))
+        .collect();
+    let mut session = from_text.session.clone();
+    session.environments = Arc::new(ParsedEnvs(parsed));
+    for _ in 0..2 {
+        let e = run(root, Mode::Eval, &session).await;
+        assert_eq!(summaries(&e), summaries(&text_eval));
+        assert_eq!(summaries(&e), ["values must be an object"]);
+        let json = e.to_json(false).unwrap().to_json().unwrap();
+        assert_eq!(json, text_eval.to_json(false).unwrap().to_json().unwrap());
+        assert_eq!(json, r#"{"a":1,"s":"hush","x":1,"y":"hush"}"#);
+        // one decryption (the same ciphertext is decrypted once per environment)
+        assert_eq!(e.n_calls(), 1);
+    }
 }

@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
+use crate::ParsedEnvironment;
 use crate::plain::PlainValue;
 use crate::schema::Schema;
 
@@ -119,10 +120,22 @@ pub trait Decrypter: Send + Sync {
 /// An environment definition found by an [`EnvironmentLoader`].
 #[derive(Clone)]
 pub struct LoadedEnvironment {
-    /// The YAML text.
-    pub text: String,
+    /// The definition, as text or already parsed.
+    pub definition: EnvironmentSource,
     /// The decrypter for its ciphertexts.
     pub decrypter: Arc<dyn Decrypter>,
+}
+
+/// The form in which a loader hands over a definition.
+#[derive(Clone)]
+pub enum EnvironmentSource {
+    /// YAML text; the evaluator parses it under the name it was loaded by.
+    Text(String),
+    /// A definition parsed before with [`ParsedEnvironment::parse`] under
+    /// the same name (ranges carry that name). Revisions are immutable, so
+    /// a loader that knows which revision it loads may cache the parse and
+    /// hand it back: repeated evaluations then never re-parse it.
+    Parsed(ParsedEnvironment),
 }
 
 /// Finds imported and referenced environments by name (`project/env`).

@@ -137,6 +137,18 @@ impl Interpolation {
 /// Returns the parse and its load diagnostics (their `path` is left empty:
 /// the caller fills it in).
 pub fn parse_interpolation(value: &str, node: &Node) -> (Interpolation, Vec<Diagnostic>) {
+    // Most strings hold no `$` at all: one text part, nothing to measure.
+    if !value.contains('$') {
+        let parts = if value.is_empty() {
+            Vec::new()
+        } else {
+            vec![InterpolationPart {
+                text: value.to_owned(),
+                access: None,
+            }]
+        };
+        return (Interpolation { parts }, Vec::new());
+    }
     let ranges = RangeMaker::new(value, node);
     let bytes = value.as_bytes();
     let mut parts = Vec::new();
@@ -202,7 +214,8 @@ struct RangeMaker<'a> {
     precise: bool,
     /// `(byte offset, width of the value before it)` at each cluster start,
     /// plus the end: widths of prefixes in O(log n) instead of re-measuring
-    /// the prefix for every accessor (quadratic on long strings).
+    /// the prefix for every accessor (quadratic on long strings). Empty
+    /// when every byte is one column wide (printable ASCII).
     clusters: Vec<(usize, u32)>,
 }
 
@@ -222,7 +235,8 @@ impl<'a> RangeMaker<'a> {
             u64::from(range.end.column) == u64::from(range.start.column) + value.len() as u64;
         let precise = plain && untagged && range.start.line == range.end.line;
         let mut clusters = Vec::new();
-        if precise {
+        let one_column_bytes = value.bytes().all(|b| b.is_ascii() && !b.is_ascii_control());
+        if precise && !one_column_bytes {
             let (mut offset, mut before) = (0usize, 0u32);
             for (len, width) in width::clusters(value) {
                 clusters.push((offset, before));
@@ -242,6 +256,10 @@ impl<'a> RangeMaker<'a> {
     /// Display width of the value's first `offset` bytes (`uniseg.StringWidth`
     /// of the prefix): whole clusters before it plus the cut cluster's head.
     fn width_before(&self, offset: usize) -> u32 {
+        if self.clusters.is_empty() {
+            // printable ASCII: one column per byte
+            return u32::try_from(offset).unwrap_or(u32::MAX);
+        }
         let idx = self
             .clusters
             .partition_point(|&(start, _)| start <= offset)

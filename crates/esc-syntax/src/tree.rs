@@ -158,7 +158,7 @@ impl<'t> Loader<'t, '_> {
         }
         let (event, span) = self.next_event()?;
         // Only the first document is used: later ones are never read.
-        self.node(event, span, &DocPath::root(), 0)
+        self.node(event, span, &PathRef::Root, 0)
     }
 
     fn next_event(&mut self) -> Result<(Event<'t>, Span), Diagnostic> {
@@ -190,7 +190,7 @@ impl<'t> Loader<'t, '_> {
         &mut self,
         event: Event<'t>,
         span: Span,
-        path: &DocPath,
+        path: &PathRef<'_>,
         depth: usize,
     ) -> Result<Node, Diagnostic> {
         match event {
@@ -206,7 +206,8 @@ impl<'t> Loader<'t, '_> {
                     if event == Event::SequenceEnd {
                         break;
                     }
-                    let item = self.node(event, span, &path.index(items.len()), depth + 1)?;
+                    let item_path = PathRef::Index(path, items.len());
+                    let item = self.node(event, span, &item_path, depth + 1)?;
                     items.push(item);
                 }
                 let end = items.last().map_or(start, |n| n.range.end);
@@ -224,16 +225,18 @@ impl<'t> Loader<'t, '_> {
                     if event == Event::MappingEnd {
                         break;
                     }
-                    let entry_path = match &event {
-                        Event::Scalar(value, ..) => path.key(value),
-                        _ => path.key(""),
+                    // Borrowed from the text unless the key has escapes.
+                    let key_text: Cow<'t, str> = match &event {
+                        Event::Scalar(value, ..) => value.clone(),
+                        _ => Cow::Borrowed(""),
                     };
+                    let entry_path = PathRef::Key(path, &key_text);
                     let key = self.node(event, span, &entry_path, depth + 1)?;
                     if !matches!(key.kind, NodeKind::String { .. }) {
                         return Err(Diagnostic::error(
                             "mapping keys must be strings",
                             Some(key.range),
-                            entry_path.into_string(),
+                            entry_path.doc_path().into_string(),
                         ));
                     }
                     let (event, span) = self.next_event()?;
@@ -261,7 +264,7 @@ impl<'t> Loader<'t, '_> {
                 Err(Diagnostic::error(
                     "alias nodes are not supported",
                     Some(self.range(start, end)),
-                    path.as_str(),
+                    path.doc_path().as_str(),
                 ))
             }
             _ => Err(Diagnostic::error(
@@ -279,7 +282,7 @@ impl<'t> Loader<'t, '_> {
         anchored: bool,
         tag: Option<Cow<'t, Tag>>,
         span: Span,
-        path: &DocPath,
+        path: &PathRef<'_>,
     ) -> Result<Node, Diagnostic> {
         use saphyr_parser::ScalarStyle as S;
         let short_tag = tag.as_deref().and_then(short_tag);
@@ -316,7 +319,7 @@ impl<'t> Loader<'t, '_> {
                     self.limits.max_scalar_bytes
                 ),
                 Some(range),
-                path.as_str(),
+                path.doc_path().as_str(),
             ));
         }
         let scalar_tag = match short_tag.as_deref() {
@@ -336,7 +339,13 @@ impl<'t> Loader<'t, '_> {
                     S::Folded => ScalarStyle::Folded,
                 },
             },
-            Err(summary) => return Err(Diagnostic::error(summary, Some(range), path.as_str())),
+            Err(summary) => {
+                return Err(Diagnostic::error(
+                    summary,
+                    Some(range),
+                    path.doc_path().as_str(),
+                ));
+            }
         };
         Ok(Node { range, kind })
     }
@@ -392,7 +401,7 @@ impl<'t> Loader<'t, '_> {
         }
     }
 
-    fn check_depth(&self, depth: usize, start: &Pos, path: &DocPath) -> Result<(), Diagnostic> {
+    fn check_depth(&self, depth: usize, start: &Pos, path: &PathRef<'_>) -> Result<(), Diagnostic> {
         if depth >= self.limits.max_depth {
             return Err(Diagnostic::error(
                 format!(
@@ -400,10 +409,30 @@ impl<'t> Loader<'t, '_> {
                     self.limits.max_depth
                 ),
                 Some(self.range(*start, *start)),
-                path.as_str(),
+                path.doc_path().as_str(),
             ));
         }
         Ok(())
+    }
+}
+
+/// The document path of the node being built, as a chain of borrowed
+/// segments: turned into a [`DocPath`] only for an error, so building the
+/// tree does not allocate a path per entry.
+#[derive(Clone, Copy)]
+enum PathRef<'p> {
+    Root,
+    Key(&'p PathRef<'p>, &'p str),
+    Index(&'p PathRef<'p>, usize),
+}
+
+impl PathRef<'_> {
+    fn doc_path(&self) -> DocPath {
+        match self {
+            PathRef::Root => DocPath::root(),
+            PathRef::Key(parent, key) => parent.doc_path().key(key),
+            PathRef::Index(parent, index) => parent.doc_path().index(*index),
+        }
     }
 }
 
