@@ -206,10 +206,12 @@ pub(crate) async fn execute_with(plan: RunPlan, output: Output) -> anyhow::Resul
     for (name, value) in &plan.variables {
         command.env(name, value);
     }
-    for (name, content) in &plan.files {
-        // tempfile creates the file with mode 0600.
+    for (index, (name, content)) in plan.files.iter().enumerate() {
+        // tempfile creates the file with mode 0600; `esc-<n>-<random>`
+        // numbers the files in creation order (as the reference's test
+        // harness names them) without making the names predictable.
         let mut file = tempfile::Builder::new()
-            .prefix("esc-")
+            .prefix(&format!("esc-{index}-"))
             .tempfile_in(&plan.temp_dir)
             .context("creating temporary file")?;
         file.write_all(content.as_bytes())

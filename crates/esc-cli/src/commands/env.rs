@@ -627,46 +627,59 @@ pub(super) async fn diff(
         Some(p) => Some(PropertyPath::parse(p).map_err(|e| anyhow::anyhow!("invalid path: {e}"))?),
         None => None,
     };
-    let render_side = |name: EnvName, version: Option<crate::env_ref::Version>| {
-        let path = path.clone();
-        async move {
-            let def = ctx
-                .backend
-                .definition(&name, version.as_ref(), args.show_secrets)
-                .await
-                .context("getting environment definition")?;
-            let checked = ctx
-                .backend
-                .check(&name, &def.yaml, args.show_secrets)
-                .await?;
-            let root = checked
-                .root
-                .unwrap_or_else(|| Value::root(Default::default()));
-            let value = match &path {
-                Some(p) => root.at(p).cloned(),
-                None => Some(root),
-            };
-            let label = match &version {
-                Some(v) => format!("{name}@{v}"),
-                None => format!("{name}@latest"),
-            };
-            let text = match (format, value) {
-                (Some(f), Some(v)) => format::render(
-                    &v,
-                    f,
-                    &RenderOptions {
-                        redact: !args.show_secrets,
-                        files_dir: None,
-                    },
-                )?,
-                (None, Some(v)) => format::json::render(&v.to_plain(!args.show_secrets)),
-                (_, None) => String::new(),
-            };
-            anyhow::Ok((label, text, def.yaml))
-        }
-    };
-    let (left_label, left, left_def) = render_side(base_name, base.version().cloned()).await?;
-    let (right_label, right, right_def) = render_side(other_name, other_version).await?;
+    let render_side =
+        |name: EnvName, version: Option<crate::env_ref::Version>, bare_label: bool| {
+            let path = path.clone();
+            async move {
+                let def = ctx
+                    .backend
+                    .definition(&name, version.as_ref(), args.show_secrets)
+                    .await
+                    .context("getting environment definition")?;
+                let checked = ctx
+                    .backend
+                    .check(&name, &def.yaml, args.show_secrets)
+                    .await?;
+                // an empty definition has no value at all (not `{}`)
+                let value = match (&path, checked.root) {
+                    (_, None) => None,
+                    (Some(p), Some(root)) => root.at(p).cloned(),
+                    (None, Some(root)) => Some(root),
+                };
+                // the reference names the base `@latest` by default but a
+                // comparison given without a version by its bare name
+                let label = match (&version, bare_label) {
+                    (Some(v), _) => format!("{name}@{v}"),
+                    (None, false) => format!("{name}@latest"),
+                    (None, true) => name.to_string(),
+                };
+                let text = match (format, value) {
+                    (Some(f), Some(v)) => format::render(
+                        &v,
+                        f,
+                        &RenderOptions {
+                            redact: !args.show_secrets,
+                            files_dir: None,
+                        },
+                    )?,
+                    // the report's value: § 6.1 without the final line break
+                    (None, Some(v)) => format::json::render(&v.to_plain(!args.show_secrets))
+                        .trim_end_matches('\n')
+                        .to_owned(),
+                    (_, None) => String::new(),
+                };
+                let definition = match &path {
+                    Some(p) => definition_at(&def.yaml, p).unwrap_or_default(),
+                    None => normalize_definition(&def.yaml),
+                };
+                anyhow::Ok((label, text, definition))
+            }
+        };
+    let bare_other = positional.get(1).is_some_and(|t| !t.starts_with('@'));
+    let (left_label, left, left_def) =
+        render_side(base_name, base.version().cloned(), false).await?;
+    let (right_label, right, right_def) =
+        render_side(other_name, other_version, bare_other).await?;
     let mut out = String::new();
     if format.is_some() {
         out.push_str(&unified(&left_label, &right_label, &left, &right));
@@ -684,42 +697,223 @@ pub(super) async fn diff(
     Ok(ExitCode::SUCCESS)
 }
 
-/// A whole-file unified diff (one hunk), empty when equal.
+/// A unified diff as Go's gotextdiff writes it (Myers line diff, hunks
+/// with three lines of context, `@@ -l +l @@` without a count of one,
+/// `\ No newline at end of file` after a last line without one); empty
+/// when the texts are equal.
 fn unified(left_label: &str, right_label: &str, left: &str, right: &str) -> String {
-    if left == right {
+    let a = split_lines(left);
+    let b = split_lines(right);
+    let hunks = hunks(&a, &myers(&a, &b));
+    if hunks.is_empty() {
         return String::new();
     }
-    let a: Vec<&str> = left.lines().collect();
-    let b: Vec<&str> = right.lines().collect();
-    // Longest common subsequence table; definitions are small.
-    let mut lcs = vec![vec![0usize; b.len() + 1]; a.len() + 1];
-    for i in (0..a.len()).rev() {
-        for j in (0..b.len()).rev() {
-            lcs[i][j] = if a[i] == b[j] {
-                lcs[i + 1][j + 1] + 1
-            } else {
-                lcs[i + 1][j].max(lcs[i][j + 1])
-            };
+    let mut out = format!("--- {left_label}\n+++ {right_label}\n");
+    for hunk in hunks {
+        let from = hunk.lines.iter().filter(|(k, _)| *k != '+').count();
+        let to = hunk.lines.iter().filter(|(k, _)| *k != '-').count();
+        out.push_str("@@");
+        if from > 1 {
+            out.push_str(&format!(" -{},{from}", hunk.from_line));
+        } else {
+            out.push_str(&format!(" -{}", hunk.from_line));
+        }
+        if to > 1 {
+            out.push_str(&format!(" +{},{to}", hunk.to_line));
+        } else {
+            out.push_str(&format!(" +{}", hunk.to_line));
+        }
+        out.push_str(" @@\n");
+        for (kind, line) in hunk.lines {
+            out.push(kind);
+            out.push_str(line);
+            if !line.ends_with('\n') {
+                out.push_str("\n\\ No newline at end of file\n");
+            }
         }
     }
-    let mut out = format!(
-        "--- {left_label}\n+++ {right_label}\n@@ -1,{} +1,{} @@\n",
-        a.len(),
-        b.len()
-    );
-    let (mut i, mut j) = (0, 0);
-    while i < a.len() || j < b.len() {
-        if i < a.len() && j < b.len() && a[i] == b[j] {
-            out.push_str(&format!(" {}\n", a[i]));
-            i += 1;
-            j += 1;
-        } else if i < a.len() && (j == b.len() || lcs[i + 1][j] >= lcs[i][j + 1]) {
-            out.push_str(&format!("-{}\n", a[i]));
-            i += 1;
-        } else {
-            out.push_str(&format!("+{}\n", b[j]));
-            j += 1;
+    out
+}
+
+/// Lines with their `\n` (the last one may lack it).
+fn split_lines(text: &str) -> Vec<&str> {
+    text.split_inclusive('\n').collect()
+}
+
+/// A run of deleted lines `a[i1..i2]`, then `inserted` lines of `b`, at `i1`.
+struct LineEdit<'t> {
+    i1: usize,
+    i2: usize,
+    inserted: Vec<&'t str>,
+}
+
+/// The Myers shortest edit script from `a` to `b` as gotextdiff's `myers`
+/// package computes it (deletions before insertions at one place).
+fn myers<'t>(a: &[&'t str], b: &[&'t str]) -> Vec<LineEdit<'t>> {
+    let (m, n) = (a.len(), b.len());
+    if m == 0 && n == 0 {
+        return Vec::new();
+    }
+    let offset = m + n;
+    let index = |k: isize| -> usize { (k + offset as isize) as usize };
+    let mut v = vec![0usize; 2 * (m + n) + 1];
+    let mut trace: Vec<Vec<usize>> = Vec::new();
+    'search: for d in 0..=(m + n) as isize {
+        let mut k = -d;
+        while k <= d {
+            let mut x = if k == -d || (k != d && v[index(k - 1)] < v[index(k + 1)]) {
+                v[index(k + 1)]
+            } else {
+                v[index(k - 1)] + 1
+            };
+            let mut y = (x as isize - k) as usize;
+            while x < m && y < n && a[x] == b[y] {
+                x += 1;
+                y += 1;
+            }
+            v[index(k)] = x;
+            if x == m && y == n {
+                trace.push(v.clone());
+                break 'search;
+            }
+            k += 2;
         }
+        trace.push(v.clone());
+    }
+    // backtrack: the snake end points, by d
+    let mut snakes: Vec<Option<(usize, usize)>> = vec![None; trace.len()];
+    let (mut x, mut y) = (m as isize, n as isize);
+    let mut d = trace.len() as isize - 1;
+    while x > 0 && y > 0 && d > 0 {
+        let v = &trace[d as usize];
+        snakes[d as usize] = Some((x as usize, y as usize));
+        let k = x - y;
+        let previous = if k == -d || (k != d && v[index(k - 1)] < v[index(k + 1)]) {
+            k + 1
+        } else {
+            k - 1
+        };
+        x = v[index(previous)] as isize;
+        y = x - previous;
+        d -= 1;
+    }
+    if x >= 0 && y >= 0 {
+        snakes[d as usize] = Some((x as usize, y as usize));
+    }
+    // the operations along the snakes
+    let mut edits = Vec::new();
+    let (mut x, mut y) = (0usize, 0usize);
+    for (sx, sy) in snakes.into_iter().flatten() {
+        let diagonal = sx as isize - sy as isize;
+        let start = x;
+        while diagonal > x as isize - y as isize {
+            x += 1;
+            if x == m {
+                break;
+            }
+        }
+        if x > start {
+            edits.push(LineEdit {
+                i1: start,
+                i2: x,
+                inserted: Vec::new(),
+            });
+        }
+        let y_start = y;
+        while diagonal < x as isize - y as isize {
+            y += 1;
+        }
+        if y > y_start {
+            edits.push(LineEdit {
+                i1: x,
+                i2: x,
+                inserted: b[y_start..y].to_vec(),
+            });
+        }
+        while x < sx {
+            x += 1;
+            y += 1;
+        }
+        if x >= m && y >= n {
+            break;
+        }
+    }
+    edits
+}
+
+/// One hunk: where it starts on each side and its lines (`' '`, `-`, `+`).
+struct Hunk<'t> {
+    from_line: usize,
+    to_line: usize,
+    lines: Vec<(char, &'t str)>,
+}
+
+/// gotextdiff's `ToUnified`: edits grouped into hunks with three lines of
+/// context, hunks closer than six lines merged.
+fn hunks<'t>(lines: &[&'t str], edits: &[LineEdit<'t>]) -> Vec<Hunk<'t>> {
+    const EDGE: usize = 3;
+    fn add_equal<'t>(hunk: &mut Hunk<'t>, lines: &[&'t str], start: isize, end: isize) -> usize {
+        let mut added = 0;
+        for i in start..end {
+            if i < 0 {
+                continue;
+            }
+            let Some(line) = lines.get(i as usize) else {
+                return added;
+            };
+            hunk.lines.push((' ', line));
+            added += 1;
+        }
+        added
+    }
+    let mut out = Vec::new();
+    let mut current: Option<Hunk<'t>> = None;
+    let (mut last, mut to_line) = (0usize, 0usize);
+    for edit in edits {
+        let (start, end) = (edit.i1, edit.i2);
+        match current.as_mut() {
+            Some(_) if start == last => {}
+            Some(hunk) if start <= last + 2 * EDGE => {
+                add_equal(hunk, lines, last as isize, start as isize);
+            }
+            _ => {
+                if let Some(mut hunk) = current.take() {
+                    add_equal(&mut hunk, lines, last as isize, (last + EDGE) as isize);
+                    out.push(hunk);
+                }
+                to_line += start.saturating_sub(last);
+                let mut hunk = Hunk {
+                    from_line: start + 1,
+                    to_line: to_line + 1,
+                    lines: Vec::new(),
+                };
+                let delta = add_equal(
+                    &mut hunk,
+                    lines,
+                    start as isize - EDGE as isize,
+                    start as isize,
+                );
+                hunk.from_line -= delta;
+                hunk.to_line -= delta;
+                current = Some(hunk);
+            }
+        }
+        let Some(hunk) = current.as_mut() else {
+            continue;
+        };
+        last = start;
+        for line in &lines[start..end] {
+            hunk.lines.push(('-', line));
+            last += 1;
+        }
+        for line in &edit.inserted {
+            hunk.lines.push(('+', line));
+            to_line += 1;
+        }
+    }
+    if let Some(mut hunk) = current {
+        add_equal(&mut hunk, lines, last as isize, (last + EDGE) as isize);
+        out.push(hunk);
     }
     out
 }
@@ -791,6 +985,32 @@ pub(super) async fn settings(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unified_diffs_like_gotextdiff() {
+        assert_eq!(unified("a", "b", "x\n", "x\n"), "");
+        // from nothing: `-1`, no count of one; no final newline is marked
+        assert_eq!(
+            unified("a", "b", "", "{\n}"),
+            "--- a\n+++ b\n@@ -1 +1,2 @@\n+{\n+}\n\\ No newline at end of file\n"
+        );
+        // a change inside a long text: three lines of context each side
+        let old: String = (1..=10).map(|i| format!("{i}\n")).collect();
+        let new = old.replace("5\n", "five\n");
+        assert_eq!(
+            unified("a", "b", &old, &new),
+            "--- a\n+++ b\n@@ -2,7 +2,7 @@\n 2\n 3\n 4\n-5\n+five\n 6\n 7\n 8\n"
+        );
+        // changes far apart make two hunks
+        let new = old.replace("1\n", "one\n").replace("10\n", "ten\n");
+        let diff = unified("a", "b", &old, &new);
+        assert_eq!(diff.matches("@@ -").count(), 2, "{diff}");
+        assert!(
+            diff.starts_with("--- a\n+++ b\n@@ -1,4 +1,4 @@\n-1\n+one\n 2\n"),
+            "{diff}"
+        );
+        assert!(diff.ends_with(" 9\n-10\n+ten\n"), "{diff}");
+    }
 
     #[test]
     fn flow_collections_get_spaces() {

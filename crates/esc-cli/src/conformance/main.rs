@@ -10,7 +10,7 @@
 //! then the tags), put the fake `commands` on PATH, run the `run:` script
 //! with bash (`set -e`, every `esc` call echoed as `> esc ...` on both
 //! streams), compare stdout and stderr. Temp file paths are renamed
-//! `temp/esc-temp-N` in order of appearance, and our ciphertexts the
+//! `temp/esc-temp-N` as the reference harness numbers them ([`TempNames`]), and our ciphertexts the
 //! reference's of the same plaintext ([`fake::Fake::reference_ciphertexts`]).
 //! Transcripts listed in `conformance-skip.txt` (one `name: reason` a line)
 //! are skipped.
@@ -470,8 +470,9 @@ fn replay(
     }
     let out = command.output().context("running bash")?;
     let tmp_prefix = format!("{}/", tmp.display());
-    let stdout = rename_temp_files(&String::from_utf8_lossy(&out.stdout), &tmp_prefix);
-    let stderr = rename_temp_files(&String::from_utf8_lossy(&out.stderr), &tmp_prefix);
+    let mut temp_names = TempNames::default();
+    let stdout = temp_names.rename(&String::from_utf8_lossy(&out.stdout), &tmp_prefix);
+    let stderr = temp_names.rename(&String::from_utf8_lossy(&out.stderr), &tmp_prefix);
     let ciphertexts = runtime.block_on(fake.reference_ciphertexts(&[&stdout, &stderr]));
     drop(fake);
     let stdout = replace_all(stdout, &ciphertexts);
@@ -506,35 +507,130 @@ fn replace_all(mut text: String, mapping: &BTreeMap<String, String>) -> String {
     text
 }
 
-/// Rename `<tmp>/esc-XXXX` paths to `temp/esc-temp-N` in order of appearance.
-fn rename_temp_files(text: &str, tmp_prefix: &str) -> String {
-    let mut seen: Vec<String> = Vec::new();
-    let mut out = String::new();
-    let mut rest = text;
-    while let Some(pos) = rest.find(tmp_prefix) {
-        out.push_str(&rest[..pos]);
-        let tail = &rest[pos..];
-        let end = tail
-            .find(|c: char| c.is_whitespace() || c == '"' || c == ',')
-            .unwrap_or(tail.len());
-        let path = &tail[..end];
-        let idx = match seen.iter().position(|p| p == path) {
-            Some(i) => i,
-            None => {
-                seen.push(path.to_string());
-                seen.len() - 1
+/// The reference harness's temp file names: `temp/esc-temp-N` with N the
+/// lowest number not in use when the file is created. `esc` names its files
+/// `esc-<n>-<random>` with n the creation order within one command; a
+/// file that no longer exists when the script is over (`esc run` deletes
+/// its files) frees its number once its command is done.
+#[derive(Default)]
+struct TempNames {
+    /// Our path -> the harness's number.
+    assigned: BTreeMap<String, usize>,
+    /// Numbers in use.
+    live: std::collections::BTreeSet<usize>,
+}
+
+impl TempNames {
+    /// Rename the temp paths of `text`, one `> esc` command at a time.
+    fn rename(&mut self, text: &str, tmp_prefix: &str) -> String {
+        let mut out = String::with_capacity(text.len());
+        for segment in split_commands(text) {
+            let mut paths: Vec<(usize, String)> = temp_paths(segment, tmp_prefix)
+                .into_iter()
+                .filter(|p| !self.assigned.contains_key(p))
+                .map(|p| (creation_index(&p, tmp_prefix), p))
+                .collect();
+            paths.sort();
+            paths.dedup();
+            for (_, path) in &paths {
+                let number = (0..).find(|n| !self.live.contains(n)).unwrap_or(0);
+                self.live.insert(number);
+                self.assigned.insert(path.clone(), number);
             }
-        };
-        out.push_str(&format!("temp/esc-temp-{idx}"));
-        rest = &tail[end..];
+            out.push_str(&self.replace(segment, tmp_prefix));
+            for (_, path) in paths {
+                if !Path::new(&path).exists()
+                    && let Some(number) = self.assigned.get(&path)
+                {
+                    self.live.remove(number);
+                }
+            }
+        }
+        out
     }
-    out.push_str(rest);
-    out
+
+    fn replace(&self, text: &str, tmp_prefix: &str) -> String {
+        let mut out = String::new();
+        let mut rest = text;
+        while let Some(pos) = rest.find(tmp_prefix) {
+            out.push_str(&rest[..pos]);
+            let tail = &rest[pos..];
+            let end = path_end(tail);
+            match self.assigned.get(&tail[..end]) {
+                Some(n) => out.push_str(&format!("temp/esc-temp-{n}")),
+                None => out.push_str(&tail[..end]),
+            }
+            rest = &tail[end..];
+        }
+        out.push_str(rest);
+        out
+    }
+}
+
+/// `text` cut before each `> esc ` echo line.
+fn split_commands(text: &str) -> Vec<&str> {
+    let mut starts: Vec<usize> = text.match_indices("> esc ").map(|(i, _)| i).collect();
+    starts.retain(|&i| i == 0 || text.as_bytes()[i - 1] == b'\n');
+    starts.push(text.len());
+    let mut segments = vec![&text[..starts[0]]];
+    segments.extend(starts.windows(2).map(|w| &text[w[0]..w[1]]));
+    segments
+}
+
+fn path_end(tail: &str) -> usize {
+    tail.find(|c: char| c.is_whitespace() || c == '"' || c == ',')
+        .unwrap_or(tail.len())
+}
+
+fn temp_paths(text: &str, tmp_prefix: &str) -> Vec<String> {
+    text.match_indices(tmp_prefix)
+        .map(|(i, _)| {
+            let tail = &text[i..];
+            tail[..path_end(tail)].to_owned()
+        })
+        .collect()
+}
+
+/// The `<n>` of `<tmp>/esc-<n>-<random>`.
+fn creation_index(path: &str, tmp_prefix: &str) -> usize {
+    path.strip_prefix(tmp_prefix)
+        .and_then(|name| name.strip_prefix("esc-"))
+        .and_then(|rest| rest.split('-').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(usize::MAX)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn temp_files_are_numbered_like_the_harness() {
+        let dir = tempfile::tempdir().unwrap();
+        let prefix = format!("{}/", dir.path().display());
+        let kept = |name: &str| {
+            let path = format!("{prefix}{name}");
+            std::fs::write(&path, "x").unwrap();
+            path
+        };
+        // `run` (files gone afterwards): numbered by creation, then reused
+        let (r0, r1) = (format!("{prefix}esc-0-aa"), format!("{prefix}esc-1-bb"));
+        // `open` (files kept): numbers stay taken
+        let (o0, o1) = (kept("esc-0-cc"), kept("esc-1-dd"));
+        let text = format!(
+            "> esc run\nfile: {r1}, other: {r0}\n> esc run\nfile: {r1}\n> esc open\nA={o0}\nB={o1}\n> esc open\nA={o0}\n"
+        );
+        assert_eq!(
+            TempNames::default().rename(&text, &prefix),
+            "> esc run\nfile: temp/esc-temp-1, other: temp/esc-temp-0\n> esc run\nfile: temp/esc-temp-1\n> esc open\nA=temp/esc-temp-0\nB=temp/esc-temp-1\n> esc open\nA=temp/esc-temp-0\n"
+        );
+        let (p0, p1) = (kept("esc-0-ee"), kept("esc-1-ff"));
+        let text = format!("> esc open\nA={o0}\n> esc open\nA={p0}\nB={p1}\n");
+        assert_eq!(
+            TempNames::default().rename(&text, &prefix),
+            "> esc open\nA=temp/esc-temp-0\n> esc open\nA=temp/esc-temp-1\nB=temp/esc-temp-2\n"
+        );
+    }
 
     #[test]
     fn source_text_of_nested_definitions() {

@@ -65,10 +65,10 @@ pub(crate) fn render(
     for (name, text) in &projection.variables {
         out.push_str(&format!("{prefix}{name}={}\n", go_quote(text)));
     }
-    for (name, content) in &projection.files {
+    for (index, (name, content)) in projection.files.iter().enumerate() {
         let path = match files {
             Files::Pretend => "[unknown]".to_string(),
-            Files::WriteIn(dir) => write_temp_file(dir, content)?
+            Files::WriteIn(dir) => write_temp_file(dir, index, content)?
                 .to_string_lossy()
                 .into_owned(),
         };
@@ -77,11 +77,14 @@ pub(crate) fn render(
     Ok(out)
 }
 
-/// Write `content` to a new `esc-<random>` file (mode 0600) in `dir` and
-/// keep it; returns its path.
-pub(crate) fn write_temp_file(dir: &Path, content: &str) -> std::io::Result<PathBuf> {
+/// Write `content` to a new `esc-<index>-<random>` file (mode 0600) in
+/// `dir` and keep it; returns its path. `index` numbers the files of one
+/// command in creation order.
+pub(crate) fn write_temp_file(dir: &Path, index: usize, content: &str) -> std::io::Result<PathBuf> {
     // tempfile creates files with mode 0600 on Unix.
-    let mut file = tempfile::Builder::new().prefix("esc-").tempfile_in(dir)?;
+    let mut file = tempfile::Builder::new()
+        .prefix(&format!("esc-{index}-"))
+        .tempfile_in(dir)?;
     file.write_all(content.as_bytes())?;
     file.flush()?;
     let (_, path) = file.keep().map_err(|e| e.error)?;
