@@ -104,13 +104,23 @@ pub struct UpdateOutcome {
 }
 
 /// The result of a valid check.
-#[derive(Debug)]
 pub struct CheckOutcome {
     /// The environment JSON (`{}` when empty), with `exprs` (secret
     /// literals and secret-derived schemas redacted unless `show_secrets`).
     pub environment: PlainValue,
     /// Warnings.
     pub warnings: Vec<Diagnostic>,
+}
+
+/// Written by hand: with `show_secrets` the environment JSON holds revealed
+/// secrets as plain strings, so Debug never prints it.
+impl std::fmt::Debug for CheckOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CheckOutcome")
+            .field("environment", &format_args!("[elided]"))
+            .field("warnings", &self.warnings)
+            .finish()
+    }
 }
 
 /// An opened environment.
@@ -1634,5 +1644,21 @@ mod tests {
         assert!(check_tag_name("tags").is_err());
         assert!(check_tag_name("1x").is_err());
         assert!(check_tag_name("").is_err());
+    }
+
+    #[test]
+    fn check_outcome_debug_never_prints_the_environment() {
+        let mut properties = std::collections::BTreeMap::new();
+        properties.insert(
+            "password".to_owned(),
+            PlainValue::String("revealed-hunter2".to_owned()),
+        );
+        let outcome = CheckOutcome {
+            environment: PlainValue::Object(properties),
+            warnings: Vec::new(),
+        };
+        let printed = format!("{outcome:?}");
+        assert!(!printed.contains("revealed-hunter2"), "{printed}");
+        assert!(printed.contains("[elided]"), "{printed}");
     }
 }
