@@ -42,8 +42,10 @@ impl Default for RotationPolicy {
     }
 }
 
-/// The state of one key in a [`KeySet`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The state of one key in a [`KeySet`]. Serialised as key stores keep it:
+/// `{"state": "next", "published_at": ...}` (flattened beside the `kid`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
 pub enum KeyState {
     /// Published, not yet signing.
     Next {

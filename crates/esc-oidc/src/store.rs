@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 use crate::keyset::ManagedKey;
-use crate::{Error, KeySet, KeyState, SigningKey, UnixTime};
+use crate::{Error, KeySet, KeyState, SigningKey};
 
 /// Where an issuer's keys live between runs.
 #[async_trait::async_trait]
@@ -51,15 +51,7 @@ struct StoredIndex {
 struct StoredKey {
     kid: String,
     #[serde(flatten)]
-    state: StoredState,
-}
-
-#[derive(Serialize, Deserialize)]
-#[serde(tag = "state", rename_all = "snake_case")]
-enum StoredState {
-    Next { published_at: UnixTime },
-    Active { since: UnixTime },
-    Retired { until: UnixTime },
+    state: KeyState,
 }
 
 impl FileKeyStore {
@@ -93,11 +85,7 @@ impl KeyStore for FileKeyStore {
                 .iter()
                 .map(|managed| StoredKey {
                     kid: managed.key.kid().to_owned(),
-                    state: match managed.state {
-                        KeyState::Next { published_at } => StoredState::Next { published_at },
-                        KeyState::Active { since } => StoredState::Active { since },
-                        KeyState::Retired { until } => StoredState::Retired { until },
-                    },
+                    state: managed.state,
                 })
                 .collect(),
         };
@@ -167,14 +155,9 @@ fn load_blocking(dir: &Path) -> Result<Option<KeySet>, Error> {
                 reason: String::from("key does not match its kid"),
             });
         }
-        let state = match stored.state {
-            StoredState::Next { published_at } => KeyState::Next { published_at },
-            StoredState::Active { since } => KeyState::Active { since },
-            StoredState::Retired { until } => KeyState::Retired { until },
-        };
         keys.push(ManagedKey {
             key: Arc::new(key),
-            state,
+            state: stored.state,
         });
     }
     KeySet::from_keys(keys, index.revision).map(Some)

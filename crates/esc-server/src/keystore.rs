@@ -26,7 +26,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use esc_oidc::keyset::ManagedKey;
-use esc_oidc::{Error, KeySet, KeyState, KeyStore, SigningKey, UnixTime};
+use esc_oidc::{Error, KeySet, KeyState, KeyStore, SigningKey};
 use esc_store::{Plaintext, Store, StoreError};
 use serde::{Deserialize, Serialize};
 
@@ -58,15 +58,7 @@ struct StoredIndex {
 struct StoredKey {
     kid: String,
     #[serde(flatten)]
-    state: StoredState,
-}
-
-#[derive(Serialize, Deserialize)]
-#[serde(tag = "state", rename_all = "snake_case")]
-enum StoredState {
-    Next { published_at: UnixTime },
-    Active { since: UnixTime },
-    Retired { until: UnixTime },
+    state: KeyState,
 }
 
 /// The rows of the signing-key table, sorted out.
@@ -160,11 +152,7 @@ impl KeyStore for StoreKeyStore {
             })?;
             keys.push(ManagedKey {
                 key: self.key(&stored.kid, der)?,
-                state: match stored.state {
-                    StoredState::Next { published_at } => KeyState::Next { published_at },
-                    StoredState::Active { since } => KeyState::Active { since },
-                    StoredState::Retired { until } => KeyState::Retired { until },
-                },
+                state: stored.state,
             });
         }
         let in_set: HashSet<&str> = index.keys.iter().map(|key| key.kid.as_str()).collect();
@@ -208,11 +196,7 @@ impl KeyStore for StoreKeyStore {
                 .iter()
                 .map(|managed| StoredKey {
                     kid: managed.key.kid().to_owned(),
-                    state: match managed.state {
-                        KeyState::Next { published_at } => StoredState::Next { published_at },
-                        KeyState::Active { since } => StoredState::Active { since },
-                        KeyState::Retired { until } => StoredState::Retired { until },
-                    },
+                    state: managed.state,
                 })
                 .collect(),
         };
