@@ -6,7 +6,7 @@ use axum::body::Body;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 use esc_eval::PlainValue;
-use esc_store::{Environment, EnvironmentTag, Revision, RevisionTag, Timestamp};
+use esc_store::{Environment, EnvironmentTag, Revision, RevisionTag};
 use serde::{Deserialize, Serialize};
 
 /// A JSON response: compact, followed by one `\n` (Go's encoder).
@@ -62,29 +62,6 @@ pub(crate) fn no_content() -> Response {
     response
 }
 
-/// RFC 3339 UTC with seconds (`2024-07-29T12:30:00Z`).
-pub(crate) fn rfc3339(time: Timestamp) -> String {
-    let seconds = time.unix_millis().div_euclid(1000);
-    let days = seconds.div_euclid(86_400);
-    let of_day = seconds.rem_euclid(86_400);
-    // civil-from-days (Howard Hinnant's algorithm)
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        of_day / 3600,
-        (of_day % 3600) / 60,
-        of_day % 60
-    )
-}
-
 /// `OrgEnvironment`.
 #[derive(Serialize)]
 pub(crate) struct OrgEnvironment {
@@ -101,8 +78,8 @@ impl From<&Environment> for OrgEnvironment {
             organization: env.name.org.clone(),
             project: env.name.project.clone(),
             name: env.name.name.clone(),
-            created: rfc3339(env.created),
-            modified: rfc3339(env.modified),
+            created: env.created.rfc3339(),
+            modified: env.modified.rfc3339(),
         }
     }
 }
@@ -144,13 +121,13 @@ impl From<&Revision> for WireRevision {
     fn from(revision: &Revision) -> Self {
         Self {
             number: revision.number,
-            created: rfc3339(revision.created),
+            created: revision.created.rfc3339(),
             creator_login: revision.author.login.clone(),
             creator_name: revision.author.name.clone(),
             tags: revision.tags.clone(),
             retracted: revision.retracted.as_ref().map(|r| WireRetraction {
                 replacement: r.replacement,
-                at: rfc3339(r.at),
+                at: r.at.rfc3339(),
                 by_login: r.by.login.clone(),
                 by_name: r.by.name.clone(),
                 reason: r.reason.clone(),
@@ -178,8 +155,8 @@ impl From<&RevisionTag> for WireRevisionTag {
         Self {
             name: tag.name.clone(),
             revision: tag.revision,
-            created: rfc3339(tag.created),
-            modified: rfc3339(tag.modified),
+            created: tag.created.rfc3339(),
+            modified: tag.modified.rfc3339(),
             editor_login: tag.editor.as_ref().map(|e| e.login.clone()),
             editor_name: tag.editor.as_ref().map(|e| e.name.clone()),
         }
@@ -215,8 +192,8 @@ impl From<&EnvironmentTag> for WireEnvironmentTag {
             id: tag.id.clone(),
             name: tag.name.clone(),
             value: tag.value.clone(),
-            created: rfc3339(tag.created),
-            modified: rfc3339(tag.modified),
+            created: tag.created.rfc3339(),
+            modified: tag.modified.rfc3339(),
             editor_login: tag.editor.login.clone(),
             editor_name: tag.editor.name.clone(),
         }
@@ -333,25 +310,4 @@ pub(crate) struct Settings {
     /// Deletion protection.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) deletion_protected: Option<bool>,
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn formats_rfc3339() {
-        assert_eq!(
-            rfc3339(Timestamp::from_unix_millis(0)),
-            "1970-01-01T00:00:00Z"
-        );
-        assert_eq!(
-            rfc3339(Timestamp::from_unix_millis(1_722_256_200_999)),
-            "2024-07-29T12:30:00Z"
-        );
-        assert_eq!(
-            rfc3339(Timestamp::from_unix_millis(951_782_400_000)),
-            "2000-02-29T00:00:00Z"
-        );
-    }
 }

@@ -34,6 +34,30 @@ impl Timestamp {
     pub fn plus_millis(self, millis: i64) -> Self {
         Self(self.0.saturating_add(millis))
     }
+
+    /// RFC 3339 in UTC with whole seconds (`2024-07-29T12:30:00Z`), the form
+    /// the REST API sends.
+    pub fn rfc3339(self) -> String {
+        let seconds = self.0.div_euclid(1000);
+        let days = seconds.div_euclid(86_400);
+        let of_day = seconds.rem_euclid(86_400);
+        // civil-from-days (Howard Hinnant's algorithm)
+        let z = days + 719_468;
+        let era = z.div_euclid(146_097);
+        let doe = z.rem_euclid(146_097);
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let day = doy - (153 * mp + 2) / 5 + 1;
+        let month = if mp < 10 { mp + 3 } else { mp - 9 };
+        let year = yoe + era * 400 + i64::from(month <= 2);
+        format!(
+            "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+            of_day / 3600,
+            (of_day % 3600) / 60,
+            of_day % 60
+        )
+    }
 }
 
 /// Who made a change: a login and a display name.
@@ -533,4 +557,25 @@ pub struct WebhookDelivery {
     pub webhook: String,
     /// The delivery.
     pub delivery: NewWebhookDelivery,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_rfc3339() {
+        assert_eq!(
+            Timestamp::from_unix_millis(0).rfc3339(),
+            "1970-01-01T00:00:00Z"
+        );
+        assert_eq!(
+            Timestamp::from_unix_millis(1_722_256_200_999).rfc3339(),
+            "2024-07-29T12:30:00Z"
+        );
+        assert_eq!(
+            Timestamp::from_unix_millis(951_782_400_000).rfc3339(),
+            "2000-02-29T00:00:00Z"
+        );
+    }
 }

@@ -4,13 +4,14 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use esc_service::Version;
+use esc_store::Timestamp;
 use serde::Serialize;
 
 use crate::AppState;
 use crate::duration::parse_go_duration;
 use crate::error::ApiError;
 use crate::extract::{Authed, Params, RawBody, Segments};
-use crate::wire::{json_response, rfc3339, with_type};
+use crate::wire::{json_response, with_type};
 
 #[derive(Serialize)]
 struct Opened {
@@ -154,11 +155,11 @@ pub(crate) async fn rotate(
             secret_rotation_event: WireRotationEvent {
                 id: event.id.clone(),
                 environment_id: event.environment_id.clone(),
-                created: rfc3339(event.event.created),
+                created: event.event.created.rfc3339(),
                 pre_rotation_revision: event.event.pre_rotation_revision,
                 post_rotation_revision: event.event.post_rotation_revision,
                 user_id: event.event.user.clone(),
-                completed: event.event.completed.map(rfc3339),
+                completed: event.event.completed.map(Timestamp::rfc3339),
                 status: event.event.status.as_str(),
                 scheduled_action_id: event.event.schedule_id.clone(),
                 error_message: event.event.error_message.clone(),
