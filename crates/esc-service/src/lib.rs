@@ -34,3 +34,4 @@ pub use service::{
     Caller, CheckOutcome, CloneOptions, Definition, OpenedSession, RotationOutcome, Service,
     ServiceConfig, UpdateOutcome, UserInfo,
 };
+pub use service::{ROTATION_KIND, SCHEDULER_LOGIN, ScheduleRequest, ScheduledRun, parse_rfc3339};

@@ -22,6 +22,10 @@ use crate::names::{Version, check_env_ref, check_org};
 use crate::path::{lookup, parse_property_path};
 use crate::secrets::reseal_ciphertexts;
 
+mod schedules;
+
+pub use schedules::{ROTATION_KIND, SCHEDULER_LOGIN, ScheduleRequest, ScheduledRun, parse_rfc3339};
+
 /// Settings of the service. Every value is valid.
 #[derive(Clone, Debug)]
 pub struct ServiceConfig {
@@ -744,6 +748,18 @@ impl Service {
     ) -> ServiceResult<RotationOutcome> {
         check_env_ref(env)?;
         self.require(caller, env, Permission::Write)?;
+        self.rotate_unchecked(caller, env, paths, None).await
+    }
+
+    /// [`Service::rotate`] after its access check (the scheduler's runs
+    /// come here), recording `schedule_id` with the event.
+    async fn rotate_unchecked(
+        &self,
+        caller: &Caller,
+        env: &EnvRef,
+        paths: &[String],
+        schedule_id: Option<&str>,
+    ) -> ServiceResult<RotationOutcome> {
         let created = Timestamp::now();
         let normalized = paths
             .iter()
@@ -823,7 +839,7 @@ impl Service {
                 RotationStatus::Succeeded
             },
             error_message,
-            schedule_id: None,
+            schedule_id: schedule_id.map(str::to_owned),
             rotations,
         };
         let event = self.inner.store.record_rotation_event(env, &event).await?;
@@ -1271,11 +1287,13 @@ impl Service {
             providers: self.inner.providers.clone(),
             environments: Arc::new(StoreEnvironmentLoader {
                 store: self.inner.store.clone(),
-                policy: Arc::new(
+                policy: Arc::new(schedules::import_policy(
                     self.inner
                         .access
                         .with_stored(self.inner.grants.current(&caller.login).as_deref()),
-                ),
+                    caller,
+                    org,
+                )),
                 org: org.to_owned(),
                 login: caller.login.clone(),
                 definitions: self.inner.definitions.clone(),
