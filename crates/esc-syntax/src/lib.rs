@@ -36,6 +36,7 @@
 
 mod diagnostic;
 pub mod edit;
+pub mod emit;
 mod interp;
 mod path;
 mod pos;
