@@ -15,6 +15,7 @@ pub mod error;
 mod extract;
 pub mod keystore;
 mod routes;
+mod scheduler;
 mod serve;
 mod wire;
 
@@ -34,6 +35,7 @@ pub use duration::parse_go_duration;
 pub use serve::{ServeConfig, ServeError, StartedServer, serve, start, start_with_store};
 
 use crate::error::ApiError;
+use crate::routes::schedules as schedule_routes;
 use crate::routes::{environments, identity, open, tags};
 
 /// Limits applied to every request.
@@ -133,6 +135,20 @@ pub fn router(state: AppState) -> Router {
                 .delete(tags::delete_environment_tag),
         )
         .route(&env_path("/rotate"), post(open::rotate))
+        .route(
+            &env_path("/schedules"),
+            get(schedule_routes::list).post(schedule_routes::create),
+        )
+        .route(
+            &env_path("/schedules/{id}"),
+            get(schedule_routes::get)
+                .patch(schedule_routes::update)
+                .delete(schedule_routes::delete),
+        )
+        .route(
+            &env_path("/schedules/{id}/history"),
+            get(schedule_routes::history),
+        )
         .route(
             &env_path("/settings"),
             get(environments::settings).patch(environments::update_settings),

@@ -3,4 +3,5 @@
 pub(crate) mod environments;
 pub(crate) mod identity;
 pub(crate) mod open;
+pub(crate) mod schedules;
 pub(crate) mod tags;

@@ -2,7 +2,9 @@
 //! until the shutdown future completes, then drain in-flight requests.
 //! While it serves, a task applies the issuer's key rotation rules every
 //! [`ServeConfig::key_maintenance_interval`] (keys live in the database, see
-//! [`crate::keystore`], so servers sharing it converge on one key set).
+//! [`crate::keystore`], so servers sharing it converge on one key set), and
+//! a task runs the due rotation schedules every
+//! [`ServeConfig::schedule_interval`] (see [`crate::scheduler`]).
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -50,6 +52,11 @@ pub struct ServeConfig {
     /// reloaded from the database, picking up other servers' rotations).
     /// Must be well below a day (the rules' publish lead) and non-zero.
     pub key_maintenance_interval: Duration,
+    /// How often the scheduler looks for due rotation schedules (non-zero).
+    pub schedule_interval: Duration,
+    /// The most schedules one scheduler tick runs (non-zero); the rest wait
+    /// for the next ticks.
+    pub schedules_per_tick: u32,
 }
 
 impl Default for ServeConfig {
@@ -64,6 +71,8 @@ impl Default for ServeConfig {
             request_timeout: HttpLimits::default().request_timeout,
             allow_insecure_loopback_http: false,
             key_maintenance_interval: Duration::from_secs(300),
+            schedule_interval: Duration::from_secs(30),
+            schedules_per_tick: 16,
         }
     }
 }
@@ -104,6 +113,8 @@ pub struct StartedServer {
     pub state: AppState,
     listener: TcpListener,
     key_maintenance_interval: Duration,
+    schedule_interval: Duration,
+    schedules_per_tick: u32,
 }
 
 /// Opens the store, bootstraps the admin and binds; does not serve yet.
@@ -181,6 +192,8 @@ pub async fn start_with_store(
         },
         listener,
         key_maintenance_interval: config.key_maintenance_interval,
+        schedule_interval: config.schedule_interval,
+        schedules_per_tick: config.schedules_per_tick,
     })
 }
 
@@ -189,6 +202,11 @@ fn check(config: &ServeConfig) -> Result<(), ServeError> {
     if config.key_maintenance_interval.is_zero() {
         return Err(ServeError::Config(
             "key_maintenance_interval must be non-zero",
+        ));
+    }
+    if config.schedule_interval.is_zero() || config.schedules_per_tick == 0 {
+        return Err(ServeError::Config(
+            "schedule_interval and schedules_per_tick must be non-zero",
         ));
     }
     Ok(())
@@ -209,11 +227,22 @@ impl StartedServer {
                 stopped,
             ))
         });
+        let (stop_scheduler, scheduler_stopped) = tokio::sync::oneshot::channel();
+        let scheduler = tokio::spawn(crate::scheduler::run_schedules(
+            self.state.service.clone(),
+            self.schedule_interval,
+            self.schedules_per_tick,
+            scheduler_stopped,
+        ));
         let served = axum::serve(self.listener, router(self.state))
             .with_graceful_shutdown(shutdown)
             .await
             .map_err(|source| ServeError::Io { address, source });
         let _ = stop_maintenance.send(());
+        let _ = stop_scheduler.send(());
+        if let Err(error) = scheduler.await {
+            tracing::error!(%error, "the scheduler task failed");
+        }
         if let Some(maintenance) = maintenance
             && let Err(error) = maintenance.await
         {

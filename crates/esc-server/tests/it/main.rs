@@ -9,6 +9,7 @@ mod harness;
 mod keystore;
 mod postgres;
 mod rotation;
+mod schedules;
 mod sdk;
 mod secrets;
 mod serve;
