@@ -36,7 +36,7 @@ pub use serve::{ServeConfig, ServeError, StartedServer, serve, start, start_with
 
 use crate::error::ApiError;
 use crate::routes::schedules as schedule_routes;
-use crate::routes::{environments, identity, open, tags};
+use crate::routes::{environments, identity, open, tags, webhooks};
 
 /// Limits applied to every request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -152,6 +152,21 @@ pub fn router(state: AppState) -> Router {
         .route(
             &env_path("/settings"),
             get(environments::settings).patch(environments::update_settings),
+        )
+        .route(
+            &env_path("/hooks"),
+            get(webhooks::list).post(webhooks::create),
+        )
+        .route(
+            &env_path("/hooks/{name}"),
+            get(webhooks::get)
+                .patch(webhooks::update)
+                .delete(webhooks::delete),
+        )
+        .route(&env_path("/hooks/{name}/ping"), post(webhooks::ping))
+        .route(
+            &env_path("/hooks/{name}/deliveries"),
+            get(webhooks::deliveries),
         )
         .route(
             "/.well-known/openid-configuration",

@@ -5,3 +5,4 @@ pub(crate) mod identity;
 pub(crate) mod open;
 pub(crate) mod schedules;
 pub(crate) mod tags;
+pub(crate) mod webhooks;

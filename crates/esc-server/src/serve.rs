@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use esc_oidc::{FileKeyStore, Issuer, IssuerConfig};
 use esc_providers::ProvidersConfig;
-use esc_service::{AccessPolicy, Service, ServiceConfig};
+use esc_service::{AccessPolicy, Service, ServiceConfig, WebhookConfig};
 use esc_store::{Location, Plaintext, SqlStore, Store};
 use tokio::net::TcpListener;
 
@@ -45,8 +45,9 @@ pub struct ServeConfig {
     /// Longest time one request may take.
     pub request_timeout: Duration,
     /// Let `fn::open::external` / `fn::rotate::external` call plain
-    /// `http://` adapters on loopback addresses (local development only;
-    /// HTTPS is required otherwise).
+    /// `http://` adapters, and webhooks deliver to plain `http://` URLs, on
+    /// loopback addresses (local development only; HTTPS is required
+    /// otherwise).
     pub allow_insecure_loopback_http: bool,
     /// How often the issuer's key rotation rules run (and the key set is
     /// reloaded from the database, picking up other servers' rotations).
@@ -171,6 +172,11 @@ pub async fn start_with_store(
             access: AccessPolicy {
                 admins: vec![config.admin_login.clone()],
                 memberships: Vec::new(),
+            },
+            // webhooks follow the providers' rule for plain http://
+            webhooks: WebhookConfig {
+                allow_insecure_loopback_http: config.allow_insecure_loopback_http,
+                ..WebhookConfig::default()
             },
             ..ServiceConfig::default()
         },

@@ -9,6 +9,8 @@ use esc_eval::PlainValue;
 use esc_store::{Environment, EnvironmentTag, Revision, RevisionTag};
 use serde::{Deserialize, Serialize};
 
+pub(crate) mod webhooks;
+
 /// A JSON response: compact, followed by one `\n` (Go's encoder).
 pub(crate) fn json_response<T: Serialize>(status: StatusCode, body: &T) -> Response {
     match serde_json::to_vec(body) {

@@ -22,6 +22,7 @@ mod names;
 mod path;
 mod secrets;
 mod service;
+mod webhooks;
 
 pub use access::{AccessPolicy, Membership, Permission, Role};
 pub use check_exprs::drop_access;
@@ -33,5 +34,9 @@ pub use secrets::RewriteError;
 pub use service::{
     Caller, CheckOutcome, CloneOptions, Definition, OpenedSession, RotationOutcome, Service,
     ServiceConfig, UpdateOutcome, UserInfo,
+};
+pub use webhooks::{
+    DeliveryRecord, EVENTS as WEBHOOK_EVENTS, GROUPS as WEBHOOK_GROUPS, KIND_HEADER, NewWebhook,
+    REMOVE_SECRET, SIGNATURE_HEADER, WebhookConfig, WebhookUpdate,
 };
 pub use service::{ROTATION_KIND, SCHEDULER_LOGIN, ScheduleRequest, ScheduledRun, parse_rfc3339};

@@ -21,6 +21,10 @@ use crate::loader::{DefinitionCache, EnvironmentDecrypter, NoDecrypter, StoreEnv
 use crate::names::{Version, check_env_ref, check_org};
 use crate::path::{lookup, parse_property_path};
 use crate::secrets::reseal_ciphertexts;
+use crate::webhooks::WebhookConfig;
+use crate::webhooks::dispatch::Dispatcher;
+
+mod webhooks;
 
 mod schedules;
 
@@ -46,6 +50,8 @@ pub struct ServiceConfig {
     /// memory to answer reads without the store (60 s; zero: never). The
     /// store keeps every session too, for other servers and later reads.
     pub session_cache_ttl: Duration,
+    /// Webhook deliveries: URL policy, timeouts, queue bounds.
+    pub webhooks: WebhookConfig,
 }
 
 impl Default for ServiceConfig {
@@ -57,6 +63,7 @@ impl Default for ServiceConfig {
             max_definition_bytes: 1 << 20,
             token_cache_ttl: Duration::from_secs(5),
             session_cache_ttl: Duration::from_secs(60),
+            webhooks: WebhookConfig::default(),
         }
     }
 }
@@ -179,6 +186,8 @@ struct Inner {
     config: ServiceConfig,
     /// Parsed definitions of stored revisions (opens and imports).
     definitions: Arc<DefinitionCache>,
+    /// The queue of webhook deliveries.
+    webhooks: Dispatcher,
 }
 
 impl Service {
@@ -188,9 +197,11 @@ impl Service {
         providers: Arc<dyn ProviderLoader>,
         config: ServiceConfig,
     ) -> Self {
+        let webhooks = Dispatcher::new(store.clone(), config.webhooks.clone());
         Self {
             inner: Arc::new(Inner {
                 store,
+                webhooks,
                 providers,
                 access: Arc::new(config.access.clone()),
                 tokens: TokenCache::new(config.token_cache_ttl),
@@ -311,6 +322,7 @@ impl Service {
             .await
             .map_err(|error| with_env_name(error, env))?;
         self.audit(caller, env, "environment.create", "").await?;
+        self.notify_webhooks(caller, env, "created", Some(created.latest_revision), None);
         Ok(created)
     }
 
@@ -469,6 +481,7 @@ impl Service {
             &format!("revision {}", revision.number),
         )
         .await?;
+        self.notify_webhooks(caller, env, "updated", Some(revision.number), None);
         Ok(UpdateOutcome { revision, warnings })
     }
 
@@ -476,13 +489,17 @@ impl Service {
     pub async fn delete(&self, caller: &Caller, env: &EnvRef) -> ServiceResult<()> {
         check_env_ref(env)?;
         self.require(caller, env, Permission::Admin)?;
+        // the hooks go with the environment: found before it
+        let hooks = self.deletion_targets(caller, env).await;
         self.inner
             .store
             .delete_environment(env)
             .await
             .map_err(|error| with_env_name(error, env))?;
         self.inner.sessions.forget_environment(env);
-        self.audit(caller, env, "environment.delete", "").await
+        self.audit(caller, env, "environment.delete", "").await?;
+        self.notify_deletion(hooks);
+        Ok(())
     }
 
     /// Copies `source` to a new environment `target` in the same
@@ -850,6 +867,16 @@ impl Service {
             &format!("revision {}", content.revision.number),
         )
         .await?;
+        let kind = if event.event.status == RotationStatus::Succeeded {
+            "rotated"
+        } else {
+            "rotation_failed"
+        };
+        let revision = event
+            .event
+            .post_rotation_revision
+            .unwrap_or(event.event.pre_rotation_revision);
+        self.notify_webhooks(caller, env, kind, Some(revision), None);
         Ok(RotationOutcome { event })
     }
 
@@ -968,6 +995,7 @@ impl Service {
             &format!("to revision {number} as {}", revision.number),
         )
         .await?;
+        self.notify_webhooks(caller, env, "updated", Some(revision.number), None);
         Ok(revision)
     }
 
@@ -1022,6 +1050,7 @@ impl Service {
             &format!("{name} -> {}", tag.revision),
         )
         .await?;
+        self.notify_webhooks(caller, env, "tagged", Some(tag.revision), Some(name));
         Ok(tag)
     }
 
@@ -1046,6 +1075,7 @@ impl Service {
             &format!("{name} -> {revision}"),
         )
         .await?;
+        self.notify_webhooks(caller, env, "tagged", Some(revision), Some(name));
         Ok(tag)
     }
 
@@ -1058,7 +1088,9 @@ impl Service {
     ) -> ServiceResult<()> {
         self.writable(caller, env).await?;
         self.inner.store.delete_revision_tag(env, name).await?;
-        self.audit(caller, env, "revision_tag.delete", name).await
+        self.audit(caller, env, "revision_tag.delete", name).await?;
+        self.notify_webhooks(caller, env, "tagged", None, Some(name));
+        Ok(())
     }
 
     // ---- environment tags ----

@@ -23,6 +23,15 @@ pub(crate) struct TestServer {
 impl TestServer {
     /// A server over `store`, with a fresh token for the admin.
     pub(crate) async fn over(store: Arc<dyn Store>, limits: HttpLimits) -> Self {
+        Self::over_with_webhooks(store, limits, esc_service::WebhookConfig::default()).await
+    }
+
+    /// A server over `store` whose webhooks follow `webhooks`.
+    pub(crate) async fn over_with_webhooks(
+        store: Arc<dyn Store>,
+        limits: HttpLimits,
+        webhooks: esc_service::WebhookConfig,
+    ) -> Self {
         let service = Service::new(
             store.clone(),
             Arc::new(ProviderRegistry::new()),
@@ -31,6 +40,7 @@ impl TestServer {
                     admins: vec![ADMIN.into()],
                     memberships: Vec::new(),
                 },
+                webhooks,
                 ..ServiceConfig::default()
             },
         );

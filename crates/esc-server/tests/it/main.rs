@@ -14,3 +14,4 @@ mod sdk;
 mod secrets;
 mod serve;
 mod started;
+mod webhooks;
