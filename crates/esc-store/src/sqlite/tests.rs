@@ -142,3 +142,34 @@ async fn a_one_statement_read_runs_one_statement_outside_a_transaction() {
         assert!(reader.lock().await.is_autocommit());
     }
 }
+
+#[tokio::test]
+async fn cached_statements_are_not_prepared_again_when_bindings_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let backend = SqliteBackend::open(&dir.path().join("t.db")).await.unwrap();
+    let mut setup = backend.begin().await.unwrap();
+    setup
+        .batch("CREATE TABLE t (id BIGINT PRIMARY KEY, v BIGINT)")
+        .await
+        .unwrap();
+    setup.commit().await.unwrap();
+    // An equality with a bound integer and a bound LIMIT: both made SQLite
+    // re-prepare the statement whenever the binding changed (and rusqlite
+    // clears bindings whenever a statement goes back to its cache).
+    let sql = "SELECT v FROM t WHERE id = ?1 ORDER BY v LIMIT ?2";
+    for connection in std::iter::once(&backend.connection).chain(&backend.readers) {
+        let connection = connection.lock().await;
+        for (id, limit) in [(0_i64, 1_i64), (5, 10), (1, 0), (7, 3)] {
+            let mut statement = connection.prepare_cached(sql).unwrap();
+            statement
+                .query_map(rusqlite::params![id, limit], |row| row.get::<_, i64>(0))
+                .unwrap()
+                .for_each(drop);
+        }
+        let statement = connection.prepare_cached(sql).unwrap();
+        assert_eq!(
+            statement.get_status(rusqlite::StatementStatus::RePrepare),
+            0
+        );
+    }
+}
