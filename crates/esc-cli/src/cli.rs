@@ -267,7 +267,7 @@ pub(crate) struct VersionCommand {
 pub(crate) enum VersionSubcommand {
     /// Show revision history
     #[command(after_help = "Example:\n  esc env version history myproject/dev")]
-    History(HistoryArgs),
+    History(PagedListArgs),
     /// Retract a revision
     #[command(
         after_help = "Example:\n  esc env version retract myproject/dev@3 --reason \"leaked key\""
@@ -307,6 +307,23 @@ pub(crate) struct RetractArgs {
     pub(crate) reason: Option<String>,
 }
 
+/// A listing paged on a terminal (`version history`, `version tag ls`,
+/// `tag ls`).
+#[derive(Debug, Args)]
+pub(crate) struct PagedListArgs {
+    #[arg(value_name = "REF[@V]")]
+    pub(crate) args: Vec<String>,
+    /// Print times in UTC
+    #[arg(long)]
+    pub(crate) utc: bool,
+    /// Output format: text or json
+    #[arg(long, default_value = "text")]
+    pub(crate) output: String,
+    /// The pager for text output on a terminal (default: $PAGER, else "less -R -F")
+    #[arg(long)]
+    pub(crate) pager: Option<String>,
+}
+
 #[derive(Debug, Args)]
 #[command(args_conflicts_with_subcommands = true)]
 pub(crate) struct VersionTagCommand {
@@ -323,7 +340,7 @@ pub(crate) struct VersionTagCommand {
 pub(crate) enum VersionTagSubcommand {
     /// List revision tags
     #[command(after_help = "Example:\n  esc env version tag ls myproject/dev")]
-    Ls(HistoryArgs),
+    Ls(PagedListArgs),
     /// Remove a revision tag
     #[command(after_help = "Example:\n  esc env version tag rm myproject/dev@stable")]
     Rm(ArgList),
@@ -348,7 +365,7 @@ pub(crate) enum TagSubcommand {
     Get(HistoryArgs),
     /// List environment tags
     #[command(after_help = "Example:\n  esc env tag ls myproject/dev")]
-    Ls(HistoryArgs),
+    Ls(PagedListArgs),
     /// Rename an environment tag
     #[command(after_help = "Example:\n  esc env tag mv myproject/dev owner maintainer")]
     Mv(HistoryArgs),

@@ -38,6 +38,16 @@ impl Timestamp {
     /// RFC 3339 in UTC with whole seconds (`2024-07-29T12:30:00Z`), the form
     /// the REST API sends.
     pub fn rfc3339(self) -> String {
+        let c = self.civil();
+        format!(
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+            c.year, c.month, c.day, c.hour, c.minute, c.second
+        )
+    }
+
+    /// The calendar date and clock time of this instant in UTC (proleptic
+    /// Gregorian calendar).
+    pub fn civil(self) -> CivilTime {
         let seconds = self.0.div_euclid(1000);
         let days = seconds.div_euclid(86_400);
         let of_day = seconds.rem_euclid(86_400);
@@ -50,14 +60,136 @@ impl Timestamp {
         let mp = (5 * doy + 2) / 153;
         let day = doy - (153 * mp + 2) / 5 + 1;
         let month = if mp < 10 { mp + 3 } else { mp - 9 };
-        let year = yoe + era * 400 + i64::from(month <= 2);
-        format!(
-            "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-            of_day / 3600,
-            (of_day % 3600) / 60,
-            of_day % 60
-        )
+        // every field below is in range by construction
+        let small = |v: i64| u32::try_from(v).unwrap_or(0);
+        CivilTime {
+            year: yoe + era * 400 + i64::from(month <= 2),
+            month: small(month),
+            day: small(day),
+            hour: small(of_day / 3600),
+            minute: small(of_day % 3600 / 60),
+            second: small(of_day % 60),
+            millisecond: small(self.0.rem_euclid(1000)),
+        }
     }
+
+    /// The instant of a UTC calendar date and clock time; `None` when a
+    /// field is out of range (month 13, February 30, hour 24, ...).
+    pub fn from_civil(c: &CivilTime) -> Option<Self> {
+        let leap = c.year % 4 == 0 && (c.year % 100 != 0 || c.year % 400 == 0);
+        let month_days = match c.month {
+            1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+            4 | 6 | 9 | 11 => 30,
+            2 if leap => 29,
+            2 => 28,
+            _ => return None,
+        };
+        if c.day == 0
+            || c.day > month_days
+            || c.hour > 23
+            || c.minute > 59
+            || c.second > 59
+            || c.millisecond > 999
+        {
+            return None;
+        }
+        // days-from-civil (Howard Hinnant's algorithm)
+        let (month, day) = (i64::from(c.month), i64::from(c.day));
+        let year = if month <= 2 { c.year - 1 } else { c.year };
+        let era = year.div_euclid(400);
+        let yoe = year - era * 400;
+        let doy = (153 * ((month + 9) % 12) + 2) / 5 + day - 1;
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+        let days = era.checked_mul(146_097)?.checked_add(doe - 719_468)?;
+        let seconds = days.checked_mul(86_400)?.checked_add(
+            i64::from(c.hour) * 3600 + i64::from(c.minute) * 60 + i64::from(c.second),
+        )?;
+        Some(Self(
+            seconds
+                .checked_mul(1000)?
+                .checked_add(i64::from(c.millisecond))?,
+        ))
+    }
+
+    /// Parses RFC 3339 (`2024-07-29T12:30:00Z`, `...:00.5+02:00`); digits
+    /// beyond milliseconds are dropped. `None` when `text` is not RFC 3339.
+    pub fn parse_rfc3339(text: &str) -> Option<Self> {
+        fn number<T: std::str::FromStr>(digits: &str, len: usize) -> Option<T> {
+            (digits.len() == len && digits.bytes().all(|b| b.is_ascii_digit()))
+                .then(|| digits.parse().ok())
+                .flatten()
+        }
+        let (date, time) = text.split_once(['T', 't'])?;
+        let mut date_parts = date.split('-');
+        let year: i64 = number(date_parts.next()?, 4)?;
+        let month = number(date_parts.next()?, 2)?;
+        let day = number(date_parts.next()?, 2)?;
+        if date_parts.next().is_some() {
+            return None;
+        }
+        let (clock, offset_seconds) = match time.strip_suffix(['Z', 'z']) {
+            Some(clock) => (clock, 0),
+            None => {
+                let at = time.rfind(['+', '-'])?;
+                let (clock, offset) = time.split_at(at);
+                let sign = if offset.starts_with('-') { -1 } else { 1 };
+                let (hours, minutes) = offset.get(1..)?.split_once(':')?;
+                let hours: i64 = number(hours, 2)?;
+                let minutes: i64 = number(minutes, 2)?;
+                if hours > 23 || minutes > 59 {
+                    return None;
+                }
+                (clock, sign * (hours * 3600 + minutes * 60))
+            }
+        };
+        let (whole, fraction) = clock.split_once('.').unwrap_or((clock, ""));
+        let mut clock_parts = whole.split(':');
+        let hour = number(clock_parts.next()?, 2)?;
+        let minute = number(clock_parts.next()?, 2)?;
+        let second = number(clock_parts.next()?, 2)?;
+        if clock_parts.next().is_some() {
+            return None;
+        }
+        let millisecond = if clock.contains('.') {
+            if fraction.is_empty() || !fraction.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            let digits = &fraction[..fraction.len().min(3)];
+            number(&format!("{digits:0<3}"), 3)?
+        } else {
+            0
+        };
+        let utc = Self::from_civil(&CivilTime {
+            year,
+            month,
+            day,
+            hour,
+            minute,
+            second,
+            millisecond,
+        })?;
+        Some(utc.plus_millis(-offset_seconds * 1000))
+    }
+}
+
+/// A calendar date and clock time (proleptic Gregorian), as
+/// [`Timestamp::civil`] gives it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CivilTime {
+    /// The year (1 for 1 AD, 0 for 1 BC).
+    pub year: i64,
+    /// 1 to 12.
+    pub month: u32,
+    /// 1 to 31.
+    pub day: u32,
+    /// 0 to 23.
+    pub hour: u32,
+    /// 0 to 59.
+    pub minute: u32,
+    /// 0 to 59.
+    pub second: u32,
+    /// 0 to 999.
+    pub millisecond: u32,
 }
 
 /// Who made a change: a login and a display name.
@@ -577,5 +709,68 @@ mod tests {
             Timestamp::from_unix_millis(951_782_400_000).rfc3339(),
             "2000-02-29T00:00:00Z"
         );
+    }
+
+    #[test]
+    fn civil_fields_round_trip() {
+        let civil = Timestamp::from_unix_millis(1_700_000_000_120).civil();
+        assert_eq!(
+            civil,
+            CivilTime {
+                year: 2023,
+                month: 11,
+                day: 14,
+                hour: 22,
+                minute: 13,
+                second: 20,
+                millisecond: 120
+            }
+        );
+        // Go's zero time, before the epoch
+        let zero = Timestamp::from_unix_millis(-62_135_596_800_000);
+        assert_eq!(
+            (zero.civil().year, zero.civil().month, zero.civil().day),
+            (1, 1, 1)
+        );
+        for millis in [
+            0,
+            -1,
+            951_782_400_000,
+            1_722_256_200_999,
+            -62_135_596_800_000,
+        ] {
+            let t = Timestamp::from_unix_millis(millis);
+            assert_eq!(Timestamp::from_civil(&t.civil()), Some(t), "{millis}");
+        }
+        let mut february_30 = Timestamp::from_unix_millis(0).civil();
+        (february_30.month, february_30.day) = (2, 30);
+        assert_eq!(Timestamp::from_civil(&february_30), None);
+    }
+
+    #[test]
+    fn parses_rfc3339() {
+        let parse = |text| Timestamp::parse_rfc3339(text).map(Timestamp::unix_millis);
+        assert_eq!(parse("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(parse("2000-02-29T00:00:00.5Z"), Some(951_782_400_500));
+        assert_eq!(
+            parse("2000-02-29T00:00:00.123456789Z"),
+            Some(951_782_400_123)
+        );
+        assert_eq!(parse("1970-01-01T01:00:00+01:00"), Some(0));
+        assert_eq!(parse("1969-12-31T19:00:00-05:00"), Some(0));
+        assert_eq!(parse("0001-01-01T00:00:00Z"), Some(-62_135_596_800_000));
+        for bad in [
+            "junk",
+            "",
+            "2024-13-01T00:00:00Z",
+            "2023-02-29T00:00:00Z",
+            "2024-01-01T24:00:00Z",
+            "2024-01-01T00:00:00",
+            "2024-01-01T00:00:00.Z",
+            "2024-1-01T00:00:00Z",
+            "2024-01-01T00:00:00+1:00",
+        ] {
+            assert_eq!(parse(bad), None, "{bad:?}");
+        }
     }
 }

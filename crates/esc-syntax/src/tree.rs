@@ -119,6 +119,7 @@ pub fn parse_document_with_limits(
         limits,
         previous_end: 0,
         current_end: 0,
+        open_collections: Vec::new(),
     };
     loader.document().map(Some)
 }
@@ -144,6 +145,9 @@ struct Loader<'t, 'l> {
     previous_end: usize,
     /// Byte offset where the current event ends.
     current_end: usize,
+    /// 1-based start lines of the collections being read, innermost last:
+    /// the context of a collection's syntax error.
+    open_collections: Vec<usize>,
 }
 
 impl<'t> Loader<'t, '_> {
@@ -169,15 +173,24 @@ impl<'t> Loader<'t, '_> {
                 self.current_end = self.current_end.max(end);
                 Ok((event, span))
             }
-            Some(Err(err)) => Err(Diagnostic::error(
-                format!(
-                    "yaml: line {}: {}",
-                    err.marker().line(),
-                    scan_message(err.info())
-                ),
-                None,
-                "",
-            )),
+            Some(Err(err)) => {
+                let line = match self.open_collections.last() {
+                    Some(&context) if is_collection_error(err.info()) => {
+                        go_parser_error_line(context, err.marker().line())
+                    }
+                    _ => err.marker().line(),
+                };
+                let message = scan_message(err.info());
+                Err(Diagnostic::error(
+                    if line == 0 {
+                        format!("yaml: {message}")
+                    } else {
+                        format!("yaml: line {line}: {message}")
+                    },
+                    None,
+                    "",
+                ))
+            }
             None => Err(Diagnostic::error(
                 "yaml: unexpected end of stream",
                 None,
@@ -200,6 +213,7 @@ impl<'t> Loader<'t, '_> {
             Event::SequenceStart(..) => {
                 let start = self.start_pos(span.start);
                 self.check_depth(depth, &start, path)?;
+                self.open_collections.push(span.start.line());
                 let mut items = Vec::new();
                 loop {
                     let (event, span) = self.next_event()?;
@@ -210,6 +224,7 @@ impl<'t> Loader<'t, '_> {
                     let item = self.node(event, span, &item_path, depth + 1)?;
                     items.push(item);
                 }
+                self.open_collections.pop();
                 let end = items.last().map_or(start, |n| n.range.end);
                 Ok(Node {
                     range: self.range(start, end),
@@ -219,6 +234,7 @@ impl<'t> Loader<'t, '_> {
             Event::MappingStart(..) => {
                 let start = self.start_pos(span.start);
                 self.check_depth(depth, &start, path)?;
+                self.open_collections.push(span.start.line());
                 let mut entries = Vec::new();
                 loop {
                     let (event, span) = self.next_event()?;
@@ -243,6 +259,7 @@ impl<'t> Loader<'t, '_> {
                     let value = self.node(event, span, &entry_path, depth + 1)?;
                     entries.push((key, value));
                 }
+                self.open_collections.pop();
                 let end = entries.last().map_or(start, |(_, v)| v.range.end);
                 Ok(Node {
                     range: self.range(start, end),
@@ -456,6 +473,33 @@ fn short_tag(tag: &Tag) -> Option<String> {
         Some(format!("!{}", tag.suffix))
     } else {
         Some(format!("{}{}", tag.handle, tag.suffix))
+    }
+}
+
+/// A parser error inside a collection ("while parsing a flow sequence,
+/// expected ',' or ']'"), whose context is the collection's start.
+fn is_collection_error(info: &str) -> bool {
+    [
+        "while parsing a flow sequence",
+        "while parsing a flow mapping",
+        "while parsing a block collection",
+        "while parsing a block mapping",
+    ]
+    .iter()
+    .any(|context| info.starts_with(context))
+}
+
+/// The line yaml.v3 names for a parser error (`parser.fail`): the context
+/// mark's 0-based line when it is not the first line, else the problem
+/// mark's 0-based line (0: no line at all). Parser errors are not shifted
+/// to 1-based as scanner errors are, so `[a` fails on "line 1" (the stream
+/// end, forced onto a new line). Both arguments are saphyr's 1-based lines.
+fn go_parser_error_line(context: usize, problem: usize) -> usize {
+    let context = context.saturating_sub(1);
+    if context != 0 {
+        context
+    } else {
+        problem.saturating_sub(1)
     }
 }
 

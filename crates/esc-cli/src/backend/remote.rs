@@ -206,47 +206,16 @@ fn u64_of(v: &PlainValue, key: &str) -> u64 {
     }
 }
 
-/// RFC 3339 text to Unix milliseconds (0 when absent or unreadable).
-/// A time field in Unix milliseconds; a missing one is Go's zero time, as
-/// the reference prints it (`0001-01-01 00:00:00 +0000 UTC`).
+/// A time field in Unix milliseconds; a missing or unreadable one is Go's
+/// zero time, as the reference prints it (`0001-01-01 00:00:00 +0000 UTC`).
 fn millis_of(v: &PlainValue, key: &str) -> i64 {
     v.member(key)
         .and_then(PlainValue::as_str)
-        .and_then(parse_rfc3339)
-        .unwrap_or(super::GO_ZERO_TIME_MILLIS)
-}
-
-fn parse_rfc3339(text: &str) -> Option<i64> {
-    let num = |s: &str| s.parse::<i64>().ok();
-    let (date, time) = text.split_once('T')?;
-    let mut d = date.split('-');
-    let (y, m, day) = (num(d.next()?)?, num(d.next()?)?, num(d.next()?)?);
-    let (clock, offset_secs) = if let Some(c) = time.strip_suffix('Z') {
-        (c, 0)
-    } else {
-        let idx = time.rfind(['+', '-'])?;
-        let (c, off) = time.split_at(idx);
-        let sign = if off.starts_with('-') { -1 } else { 1 };
-        let (oh, om) = off[1..].split_once(':')?;
-        (c, sign * (num(oh)? * 3600 + num(om)? * 60))
-    };
-    let (hms, frac) = clock.split_once('.').unwrap_or((clock, ""));
-    let mut t = hms.split(':');
-    let (h, mi, s) = (num(t.next()?)?, num(t.next()?)?, num(t.next()?)?);
-    let ms = if frac.is_empty() {
-        0
-    } else {
-        num(&format!("{:0<3}", &frac[..frac.len().min(3)]))?
-    };
-    // days from civil (Howard Hinnant).
-    let y2 = if m <= 2 { y - 1 } else { y };
-    let era = y2.div_euclid(400);
-    let yoe = y2 - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Some(((days * 86_400 + h * 3600 + mi * 60 + s - offset_secs) * 1000) + ms)
+        .and_then(esc_store::Timestamp::parse_rfc3339)
+        .map_or(
+            super::GO_ZERO_TIME_MILLIS,
+            esc_store::Timestamp::unix_millis,
+        )
 }
 
 fn json_body(fields: &[(&str, JsonField<'_>)]) -> String {
@@ -909,14 +878,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn rfc3339_times() {
-        assert_eq!(parse_rfc3339("1970-01-01T00:00:00Z"), Some(0));
-        assert_eq!(
-            parse_rfc3339("2000-02-29T00:00:00.5Z"),
-            Some(951_782_400_500)
-        );
-        assert_eq!(parse_rfc3339("1970-01-01T01:00:00+01:00"), Some(0));
-        assert_eq!(parse_rfc3339("junk"), None);
+    fn time_fields() {
+        let record = PlainValue::from_json_document(
+            r#"{"a":"1970-01-01T01:00:00+01:00","b":"2000-02-29T00:00:00.5Z","c":"junk"}"#,
+        )
+        .unwrap();
+        assert_eq!(millis_of(&record, "a"), 0);
+        assert_eq!(millis_of(&record, "b"), 951_782_400_500);
+        // unreadable or missing: Go's zero time
+        assert_eq!(millis_of(&record, "c"), crate::backend::GO_ZERO_TIME_MILLIS);
+        assert_eq!(millis_of(&record, "d"), crate::backend::GO_ZERO_TIME_MILLIS);
     }
 
     #[test]

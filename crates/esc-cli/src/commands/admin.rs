@@ -16,7 +16,6 @@ use esc_store::{
     Timestamp,
 };
 
-use super::versions::rfc3339;
 use crate::messages;
 
 /// The actor recorded in audit events of these commands.
@@ -238,7 +237,7 @@ async fn user(store: &dyn Store, command: UserCommand) -> anyhow::Result<()> {
                     "{}\t{}\t{}\n",
                     user.login,
                     user.name,
-                    rfc3339(user.created.unix_millis())
+                    user.created.rfc3339()
                 ));
             }
             messages::out(&text)?;
@@ -394,13 +393,12 @@ async fn token(store: &Arc<dyn Store>, command: TokenCommand) -> anyhow::Result<
                 .await
                 .context("listing tokens")?
             {
-                let time =
-                    |t: Option<Timestamp>| t.map_or("-".to_owned(), |t| rfc3339(t.unix_millis()));
+                let time = |t: Option<Timestamp>| t.map_or("-".to_owned(), Timestamp::rfc3339);
                 text.push_str(&format!(
                     "{}\t{}\t{}\t{}\t{}\n",
                     t.id,
                     t.description,
-                    rfc3339(t.created.unix_millis()),
+                    t.created.rfc3339(),
                     time(t.last_used),
                     time(t.expires)
                 ));

@@ -1,8 +1,9 @@
 //! `esc env version ...` (revisions and revision tags) and `esc env tag ...`
 //! (key/value environment tags).
 //!
-//! Times print in Go's `time.Time.String()` layout, always in UTC (the
-//! reference uses the local zone unless `--utc`).
+//! Times print in Go's `time.Time.String()` layout in the local time zone
+//! unless `--utc` ([`crate::times`]); long listings go through the pager on
+//! a terminal ([`crate::pager`]).
 
 use std::process::ExitCode;
 
@@ -17,6 +18,8 @@ use crate::cli::{
 use crate::env_ref::{EnvRef, Version};
 use crate::format;
 use crate::messages;
+use crate::pager;
+use crate::times::{Zone, go_time, rfc3339};
 
 /// `env version ...`.
 pub(super) async fn version(
@@ -24,6 +27,7 @@ pub(super) async fn version(
     flag: Option<String>,
     args: VersionCommand,
 ) -> anyhow::Result<ExitCode> {
+    let zone = Zone::utc_if(args.utc);
     match args.command {
         None => {
             let positional = with_env_flag(&flag, args.args);
@@ -37,7 +41,7 @@ pub(super) async fn version(
                     let Some(rev) = revisions.into_iter().find(|x| x.number == *n) else {
                         bail!("revision {n} not found");
                     };
-                    messages::out(&revision_block(&rev))?;
+                    messages::out(&revision_block(&rev, zone))?;
                 }
                 Some(Version::Tag(t)) => {
                     let tag = ctx.backend.revision_tag(&name, t).await?;
@@ -45,7 +49,7 @@ pub(super) async fn version(
                         "{}\nRevision {}\nLast updated at {} by {}\n",
                         tag.name,
                         tag.revision,
-                        go_time(tag.modified_millis),
+                        go_time(tag.modified_millis, zone),
                         editor(&tag.editor_name, &tag.editor_login)
                     ))?;
                 }
@@ -54,6 +58,7 @@ pub(super) async fn version(
         }
         Some(VersionSubcommand::History(h)) => {
             let json = json_output(&h.output)?;
+            let zone = Zone::utc_if(h.utc || args.utc);
             let positional = with_env_flag(&flag, h.args);
             check_args(&positional, 1, Some(1))?;
             let r = EnvRef::parse(&positional[0])?;
@@ -83,10 +88,10 @@ pub(super) async fn version(
             } else {
                 let mut out = String::new();
                 for rev in &all {
-                    out.push_str(&revision_block(rev));
+                    out.push_str(&revision_block(rev, zone));
                     out.push('\n');
                 }
-                messages::out(&out)?;
+                pager::page(&out, h.pager.as_deref())?;
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -177,13 +182,15 @@ pub(super) async fn version(
             }
             Some(VersionTagSubcommand::Ls(ls)) => {
                 let json = json_output(&ls.output)?;
+                let zone = Zone::utc_if(ls.utc || tag.utc || args.utc);
                 let positional = with_env_flag(&flag, ls.args);
                 check_args(&positional, 1, Some(1))?;
                 let r = EnvRef::parse(&positional[0])?;
                 let name = ctx.resolve(&r).await?;
                 let tags = ctx.backend.list_revision_tags(&name).await?;
                 if json {
-                    let list: Vec<PlainValue> = tags.iter().map(revision_tag_json).collect();
+                    let list: Vec<PlainValue> =
+                        tags.iter().map(|t| revision_tag_json(t, zone)).collect();
                     messages::out(&format::json::render(&PlainValue::object([(
                         "tags",
                         PlainValue::Array(list),
@@ -195,7 +202,7 @@ pub(super) async fn version(
                             vec![
                                 Cell::Text(t.name.clone()),
                                 Cell::Number(t.revision.to_string()),
-                                Cell::Text(go_time(t.modified_millis)),
+                                Cell::Text(go_time(t.modified_millis, zone)),
                                 Cell::Text(if t.editor_login.is_empty() {
                                     "<unknown>".into()
                                 } else {
@@ -204,7 +211,10 @@ pub(super) async fn version(
                             ]
                         })
                         .collect();
-                    messages::out(&table(&["NAME", "REVISION", "MODIFIED", "EDITOR"], &rows))?;
+                    pager::page(
+                        &table(&["NAME", "REVISION", "MODIFIED", "EDITOR"], &rows),
+                        ls.pager.as_deref(),
+                    )?;
                 }
                 Ok(ExitCode::SUCCESS)
             }
@@ -237,6 +247,7 @@ pub(super) async fn tag(
         }
         Ok(r)
     };
+    let zone = Zone::utc_if(args.utc);
     match args.command {
         None => {
             let positional = with_env_flag(&flag, args.args);
@@ -262,25 +273,27 @@ pub(super) async fn tag(
                 }
                 Err(e) => return Err(e.into()),
             };
-            messages::out(&env_tag_block(&tag))?;
+            messages::out(&env_tag_block(&tag, zone))?;
             Ok(ExitCode::SUCCESS)
         }
         Some(TagSubcommand::Get(get)) => {
             let json = json_output(&get.output)?;
+            let zone = Zone::utc_if(get.utc || args.utc);
             let positional = with_env_flag(&flag, get.args);
             check_args(&positional, 2, Some(2))?;
             let r = unversioned(&positional[0], "tag")?;
             let name = ctx.resolve(&r).await?;
             let tag = ctx.backend.env_tag(&name, &positional[1]).await?;
             if json {
-                messages::out(&format::json::render(&env_tag_json(&tag)))?;
+                messages::out(&format::json::render(&env_tag_json(&tag, zone)))?;
             } else {
-                messages::out(&env_tag_block(&tag))?;
+                messages::out(&env_tag_block(&tag, zone))?;
             }
             Ok(ExitCode::SUCCESS)
         }
         Some(TagSubcommand::Ls(ls)) => {
             let json = json_output(&ls.output)?;
+            let zone = Zone::utc_if(ls.utc || args.utc);
             let positional = with_env_flag(&flag, ls.args);
             check_args(&positional, 1, Some(1))?;
             let r = unversioned(&positional[0], "tag")?;
@@ -288,18 +301,19 @@ pub(super) async fn tag(
             let mut tags = ctx.backend.list_env_tags(&name).await?;
             tags.sort_by_key(|t| t.name.to_lowercase());
             if json {
-                let list: Vec<PlainValue> = tags.iter().map(env_tag_json).collect();
+                let list: Vec<PlainValue> = tags.iter().map(|t| env_tag_json(t, zone)).collect();
                 messages::out(&format::json::render(&PlainValue::object([(
                     "tags",
                     PlainValue::Array(list),
                 )])))?;
             } else {
-                let text: String = tags.iter().map(env_tag_block).collect();
-                messages::out(&text)?;
+                let text: String = tags.iter().map(|t| env_tag_block(t, zone)).collect();
+                pager::page(&text, ls.pager.as_deref())?;
             }
             Ok(ExitCode::SUCCESS)
         }
         Some(TagSubcommand::Mv(mv)) => {
+            let zone = Zone::utc_if(mv.utc || args.utc);
             let positional = with_env_flag(&flag, mv.args);
             check_args(&positional, 3, Some(3))?;
             let r = unversioned(&positional[0], "tag")?;
@@ -312,7 +326,7 @@ pub(super) async fn tag(
                     .update_env_tag(&name, old, Some(new), None)
                     .await?
             };
-            messages::out(&env_tag_block(&tag))?;
+            messages::out(&env_tag_block(&tag, zone))?;
             Ok(ExitCode::SUCCESS)
         }
         Some(TagSubcommand::Rm(rm)) => {
@@ -338,7 +352,7 @@ fn editor(name: &str, login: &str) -> String {
     }
 }
 
-fn revision_block(rev: &RevisionInfo) -> String {
+fn revision_block(rev: &RevisionInfo, zone: Zone) -> String {
     let mut head = format!("revision {}", rev.number);
     if rev.retracted.is_some() {
         head.push_str(" (retracted)");
@@ -354,13 +368,13 @@ fn revision_block(rev: &RevisionInfo) -> String {
     };
     let mut out = format!(
         "{head}\nAuthor: {author}\nDate:   {}\n",
-        go_time(rev.created_millis)
+        go_time(rev.created_millis, zone)
     );
     if let Some(x) = &rev.retracted {
         out.push_str(&format!(
             "\n    Retracted by {} at {} and replaced with revision {}.\n",
             editor(&x.by_name, &x.by_login),
-            go_time(x.at_millis),
+            go_time(x.at_millis, zone),
             x.replacement
         ));
         if !x.reason.is_empty() {
@@ -373,21 +387,26 @@ fn revision_block(rev: &RevisionInfo) -> String {
     out
 }
 
-fn env_tag_block(tag: &EnvTagInfo) -> String {
+fn env_tag_block(tag: &EnvTagInfo, zone: Zone) -> String {
     format!(
         "Name: {}\nValue: {}\nLast updated at {} by {}\n",
         tag.name,
         tag.value,
-        go_time(tag.modified_millis),
+        go_time(tag.modified_millis, zone),
         editor(&tag.editor_name, &tag.editor_login)
     )
 }
 
-fn env_tag_json(tag: &EnvTagInfo) -> PlainValue {
+/// Environment and revision tag JSON: times in the local zone unless
+/// `--utc`, as Go converts them before encoding.
+fn env_tag_json(tag: &EnvTagInfo, zone: Zone) -> PlainValue {
     let mut fields = vec![
         ("name", PlainValue::string(&tag.name)),
         ("value", PlainValue::string(&tag.value)),
-        ("modified", PlainValue::string(rfc3339(tag.modified_millis))),
+        (
+            "modified",
+            PlainValue::string(rfc3339(tag.modified_millis, zone)),
+        ),
     ];
     if !tag.editor_login.is_empty() {
         fields.push(("editorLogin", PlainValue::string(&tag.editor_login)));
@@ -396,11 +415,14 @@ fn env_tag_json(tag: &EnvTagInfo) -> PlainValue {
     PlainValue::object(fields)
 }
 
-fn revision_tag_json(tag: &RevisionTagInfo) -> PlainValue {
+fn revision_tag_json(tag: &RevisionTagInfo, zone: Zone) -> PlainValue {
     let mut fields = vec![
         ("name", PlainValue::string(&tag.name)),
         ("revision", PlainValue::Number(tag.revision.to_string())),
-        ("modified", PlainValue::string(rfc3339(tag.modified_millis))),
+        (
+            "modified",
+            PlainValue::string(rfc3339(tag.modified_millis, zone)),
+        ),
     ];
     if !tag.editor_login.is_empty() {
         fields.push(("editorLogin", PlainValue::string(&tag.editor_login)));
@@ -412,7 +434,10 @@ fn revision_tag_json(tag: &RevisionTagInfo) -> PlainValue {
 fn revision_json(rev: &RevisionInfo) -> PlainValue {
     let mut fields = vec![
         ("number", PlainValue::Number(rev.number.to_string())),
-        ("created", PlainValue::string(rfc3339(rev.created_millis))),
+        (
+            "created",
+            PlainValue::string(rfc3339(rev.created_millis, Zone::Utc)),
+        ),
         ("creatorLogin", PlainValue::string(&rev.creator_login)),
         ("creatorName", PlainValue::string(&rev.creator_name)),
         (
@@ -425,7 +450,7 @@ fn revision_json(rev: &RevisionInfo) -> PlainValue {
             "retracted",
             PlainValue::object([
                 ("replacement", PlainValue::Number(x.replacement.to_string())),
-                ("at", PlainValue::string(rfc3339(x.at_millis))),
+                ("at", PlainValue::string(rfc3339(x.at_millis, Zone::Utc))),
                 ("byLogin", PlainValue::string(&x.by_login)),
                 ("byName", PlainValue::string(&x.by_name)),
                 ("reason", PlainValue::string(&x.reason)),
@@ -433,56 +458,6 @@ fn revision_json(rev: &RevisionInfo) -> PlainValue {
         ));
     }
     PlainValue::object(fields)
-}
-
-/// Civil date and time (UTC) of Unix milliseconds.
-fn civil(millis: i64) -> (i64, u32, u32, u32, u32, u32, u32) {
-    let secs = millis.div_euclid(1000);
-    let ms = u32::try_from(millis.rem_euclid(1000)).unwrap_or(0);
-    let days = secs.div_euclid(86_400);
-    let sod = secs.rem_euclid(86_400);
-    // Howard Hinnant's days-to-civil algorithm.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    let part = |v: i64| u32::try_from(v).unwrap_or(0);
-    (
-        y,
-        part(m),
-        part(d),
-        part(sod / 3600),
-        part(sod % 3600 / 60),
-        part(sod % 60),
-        ms,
-    )
-}
-
-/// Go's `time.Time.String()` in UTC: `2006-01-02 15:04:05.999 +0000 UTC`.
-pub(crate) fn go_time(millis: i64) -> String {
-    let (y, mo, d, h, mi, s, ms) = civil(millis);
-    let frac = if ms == 0 {
-        String::new()
-    } else {
-        format!(".{ms:03}").trim_end_matches('0').to_string()
-    };
-    format!("{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{s:02}{frac} +0000 UTC")
-}
-
-/// RFC 3339 in UTC.
-pub(crate) fn rfc3339(millis: i64) -> String {
-    let (y, mo, d, h, mi, s, ms) = civil(millis);
-    let frac = if ms == 0 {
-        String::new()
-    } else {
-        format!(".{ms:03}").trim_end_matches('0').to_string()
-    };
-    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}{frac}Z")
 }
 
 /// A table cell: numbers are right-aligned.
@@ -541,21 +516,6 @@ pub(crate) fn table(header: &[&str], rows: &[Vec<Cell>]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn times() {
-        assert_eq!(go_time(0), "1970-01-01 00:00:00 +0000 UTC");
-        assert_eq!(go_time(4 * 3_600_000), "1970-01-01 04:00:00 +0000 UTC");
-        assert_eq!(
-            go_time(1_700_000_000_120),
-            "2023-11-14 22:13:20.12 +0000 UTC"
-        );
-        assert_eq!(rfc3339(951_782_400_000), "2000-02-29T00:00:00Z");
-        // a missing time is Go's zero time
-        let zero = crate::backend::GO_ZERO_TIME_MILLIS;
-        assert_eq!(go_time(zero), "0001-01-01 00:00:00 +0000 UTC");
-        assert_eq!(rfc3339(zero), "0001-01-01T00:00:00Z");
-    }
 
     #[test]
     fn golden_table() {

@@ -7,7 +7,9 @@
 //! - fixed metadata, applied by a response layer on the revision and tag
 //!   endpoints only: revision N was created at N hours after the Unix epoch
 //!   by `Test Tester <test-tester>` (a retraction at the same time, by the
-//!   same user), `latest` is not listed among a revision's tags, revision
+//!   same user; a retraction's replacement as the fake was told, see
+//!   [`Fake::report_replacement`]), `latest` is not listed among a
+//!   revision's tags, revision
 //!   tags carry no time and no editor, environment tags were last updated
 //!   at 2024-07-29 12:30:00 UTC by `pulumipus`;
 //! - the `rot128` cipher of its ciphertexts: [`seedable_secret`] turns one
@@ -21,12 +23,12 @@
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use anyhow::Context as _;
 use async_trait::async_trait;
 use axum::body::Body;
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::Response;
@@ -50,6 +52,10 @@ const ENV_TAG_EDITOR: &str = "pulumipus";
 const ENV_TAG_TIME: &str = "2024-07-29T12:30:00Z";
 
 /// A running fake backend; stops when dropped.
+/// Replacement numbers the fake reports for retracted revisions, by
+/// `(org/project/env, revision)`.
+type Replacements = Arc<Mutex<BTreeMap<(String, u64), u64>>>;
+
 pub(crate) struct Fake {
     /// Base URL to log in to.
     pub(crate) url: String,
@@ -57,6 +63,7 @@ pub(crate) struct Fake {
     pub(crate) token: String,
     store: Arc<dyn Store>,
     stop: Option<oneshot::Sender<()>>,
+    replacements: Replacements,
 }
 
 impl Fake {
@@ -91,7 +98,11 @@ impl Fake {
             issuer: None,
             limits: HttpLimits::default(),
         })
-        .layer(axum::middleware::from_fn(fixed_metadata));
+        .layer(axum::middleware::from_fn_with_state(
+            replacements.clone(),
+            fixed_metadata,
+        ));
+        let replacements = Replacements::default();
         let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
             .await
             .context("binding the fake backend")?;
@@ -118,6 +129,7 @@ impl Fake {
 
     /// For every `fn::secret` envelope in `texts` that one of the fake's
     /// environments can open, the reference's `rot128` envelope of the same
+            replacements,
     /// plaintext.
     pub(crate) async fn reference_ciphertexts(&self, texts: &[&str]) -> BTreeMap<String, String> {
         let mut candidates: Vec<&str> = texts.iter().flat_map(|t| envelopes(t)).collect();
@@ -167,6 +179,16 @@ impl Fake {
     pub(crate) async fn write_revision(&self, name: &str, text: &str) -> anyhow::Result<()> {
         let parts: Vec<&str> = name.split('/').collect();
         let [org, project, env] = parts.as_slice() else {
+    /// Report `replacement` as the replacement of the retracted `revision`
+    /// of `name` (`org/project/env`), whatever the store holds: the
+    /// reference's fake keeps the number it is given without interpreting
+    /// it (even the revision itself), which our server refuses.
+    pub(crate) fn report_replacement(&self, name: &str, revision: u64, replacement: u64) {
+        if let Ok(mut map) = self.replacements.lock() {
+            map.insert((name.to_owned(), revision), replacement);
+        }
+    }
+
             anyhow::bail!("seeding {name}: expected org/project/env");
         };
         let env = EnvRef::new(*org, *project, *env);
@@ -266,14 +288,25 @@ fn metadata_of(path: &str) -> Option<Metadata> {
 }
 
 /// The response layer that replaces times and authors by the fake's.
-async fn fixed_metadata(request: Request, next: Next) -> Response {
+async fn fixed_metadata(
+    State(replacements): State<Replacements>,
+    request: Request,
+    next: Next,
+) -> Response {
     let metadata = metadata_of(request.uri().path());
     let response = next.run(request).await;
     let Some(metadata) = metadata else {
         return response;
+/// `org/project/env` of an environment path.
+fn environment_of(path: &str) -> String {
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    segments.get(3..6).map(|s| s.join("/")).unwrap_or_default()
+}
+
     };
     if response.status() != StatusCode::OK {
         return response;
+    let environment = environment_of(request.uri().path());
     }
     let (mut parts, body) = response.into_parts();
     let Ok(bytes) = axum::body::to_bytes(body, 64 << 20).await else {
@@ -285,7 +318,13 @@ async fn fixed_metadata(request: Request, next: Next) -> Response {
     match metadata {
         Metadata::Revisions => {
             if let Json::Array(items) = &mut json {
-                items.iter_mut().for_each(fake_revision);
+                let reported = replacements.lock().map(|m| m.clone()).unwrap_or_default();
+                for item in items.iter_mut() {
+                    fake_revision(item);
+                    report_replacement(item, |number| {
+                        reported.get(&(environment.clone(), number)).copied()
+                    });
+                }
             }
         }
         Metadata::RevisionTags => match json.get_mut("tags") {
@@ -331,6 +370,18 @@ fn fake_revision_tag(tag: &mut Json) {
             fields.remove(key);
         }
     }
+/// Sets a retracted revision's `replacement` to what `reported` says.
+fn report_replacement(revision: &mut Json, reported: impl Fn(u64) -> Option<u64>) {
+    let Some(number) = revision.get("number").and_then(Json::as_u64) else {
+        return;
+    };
+    if let (Some(Json::Object(retracted)), Some(replacement)) =
+        (revision.get_mut("retracted"), reported(number))
+    {
+        retracted.insert("replacement".into(), replacement.into());
+    }
+}
+
 }
 
 fn fake_environment_tag(tag: &mut Json) {
@@ -385,6 +436,22 @@ mod tests {
         assert_eq!(
             metadata_of(&format!("{e}/versions")),
             Some(Metadata::Revisions)
+    #[test]
+    fn reported_replacements_replace_the_stored_one() {
+        let mut revision: Json =
+            serde_json::from_str(r#"{"number":3,"retracted":{"replacement":2,"reason":"leaked"}}"#)
+                .unwrap();
+        report_replacement(&mut revision, |n| (n == 3).then_some(3));
+        assert_eq!(revision["retracted"]["replacement"], 3);
+        let mut other: Json = serde_json::from_str(r#"{"number":4}"#).unwrap();
+        report_replacement(&mut other, |_| Some(9));
+        assert_eq!(other.get("retracted"), None);
+        assert_eq!(
+            environment_of("/api/esc/environments/o/p/e/versions"),
+            "o/p/e"
+        );
+    }
+
         );
         assert_eq!(
             metadata_of(&format!("{e}/versions/tags/stable")),

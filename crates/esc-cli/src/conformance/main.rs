@@ -388,16 +388,28 @@ fn seed(
         }
         for (i, revision) in revisions.iter().enumerate() {
             if let Some((replacement, reason)) = &revision.retracted {
-                let version = format!("{name}@{}", i + 2);
+                let number = u64::try_from(i + 2)?;
+                let version = format!("{name}@{number}");
                 let mut args = vec!["env", "version", "retract", version.as_str()];
                 let with = format!("@{replacement}");
                 if !replacement.is_empty() {
-                    args.extend(["--replace-with", with.as_str()]);
+                    with_replacement.extend(["--replace-with", with.as_str()]);
+                }
+                // The fake keeps any replacement number without interpreting
+                // it; our server refuses one that cannot replace the revision
+                // (itself, say). Then retract with the default replacement
+                // and have the fake report the transcript's number.
+                if seed_call(esc, home, &with_replacement, None).is_err() {
+                    let reported: u64 = replacement
+                        .parse()
+                        .with_context(|| format!("seeding: replacement {replacement:?}"))?;
+                    seed_call(esc, home, &args, None)?;
+                    fake.report_replacement(name, number, reported);
                 }
                 if !reason.is_empty() {
                     args.extend(["--reason", reason.as_str()]);
                 }
-                seed_call(esc, home, &args, None)?;
+                let mut with_replacement = args.clone();
             }
         }
     }
@@ -469,6 +481,9 @@ fn replay(
         command.env(k, v);
     }
     let out = command.output().context("running bash")?;
+        // Times print in the local zone unless `--utc`; the goldens were
+        // recorded in UTC (and pass `--utc` wherever a time is printed).
+        .env("TZ", "UTC")
     let tmp_prefix = format!("{}/", tmp.display());
     let mut temp_names = TempNames::default();
     let stdout = temp_names.rename(&String::from_utf8_lossy(&out.stdout), &tmp_prefix);

@@ -2,7 +2,8 @@
 //! coloured severities appear on a pseudo-terminal (util-linux `script`
 //! gives esc one) and never when stderr is a pipe or a file; misspelled
 //! environment names and subcommands get "did you mean" hints, in local and
-//! remote mode.
+//! remote mode; long listings go through the pager on a terminal only, and
+//! times print in the zone `TZ` names unless `--utc`.
 
 use std::process::Command;
 use std::time::Duration;
@@ -328,4 +329,184 @@ fn misspelled_subcommands_get_hints() {
     );
     let stderr = esc.fails(&["qqqqqq"]);
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
+}
+
+/// A home with `default/test` at revision 3, tagged `stable` at revision 2,
+/// with the environment tag `owner: ops`.
+fn home_with_history() -> Esc {
+    let esc = Esc::new();
+    esc.ok(&["env", "init", "default/test"]);
+    esc.ok(&["env", "set", "default/test", "v", "one"]);
+    esc.ok(&["env", "set", "default/test", "v", "two"]);
+    esc.ok(&["env", "version", "tag", "default/test@stable", "@2"]);
+    esc.ok(&["env", "tag", "default/test", "owner", "ops"]);
+    esc
+}
+
+#[test]
+fn listings_are_paged_on_a_terminal_only() {
+    let esc = home_with_history();
+    let pager = [("PAGER", "sed 's/^/paged: /'")];
+    for args in [
+        &["env", "version", "history", "default/test"][..],
+        &["env", "version", "tag", "ls", "default/test"],
+        &["env", "tag", "ls", "default/test"],
+    ] {
+        let (direct, _) = plain(&esc, &pager, args);
+        assert!(
+            !direct.is_empty() && !direct.contains("paged: "),
+            "{args:?}: {direct}"
+        );
+        let paged = on_terminal(&esc, &pager, args, "");
+        let expected: String = direct.lines().map(|l| format!("paged: {l}\n")).collect();
+        assert_eq!(paged, expected, "{args:?}");
+        // --pager wins over $PAGER
+        let mut with_flag = args.to_vec();
+        with_flag.extend(["--pager", "sed s/^/flag:/"]);
+        let flagged = on_terminal(&esc, &pager, &with_flag, "");
+        assert!(flagged.lines().all(|l| l.starts_with("flag:")), "{flagged}");
+        // a pager that is not there: the text itself
+        let missing = on_terminal(&esc, &[("PAGER", "no-such-pager-for-esc -x")], args, "");
+        assert_eq!(missing, direct, "{args:?}");
+        // JSON output is never paged
+        let mut json = args.to_vec();
+        json.extend(["--output", "json"]);
+        let json_out = on_terminal(&esc, &pager, &json, "");
+        assert!(
+            json_out.starts_with('{') && !json_out.contains("paged: "),
+            "{json_out}"
+        );
+    }
+    // stdout redirected to a file on a terminal: not paged either
+    let file = esc.home().join("history.txt");
+    on_terminal(
+        &esc,
+        &pager,
+        &["env", "version", "history", "default/test"],
+        &format!(" > {}", shell_quote(&file.display().to_string())),
+    );
+    let written = std::fs::read_to_string(&file).unwrap();
+    assert!(written.starts_with("revision 3"), "{written}");
+}
+
+/// `Date:` of the newest revision, as `env version` prints it with `vars`.
+fn newest_date(esc: &Esc, vars: &[(&str, &str)], extra: &[&str]) -> String {
+    let mut args = vec!["env", "version", "default/test@3"];
+    args.extend(extra);
+    let (out, err) = plain(esc, vars, &args);
+    assert!(err.is_empty(), "{err}");
+    out.lines()
+        .find_map(|l| l.strip_prefix("Date:   "))
+        .unwrap_or_else(|| panic!("no date in {out}"))
+        .to_owned()
+}
+
+/// Minutes since midnight of a `2006-01-02 15:04:05 ...` time, and its day.
+fn clock_minutes(time: &str) -> (String, i64) {
+    let (day, rest) = time.split_once(' ').unwrap();
+    let hour: i64 = rest[0..2].parse().unwrap();
+    let minute: i64 = rest[3..5].parse().unwrap();
+    (day.to_owned(), hour * 60 + minute)
+}
+
+#[test]
+fn times_print_in_the_tz_zone_unless_utc() {
+    let esc = home_with_history();
+    let utc = newest_date(&esc, &[("TZ", "UTC")], &[]);
+    assert!(utc.ends_with(" +0000 UTC"), "{utc}");
+    // Go's rules: empty TZ and unknown zones are UTC
+    assert!(newest_date(&esc, &[("TZ", "")], &[]).ends_with(" +0000 UTC"));
+    assert!(newest_date(&esc, &[("TZ", "Nowhere/Atlantis")], &[]).ends_with(" +0000 UTC"));
+    // India has one offset all year: +05:30
+    for tz in [
+        "Asia/Kolkata",
+        ":Asia/Kolkata",
+        "/usr/share/zoneinfo/Asia/Kolkata",
+    ] {
+        let local = newest_date(&esc, &[("TZ", tz)], &[]);
+        assert!(local.ends_with(" +0530 IST"), "{tz}: {local}");
+        let ((utc_day, utc_minutes), (local_day, local_minutes)) =
+            (clock_minutes(&utc), clock_minutes(&local));
+        let shifted = if utc_day == local_day {
+            local_minutes
+        } else {
+            local_minutes + 24 * 60
+        };
+        assert_eq!(shifted - utc_minutes, 5 * 60 + 30, "{utc} / {local}");
+        assert_eq!(newest_date(&esc, &[("TZ", tz)], &["--utc"]), utc);
+    }
+    let history = plain(
+        &esc,
+        &[("TZ", "Asia/Kolkata")],
+        &["env", "version", "history", "default/test"],
+    )
+    .0;
+    assert_eq!(history.matches(" +0530 IST\n").count(), 3, "{history}");
+    let history = plain(
+        &esc,
+        &[("TZ", "Asia/Kolkata")],
+        &["env", "version", "history", "default/test", "--utc"],
+    )
+    .0;
+    assert_eq!(history.matches(" +0000 UTC\n").count(), 3, "{history}");
+    // tag blocks and tables, and tag JSON (RFC 3339 with the offset)
+    let kolkata = [("TZ", "Asia/Kolkata")];
+    let tag = plain(
+        &esc,
+        &kolkata,
+        &["env", "tag", "get", "default/test", "owner"],
+    )
+    .0;
+    assert!(
+        tag.contains(" +0530 IST by test-user <test-user>\n"),
+        "{tag}"
+    );
+    let tag = plain(
+        &esc,
+        &kolkata,
+        &["env", "tag", "get", "default/test", "owner", "--utc"],
+    )
+    .0;
+    assert!(
+        tag.contains(" +0000 UTC by test-user <test-user>\n"),
+        "{tag}"
+    );
+    let json = plain(
+        &esc,
+        &kolkata,
+        &[
+            "env",
+            "tag",
+            "get",
+            "default/test",
+            "owner",
+            "--output",
+            "json",
+        ],
+    )
+    .0;
+    assert!(json.contains("+05:30\","), "{json}");
+    let json = plain(
+        &esc,
+        &kolkata,
+        &[
+            "env",
+            "tag",
+            "get",
+            "default/test",
+            "owner",
+            "--output",
+            "json",
+            "--utc",
+        ],
+    )
+    .0;
+    assert!(json.contains("Z\","), "{json}");
+    let table = plain(
+        &esc,
+        &kolkata,
+        &["env", "version", "tag", "ls", "default/test"],
+    )
+    .0;
+    assert!(table.contains(" +0530 IST │"), "{table}");
 }

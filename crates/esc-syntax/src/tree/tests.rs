@@ -126,6 +126,33 @@ fn syntax_errors_are_rangeless() {
     }
 }
 
+/// yaml.v3 names a collection's parser error by the collection's 0-based
+/// start line, or the problem's 0-based line when the collection starts on
+/// the first line (the goldens: `[a` -> line 1, the esc-eval fixture
+/// `unterminated-array` -> line 1).
+#[test]
+fn collection_errors_name_go_yaml_lines() {
+    for (text, summary) in [
+        ("[a", "yaml: line 1: did not find expected ',' or ']'"),
+        ("[a\n", "yaml: line 1: did not find expected ',' or ']'"),
+        ("{a: 1", "yaml: line 1: did not find expected ',' or '}'"),
+        (
+            "values:\n  some_unterminated_list: [hello, world\n",
+            "yaml: line 1: did not find expected ',' or ']'",
+        ),
+        (
+            "x:\n  - 1\n  - [a,\n     b\n",
+            "yaml: line 2: did not find expected ',' or ']'",
+        ),
+        (
+            "- a\nb: c\n",
+            "yaml: line 1: did not find expected '-' indicator",
+        ),
+    ] {
+        assert_eq!(error(text).summary, summary, "{text:?}");
+    }
+}
+
 #[test]
 fn only_the_first_document_is_used() {
     let root = parse("a: 1\n---\nb: [\n");
