@@ -326,6 +326,14 @@ impl<'t> Builder<'t> {
                     SaphyrStyle::Literal => Style::Literal,
                     SaphyrStyle::Folded => Style::Folded,
                 };
+                // saphyr's span of a quoted scalar runs on over a comment
+                // that follows it on the line: end at the closing quote.
+                let end = match style {
+                    Style::SingleQuoted | Style::DoubleQuoted => {
+                        self.closing_quote(start, end).unwrap_or(end)
+                    }
+                    _ => end,
+                };
                 let id = self.push(
                     EKind::Scalar {
                         value: value.into_owned(),
@@ -423,6 +431,28 @@ impl<'t> Builder<'t> {
                 message: "did not find expected node content".into(),
             }),
         }
+    }
+
+    /// The byte after the closing quote of the quoted scalar whose opening
+    /// quote is the first quote at or after `start` (before `limit`).
+    fn closing_quote(&self, start: usize, limit: usize) -> Option<usize> {
+        let bytes = self.text.as_bytes().get(..limit)?;
+        let open = start
+            + bytes
+                .get(start..)?
+                .iter()
+                .position(|&b| b == b'"' || b == b'\'')?;
+        let quote = bytes[open];
+        let mut i = open + 1;
+        while i < bytes.len() {
+            match bytes[i] {
+                b'\\' if quote == b'"' => i += 2,
+                b'\'' if quote == b'\'' && bytes.get(i + 1) == Some(&b'\'') => i += 2,
+                b if b == quote => return Some(i + 1),
+                _ => i += 1,
+            }
+        }
+        None
     }
 
     /// A block sequence item's `-` before `start` (else `start`).

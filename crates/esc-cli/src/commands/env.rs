@@ -254,13 +254,12 @@ pub(super) async fn get(
         .check(&name, &def.yaml, args.show_secrets)
         .await
         .context("checking environment definition")?;
-    if diags::has_errors(&checked.diagnostics) {
-        // As the reference: a definition with errors prints nothing.
+    // As the reference: nothing when the check answers no environment (a
+    // server refuses a definition with errors); an environment that comes
+    // with diagnostics is shown, the diagnostics are not.
+    let Some(root) = checked.root else {
         return Ok(ExitCode::SUCCESS);
-    }
-    let root = checked
-        .root
-        .unwrap_or_else(|| Value::root(Default::default()));
+    };
     let redact = !args.show_secrets;
     let selected = match &path {
         Some(p) => root.at(p),
@@ -337,80 +336,42 @@ fn report(
     out
 }
 
-/// The stored text with exactly one final newline (the reference re-emits
-/// the document, which drops trailing blank lines).
+/// The definition as the reference prints it (spec/CLI.md § 6.8): the
+/// stored text re-emitted the way Go's yaml.v3 does at two-space
+/// indentation (comments, order and styles kept). Text that does not parse
+/// is shown as stored, with one final newline.
 fn normalize_definition(text: &str) -> String {
-    let trimmed = text.trim_end_matches(['\n', ' ', '\t']);
-    if trimmed.is_empty() {
-        String::new()
-    } else {
-        format!("{}\n", space_flow_collections(trimmed))
-    }
-}
-
-/// Inside flow collections, a space after `,` and after the `:` that
-/// follows a quoted key, as the reference's emitter writes them
-/// (`{"values":{"a":"b"}}` -> `{"values": {"a": "b"}}`). Quoted text and
-/// comments are left alone.
-fn space_flow_collections(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 16);
-    let mut depth = 0usize;
-    let mut quote: Option<char> = None;
-    let mut comment = false;
-    let mut chars = text.chars().peekable();
-    let mut previous = '\n';
-    while let Some(c) = chars.next() {
-        out.push(c);
-        let next = chars.peek().copied();
-        match (quote, c) {
-            _ if comment => comment = c != '\n',
-            (Some('"'), '\\') => {
-                if let Some(escaped) = chars.next() {
-                    out.push(escaped);
-                }
+    match esc_syntax::emit::reemit(text, 2) {
+        Ok(emitted) => emitted,
+        Err(_) => {
+            let trimmed = text.trim_end_matches(['\n', ' ', '\t']);
+            if trimmed.is_empty() {
+                String::new()
+            } else {
+                format!("{trimmed}\n")
             }
-            (Some(q), c) if c == q => quote = None,
-            (Some(_), _) => {}
-            (None, '"' | '\'') if !previous.is_alphanumeric() => quote = Some(c),
-            (None, '#') if previous.is_whitespace() => comment = true,
-            (None, '{' | '[') => depth += 1,
-            (None, '}' | ']') => depth = depth.saturating_sub(1),
-            (None, ',') if depth > 0 && next.is_some_and(|n| !n.is_whitespace()) => out.push(' '),
-            (None, ':')
-                if depth > 0
-                    && matches!(previous, '"' | '\'')
-                    && next.is_some_and(|n| !n.is_whitespace()) =>
-            {
-                out.push(' ');
-            }
-            _ => {}
         }
-        previous = c;
     }
-    out
 }
 
-/// The YAML of the definition node at `values.<path>` (or the root for
-/// `imports...`), re-emitted.
+/// The definition node at `values.<path>` (or from the root for
+/// `imports...`), re-emitted on its own as in [`normalize_definition`].
 fn definition_at(definition: &str, path: &PropertyPath) -> Option<String> {
-    let tree = yamledit::parse("definition", definition).ok()??;
-    let full: Vec<crate::value::Accessor> = match path.0.first() {
-        Some(crate::value::Accessor::Key(k)) if k == "imports" => path.0.clone(),
-        _ => std::iter::once(crate::value::Accessor::Key("values".into()))
-            .chain(path.0.iter().cloned())
+    use esc_syntax::edit::PathSegment;
+    let document = esc_syntax::emit::EmitDocument::parse(definition).ok()?;
+    let segment = |a: &crate::value::Accessor| match a {
+        crate::value::Accessor::Key(k) => PathSegment::Key(k.clone()),
+        crate::value::Accessor::Index(i) => PathSegment::Index(*i),
+    };
+    let full: Vec<PathSegment> = match path.0.first() {
+        Some(crate::value::Accessor::Key(k)) if k == "imports" => {
+            path.0.iter().map(segment).collect()
+        }
+        _ => std::iter::once(PathSegment::Key("values".into()))
+            .chain(path.0.iter().map(segment))
             .collect(),
     };
-    let mut cur = &tree;
-    for a in &full {
-        cur = match (cur, a) {
-            (format::yaml::Tree::Map(entries), crate::value::Accessor::Key(k)) => {
-                &entries.iter().find(|(key, _)| key == k)?.1
-            }
-            (format::yaml::Tree::Seq(items), crate::value::Accessor::Index(i)) => items.get(*i)?,
-            _ => return None,
-        };
-    }
-    Some(format::yaml::emit(cur, 2))
+    document.emit_at(&full, 2)
 }
 
 /// `env set <ref> <path> [<value>]`.
@@ -1022,5 +983,11 @@ mod tests {
         let block = "values:\n  url: http://x:80/a,b # a,b:c\n  s: \"a,b\"\n  f: {k: 'x,y'}\n";
         assert_eq!(normalize_definition(block), block);
         assert_eq!(normalize_definition("\n\n"), "");
+        // stored at another indentation (the reference's backend keeps
+        // yaml.v3's four spaces): printed at two
+        assert_eq!(
+            normalize_definition("values:\n    a:\n        - x # c\n"),
+            "values:\n  a:\n    - x # c\n"
+        );
     }
 }

@@ -263,6 +263,13 @@ fn bracket_depth(line: &str) -> i64 {
         .sum()
 }
 
+/// The text the reference's fake backend stores for a transcript's
+/// definition: `yaml.Marshal` of its node, yaml.v3's re-emit at four-space
+/// indentation (positions in diagnostics and traces refer to it).
+fn stored_definition(text: &str) -> String {
+    esc_syntax::emit::reemit(text, 4).unwrap_or_else(|_| text.to_owned())
+}
+
 /// A definition to seed: `fn::secret` ciphertexts of the reference's
 /// `rot128` cipher become the plaintexts our store then seals itself.
 fn seedable_definition(text: &str) -> String {
@@ -370,7 +377,7 @@ fn seed(
             }
         }
         for (i, revision) in revisions.iter().enumerate() {
-            let text = seedable_definition(&revision.definition);
+            let text = seedable_definition(&stored_definition(&revision.definition));
             // The fake backend stores anything; our server validates. What it
             // refuses is written to the store directly, like the fake's state.
             if seed_call(esc, home, &["env", "edit", name, "-f", "-"], Some(&text)).is_err() {
@@ -391,7 +398,11 @@ fn seed(
                 let number = u64::try_from(i + 2)?;
                 let version = format!("{name}@{number}");
                 let mut args = vec!["env", "version", "retract", version.as_str()];
+                if !reason.is_empty() {
+                    args.extend(["--reason", reason.as_str()]);
+                }
                 let with = format!("@{replacement}");
+                let mut with_replacement = args.clone();
                 if !replacement.is_empty() {
                     with_replacement.extend(["--replace-with", with.as_str()]);
                 }
@@ -406,10 +417,6 @@ fn seed(
                     seed_call(esc, home, &args, None)?;
                     fake.report_replacement(name, number, reported);
                 }
-                if !reason.is_empty() {
-                    args.extend(["--reason", reason.as_str()]);
-                }
-                let mut with_replacement = args.clone();
             }
         }
     }
@@ -474,6 +481,9 @@ fn replay(
         .env("ESC_FAKE_PATH", &bin)
         .env("ESC_HOME", &home)
         .env("TMPDIR", &tmp)
+        // Times print in the local zone unless `--utc`; the goldens were
+        // recorded in UTC (and pass `--utc` wherever a time is printed).
+        .env("TZ", "UTC")
         .env_remove("EDITOR")
         .env_remove("VISUAL")
         .stdin(Stdio::null());
@@ -481,9 +491,6 @@ fn replay(
         command.env(k, v);
     }
     let out = command.output().context("running bash")?;
-        // Times print in the local zone unless `--utc`; the goldens were
-        // recorded in UTC (and pass `--utc` wherever a time is printed).
-        .env("TZ", "UTC")
     let tmp_prefix = format!("{}/", tmp.display());
     let mut temp_names = TempNames::default();
     let stdout = temp_names.rename(&String::from_utf8_lossy(&out.stdout), &tmp_prefix);

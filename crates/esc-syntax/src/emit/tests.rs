@@ -262,6 +262,9 @@ fn comments_are_placed_as_yaml_v3_does() {
     );
     // a comment after the last entry with no blank line is its foot
     assert_eq!(emit("a: 1\n# last\n", 2), "a: 1\n# last\n");
+    // after quoted scalars too (esc-cli's set_and_rm_keep_comments_and_styles)
+    let text = "a: \"x\" # one\nb: 'y' # two\nc: {k: \"v\"} # three\n";
+    assert_eq!(emit(text, 2), text);
     // `#` inside scalars is text
     let text = "a: \"x # y\"\nb: x#y\nc: |\n  # text\n";
     assert_eq!(emit(text, 2), text);
