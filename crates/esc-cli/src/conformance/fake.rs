@@ -31,7 +31,7 @@ use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse as _, Response};
 use esc_eval::{CallError, PlainValue, Provider, ProviderContext, ProviderSchema, Schema};
 use esc_server::{AppState, HttpLimits, router};
 use esc_service::{AccessPolicy, ProviderRegistry, Service, ServiceConfig};
@@ -51,19 +51,19 @@ const REVISION_AUTHOR: (&str, &str) = ("test-tester", "Test Tester");
 const ENV_TAG_EDITOR: &str = "pulumipus";
 const ENV_TAG_TIME: &str = "2024-07-29T12:30:00Z";
 
-/// A running fake backend; stops when dropped.
 /// Replacement numbers the fake reports for retracted revisions, by
 /// `(org/project/env, revision)`.
 type Replacements = Arc<Mutex<BTreeMap<(String, u64), u64>>>;
 
+/// A running fake backend; stops when dropped.
 pub(crate) struct Fake {
     /// Base URL to log in to.
     pub(crate) url: String,
     /// An access token of [`USER`].
     pub(crate) token: String,
     store: Arc<dyn Store>,
-    stop: Option<oneshot::Sender<()>>,
     replacements: Replacements,
+    stop: Option<oneshot::Sender<()>>,
 }
 
 impl Fake {
@@ -93,6 +93,7 @@ impl Fake {
             .context("the fresh store already had a token")?;
         let token = String::from_utf8(token.secret.expose().to_vec())
             .context("the access token is not text")?;
+        let replacements = Replacements::default();
         let app = router(AppState {
             service,
             issuer: None,
@@ -101,8 +102,8 @@ impl Fake {
         .layer(axum::middleware::from_fn_with_state(
             replacements.clone(),
             fixed_metadata,
-        ));
-        let replacements = Replacements::default();
+        ))
+        .layer(axum::middleware::from_fn(tolerant_check));
         let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
             .await
             .context("binding the fake backend")?;
@@ -123,13 +124,13 @@ impl Fake {
             url: format!("http://{address}"),
             token,
             store,
+            replacements,
             stop: Some(stop),
         })
     }
 
     /// For every `fn::secret` envelope in `texts` that one of the fake's
     /// environments can open, the reference's `rot128` envelope of the same
-            replacements,
     /// plaintext.
     pub(crate) async fn reference_ciphertexts(&self, texts: &[&str]) -> BTreeMap<String, String> {
         let mut candidates: Vec<&str> = texts.iter().flat_map(|t| envelopes(t)).collect();
@@ -173,12 +174,6 @@ impl Fake {
 }
 
 impl Fake {
-    /// Write `text` as the next revision of `name` (`org/project/env`)
-    /// straight into the store, as the fake keeps whatever it is given;
-    /// plaintext secrets are sealed first, as the service would.
-    pub(crate) async fn write_revision(&self, name: &str, text: &str) -> anyhow::Result<()> {
-        let parts: Vec<&str> = name.split('/').collect();
-        let [org, project, env] = parts.as_slice() else {
     /// Report `replacement` as the replacement of the retracted `revision`
     /// of `name` (`org/project/env`), whatever the store holds: the
     /// reference's fake keeps the number it is given without interpreting
@@ -189,6 +184,12 @@ impl Fake {
         }
     }
 
+    /// Write `text` as the next revision of `name` (`org/project/env`)
+    /// straight into the store, as the fake keeps whatever it is given;
+    /// plaintext secrets are sealed first, as the service would.
+    pub(crate) async fn write_revision(&self, name: &str, text: &str) -> anyhow::Result<()> {
+        let parts: Vec<&str> = name.split('/').collect();
+        let [org, project, env] = parts.as_slice() else {
             anyhow::bail!("seeding {name}: expected org/project/env");
         };
         let env = EnvRef::new(*org, *project, *env);
@@ -287,6 +288,105 @@ fn metadata_of(path: &str) -> Option<Metadata> {
     }
 }
 
+/// `org/project/env` of an environment path.
+fn environment_of(path: &str) -> String {
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    segments.get(3..6).map(|s| s.join("/")).unwrap_or_default()
+}
+
+/// The fake's `yaml/check` answers an environment even when imports fail
+/// to load (its Go harness returns the checked environment with the
+/// diagnostics, and `env get` prints it); a real server answers 400. When
+/// every error of a 400 is an import that was not found, this layer checks
+/// the definition again without those imports (a failed import adds
+/// nothing to the environment) and answers 200 with that environment and
+/// the original diagnostics.
+async fn tolerant_check(request: Request, next: Next) -> Response {
+    if request.method() != axum::http::Method::POST
+        || !request.uri().path().ends_with("/yaml/check")
+    {
+        return next.run(request).await;
+    }
+    let (parts, body) = request.into_parts();
+    let Ok(definition) = axum::body::to_bytes(body, 16 << 20).await else {
+        return StatusCode::PAYLOAD_TOO_LARGE.into_response();
+    };
+    let retry_parts = parts.clone();
+    let response = next
+        .clone()
+        .run(Request::from_parts(parts, Body::from(definition.clone())))
+        .await;
+    if response.status() != StatusCode::BAD_REQUEST {
+        return response;
+    }
+    let (response_parts, response_body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(response_body, 16 << 20).await else {
+        return Response::from_parts(response_parts, Body::empty());
+    };
+    let refused = || Response::from_parts(response_parts.clone(), Body::from(bytes.clone()));
+    let Ok(json) = serde_json::from_slice::<Json>(&bytes) else {
+        return refused();
+    };
+    let Some(diagnostics) = json.get("diagnostics").cloned() else {
+        return refused();
+    };
+    let Some(without) = std::str::from_utf8(&definition)
+        .ok()
+        .and_then(|text| without_missing_imports(text, &diagnostics))
+    else {
+        return refused();
+    };
+    let retried = next
+        .run(Request::from_parts(retry_parts, Body::from(without)))
+        .await;
+    if retried.status() != StatusCode::OK {
+        return refused();
+    }
+    let (mut parts, body) = retried.into_parts();
+    let Ok(body) = axum::body::to_bytes(body, 64 << 20).await else {
+        return refused();
+    };
+    let Ok(Json::Object(mut environment)) = serde_json::from_slice::<Json>(&body) else {
+        return refused();
+    };
+    environment.insert("diagnostics".into(), diagnostics);
+    let Ok(body) = serde_json::to_vec(&environment) else {
+        return refused();
+    };
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, Body::from(body))
+}
+
+/// `text` without the import entries that `diagnostics` (a check's) say
+/// were not found; `None` unless every diagnostic is such an import.
+fn without_missing_imports(text: &str, diagnostics: &Json) -> Option<String> {
+    let Json::Array(list) = diagnostics else {
+        return None;
+    };
+    let mut indexes = Vec::new();
+    for diagnostic in list {
+        let summary = diagnostic.get("summary").and_then(Json::as_str)?;
+        let path = diagnostic.get("path").and_then(Json::as_str)?;
+        let index: usize = path
+            .strip_prefix("imports[")?
+            .strip_suffix(']')?
+            .parse()
+            .ok()?;
+        let not_found = summary.starts_with("environment \"") && summary.ends_with("\" not found");
+        if !not_found {
+            return None;
+        }
+        indexes.push(index);
+    }
+    indexes.sort_unstable();
+    indexes.dedup();
+    let mut text = text.to_owned();
+    for index in indexes.iter().rev() {
+        text = esc_syntax::edit::delete_value(&text, &format!("imports[{index}]")).ok()?;
+    }
+    (!indexes.is_empty()).then_some(text)
+}
+
 /// The response layer that replaces times and authors by the fake's.
 async fn fixed_metadata(
     State(replacements): State<Replacements>,
@@ -294,19 +394,13 @@ async fn fixed_metadata(
     next: Next,
 ) -> Response {
     let metadata = metadata_of(request.uri().path());
+    let environment = environment_of(request.uri().path());
     let response = next.run(request).await;
     let Some(metadata) = metadata else {
         return response;
-/// `org/project/env` of an environment path.
-fn environment_of(path: &str) -> String {
-    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
-    segments.get(3..6).map(|s| s.join("/")).unwrap_or_default()
-}
-
     };
     if response.status() != StatusCode::OK {
         return response;
-    let environment = environment_of(request.uri().path());
     }
     let (mut parts, body) = response.into_parts();
     let Ok(bytes) = axum::body::to_bytes(body, 64 << 20).await else {
@@ -364,12 +458,6 @@ fn fake_revision(revision: &mut Json) {
     }
 }
 
-fn fake_revision_tag(tag: &mut Json) {
-    if let Json::Object(fields) = tag {
-        for key in ["created", "modified", "editorLogin", "editorName"] {
-            fields.remove(key);
-        }
-    }
 /// Sets a retracted revision's `replacement` to what `reported` says.
 fn report_replacement(revision: &mut Json, reported: impl Fn(u64) -> Option<u64>) {
     let Some(number) = revision.get("number").and_then(Json::as_u64) else {
@@ -382,6 +470,12 @@ fn report_replacement(revision: &mut Json, reported: impl Fn(u64) -> Option<u64>
     }
 }
 
+fn fake_revision_tag(tag: &mut Json) {
+    if let Json::Object(fields) = tag {
+        for key in ["created", "modified", "editorLogin", "editorName"] {
+            fields.remove(key);
+        }
+    }
 }
 
 fn fake_environment_tag(tag: &mut Json) {
@@ -431,12 +525,6 @@ mod tests {
     }
 
     #[test]
-    fn metadata_routes() {
-        let e = "/api/esc/environments/o/p/e";
-        assert_eq!(
-            metadata_of(&format!("{e}/versions")),
-            Some(Metadata::Revisions)
-    #[test]
     fn reported_replacements_replace_the_stored_one() {
         let mut revision: Json =
             serde_json::from_str(r#"{"number":3,"retracted":{"replacement":2,"reason":"leaked"}}"#)
@@ -452,6 +540,36 @@ mod tests {
         );
     }
 
+    #[test]
+    fn missing_imports_are_dropped_only_when_they_are_the_only_errors() {
+        let text = "imports:\n  - a\n  - b\n  - c\nvalues:\n  x: 1\n";
+        let missing: Json = serde_json::from_str(
+            r#"[{"summary":"environment \"b\" not found","path":"imports[1]"},
+                {"summary":"environment \"c\" not found","path":"imports[2]"}]"#,
+        )
+        .unwrap();
+        assert_eq!(
+            without_missing_imports(text, &missing).unwrap(),
+            "imports:\n  - a\nvalues:\n  x: 1\n"
+        );
+        let other: Json = serde_json::from_str(
+            r#"[{"summary":"environment \"b\" not found","path":"imports[1]"},
+                {"summary":"unknown property \"y\"","path":"values.x"}]"#,
+        )
+        .unwrap();
+        assert_eq!(without_missing_imports(text, &other), None);
+        assert_eq!(
+            without_missing_imports(text, &Json::Array(Vec::new())),
+            None
+        );
+    }
+
+    #[test]
+    fn metadata_routes() {
+        let e = "/api/esc/environments/o/p/e";
+        assert_eq!(
+            metadata_of(&format!("{e}/versions")),
+            Some(Metadata::Revisions)
         );
         assert_eq!(
             metadata_of(&format!("{e}/versions/tags/stable")),
