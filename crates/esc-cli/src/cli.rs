@@ -130,6 +130,12 @@ pub(crate) enum EnvSubcommand {
         after_help = "Example:\n  esc env settings get myproject/dev\n  esc env settings set myproject/dev deletion-protected true"
     )]
     Settings(SettingsCommand),
+    /// Manage rotation schedules of an environment
+    #[command(
+        long_about = "[EXPERIMENTAL] Manage rotation schedules of an environment\n\nAgainst a server (esc login URL), the server runs due schedules. In local mode nothing runs in the background: a due schedule runs when the next esc command starts (any command), and is reported on stderr.",
+        after_help = "Example:\n  esc env schedule new myproject/dev --cron \"0 0 * * *\"\n  esc env schedule list myproject/dev"
+    )]
+    Schedule(crate::commands::schedule::ScheduleCommand),
 }
 
 /// Positional arguments only.

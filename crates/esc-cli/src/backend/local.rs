@@ -22,12 +22,15 @@ use esc_providers::ProvidersConfig;
 use esc_service::{AccessPolicy, Caller, Service, ServiceConfig, ServiceError};
 use esc_store::{EnvRef, EnvironmentTagUpdate, Location, SettingsUpdate, SqlStore};
 
+use super::schedules::{ScheduleInfo, ScheduleRunInfo, ScheduleTiming};
 use super::{
     Backend, BackendError, BackendResult, CloneOptions, DefinitionText, Diag, EnvTagInfo,
     Evaluated, Retraction, RevisionInfo, RevisionTagInfo, RotationOutcome,
 };
 use crate::env_ref::{EnvName, Version};
 use crate::value::{Pos, Range, Value};
+
+mod schedules;
 
 /// The service on the local store.
 pub(crate) struct LocalBackend {
@@ -62,6 +65,9 @@ impl LocalBackend {
             loaded: tokio::sync::OnceCell::new(),
         });
         let service = Service::new(store, providers, config);
+        // nothing runs schedules in the background in local mode: the ones
+        // due run now, when a command opens the store
+        schedules::run_due(&service).await;
         Ok(LocalBackend {
             service,
             caller: Caller {
@@ -778,5 +784,38 @@ impl Backend for LocalBackend {
             .await
             .map(|_| ())
             .map_err(api_error)
+    }
+
+    async fn list_schedules(&self, env: &EnvName) -> BackendResult<Vec<ScheduleInfo>> {
+        self.schedules_of(env).await
+    }
+
+    async fn schedule(&self, env: &EnvName, id: &str) -> BackendResult<ScheduleInfo> {
+        self.schedule_of(env, id).await
+    }
+
+    async fn create_schedule(
+        &self,
+        env: &EnvName,
+        timing: &ScheduleTiming,
+    ) -> BackendResult<ScheduleInfo> {
+        self.new_schedule(env, timing).await
+    }
+
+    async fn update_schedule(
+        &self,
+        env: &EnvName,
+        id: &str,
+        timing: &ScheduleTiming,
+    ) -> BackendResult<ScheduleInfo> {
+        self.change_schedule(env, id, timing).await
+    }
+
+    async fn delete_schedule(&self, env: &EnvName, id: &str) -> BackendResult<()> {
+        self.remove_schedule(env, id).await
+    }
+
+    async fn schedule_runs(&self, env: &EnvName, id: &str) -> BackendResult<Vec<ScheduleRunInfo>> {
+        self.runs_of(env, id).await
     }
 }

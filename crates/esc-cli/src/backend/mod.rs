@@ -5,6 +5,7 @@
 pub(crate) mod config;
 pub(crate) mod local;
 pub(crate) mod remote;
+pub(crate) mod schedules;
 
 use std::time::Duration;
 
@@ -245,6 +246,31 @@ pub(crate) trait Backend: Send + Sync {
     async fn deletion_protected(&self, env: &EnvName) -> BackendResult<bool>;
     /// Turn deletion protection on or off.
     async fn set_deletion_protected(&self, env: &EnvName, on: bool) -> BackendResult<()>;
+    /// The environment's rotation schedules, oldest first.
+    async fn list_schedules(&self, env: &EnvName) -> BackendResult<Vec<schedules::ScheduleInfo>>;
+    /// One rotation schedule.
+    async fn schedule(&self, env: &EnvName, id: &str) -> BackendResult<schedules::ScheduleInfo>;
+    /// Create the environment's rotation schedule.
+    async fn create_schedule(
+        &self,
+        env: &EnvName,
+        timing: &schedules::ScheduleTiming,
+    ) -> BackendResult<schedules::ScheduleInfo>;
+    /// Change a rotation schedule's timing.
+    async fn update_schedule(
+        &self,
+        env: &EnvName,
+        id: &str,
+        timing: &schedules::ScheduleTiming,
+    ) -> BackendResult<schedules::ScheduleInfo>;
+    /// Delete a rotation schedule.
+    async fn delete_schedule(&self, env: &EnvName, id: &str) -> BackendResult<()>;
+    /// A schedule's runs, newest first.
+    async fn schedule_runs(
+        &self,
+        env: &EnvName,
+        id: &str,
+    ) -> BackendResult<Vec<schedules::ScheduleRunInfo>>;
 }
 
 /// What `env clone` copies besides the latest definition.

@@ -9,6 +9,7 @@ use esc_eval::{PlainValue, write_json_string};
 use reqwest::{Method, StatusCode};
 
 use super::config::RemoteAccount;
+use super::schedules::{ScheduleInfo, ScheduleRunInfo, ScheduleTiming};
 use super::{
     Backend, BackendError, BackendResult, CloneOptions, DefinitionText, Diag, EnvTagInfo,
     Evaluated, Retraction, RevisionInfo, RevisionTagInfo, RotationOutcome,
@@ -17,6 +18,8 @@ use crate::env_ref::{EnvName, Version};
 use crate::value::{Pos, Range, Value};
 
 /// Every request's time limit.
+mod schedules;
+
 const TIMEOUT: Duration = Duration::from_secs(60);
 
 /// A server reached over HTTP.
@@ -870,6 +873,39 @@ impl Backend for RemoteBackend {
             return Err(api_error(&reply));
         }
         Ok(())
+    }
+
+    async fn list_schedules(&self, env: &EnvName) -> BackendResult<Vec<ScheduleInfo>> {
+        self.schedules_of(env).await
+    }
+
+    async fn schedule(&self, env: &EnvName, id: &str) -> BackendResult<ScheduleInfo> {
+        self.schedule_of(env, id).await
+    }
+
+    async fn create_schedule(
+        &self,
+        env: &EnvName,
+        timing: &ScheduleTiming,
+    ) -> BackendResult<ScheduleInfo> {
+        self.new_schedule(env, timing).await
+    }
+
+    async fn update_schedule(
+        &self,
+        env: &EnvName,
+        id: &str,
+        timing: &ScheduleTiming,
+    ) -> BackendResult<ScheduleInfo> {
+        self.change_schedule(env, id, timing).await
+    }
+
+    async fn delete_schedule(&self, env: &EnvName, id: &str) -> BackendResult<()> {
+        self.remove_schedule(env, id).await
+    }
+
+    async fn schedule_runs(&self, env: &EnvName, id: &str) -> BackendResult<Vec<ScheduleRunInfo>> {
+        self.runs_of(env, id).await
     }
 }
 

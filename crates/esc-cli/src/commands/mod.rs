@@ -6,6 +6,7 @@ pub(crate) mod admin;
 mod env;
 pub(crate) mod oidc;
 mod open;
+pub(crate) mod schedule;
 mod versions;
 
 use std::process::ExitCode;
@@ -72,6 +73,7 @@ async fn run_env(config: &Config, env: EnvCommand) -> anyhow::Result<ExitCode> {
         EnvSubcommand::Clone(args) => env::clone(&ctx, flag, args).await,
         EnvSubcommand::Diff(args) => env::diff(&ctx, flag, args).await,
         EnvSubcommand::Settings(args) => env::settings(&ctx, flag, args).await,
+        EnvSubcommand::Schedule(args) => schedule::schedule(&ctx, flag, args).await,
         EnvSubcommand::Version(args) => versions::version(&ctx, flag, args).await,
         EnvSubcommand::Tag(args) => versions::tag(&ctx, flag, args).await,
         EnvSubcommand::Rotate(args) => open::rotate(&ctx, flag, args.args).await,

@@ -42,6 +42,8 @@ use esc_store::{
 use serde_json::Value as Json;
 use tokio::sync::oneshot;
 
+mod schedules;
+
 /// The fake's logged-in user.
 pub(crate) const USER: &str = "test-user";
 
@@ -104,6 +106,15 @@ impl Fake {
             fixed_metadata,
         ))
         .layer(axum::middleware::from_fn(tolerant_check));
+        // schedule ids, times and history as the reference's fake reports
+        // them; outside the routes, so the rewritten ids are what is routed
+        let app =
+            axum::Router::new()
+                .fallback_service(app)
+                .layer(axum::middleware::from_fn_with_state(
+                    schedules::FakeSchedules::new(store.clone()),
+                    schedules::fixed_schedules,
+                ));
         let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
             .await
             .context("binding the fake backend")?;
