@@ -130,6 +130,12 @@ pub(crate) enum EnvSubcommand {
         after_help = "Example:\n  esc env settings get myproject/dev\n  esc env settings set myproject/dev deletion-protected true"
     )]
     Settings(SettingsCommand),
+    /// Manage environment webhooks
+    #[command(
+        long_about = "[EXPERIMENTAL] Manage environment webhooks\n\nA webhook receives a JSON payload at its URL whenever one of its events happens to the environment.",
+        after_help = "Example:\n  esc env webhook new myproject/dev deploy --url https://example.com/hook --event updated\n  esc env webhook list myproject/dev"
+    )]
+    Webhook(crate::commands::webhook::WebhookCommand),
     /// Manage rotation schedules of an environment
     #[command(
         long_about = "[EXPERIMENTAL] Manage rotation schedules of an environment\n\nAgainst a server (esc login URL), the server runs due schedules. In local mode nothing runs in the background: a due schedule runs when the next esc command starts (any command), and is reported on stderr.",

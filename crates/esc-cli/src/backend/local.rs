@@ -30,6 +30,8 @@ use super::{
 use crate::env_ref::{EnvName, Version};
 use crate::value::{Pos, Range, Value};
 
+mod webhooks;
+
 mod schedules;
 
 /// The service on the local store.
@@ -59,6 +61,14 @@ impl LocalBackend {
             ..ServiceConfig::default()
         };
         let allow_insecure_loopback_http = allow_insecure_loopback_http()?;
+        // webhooks follow the providers' rule for plain http://
+        let config = ServiceConfig {
+            webhooks: esc_service::WebhookConfig {
+                allow_insecure_loopback_http,
+                ..esc_service::WebhookConfig::default()
+            },
+            ..config
+        };
         let providers = Arc::new(LocalProviders {
             data_dir: data_dir.to_path_buf(),
             allow_insecure_loopback_http,

@@ -5,6 +5,7 @@
 pub(crate) mod config;
 pub(crate) mod local;
 pub(crate) mod remote;
+pub(crate) mod webhooks;
 pub(crate) mod schedules;
 
 use std::time::Duration;
@@ -142,7 +143,7 @@ pub(crate) struct RotationOutcome {
 
 /// Everything the commands ask of a backend.
 #[async_trait]
-pub(crate) trait Backend: Send + Sync {
+pub(crate) trait Backend: webhooks::WebhookBackend + Send + Sync {
     /// The login of the current user (also the default organization).
     async fn user(&self) -> BackendResult<String>;
     /// The organizations the user belongs to.

@@ -17,6 +17,8 @@ use super::{
 use crate::env_ref::{EnvName, Version};
 use crate::value::{Pos, Range, Value};
 
+mod webhooks;
+
 /// Every request's time limit.
 mod schedules;
 

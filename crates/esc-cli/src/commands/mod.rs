@@ -8,6 +8,7 @@ pub(crate) mod oidc;
 mod open;
 pub(crate) mod schedule;
 mod versions;
+pub(crate) mod webhook;
 
 use std::process::ExitCode;
 
@@ -73,6 +74,7 @@ async fn run_env(config: &Config, env: EnvCommand) -> anyhow::Result<ExitCode> {
         EnvSubcommand::Clone(args) => env::clone(&ctx, flag, args).await,
         EnvSubcommand::Diff(args) => env::diff(&ctx, flag, args).await,
         EnvSubcommand::Settings(args) => env::settings(&ctx, flag, args).await,
+        EnvSubcommand::Webhook(args) => webhook::webhook(&ctx, flag, args).await,
         EnvSubcommand::Schedule(args) => schedule::schedule(&ctx, flag, args).await,
         EnvSubcommand::Version(args) => versions::version(&ctx, flag, args).await,
         EnvSubcommand::Tag(args) => versions::tag(&ctx, flag, args).await,
@@ -80,6 +82,8 @@ async fn run_env(config: &Config, env: EnvCommand) -> anyhow::Result<ExitCode> {
         EnvSubcommand::Open(args) => open::open(&ctx, flag, args).await,
         EnvSubcommand::Run(args) => open::run(&ctx, flag, args).await,
     };
+    // local mode delivers the webhooks of this command's writes in-process
+    ctx.backend.settle_webhooks().await;
     ctx.with_name_hint(result).await
 }
 

@@ -11,6 +11,7 @@ mod direnv;
 mod remote;
 mod run;
 mod terminal;
+mod webhooks;
 
 use std::path::Path;
 
