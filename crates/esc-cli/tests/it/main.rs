@@ -10,6 +10,7 @@ mod connect;
 mod direnv;
 mod remote;
 mod run;
+mod schedules;
 mod terminal;
 mod webhooks;
 
