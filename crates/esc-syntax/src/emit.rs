@@ -64,6 +64,9 @@ pub fn reemit(text: &str, indent: usize) -> Result<String, EmitError> {
 pub struct EmitDocument {
     nodes: Vec<ENode>,
     root: Option<usize>,
+    /// Comments of the document node itself, which `esc` never emits (it
+    /// encodes the document's content, `docNode.Content[0]`).
+    document: DocumentComments,
 }
 
 impl EmitDocument {
@@ -84,10 +87,15 @@ impl EmitDocument {
             scalars,
             ..
         } = builder;
-        if let Some(root) = root {
-            attach_comments(text, &mut nodes, root, &entries, &scalars);
-        }
-        Ok(EmitDocument { nodes, root })
+        let document = match root {
+            Some(root) => attach_comments(text, &mut nodes, root, &entries, &scalars),
+            None => DocumentComments::default(),
+        };
+        Ok(EmitDocument {
+            nodes,
+            root,
+            document,
+        })
     }
 
     /// Whether the document has no node.
@@ -120,6 +128,28 @@ impl EmitDocument {
             };
         }
         Some(self.emit_node(id, indent))
+    }
+
+    /// The whole document node, its own head and foot comments included
+    /// (yaml.v3's `Encoder.Encode` of the `DocumentNode`); [`Self::emit`]
+    /// encodes only its content, as `esc` does.
+    pub fn emit_document(&self, indent: usize) -> String {
+        let Some(root) = self.root else {
+            return String::new();
+        };
+        let mut events = vec![
+            Ev::new(EvKind::StreamStart),
+            Ev {
+                head: self.document.head.clone(),
+                ..Ev::new(EvKind::DocumentStart)
+            },
+        ];
+        self.events(root, String::new(), &mut events);
+        events.push(Ev {
+            foot: self.document.foot.clone(),
+            ..Ev::new(EvKind::DocumentEnd)
+        });
+        Emitter::new(&events, indent).run()
     }
 
     fn emit_node(&self, id: usize, indent: usize) -> String {
@@ -366,13 +396,20 @@ impl<'t> Builder<'t> {
                 loop {
                     let (event, s, e) = self.next_required()?;
                     if event == Event::SequenceEnd {
-                        last_end = if flow { s + 1 } else { last_end };
+                        last_end = if flow {
+                            self.closing(s, b']')
+                        } else {
+                            last_end
+                        };
                         break;
                     }
                     let item = self.node(event, s, e, depth + 1)?;
                     let item_start = self.nodes[item].start;
                     let entry_start = if flow {
                         item_start
+                    } else if items.is_empty() && self.text.as_bytes().get(start) == Some(&b'-') {
+                        // saphyr starts a block sequence at its first `-`
+                        start
                     } else {
                         self.dash_before(item_start)
                     };
@@ -407,7 +444,11 @@ impl<'t> Builder<'t> {
                 loop {
                     let (event, s, e) = self.next_required()?;
                     if event == Event::MappingEnd {
-                        last_end = if flow { s + 1 } else { last_end };
+                        last_end = if flow {
+                            self.closing(s, b'}')
+                        } else {
+                            last_end
+                        };
                         break;
                     }
                     let key = self.node(event, s, e, depth + 1)?;
@@ -455,17 +496,49 @@ impl<'t> Builder<'t> {
         None
     }
 
-    /// A block sequence item's `-` before `start` (else `start`).
-    fn dash_before(&self, start: usize) -> usize {
+    /// The byte after a flow collection's closing `bracket`, searched from
+    /// saphyr's end event at `from` (which may sit before a trailing comma
+    /// or comment).
+    fn closing(&self, from: usize, bracket: u8) -> usize {
         let bytes = self.text.as_bytes();
-        let mut i = start.min(bytes.len());
-        while i > 0 && matches!(bytes[i - 1], b' ' | b'\t' | b'\n' | b'\r') {
-            i -= 1;
+        let mut i = from;
+        while i < bytes.len() {
+            match bytes[i] {
+                b if b == bracket => return i + 1,
+                b' ' | b'\t' | b'\r' | b'\n' | b',' => i += 1,
+                b'#' => {
+                    while i < bytes.len() && bytes[i] != b'\n' {
+                        i += 1;
+                    }
+                }
+                _ => break,
+            }
         }
-        if i > 0 && bytes[i - 1] == b'-' {
-            i - 1
-        } else {
-            start
+        from + 1
+    }
+
+    /// A block sequence item's `-` before `start`, over blank and comment
+    /// lines (else `start`).
+    fn dash_before(&self, start: usize) -> usize {
+        let mut end = start.min(self.text.len());
+        loop {
+            let line_start = self.text[..end].rfind('\n').map_or(0, |n| n + 1);
+            let segment = &self.text[line_start..end];
+            let content = match segment
+                .char_indices()
+                .find(|&(i, c)| c == '#' && (i == 0 || segment[..i].ends_with([' ', '\t'])))
+            {
+                Some((i, _)) => &segment[..i],
+                None => segment,
+            };
+            let trimmed = content.trim_end();
+            if trimmed.trim_start() == "-" || trimmed.ends_with(" -") || trimmed.ends_with("\t-") {
+                return line_start + trimmed.len() - 1;
+            }
+            if !trimmed.trim_start().is_empty() || line_start == 0 {
+                return start;
+            }
+            end = line_start - 1;
         }
     }
 }
@@ -502,7 +575,8 @@ fn attach_comments(
     root: usize,
     entries: &[Entry],
     scalars: &[(usize, usize)],
-) {
+) -> DocumentComments {
+    let mut document = DocumentComments::default();
     let covered = |at: usize| scalars.iter().any(|&(s, e)| s <= at && at < e);
     let mut lines = Vec::new();
     let mut offset = 0;
@@ -545,8 +619,19 @@ fn attach_comments(
         let best = (0..nodes.len())
             .filter(|&id| nodes[id].end <= *at && nodes[id].end > *line_start)
             .max_by_key(|&id| (nodes[id].end, nodes[id].depth));
-        if let Some(id) = best {
-            nodes[id].line = comment.clone();
+        match best {
+            Some(id) => nodes[id].line = comment.clone(),
+            // `- # c` before a nested block: the head of what follows.
+            None => {
+                let next = entries
+                    .iter()
+                    .filter(|e| e.start > *at)
+                    .min_by_key(|e| e.start)
+                    .map(|e| e.target);
+                if let Some(id) = next {
+                    append(&mut nodes[id].head, comment);
+                }
+            }
         }
     }
 
@@ -573,89 +658,130 @@ fn attach_comments(
             let text_line = &text[*offset..];
             offset + (text_line.len() - text_line.trim_start().len())
         });
-        let run_start = run[0].0;
-        attach_run(
-            nodes, root, entries, run, has_prev, run_start, next_start, text,
-        );
+        let cx = RunContext {
+            text,
+            root,
+            entries,
+            has_prev,
+            run_start: run[0].0,
+            next_start,
+        };
+        attach_run(nodes, &mut document, run, &cx);
+    }
+    document
+}
+
+/// Where one run of comment and blank lines sits.
+struct RunContext<'a> {
+    text: &'a str,
+    root: usize,
+    entries: &'a [Entry],
+    /// Whether content precedes the run.
+    has_prev: bool,
+    /// Byte offset of the run's first line.
+    run_start: usize,
+    /// Byte offset of the first non-blank character after the run.
+    next_start: Option<usize>,
+}
+
+impl RunContext<'_> {
+    fn column_of(&self, at: usize) -> usize {
+        at - self.text[..at].rfind('\n').map_or(0, |n| n + 1)
     }
 }
 
-/// Attach one run of comment/blank lines (see [`attach_comments`]).
-#[allow(clippy::too_many_arguments)]
+/// Attach one run of comment/blank lines (see [`attach_comments`]);
+/// document head and foot comments go to `document`.
 fn attach_run(
     nodes: &mut [ENode],
-    root: usize,
-    entries: &[Entry],
+    document: &mut DocumentComments,
     run: &[(usize, LineKind)],
-    has_prev: bool,
-    run_start: usize,
-    next_start: Option<usize>,
-    text: &str,
+    cx: &RunContext<'_>,
 ) {
-    let column_of = |at: usize| at - text[..at].rfind('\n').map_or(0, |n| n + 1);
+    let column = |k: &LineKind| match k {
+        LineKind::Comment { column, .. } => *column,
+        _ => 0,
+    };
     // The foot part: comment lines right after the previous content, up to
-    // a blank line, when a blank line (or the end) follows them, or when
-    // they are indented deeper than the next content.
+    // a blank line, when a blank line (or the end) follows them; else those
+    // indented deeper than the next content.
     let lead = run
         .iter()
         .take_while(|(_, k)| matches!(k, LineKind::Comment { .. }))
         .count();
-    let mut foot_lines = 0;
-    if has_prev && lead > 0 {
-        let deeper = match (&run[0].1, next_start) {
-            (LineKind::Comment { column, .. }, Some(next)) => *column > column_of(next),
-            _ => false,
-        };
-        if lead < run.len() || next_start.is_none() || deeper {
-            foot_lines = lead;
+    let foot_lines = match cx.next_start {
+        _ if !cx.has_prev => 0,
+        None => lead,
+        Some(_) if lead < run.len() => lead,
+        Some(next) => {
+            let next_column = cx.column_of(next);
+            run[..lead]
+                .iter()
+                .take_while(|(_, k)| column(k) > next_column)
+                .count()
         }
-    }
-    if foot_lines > 0 {
-        let foot = comment_text(&run[..foot_lines]);
-        let column = match &run[0].1 {
-            LineKind::Comment { column, .. } => *column,
-            _ => 0,
-        };
-        // The entry that ends last before the comment and is not indented
-        // deeper than it (innermost on a tie).
-        let target = entries
+    };
+    // Each group of foot lines at one indentation belongs to the entry that
+    // ends last before the run and is not indented deeper than the group
+    // (innermost on a tie).
+    let mut i = 0;
+    while i < foot_lines {
+        let group_column = column(&run[i].1);
+        let mut j = i;
+        while j < foot_lines && column(&run[j].1) == group_column {
+            j += 1;
+        }
+        let target = cx
+            .entries
             .iter()
-            .filter(|e| e.end <= run_start && column_of(e.start) <= column)
-            .max_by_key(|e| (e.end, column_of(e.start)))
-            .map_or(root, |e| e.target);
-        append(&mut nodes[target].foot, &foot);
+            .filter(|e| e.end <= cx.run_start && cx.column_of(e.start) <= group_column)
+            .max_by_key(|e| (e.end, cx.column_of(e.start)))
+            .map_or(cx.root, |e| e.target);
+        append(&mut nodes[target].foot, &comment_text(&run[i..j]));
+        i = j;
     }
-    let rest = &run[foot_lines..];
-    let Some(next) = next_start else {
-        return; // the document's foot comment: not emitted
+    let mut rest = &run[foot_lines..];
+    let Some(next) = cx.next_start else {
+        append(&mut document.foot, &comment_text(rest));
+        return;
     };
-    // Without previous content, lines up to the last blank line are the
-    // document's head comment (not emitted).
-    let rest = if has_prev {
-        rest
-    } else {
-        match rest.iter().rposition(|(_, k)| matches!(k, LineKind::Blank)) {
-            Some(last_blank) => &rest[last_blank + 1..],
-            None => rest,
-        }
-    };
+    // Before any content, lines up to the last blank line are the
+    // document's head comment.
+    if !cx.has_prev
+        && let Some(last_blank) = rest.iter().rposition(|(_, k)| matches!(k, LineKind::Blank))
+    {
+        append(&mut document.head, &comment_text(&rest[..last_blank]));
+        rest = &rest[last_blank + 1..];
+    }
     let head = comment_text(rest);
     if head.is_empty() {
         return;
     }
-    let entry = entries
-        .iter()
-        .filter(|e| e.start >= next)
-        .min_by_key(|e| e.start)
-        .filter(|e| e.start == next);
-    let target = match entry {
-        Some(e) => e.target,
+    let target = match entry_at(cx.entries, next) {
+        Some(target) => target,
         // At the top: the root's head comment.
-        None if !has_prev => root,
+        None if !cx.has_prev => cx.root,
         // Before something that takes no comment here: dropped.
         None => return,
     };
     append(&mut nodes[target].head, &head);
+}
+
+/// The entry starting at `at` (the innermost when several do).
+fn entry_at(entries: &[Entry], at: usize) -> Option<usize> {
+    entries
+        .iter()
+        .filter(|e| e.start >= at)
+        .min_by_key(|e| e.start)
+        .filter(|e| e.start == at)
+        .map(|e| e.target)
+}
+
+/// The document node's own comments (not part of its content).
+#[derive(Clone, Debug, Default)]
+struct DocumentComments {
+    head: String,
+    foot: String,
 }
 
 /// The comment text of lines: comments joined by newlines, blank lines
