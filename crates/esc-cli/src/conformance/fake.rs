@@ -43,6 +43,9 @@ use serde_json::Value as Json;
 use tokio::sync::oneshot;
 
 mod schedules;
+mod webhooks;
+
+pub(crate) use webhooks::SeedWebhook;
 
 /// The fake's logged-in user.
 pub(crate) const USER: &str = "test-user";
@@ -105,7 +108,12 @@ impl Fake {
             replacements.clone(),
             fixed_metadata,
         ))
-        .layer(axum::middleware::from_fn(tolerant_check));
+        .layer(axum::middleware::from_fn(tolerant_check))
+        // deliveries as the reference's fake reports them
+        .layer(axum::middleware::from_fn_with_state(
+            webhooks::FakeDeliveries::new(),
+            webhooks::fixed_deliveries,
+        ));
         // schedule ids, times and history as the reference's fake reports
         // them; outside the routes, so the rewritten ids are what is routed
         let app =

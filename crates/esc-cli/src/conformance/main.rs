@@ -311,6 +311,25 @@ struct SeedRevision {
     retracted: Option<(String, String)>,
 }
 
+/// A transcript's webhook (`name`, `display-name`, `payload-url`, `format`,
+/// `filters`, `groups`, `active`).
+fn seed_webhook(node: &Node) -> crate::fake::SeedWebhook {
+    let text = |key: &str| member(node, key).map(scalar_text).unwrap_or_default();
+    let list = |key: &str| match member(node, key).map(|n| &n.kind) {
+        Some(NodeKind::Sequence(items)) => items.iter().map(scalar_text).collect(),
+        _ => Vec::new(),
+    };
+    crate::fake::SeedWebhook {
+        name: text("name"),
+        display_name: text("display-name"),
+        payload_url: text("payload-url"),
+        format: text("format"),
+        filters: list("filters"),
+        groups: list("groups"),
+        active: text("active") != "false",
+    }
+}
+
 fn member<'n>(node: &'n Node, key: &str) -> Option<&'n Node> {
     match &node.kind {
         NodeKind::Mapping(entries) => entries
@@ -332,6 +351,14 @@ fn seed(
     // All first, so that imports resolve whatever the order.
     for (name, _) in environments {
         seed_call(esc, home, &["env", "init", name], None)?;
+    }
+    for (name, node) in environments {
+        // `webhooks` are the fake's state, seeded with their given names
+        if let Some(NodeKind::Sequence(hooks)) = member(node, "webhooks").map(|w| &w.kind) {
+            for hook in hooks {
+                runtime.block_on(fake.seed_webhook(name, &seed_webhook(hook)))?;
+            }
+        }
     }
     for (name, node) in environments {
         // `revisions` and `tags` (environment tags) are fake-backend state,
@@ -359,6 +386,10 @@ fn seed(
                 .collect(),
             _ => {
                 let mut definition = source_text(header, node);
+                if member(node, "webhooks").is_some() {
+                    definition = esc_syntax::edit::delete_value(&definition, "webhooks")
+                        .context("seeding: removing the webhooks")?;
+                }
                 if member(node, "tags").is_some() {
                     definition = esc_syntax::edit::delete_value(&definition, "tags")
                         .context("seeding: removing the environment tags")?;
