@@ -245,7 +245,8 @@ pub trait Store: Send + Sync {
 
     // ---- schedules ----
 
-    /// Creates a schedule.
+    /// Creates a schedule; `AlreadyExists` (naming `schedule <id>`) when the
+    /// environment has one: one schedule per environment.
     async fn create_schedule(&self, env: &EnvRef, schedule: &NewSchedule) -> StoreResult<Schedule>;
     /// One schedule of an environment, or `NotFound`.
     async fn schedule(&self, env: &EnvRef, id: &str) -> StoreResult<Schedule>;

@@ -329,6 +329,25 @@ async fn two_servers_on_one_postgres_never_run_a_firing_twice() {
             .unwrap();
         envs.push(env);
     }
+    // two creations racing for one environment: exactly one wins
+    let racing = EnvRef::new("acme", "app", "racing");
+    first.create_environment(&admin, &racing).await.unwrap();
+    let daily = ScheduleRequest {
+        cron: Some("0 0 * * *".into()),
+        ..ScheduleRequest::default()
+    };
+    let (a, b) = tokio::join!(
+        first.create_schedule(&admin, &racing, &daily),
+        second.create_schedule(&admin, &racing, &daily)
+    );
+    assert_eq!(u8::from(a.is_ok()) + u8::from(b.is_ok()), 1, "{a:?} {b:?}");
+    let lost = a.err().or(b.err()).unwrap();
+    assert!(
+        lost.to_string().contains("already has a schedule"),
+        "{lost}"
+    );
+    assert_eq!(first.schedules(&admin, &racing).await.unwrap().len(), 1);
+
     // nothing is due yet
     assert!(
         first

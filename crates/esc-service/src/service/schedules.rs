@@ -87,12 +87,7 @@ impl Service {
             .await
             .map_err(|error| with_env_name(error, env))?;
         if let Some(first) = existing.first() {
-            return Err(ServiceError::Conflict {
-                reason: format!(
-                    "environment '{env}' already has a schedule ({}); only one schedule per environment is supported",
-                    first.id
-                ),
-            });
+            return Err(one_per_environment(env, &first.id));
         }
         let next_execution = first_execution(&timing, now);
         let created = self
@@ -108,7 +103,13 @@ impl Service {
                 },
             )
             .await
-            .map_err(|error| with_env_name(error, env))?;
+            .map_err(|error| match error {
+                // another creation won the race since the check above
+                StoreError::AlreadyExists { what } => {
+                    one_per_environment(env, what.strip_prefix("schedule ").unwrap_or(&what))
+                }
+                other => with_env_name(other, env),
+            })?;
         self.audit(caller, env, "schedule.create", &describe(&created))
             .await?;
         Ok(created)
@@ -420,6 +421,15 @@ fn describe(schedule: &Schedule) -> String {
         _ => "unknown timing".to_owned(),
     };
     format!("schedule {}: {timing}", schedule.id)
+}
+
+/// The refusal of a second schedule.
+fn one_per_environment(env: &EnvRef, existing: &str) -> ServiceError {
+    ServiceError::Conflict {
+        reason: format!(
+            "environment '{env}' already has a schedule ({existing}); only one schedule per environment is supported"
+        ),
+    }
 }
 
 /// A store error about a schedule, naming the environment or the schedule.

@@ -191,7 +191,22 @@ pub(super) async fn create_schedule(
     env: &EnvRef,
     schedule: &NewSchedule,
 ) -> Result<Schedule, StoreError> {
-    let row = find(tx, env, false).await?;
+    // One schedule per environment. The environment's row is locked (on
+    // SQLite the writer lock serialises anyway), so two creations for one
+    // environment cannot both pass this check.
+    let row = find(tx, env, true).await?;
+    if let Some(existing) = tx
+        .query_opt(
+            "SELECT id FROM schedules WHERE env_id = $1 LIMIT 1",
+            args![&row.info.id],
+        )
+        .await?
+    {
+        return Err(StoreError::already_exists(format!(
+            "schedule {}",
+            existing.text(0)?
+        )));
+    }
     let id = uuid::Uuid::new_v4().to_string();
     let (cron, once) = timing_columns(&schedule.timing);
     let now = Timestamp::now().unix_millis();
