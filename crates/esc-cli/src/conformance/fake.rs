@@ -43,9 +43,6 @@ use serde_json::Value as Json;
 use tokio::sync::oneshot;
 
 mod schedules;
-mod webhooks;
-
-pub(crate) use webhooks::SeedWebhook;
 
 /// The fake's logged-in user.
 pub(crate) const USER: &str = "test-user";
@@ -109,11 +106,7 @@ impl Fake {
             fixed_metadata,
         ))
         .layer(axum::middleware::from_fn(tolerant_check))
-        // deliveries as the reference's fake reports them
-        .layer(axum::middleware::from_fn_with_state(
-            webhooks::FakeDeliveries::new(),
-            webhooks::fixed_deliveries,
-        ));
+        .layer(axum::middleware::from_fn(fake_diagnostics));
         // schedule ids, times and history as the reference's fake reports
         // them; outside the routes, so the rewritten ids are what is routed
         let app =
@@ -376,6 +369,67 @@ async fn tolerant_check(request: Request, next: Next) -> Response {
     Response::from_parts(parts, Body::from(body))
 }
 
+/// Diagnostics as the reference's fake words them: its environment loader
+/// fails with `not found` (ours: `environment "b" not found`), and it
+/// evaluates an opened environment under its bare name (`test`, not
+/// `default/test`). Applied to every response under
+/// `/api/esc/environments` that carries `diagnostics`.
+async fn fake_diagnostics(request: Request, next: Next) -> Response {
+    let path = request.uri().path().to_owned();
+    if !path.starts_with("/api/esc/environments/") {
+        return next.run(request).await;
+    }
+    let response = next.run(request).await;
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 64 << 20).await else {
+        return Response::from_parts(parts, Body::empty());
+    };
+    let Ok(Json::Object(mut fields)) = serde_json::from_slice::<Json>(&bytes) else {
+        return Response::from_parts(parts, Body::from(bytes));
+    };
+    let Some(Json::Array(diagnostics)) = fields.get_mut("diagnostics") else {
+        return Response::from_parts(parts, Body::from(bytes));
+    };
+    let opened = opened_environment(&path);
+    for diagnostic in diagnostics.iter_mut() {
+        fake_diagnostic(diagnostic, opened.as_ref());
+    }
+    let Ok(body) = serde_json::to_vec(&fields) else {
+        return Response::from_parts(parts, Body::from(bytes));
+    };
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, Body::from(body))
+}
+
+/// `(project/env, env)` of an open request's path
+/// (`.../{org}/{project}/{env}/open`, `.../versions/{v}/open`).
+fn opened_environment(path: &str) -> Option<(String, String)> {
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    if segments.last() != Some(&"open") {
+        return None;
+    }
+    let (project, env) = (segments.get(4)?, segments.get(5)?);
+    Some((format!("{project}/{env}"), (*env).to_owned()))
+}
+
+/// One diagnostic as the reference's fake words it.
+fn fake_diagnostic(diagnostic: &mut Json, opened: Option<&(String, String)>) {
+    let Json::Object(fields) = diagnostic else {
+        return;
+    };
+    if let Some(Json::String(summary)) = fields.get_mut("summary")
+        && summary.starts_with("environment \"")
+        && summary.ends_with("\" not found")
+    {
+        *summary = "not found".to_owned();
+    }
+    if let (Some((qualified, bare)), Some(Json::Object(range))) = (opened, fields.get_mut("range"))
+        && range.get("environment").and_then(Json::as_str) == Some(qualified.as_str())
+    {
+        range.insert("environment".into(), Json::String(bare.clone()));
+    }
+}
+
 /// `text` without the import entries that `diagnostics` (a check's) say
 /// were not found; `None` unless every diagnostic is such an import.
 fn without_missing_imports(text: &str, diagnostics: &Json) -> Option<String> {
@@ -557,6 +611,35 @@ mod tests {
             environment_of("/api/esc/environments/o/p/e/versions"),
             "o/p/e"
         );
+    }
+
+    #[test]
+    fn diagnostics_are_worded_as_the_fake_words_them() {
+        let opened = opened_environment("/api/esc/environments/o/default/test/versions/3/open");
+        assert_eq!(opened, Some(("default/test".into(), "test".into())));
+        assert_eq!(
+            opened_environment("/api/esc/environments/o/default/test"),
+            None
+        );
+        let mut missing: Json = serde_json::from_str(
+            r#"{"summary":"environment \"c\" not found","range":{"environment":"default/test"}}"#,
+        )
+        .unwrap();
+        fake_diagnostic(&mut missing, None);
+        assert_eq!(missing["summary"], "not found");
+        assert_eq!(missing["range"]["environment"], "default/test");
+        let mut unknown: Json = serde_json::from_str(
+            r#"{"summary":"unknown property \"foo\"","range":{"environment":"default/test"}}"#,
+        )
+        .unwrap();
+        fake_diagnostic(&mut unknown, opened.as_ref());
+        assert_eq!(unknown["summary"], "unknown property \"foo\"");
+        assert_eq!(unknown["range"]["environment"], "test");
+        let mut imported: Json =
+            serde_json::from_str(r#"{"summary":"x","range":{"environment":"default/other"}}"#)
+                .unwrap();
+        fake_diagnostic(&mut imported, opened.as_ref());
+        assert_eq!(imported["range"]["environment"], "default/other");
     }
 
     #[test]
