@@ -43,6 +43,9 @@ use serde_json::Value as Json;
 use tokio::sync::oneshot;
 
 mod schedules;
+mod webhooks;
+
+pub(crate) use webhooks::SeedWebhook;
 
 /// The fake's logged-in user.
 pub(crate) const USER: &str = "test-user";
@@ -106,7 +109,12 @@ impl Fake {
             fixed_metadata,
         ))
         .layer(axum::middleware::from_fn(tolerant_check))
-        .layer(axum::middleware::from_fn(fake_diagnostics));
+        .layer(axum::middleware::from_fn(fake_diagnostics))
+        // deliveries as the reference's fake reports them
+        .layer(axum::middleware::from_fn_with_state(
+            webhooks::FakeDeliveries::new(),
+            webhooks::fixed_deliveries,
+        ));
         // schedule ids, times and history as the reference's fake reports
         // them; outside the routes, so the rewritten ids are what is routed
         let app =
