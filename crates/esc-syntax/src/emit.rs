@@ -577,7 +577,12 @@ fn attach_comments(
     scalars: &[(usize, usize)],
 ) -> DocumentComments {
     let mut document = DocumentComments::default();
-    let covered = |at: usize| scalars.iter().any(|&(s, e)| s <= at && at < e);
+    // Scalars come in document order and do not overlap.
+    let covered = |at: usize| {
+        let after = scalars.partition_point(|&(s, _)| s <= at);
+        after > 0 && at < scalars[after - 1].1
+    };
+    let index = EntryIndex::new(entries);
     let mut lines = Vec::new();
     let mut offset = 0;
     for raw in text.split('\n') {
@@ -609,26 +614,33 @@ fn attach_comments(
 
     // Line comments: to the node ending last before the comment on its line
     // (innermost on a tie: a scalar rather than the block collection it ends).
-    for (line_start, kind) in &lines {
+    let line_starts: Vec<usize> = lines.iter().map(|(offset, _)| *offset).collect();
+    let mut last_on_line: Vec<Option<usize>> = vec![None; lines.len()];
+    for (id, node) in nodes.iter().enumerate() {
+        if node.end == 0 {
+            continue;
+        }
+        let line = line_starts.partition_point(|&start| start < node.end) - 1;
+        let better = match last_on_line[line] {
+            None => true,
+            Some(other) => (node.end, node.depth) > (nodes[other].end, nodes[other].depth),
+        };
+        if better {
+            last_on_line[line] = Some(id);
+        }
+    }
+    for (line, (_, kind)) in lines.iter().enumerate() {
         let LineKind::Content {
             comment: Some((at, comment)),
         } = kind
         else {
             continue;
         };
-        let best = (0..nodes.len())
-            .filter(|&id| nodes[id].end <= *at && nodes[id].end > *line_start)
-            .max_by_key(|&id| (nodes[id].end, nodes[id].depth));
-        match best {
+        match last_on_line[line].filter(|&id| nodes[id].end <= *at) {
             Some(id) => nodes[id].line = comment.clone(),
             // `- # c` before a nested block: the head of what follows.
             None => {
-                let next = entries
-                    .iter()
-                    .filter(|e| e.start > *at)
-                    .min_by_key(|e| e.start)
-                    .map(|e| e.target);
-                if let Some(id) = next {
+                if let Some(id) = index.after(*at) {
                     append(&mut nodes[id].head, comment);
                 }
             }
@@ -661,7 +673,7 @@ fn attach_comments(
         let cx = RunContext {
             text,
             root,
-            entries,
+            entries: &index,
             has_prev,
             run_start: run[0].0,
             next_start,
@@ -675,7 +687,7 @@ fn attach_comments(
 struct RunContext<'a> {
     text: &'a str,
     root: usize,
-    entries: &'a [Entry],
+    entries: &'a EntryIndex<'a>,
     /// Whether content precedes the run.
     has_prev: bool,
     /// Byte offset of the run's first line.
@@ -733,10 +745,12 @@ fn attach_run(
         }
         let target = cx
             .entries
-            .iter()
-            .filter(|e| e.end <= cx.run_start && cx.column_of(e.start) <= group_column)
-            .max_by_key(|e| (e.end, cx.column_of(e.start)))
-            .map_or(cx.root, |e| e.target);
+            .closing(
+                cx.run_start,
+                |e| cx.column_of(e.start) <= group_column,
+                |e| cx.column_of(e.start),
+            )
+            .unwrap_or(cx.root);
         append(&mut nodes[target].foot, &comment_text(&run[i..j]));
         i = j;
     }
@@ -757,7 +771,7 @@ fn attach_run(
     if head.is_empty() {
         return;
     }
-    let target = match entry_at(cx.entries, next) {
+    let target = match cx.entries.at(next) {
         Some(target) => target,
         // At the top: the root's head comment.
         None if !cx.has_prev => cx.root,
@@ -767,14 +781,69 @@ fn attach_run(
     append(&mut nodes[target].head, &head);
 }
 
-/// The entry starting at `at` (the innermost when several do).
-fn entry_at(entries: &[Entry], at: usize) -> Option<usize> {
-    entries
-        .iter()
-        .filter(|e| e.start >= at)
-        .min_by_key(|e| e.start)
-        .filter(|e| e.start == at)
-        .map(|e| e.target)
+/// Entries sorted for the look-ups of comment attachment.
+struct EntryIndex<'a> {
+    entries: &'a [Entry],
+    /// Indexes by start (stable: document order among equal starts).
+    by_start: Vec<usize>,
+    /// Indexes by end (stable).
+    by_end: Vec<usize>,
+}
+
+impl<'a> EntryIndex<'a> {
+    fn new(entries: &'a [Entry]) -> Self {
+        let mut by_start: Vec<usize> = (0..entries.len()).collect();
+        by_start.sort_by_key(|&i| entries[i].start);
+        let mut by_end: Vec<usize> = (0..entries.len()).collect();
+        by_end.sort_by_key(|&i| entries[i].end);
+        EntryIndex {
+            entries,
+            by_start,
+            by_end,
+        }
+    }
+
+    /// The first entry starting at `at` (the innermost when several do).
+    fn at(&self, at: usize) -> Option<usize> {
+        let i = self
+            .by_start
+            .partition_point(|&i| self.entries[i].start < at);
+        let e = &self.entries[*self.by_start.get(i)?];
+        (e.start == at).then_some(e.target)
+    }
+
+    /// The first entry starting after `at`.
+    fn after(&self, at: usize) -> Option<usize> {
+        let i = self
+            .by_start
+            .partition_point(|&i| self.entries[i].start <= at);
+        self.by_start.get(i).map(|&i| self.entries[i].target)
+    }
+
+    /// Among the entries ending at or before `at` that `fits`, the one
+    /// ending last, then with the greatest `rank` (the last such in
+    /// document order on a full tie).
+    fn closing(
+        &self,
+        at: usize,
+        fits: impl Fn(&Entry) -> bool,
+        rank: impl Fn(&Entry) -> usize,
+    ) -> Option<usize> {
+        let upto = self.by_end.partition_point(|&i| self.entries[i].end <= at);
+        let mut best: Option<&Entry> = None;
+        for &i in self.by_end[..upto].iter().rev() {
+            let e = &self.entries[i];
+            if let Some(b) = best
+                && e.end < b.end
+            {
+                break;
+            }
+            if fits(e) && best.is_none_or(|b| rank(e) > rank(b)) {
+                best = Some(e);
+            }
+        }
+        best.map(|e| e.target)
+    }
 }
 
 /// The document node's own comments (not part of its content).

@@ -373,3 +373,21 @@ fn yaml_v3_decode_then_encode() {
         encoded
     );
 }
+
+#[test]
+fn large_documents_in_linear_time() {
+    // ~1 MiB: 20,000 entries, each with a head and a line comment, nested
+    // under a few mappings; quadratic attachment would take minutes.
+    let mut text = String::from("values:\n");
+    for i in 0..20_000 {
+        text.push_str(&format!("  # head {i}\n  key{i}:\n    v: {i} # line {i}\n"));
+    }
+    let started = std::time::Instant::now();
+    let out = emit(&text, 2);
+    assert_eq!(out, text);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
+}
