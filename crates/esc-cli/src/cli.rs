@@ -136,6 +136,18 @@ pub(crate) enum EnvSubcommand {
         after_help = "Example:\n  esc env webhook new myproject/dev deploy --url https://example.com/hook --event updated\n  esc env webhook list myproject/dev"
     )]
     Webhook(crate::commands::webhook::WebhookCommand),
+    /// Manage login providers within an environment
+    #[command(
+        long_about = "[EXPERIMENTAL] Manage login providers within an environment\n\nSubcommands add cloud-provider login blocks (AWS, Azure, GCP) to an environment.",
+        after_help = "Example:\n  esc env provider aws-login oidc myproject/dev arn:aws:iam::123456789012:role/esc esc-session\n  esc env provider gcp-login static myproject/dev 123456789 \"$ACCESS_TOKEN\""
+    )]
+    Provider(crate::commands::provider::ProviderCommand),
+    /// Manage environment referrers
+    #[command(
+        long_about = "[EXPERIMENTAL] Manage environment referrers\n\nA referrer is an entity that references an environment, such as another environment\nthat imports it, a Pulumi IaC stack that opens it, or a Pulumi Insights account\nthat consumes it.",
+        after_help = "Example:\n  esc env referrer list myproject/base"
+    )]
+    Referrer(crate::commands::referrer::ReferrerCommand),
     /// Manage rotation schedules of an environment
     #[command(
         long_about = "[EXPERIMENTAL] Manage rotation schedules of an environment\n\nAgainst a server (esc login URL), the server runs due schedules. In local mode nothing runs in the background: a due schedule runs when the next esc command starts (any command), and is reported on stderr.",

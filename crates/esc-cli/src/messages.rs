@@ -48,6 +48,9 @@ pub(crate) fn environment_created(name: &str) -> String {
 /// Printed after a successful edit or rollback.
 pub(crate) const ENVIRONMENT_UPDATED: &str = "Environment updated.\n";
 
+/// Printed after a successful `env provider` update.
+pub(crate) const PROVIDER_UPDATED: &str = "Provider updated.\n";
+
 /// Write `text` to stdout (errors, such as a closed pipe, are returned).
 pub(crate) fn out(text: &str) -> std::io::Result<()> {
     let mut stdout = std::io::stdout().lock();

@@ -264,13 +264,37 @@ pub(crate) fn set(
     path: &PropertyPath,
     value: &EditValue,
 ) -> anyhow::Result<String> {
+    set_at_document_path(name, text, path, &document_path(path), value)
+}
+
+/// Set `values.<path>` to `value` in `text`, whatever the path's first key
+/// (`env provider` writes under `values` only, even for a path starting
+/// with `imports`); returns the new text.
+pub(crate) fn set_in_values(
+    name: &str,
+    text: &str,
+    path: &PropertyPath,
+    value: &EditValue,
+) -> anyhow::Result<String> {
+    let mut full = vec![Accessor::Key("values".to_string())];
+    full.extend(path.0.iter().cloned());
+    set_at_document_path(name, text, path, &PropertyPath(full), value)
+}
+
+/// Set the node at `full` (the document path of the user's `path`).
+fn set_at_document_path(
+    name: &str,
+    text: &str,
+    path: &PropertyPath,
+    full: &PropertyPath,
+    value: &EditValue,
+) -> anyhow::Result<String> {
     if path.0.is_empty() {
         bail!("path must contain at least one element");
     }
     let mut doc = parse(name, text)
         .context("parsing the definition")?
         .unwrap_or(Tree::Map(Vec::new()));
-    let full = document_path(path);
     let at = At {
         idx: 0,
         offset: full.0.len() - path.0.len(),
@@ -278,7 +302,7 @@ pub(crate) fn set(
     };
     // the reference's errors, on the tree; then the edit itself, on the text
     set_at(&mut doc, &full.0, Tree::Null, at)?;
-    esc_syntax::edit::set_value(text, &doc_path_text(&full), value).map_err(edit_error)
+    esc_syntax::edit::set_value(text, &doc_path_text(full), value).map_err(edit_error)
 }
 
 /// Delete `path` from `text`; `None` when the document is empty.

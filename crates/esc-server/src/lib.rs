@@ -36,7 +36,7 @@ pub use serve::{ServeConfig, ServeError, StartedServer, serve, start, start_with
 
 use crate::error::ApiError;
 use crate::routes::schedules as schedule_routes;
-use crate::routes::{environments, identity, open, tags, webhooks};
+use crate::routes::{environments, identity, open, referrers, tags, webhooks};
 
 /// Limits applied to every request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -149,6 +149,7 @@ pub fn router(state: AppState) -> Router {
             &env_path("/schedules/{id}/history"),
             get(schedule_routes::history),
         )
+        .route(&env_path("/referrers"), get(referrers::list))
         .route(
             &env_path("/settings"),
             get(environments::settings).patch(environments::update_settings),

@@ -3,6 +3,7 @@
 pub(crate) mod environments;
 pub(crate) mod identity;
 pub(crate) mod open;
+pub(crate) mod referrers;
 pub(crate) mod schedules;
 pub(crate) mod tags;
 pub(crate) mod webhooks;

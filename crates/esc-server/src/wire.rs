@@ -313,3 +313,57 @@ pub(crate) struct Settings {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) deletion_protected: Option<bool>,
 }
+
+/// Response of `GET E/referrers` (#36): referrers by the referenced version
+/// (`latest`, a revision number, a tag), and the next page's token (`""`
+/// on the last page).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct WireReferrers {
+    /// Referrers by referenced version.
+    pub(crate) referrers: std::collections::BTreeMap<String, Vec<WireReferrer>>,
+    /// Token of the next page, `""` when there is none.
+    pub(crate) continuation_token: String,
+}
+
+/// One referrer; a self-hosted server only knows environments.
+#[derive(Serialize)]
+pub(crate) struct WireReferrer {
+    /// The referring environment.
+    pub(crate) environment: WireEnvironmentReferrer,
+}
+
+/// An environment that imports the one asked about.
+#[derive(Serialize)]
+pub(crate) struct WireEnvironmentReferrer {
+    /// Its project.
+    pub(crate) project: String,
+    /// Its name.
+    pub(crate) name: String,
+    /// Its revision holding the import.
+    pub(crate) revision: u64,
+}
+
+impl WireReferrers {
+    /// The wire form of a page.
+    pub(crate) fn from_page(page: esc_service::ReferrersPage) -> Self {
+        let mut referrers: std::collections::BTreeMap<String, Vec<WireReferrer>> =
+            std::collections::BTreeMap::new();
+        for referrer in page.referrers {
+            referrers
+                .entry(referrer.referenced)
+                .or_default()
+                .push(WireReferrer {
+                    environment: WireEnvironmentReferrer {
+                        project: referrer.project,
+                        name: referrer.name,
+                        revision: referrer.revision,
+                    },
+                });
+        }
+        Self {
+            referrers,
+            continuation_token: page.continuation_token.unwrap_or_default(),
+        }
+    }
+}

@@ -39,4 +39,5 @@ pub use webhooks::{
     DeliveryRecord, EVENTS as WEBHOOK_EVENTS, GROUPS as WEBHOOK_GROUPS, KIND_HEADER, NewWebhook,
     REMOVE_SECRET, SIGNATURE_HEADER, WebhookConfig, WebhookUpdate,
 };
+pub use service::{EnvironmentReferrer, MAX_REFERRERS_PAGE, ReferrersPage, ReferrersQuery};
 pub use service::{ROTATION_KIND, SCHEDULER_LOGIN, ScheduleRequest, ScheduledRun, parse_rfc3339};

@@ -24,10 +24,13 @@ use crate::secrets::reseal_ciphertexts;
 use crate::webhooks::WebhookConfig;
 use crate::webhooks::dispatch::Dispatcher;
 
+mod referrers;
+
 mod webhooks;
 
 mod schedules;
 
+pub use referrers::{EnvironmentReferrer, MAX_REFERRERS_PAGE, ReferrersPage, ReferrersQuery};
 pub use schedules::{ROTATION_KIND, SCHEDULER_LOGIN, ScheduleRequest, ScheduledRun, parse_rfc3339};
 
 /// Settings of the service. Every value is valid.

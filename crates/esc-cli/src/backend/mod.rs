@@ -4,6 +4,7 @@
 
 pub(crate) mod config;
 pub(crate) mod local;
+pub(crate) mod referrers;
 pub(crate) mod remote;
 pub(crate) mod webhooks;
 pub(crate) mod schedules;
@@ -143,7 +144,9 @@ pub(crate) struct RotationOutcome {
 
 /// Everything the commands ask of a backend.
 #[async_trait]
-pub(crate) trait Backend: webhooks::WebhookBackend + Send + Sync {
+pub(crate) trait Backend:
+    webhooks::WebhookBackend + referrers::ReferrerBackend + Send + Sync
+{
     /// The login of the current user (also the default organization).
     async fn user(&self) -> BackendResult<String>;
     /// The organizations the user belongs to.

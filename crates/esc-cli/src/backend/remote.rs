@@ -17,6 +17,7 @@ use super::{
 use crate::env_ref::{EnvName, Version};
 use crate::value::{Pos, Range, Value};
 
+mod referrers;
 mod webhooks;
 
 /// Every request's time limit.

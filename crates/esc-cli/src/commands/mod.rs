@@ -7,6 +7,8 @@ mod env;
 pub(crate) mod oidc;
 mod open;
 pub(crate) mod schedule;
+pub(crate) mod provider;
+pub(crate) mod referrer;
 mod versions;
 pub(crate) mod webhook;
 
@@ -81,6 +83,8 @@ async fn run_env(config: &Config, env: EnvCommand) -> anyhow::Result<ExitCode> {
         EnvSubcommand::Rotate(args) => open::rotate(&ctx, flag, args.args).await,
         EnvSubcommand::Open(args) => open::open(&ctx, flag, args).await,
         EnvSubcommand::Run(args) => open::run(&ctx, flag, args).await,
+        EnvSubcommand::Provider(args) => provider::provider(&ctx, flag, args).await,
+        EnvSubcommand::Referrer(args) => referrer::referrer(&ctx, flag, args).await,
     };
     // local mode delivers the webhooks of this command's writes in-process
     ctx.backend.settle_webhooks().await;

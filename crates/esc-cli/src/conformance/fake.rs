@@ -3,7 +3,8 @@
 //! SQLite store, plus what the Go harness's fake adds (spec/CLI.md, "How the
 //! golden transcripts work"):
 //!
-//! - the `fn::open::test` provider, which returns its inputs;
+//! - the `fn::open::test` provider, which returns its inputs (also serving
+//!   `aws-login`, `azure-login` and `gcp-login`, as the harness does);
 //! - fixed metadata, applied by a response layer on the revision and tag
 //!   endpoints only: revision N was created at N hours after the Unix epoch
 //!   by `Test Tester <test-tester>` (a retraction at the same time, by the
@@ -12,6 +13,8 @@
 //!   revision's tags, revision
 //!   tags carry no time and no editor, environment tags were last updated
 //!   at 2024-07-29 12:30:00 UTC by `pulumipus`;
+//! - the referrers a transcript gives an environment, answered as given
+//!   ([`Fake::seed_referrers`]);
 //! - the `rot128` cipher of its ciphertexts: [`seedable_secret`] turns one
 //!   of its `fn::secret` envelopes into the plaintext our store then seals,
 //!   and [`Fake::reference_ciphertexts`] maps our ciphertexts in the output
@@ -60,6 +63,10 @@ const ENV_TAG_TIME: &str = "2024-07-29T12:30:00Z";
 /// `(org/project/env, revision)`.
 type Replacements = Arc<Mutex<BTreeMap<(String, u64), u64>>>;
 
+/// Referrers the fake was given, by `org/project/env`: the wire JSON of
+/// their `referrers` object (stacks and Insights accounts included).
+type SeededReferrers = Arc<Mutex<BTreeMap<String, Json>>>;
+
 /// A running fake backend; stops when dropped.
 pub(crate) struct Fake {
     /// Base URL to log in to.
@@ -68,6 +75,7 @@ pub(crate) struct Fake {
     pub(crate) token: String,
     store: Arc<dyn Store>,
     replacements: Replacements,
+    referrers: SeededReferrers,
     stop: Option<oneshot::Sender<()>>,
 }
 
@@ -79,6 +87,11 @@ impl Fake {
             .context("opening the fake backend's store")?;
         let providers = ProviderRegistry::new();
         providers.register_provider("test", Arc::new(EchoProvider));
+        // the reference harness serves its login providers with the test
+        // provider too (`env provider` transcripts)
+        for login in ["aws-login", "azure-login", "gcp-login"] {
+            providers.register_provider(login, Arc::new(EchoProvider));
+        }
         let service = Service::new(
             store.clone(),
             Arc::new(providers),
@@ -99,6 +112,7 @@ impl Fake {
         let token = String::from_utf8(token.secret.expose().to_vec())
             .context("the access token is not text")?;
         let replacements = Replacements::default();
+        let referrers = SeededReferrers::default();
         let app = router(AppState {
             service,
             issuer: None,
@@ -114,6 +128,10 @@ impl Fake {
         .layer(axum::middleware::from_fn_with_state(
             webhooks::FakeDeliveries::new(),
             webhooks::fixed_deliveries,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            referrers.clone(),
+            seeded_referrers,
         ));
         // schedule ids, times and history as the reference's fake reports
         // them; outside the routes, so the rewritten ids are what is routed
@@ -145,6 +163,7 @@ impl Fake {
             token,
             store,
             replacements,
+            referrers,
             stop: Some(stop),
         })
     }
@@ -194,6 +213,16 @@ impl Fake {
 }
 
 impl Fake {
+    /// Answer `GET .../referrers` of `name` (`org/project/env`) with
+    /// `referrers` (the wire JSON object of API.md #36), as the reference's
+    /// fake answers with the state it is given: it knows stacks and
+    /// Insights accounts, which our server cannot.
+    pub(crate) fn seed_referrers(&self, name: &str, referrers: Json) {
+        if let Ok(mut map) = self.referrers.lock() {
+            map.insert(name.to_owned(), referrers);
+        }
+    }
+
     /// Report `replacement` as the replacement of the retracted `revision`
     /// of `name` (`org/project/env`), whatever the store holds: the
     /// reference's fake keeps the number it is given without interpreting
@@ -466,6 +495,32 @@ fn without_missing_imports(text: &str, diagnostics: &Json) -> Option<String> {
         text = esc_syntax::edit::delete_value(&text, &format!("imports[{index}]")).ok()?;
     }
     (!indexes.is_empty()).then_some(text)
+}
+
+/// Answers the referrers of an environment the fake was given referrers
+/// for; everything else goes to the server.
+async fn seeded_referrers(
+    State(seeded): State<SeededReferrers>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let path = request.uri().path();
+    let seeded = path
+        .strip_suffix("/referrers")
+        .filter(|_| request.method() == axum::http::Method::GET)
+        .and_then(|env_path| {
+            let name = environment_of(env_path);
+            seeded.lock().ok()?.get(&name).cloned()
+        });
+    let Some(referrers) = seeded else {
+        return next.run(request).await;
+    };
+    let body = serde_json::json!({"referrers": referrers, "continuationToken": ""});
+    Response::builder()
+        .status(StatusCode::OK)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(body.to_string()))
+        .unwrap_or_else(|_| Response::new(Body::empty()))
 }
 
 /// The response layer that replaces times and authors by the fake's.

@@ -311,6 +311,42 @@ struct SeedRevision {
     retracted: Option<(String, String)>,
 }
 
+/// The fake's YAML state as API JSON: keys in camel case
+/// (`insights-account` -> `insightsAccount`), numbers as numbers.
+fn wire_json(node: &Node) -> serde_json::Value {
+    use serde_json::Value as Json;
+    match &node.kind {
+        NodeKind::Null => Json::Null,
+        NodeKind::Bool(b) => Json::Bool(*b),
+        NodeKind::Number(text) => serde_json::from_str(text).unwrap_or(Json::String(text.clone())),
+        NodeKind::String { value, .. } => Json::String(value.clone()),
+        NodeKind::Sequence(items) => Json::Array(items.iter().map(wire_json).collect()),
+        NodeKind::Mapping(entries) => Json::Object(
+            entries
+                .iter()
+                .map(|(k, v)| (camel_case(k.as_str().unwrap_or_default()), wire_json(v)))
+                .collect(),
+        ),
+    }
+}
+
+/// `account-name` -> `accountName`.
+fn camel_case(key: &str) -> String {
+    let mut out = String::with_capacity(key.len());
+    let mut upper = false;
+    for c in key.chars() {
+        if c == '-' {
+            upper = true;
+        } else if upper {
+            out.extend(c.to_uppercase());
+            upper = false;
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// A transcript's webhook (`name`, `display-name`, `payload-url`, `format`,
 /// `filters`, `groups`, `active`).
 fn seed_webhook(node: &Node) -> crate::fake::SeedWebhook {
@@ -361,6 +397,11 @@ fn seed(
         }
     }
     for (name, node) in environments {
+        // `referrers` (stacks and Insights accounts too) are the fake's to
+        // answer
+        if let Some(referrers) = member(node, "referrers") {
+            fake.seed_referrers(name, wire_json(referrers));
+        }
         // `revisions` and `tags` (environment tags) are fake-backend state,
         // everything else is the definition.
         let revisions: Vec<SeedRevision> = match member(node, "revisions").map(|r| &r.kind) {
@@ -393,6 +434,10 @@ fn seed(
                 if member(node, "tags").is_some() {
                     definition = esc_syntax::edit::delete_value(&definition, "tags")
                         .context("seeding: removing the environment tags")?;
+                }
+                if member(node, "referrers").is_some() {
+                    definition = esc_syntax::edit::delete_value(&definition, "referrers")
+                        .context("seeding: removing the referrers")?;
                 }
                 vec![SeedRevision {
                     definition,

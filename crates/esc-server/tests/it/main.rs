@@ -8,6 +8,7 @@ mod concurrency;
 mod harness;
 mod keystore;
 mod postgres;
+mod referrers;
 mod rotation;
 mod schedules;
 mod sdk;
