@@ -518,3 +518,85 @@ async fn only_environment_admins_manage_hooks() {
     assert_eq!(reply.status(), StatusCode::FORBIDDEN);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn on_postgres_any_server_delivers_and_rows_hold_no_plaintext_secret() {
+    let Some(url) = crate::harness::fresh_database().await else {
+        return;
+    };
+    let key = esc_store::MasterKey::from_bytes(&[9u8; 32]).unwrap();
+    let instance = |key: esc_store::MasterKey| {
+        let url = url.clone();
+        async move {
+            let store = esc_store::SqlStore::connect_postgres(&url, key, 4)
+                .await
+                .unwrap();
+            TestServer::over_with_webhooks(
+                std::sync::Arc::new(store),
+                HttpLimits::default(),
+                WebhookConfig {
+                    allow_insecure_loopback_http: true,
+                    ..WebhookConfig::default()
+                },
+            )
+            .await
+        }
+    };
+    let first = instance(key).await;
+    let second = instance(esc_store::MasterKey::from_bytes(&[9u8; 32]).unwrap()).await;
+    let mut receiver = Receiver::start(Duration::ZERO).await;
+    create_env(&first, "app", "dev").await;
+    let created = first
+        .call(
+            Method::POST,
+            &format!("{E}/hooks"),
+            Some(
+                &json!({"displayName": "d", "payloadUrl": receiver.url, "secret": HOOK_SECRET})
+                    .to_string(),
+            ),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::OK, "{}", created.body);
+
+    // the second server writes; it finds the hook in the shared database
+    let patched = patch_yaml(&second, E, "values:\n  a: 1\n", None).await;
+    assert_eq!(patched.status, StatusCode::OK, "{}", patched.body);
+    let got = receiver.next().await;
+    assert_eq!(
+        got.headers["pulumi-webhook-signature"].to_str().unwrap(),
+        hmac_hex(HOOK_SECRET, &got.body)
+    );
+    let mut listed = json!([]);
+    for _ in 0..100 {
+        listed = first
+            .call(Method::GET, &format!("{E}/hooks/hook-1/deliveries"), None)
+            .await
+            .json();
+        if listed.as_array().is_some_and(|items| !items.is_empty()) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(listed[0]["kind"], "updated", "{listed}");
+
+    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    for query in [
+        "SELECT secret FROM webhooks",
+        "SELECT details FROM webhook_deliveries",
+    ] {
+        for row in client.query(query, &[]).await.unwrap() {
+            let bytes: Vec<u8> = row.get(0);
+            assert!(
+                !bytes
+                    .windows(HOOK_SECRET.len())
+                    .any(|w| w == HOOK_SECRET.as_bytes()),
+                "{query} holds the secret"
+            );
+        }
+    }
+    first.stop().await;
+    second.stop().await;
+}

@@ -5,3 +5,4 @@
 mod access;
 mod open;
 mod rotation;
+mod webhooks;
