@@ -20,6 +20,7 @@ mod error;
 mod loader;
 mod names;
 mod path;
+mod results;
 mod secrets;
 mod service;
 mod webhooks;
@@ -35,9 +36,9 @@ pub use service::{
     Caller, CheckOutcome, CloneOptions, Definition, OpenedSession, RotationOutcome, Service,
     ServiceConfig, UpdateOutcome, UserInfo,
 };
+pub use service::{EnvironmentReferrer, MAX_REFERRERS_PAGE, ReferrersPage, ReferrersQuery};
+pub use service::{ROTATION_KIND, SCHEDULER_LOGIN, ScheduleRequest, ScheduledRun, parse_rfc3339};
 pub use webhooks::{
     DeliveryRecord, EVENTS as WEBHOOK_EVENTS, GROUPS as WEBHOOK_GROUPS, KIND_HEADER, NewWebhook,
     REMOVE_SECRET, SIGNATURE_HEADER, WebhookConfig, WebhookUpdate,
 };
-pub use service::{EnvironmentReferrer, MAX_REFERRERS_PAGE, ReferrersPage, ReferrersQuery};
-pub use service::{ROTATION_KIND, SCHEDULER_LOGIN, ScheduleRequest, ScheduledRun, parse_rfc3339};

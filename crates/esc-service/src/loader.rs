@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use async_trait::async_trait;
@@ -12,11 +13,12 @@ use esc_eval::{
     CallError, Decrypter, EnvironmentLoader, EnvironmentSource, LoadedEnvironment,
     ParsedEnvironment, Provider, ProviderLoader, Rotator,
 };
-use esc_store::{EnvironmentCipher, Store, StoreError};
+use esc_store::{EnvironmentCipher, ResolvedRevision, Store, StoreError};
 
 use crate::access::{AccessPolicy, Permission};
 use crate::names::parse_import;
-use crate::service::revision_content;
+use crate::results::Dependency;
+use crate::service::revision_at;
 
 /// Opens `fn::secret` ciphertexts of one environment.
 pub(crate) struct EnvironmentDecrypter {
@@ -49,13 +51,55 @@ impl Decrypter for NoDecrypter {
     }
 }
 
-/// Loads imported environments of one organization for one caller.
+/// Loads imported environments of one organization for one caller, and
+/// remembers which revision each import resolved to (what a remembered
+/// evaluation depends on, see [`crate::results`]).
 pub(crate) struct StoreEnvironmentLoader {
     pub(crate) store: Arc<dyn Store>,
     pub(crate) policy: Arc<AccessPolicy>,
     pub(crate) org: String,
     pub(crate) login: String,
     pub(crate) definitions: Arc<DefinitionCache>,
+    /// Every environment loaded so far, in order.
+    pub(crate) loaded: Mutex<Vec<Dependency>>,
+}
+
+impl StoreEnvironmentLoader {
+    /// The environments loaded so far.
+    pub(crate) fn loaded(&self) -> Vec<Dependency> {
+        self.loaded
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+}
+
+/// A [`ProviderLoader`] that notes whether it was ever asked for a provider
+/// or rotator: an evaluation that asked is not a function of its revisions
+/// (providers answer differently over time) and is never remembered.
+pub(crate) struct RecordingProviders {
+    pub(crate) inner: Arc<dyn ProviderLoader>,
+    pub(crate) asked: AtomicBool,
+}
+
+impl RecordingProviders {
+    /// Whether a provider or rotator was asked for.
+    pub(crate) fn asked(&self) -> bool {
+        self.asked.load(Ordering::Acquire)
+    }
+}
+
+#[async_trait]
+impl ProviderLoader for RecordingProviders {
+    async fn load_provider(&self, name: &str) -> Result<Arc<dyn Provider>, CallError> {
+        self.asked.store(true, Ordering::Release);
+        self.inner.load_provider(name).await
+    }
+
+    async fn load_rotator(&self, name: &str) -> Result<Arc<dyn Rotator>, CallError> {
+        self.asked.store(true, Ordering::Release);
+        self.inner.load_rotator(name).await
+    }
 }
 
 /// Parsed definitions of stored revisions, shared by every evaluation of
@@ -208,12 +252,12 @@ impl EnvironmentLoader for StoreEnvironmentLoader {
                 CallError::new(format!("environment \"{name}\" could not be loaded"))
             }
         };
-        let (content, cipher) = tokio::join!(
-            revision_content(&*self.store, &env, &version),
-            self.store.environment_cipher(&env)
-        );
-        let content = content.map_err(describe)?;
-        let cipher = cipher.map_err(describe)?;
+        // the definition and the data key in one statement
+        let (content, cipher) = self
+            .store
+            .revision_with_cipher(&env, revision_at(&version))
+            .await
+            .map_err(describe)?;
         let text = content
             .yaml
             .expose_str()
@@ -221,6 +265,18 @@ impl EnvironmentLoader for StoreEnvironmentLoader {
         let parsed = self
             .definitions
             .parsed(&self.org, name, content.revision.number, text);
+        let resolved = ResolvedRevision {
+            environment_id: cipher.environment_id().to_owned(),
+            number: content.revision.number,
+        };
+        self.loaded
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(Dependency {
+                env,
+                version,
+                resolved,
+            });
         Ok(LoadedEnvironment {
             definition: EnvironmentSource::Parsed(parsed),
             decrypter: Arc::new(EnvironmentDecrypter {

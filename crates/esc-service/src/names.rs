@@ -58,7 +58,7 @@ pub fn check_env_ref(env: &EnvRef) -> ServiceResult<()> {
 }
 
 /// Which revision of an environment to read.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Version {
     /// The newest revision.
     Latest,

@@ -8,18 +8,21 @@ use std::time::Duration;
 use esc_eval::{Evaluation, Mode, PlainValue, ProviderLoader, Session};
 use esc_store::{
     Author, EnvRef, Environment, EnvironmentCipher, EnvironmentTag, EnvironmentTagUpdate,
-    NewAccessToken, NewAuditEvent, NewRotationEvent, Page, PathRotation, Plaintext, Revision,
-    RevisionAt, RevisionContent, RevisionTag, RotationEvent, RotationStatus, SettingsUpdate, Store,
-    StoreError, Timestamp, open_secret, seal_secret,
+    NewAccessToken, NewAuditEvent, NewRotationEvent, Page, PathRotation, Plaintext,
+    ResolvedRevision, Revision, RevisionAt, RevisionContent, RevisionTag, RotationEvent,
+    RotationStatus, SettingsUpdate, Store, StoreError, Timestamp, open_secret, seal_secret,
 };
 use esc_syntax::{Diagnostic, Severity};
 
 use crate::access::{AccessCache, AccessPolicy, Permission, Scope};
 use crate::cache::{SessionCache, SessionResult, TokenCache};
 use crate::error::{ServiceError, ServiceResult};
-use crate::loader::{DefinitionCache, EnvironmentDecrypter, NoDecrypter, StoreEnvironmentLoader};
+use crate::loader::{
+    DefinitionCache, EnvironmentDecrypter, NoDecrypter, RecordingProviders, StoreEnvironmentLoader,
+};
 use crate::names::{Version, check_env_ref, check_org};
 use crate::path::{lookup, parse_property_path};
+use crate::results::{CachedResult, Dependency, ResultCache, ResultKey};
 use crate::secrets::reseal_ciphertexts;
 use crate::webhooks::WebhookConfig;
 use crate::webhooks::dispatch::Dispatcher;
@@ -172,6 +175,12 @@ const DEFINITION_CACHE_ENTRIES: usize = 1024;
 /// more).
 const DEFINITION_CACHE_BYTES: usize = 16 << 20;
 
+/// Evaluated results of provider-free environments kept per service (see
+/// [`ResultCache`]).
+const RESULT_CACHE_ENTRIES: usize = 1024;
+/// Bytes of result JSON kept (the value trees take a few times more).
+const RESULT_CACHE_BYTES: usize = 16 << 20;
+
 /// The domain operations. Cheap to clone; share one per process.
 #[derive(Clone)]
 pub struct Service {
@@ -189,6 +198,8 @@ struct Inner {
     config: ServiceConfig,
     /// Parsed definitions of stored revisions (opens and imports).
     definitions: Arc<DefinitionCache>,
+    /// Results of provider-free opens, checked against the store before use.
+    results: ResultCache,
     /// The queue of webhook deliveries.
     webhooks: Dispatcher,
 }
@@ -215,6 +226,7 @@ impl Service {
                     DEFINITION_CACHE_ENTRIES,
                     DEFINITION_CACHE_BYTES,
                 )),
+                results: ResultCache::new(RESULT_CACHE_ENTRIES, RESULT_CACHE_BYTES),
             }),
         }
     }
@@ -500,6 +512,7 @@ impl Service {
             .await
             .map_err(|error| with_env_name(error, env))?;
         self.inner.sessions.forget_environment(env);
+        self.inner.results.forget_environment(env);
         self.audit(caller, env, "environment.delete", "").await?;
         self.notify_deletion(hooks);
         Ok(())
@@ -635,21 +648,30 @@ impl Service {
                 self.inner.config.max_open_duration.as_secs()
             )));
         }
-        // the definition and the data key in one transaction
-        let (content, cipher) = self
-            .inner
-            .store
-            .revision_with_cipher(env, revision_at(version))
-            .await
-            .map_err(|error| with_env_name(error, env))?;
-        let cipher = Arc::new(cipher);
-        let evaluation = self
-            .evaluate_stored(caller, env, &content, Mode::Eval, cipher.clone())
-            .await?;
-        let environment = environment_json(&evaluation);
-        let json = environment
-            .to_json()
-            .map_err(|error| ServiceError::Internal(format!("encoding a session: {error}")))?;
+        let key = ResultKey {
+            env: env.clone(),
+            version: version.clone(),
+            login: caller.login.clone(),
+        };
+        let remembered = match self.inner.results.lookup(&key) {
+            Some(cached) => self.current_result(caller, &key, cached).await?,
+            None => None,
+        };
+        let (revision, cipher, result) = match remembered.as_deref() {
+            Some(CachedResult {
+                dependencies,
+                cipher,
+                result,
+            }) => {
+                let Some(root) = dependencies.first() else {
+                    return Err(ServiceError::Internal(
+                        "a remembered result without its environment".into(),
+                    ));
+                };
+                (root.resolved.number, cipher.clone(), result.clone())
+            }
+            None => self.evaluate_for_open(caller, key).await?,
+        };
         let expires =
             Timestamp::now().plus_millis(i64::try_from(duration.as_millis()).unwrap_or(i64::MAX));
         // the session and its audit event in one transaction
@@ -657,7 +679,7 @@ impl Service {
             caller,
             env,
             "environment.open",
-            &format!("revision {}", content.revision.number),
+            &format!("revision {revision}"),
         );
         let id = self
             .inner
@@ -665,27 +687,104 @@ impl Service {
             .create_session(
                 env,
                 &cipher,
-                content.revision.number,
-                json.as_bytes(),
+                revision,
+                result.json.as_bytes(),
                 expires,
                 Some(&event),
             )
             .await
             .map_err(|error| with_env_name(error, env))?;
-        self.inner.sessions.insert(
-            &id,
-            env,
-            expires,
-            SessionResult {
-                value: Arc::new(environment),
-                json: json.into(),
-            },
-        );
+        self.inner.sessions.insert(&id, env, expires, result);
         Ok(OpenedSession {
             id,
-            revision: content.revision.number,
+            revision,
             expires,
         })
+    }
+
+    /// `cached` if every selector it was evaluated from still names the
+    /// revision it read then (one store statement) and the caller may still
+    /// read the imports; otherwise `None`, and the entry is forgotten.
+    async fn current_result(
+        &self,
+        caller: &Caller,
+        key: &ResultKey,
+        cached: Arc<CachedResult>,
+    ) -> ServiceResult<Option<Arc<CachedResult>>> {
+        // the loader's check, for the imports it does not load now
+        let org = &key.env.org;
+        if cached.has_imports()
+            && !self
+                .import_policy(caller, org)
+                .role(&caller.login, org)
+                .is_some_and(|role| role.grants(Permission::Read))
+        {
+            return Ok(None);
+        }
+        let targets: Vec<(EnvRef, RevisionAt<'_>)> = cached
+            .dependencies
+            .iter()
+            .map(|dependency| (dependency.env.clone(), revision_at(&dependency.version)))
+            .collect();
+        let now = self.inner.store.resolve_revisions(&targets).await?;
+        if cached.is_current(&now) {
+            Ok(Some(cached))
+        } else {
+            self.inner.results.remove(key);
+            Ok(None)
+        }
+    }
+
+    /// Reads and evaluates the revision `key` names; remembers the result
+    /// when no provider or rotator was asked for. Returns the revision
+    /// number, the environment's cipher and the result.
+    async fn evaluate_for_open(
+        &self,
+        caller: &Caller,
+        key: ResultKey,
+    ) -> ServiceResult<(u64, Arc<EnvironmentCipher>, SessionResult)> {
+        let env = &key.env;
+        // the definition and the data key in one statement
+        let (content, cipher) = self
+            .inner
+            .store
+            .revision_with_cipher(env, revision_at(&key.version))
+            .await
+            .map_err(|error| with_env_name(error, env))?;
+        let cipher = Arc::new(cipher);
+        let (evaluation, imports) = self
+            .evaluate_stored_recorded(caller, env, &content, Mode::Eval, cipher.clone())
+            .await?;
+        let environment = environment_json(&evaluation);
+        let json = environment
+            .to_json()
+            .map_err(|error| ServiceError::Internal(format!("encoding a session: {error}")))?;
+        let result = SessionResult {
+            value: Arc::new(environment),
+            json: json.into(),
+        };
+        let revision = content.revision.number;
+        if let Some(imports) = imports {
+            let mut dependencies = Vec::with_capacity(imports.len() + 1);
+            dependencies.push(Dependency {
+                env: env.clone(),
+                version: key.version.clone(),
+                resolved: ResolvedRevision {
+                    environment_id: cipher.environment_id().to_owned(),
+                    number: revision,
+                },
+            });
+            dependencies.extend(imports);
+            self.inner.results.insert(
+                key,
+                Arc::new(CachedResult {
+                    dependencies,
+                    cipher: cipher.clone(),
+                    result: result.clone(),
+                }),
+            );
+        }
+        Ok((revision, cipher, result))
     }
 
     /// An opened environment's JSON, or the `Value` JSON at `property`.
@@ -1312,27 +1411,53 @@ impl Service {
         Ok(())
     }
 
+    /// The access policy imports of `org` are loaded with for `caller`.
+    fn import_policy(&self, caller: &Caller, org: &str) -> AccessPolicy {
+        schedules::import_policy(
+            self.inner
+                .access
+                .with_stored(self.inner.grants.current(&caller.login).as_deref()),
+            caller,
+            org,
+        )
+    }
+
     fn session(
         &self,
         caller: &Caller,
         org: &str,
         decrypter: Arc<dyn esc_eval::Decrypter>,
     ) -> Session {
-        Session {
-            providers: self.inner.providers.clone(),
-            environments: Arc::new(StoreEnvironmentLoader {
-                store: self.inner.store.clone(),
-                policy: Arc::new(schedules::import_policy(
-                    self.inner
-                        .access
-                        .with_stored(self.inner.grants.current(&caller.login).as_deref()),
-                    caller,
-                    org,
-                )),
-                org: org.to_owned(),
-                login: caller.login.clone(),
-                definitions: self.inner.definitions.clone(),
-            }),
+        self.recorded_session(caller, org, decrypter).0
+    }
+
+    /// A session whose loaders note what the evaluation reads: the imports
+    /// it loaded and whether it asked for a provider or rotator.
+    fn recorded_session(
+        &self,
+        caller: &Caller,
+        org: &str,
+        decrypter: Arc<dyn esc_eval::Decrypter>,
+    ) -> (
+        Session,
+        Arc<StoreEnvironmentLoader>,
+        Arc<RecordingProviders>,
+    ) {
+        let environments = Arc::new(StoreEnvironmentLoader {
+            store: self.inner.store.clone(),
+            policy: Arc::new(self.import_policy(caller, org)),
+            org: org.to_owned(),
+            login: caller.login.clone(),
+            definitions: self.inner.definitions.clone(),
+            loaded: Default::default(),
+        });
+        let providers = Arc::new(RecordingProviders {
+            inner: self.inner.providers.clone(),
+            asked: Default::default(),
+        });
+        let session = Session {
+            providers: providers.clone(),
+            environments: environments.clone(),
             decrypter,
             context: PlainValue::object([(
                 "pulumi",
@@ -1348,7 +1473,8 @@ impl Service {
                 ]),
             )]),
             limits: esc_eval::Limits::default(),
-        }
+        };
+        (session, environments, providers)
     }
 
     /// Parse + check-mode evaluation of a definition about to be stored.
@@ -1392,6 +1518,23 @@ impl Service {
         mode: Mode,
         cipher: Arc<esc_store::EnvironmentCipher>,
     ) -> ServiceResult<Evaluation> {
+        let (evaluation, _) = self
+            .evaluate_stored_recorded(caller, env, content, mode, cipher)
+            .await?;
+        Ok(evaluation)
+    }
+
+    /// As [`Service::evaluate_stored`], with the imports the evaluation
+    /// loaded, or `None` when it asked for a provider or rotator (its result
+    /// is then not a function of the revisions it read).
+    async fn evaluate_stored_recorded(
+        &self,
+        caller: &Caller,
+        env: &EnvRef,
+        content: &RevisionContent,
+        mode: Mode,
+        cipher: Arc<esc_store::EnvironmentCipher>,
+    ) -> ServiceResult<(Evaluation, Option<Vec<Dependency>>)> {
         let name = format!("{}/{}", env.project, env.name);
         let parsed = self.inner.definitions.parsed(
             &env.org,
@@ -1406,10 +1549,12 @@ impl Service {
         if has_errors(&diagnostics) {
             return Err(ServiceError::Diagnostics { diagnostics });
         }
-        let session = self.session(caller, &env.org, Arc::new(EnvironmentDecrypter { cipher }));
+        let (session, environments, providers) =
+            self.recorded_session(caller, &env.org, Arc::new(EnvironmentDecrypter { cipher }));
         let evaluation = esc_eval::evaluate(&definition, mode, &session)
             .await
             .map_err(|error| ServiceError::invalid(error.to_string()))?;
+        let imports = (!providers.asked()).then(|| environments.loaded());
         diagnostics.extend_from_slice(evaluation.diagnostics());
         // A rotator's failure is the outcome of its rotation (reported in the
         // event and the history, CONNECT.md §2), not a fault of the definition.
@@ -1423,7 +1568,7 @@ impl Service {
         }) {
             return Err(ServiceError::Diagnostics { diagnostics });
         }
-        Ok(evaluation)
+        Ok((evaluation, imports))
     }
 
     async fn audit(

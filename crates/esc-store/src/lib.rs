@@ -47,4 +47,4 @@ pub use sql::members::{
 };
 pub use sql::{Location, MASTER_KEY_FILE, SqlStore};
 pub use sqlite::DATABASE_FILE;
-pub use store::{SecretReencryptor, Store, StoreResult};
+pub use store::{ResolvedRevision, SecretReencryptor, Store, StoreResult};

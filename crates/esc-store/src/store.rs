@@ -51,6 +51,15 @@ where
     }
 }
 
+/// The revision a selector points at (see [`Store::resolve_revisions`]).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ResolvedRevision {
+    /// The environment's id (a re-created environment has a new one).
+    pub environment_id: String,
+    /// The revision number.
+    pub number: u64,
+}
+
 /// Persistence of everything the service keeps. Object-safe: use `Arc<dyn Store>`.
 #[async_trait]
 pub trait Store: Send + Sync {
@@ -133,6 +142,16 @@ pub trait Store: Send + Sync {
         env: &EnvRef,
         at: RevisionAt<'_>,
     ) -> StoreResult<(RevisionContent, EnvironmentCipher)>;
+    /// Where each of `targets` points now, in one statement (one blocking
+    /// hop on SQLite, one round trip on PostgreSQL; a long list is read in
+    /// chunks inside one snapshot): the environment's id and the revision
+    /// number, or `None` when it names nothing readable (no such
+    /// environment, tag or revision, or a retracted revision). Reads no
+    /// definition: for checking that remembered evaluations are current.
+    async fn resolve_revisions(
+        &self,
+        targets: &[(EnvRef, RevisionAt<'_>)],
+    ) -> StoreResult<Vec<Option<ResolvedRevision>>>;
     /// Revisions newest first, only numbers below `before` when given
     /// (`Some(0)` counts as not given, as in the API).
     async fn list_revisions(

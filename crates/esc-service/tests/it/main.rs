@@ -4,5 +4,6 @@
 
 mod access;
 mod open;
+mod results;
 mod rotation;
 mod webhooks;

@@ -17,7 +17,7 @@ use crate::model::{
     Author, CloneOptions, EnvRef, Environment, LATEST_TAG, Page, Retraction, Revision, RevisionAt,
     RevisionContent, SettingsUpdate, Timestamp,
 };
-use crate::store::SecretReencryptor;
+use crate::store::{ResolvedRevision, SecretReencryptor};
 
 const ENV_COLUMNS: &str =
     "id, org, project, name, created, modified, latest_revision, deletion_protected, data_key";
@@ -395,6 +395,67 @@ const N_JOINED_REVISION_COLUMNS: usize = 9;
 /// An environment and one of its revisions (by number or tag, `latest`
 /// included) with the revision's tags, in one statement: one round trip
 /// where `find` + `revision` take three.
+/// Targets resolved per statement (4 parameters each).
+pub(super) const RESOLVE_CHUNK: usize = 128;
+
+/// One `UNION ALL` statement resolving every target to the environment id
+/// and revision number it names now (see `Store::resolve_revisions`).
+pub(super) async fn resolve_revisions(
+    tx: &mut dyn Tx,
+    targets: &[(EnvRef, RevisionAt<'_>)],
+) -> Result<Vec<Option<ResolvedRevision>>, StoreError> {
+    if targets.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut sql = String::new();
+    let mut params = Vec::with_capacity(targets.len() * 4);
+    for (idx, (env, at)) in targets.iter().enumerate() {
+        let first = params.len() + 1;
+        params.extend(args![&env.org, &env.project, &env.name]);
+        let (org, project, name, selector) = (first, first + 1, first + 2, first + 3);
+        let join = match at {
+            RevisionAt::Tag(LATEST_TAG) => {
+                "JOIN revisions r ON r.env_id = e.id AND r.number = e.latest_revision".to_owned()
+            }
+            RevisionAt::Number(number) => {
+                params.extend(args![db_number(*number)?]);
+                format!("JOIN revisions r ON r.env_id = e.id AND r.number = ${selector}")
+            }
+            RevisionAt::Tag(tag) => {
+                params.extend(args![*tag]);
+                format!(
+                    "JOIN revision_tags s ON s.env_id = e.id AND s.name = ${selector} \
+                     JOIN revisions r ON r.env_id = e.id AND r.number = s.revision"
+                )
+            }
+        };
+        if idx > 0 {
+            sql.push_str(" UNION ALL ");
+        }
+        // `idx` is ours, not input: formatting it into the text is safe.
+        sql.push_str(&format!(
+            "SELECT {idx}, e.id, r.number FROM environments e {join} \
+             WHERE e.org = ${org} AND e.project = ${project} AND e.name = ${name} \
+             AND r.retracted_at IS NULL"
+        ));
+    }
+    let mut resolved = vec![None; targets.len()];
+    for row in tx.query(&sql, params).await? {
+        let slot = usize::try_from(row.int(0)?)
+            .ok()
+            .and_then(|idx| resolved.get_mut(idx))
+            .ok_or_else(|| StoreError::Corrupt {
+                table: "query result",
+                reason: "resolved a target that was not asked for".into(),
+            })?;
+        *slot = Some(ResolvedRevision {
+            environment_id: row.text(1)?,
+            number: row.number(2)?,
+        });
+    }
+    Ok(resolved)
+}
+
 pub(super) async fn revision_at(
     tx: &mut dyn Tx,
     master: &MasterKey,

@@ -27,7 +27,7 @@ use crate::model::{
 };
 use crate::postgres::PostgresBackend;
 use crate::sqlite::{DATABASE_FILE, SqliteBackend};
-use crate::store::{SecretReencryptor, Store, StoreResult};
+use crate::store::{ResolvedRevision, SecretReencryptor, Store, StoreResult};
 use members::{EnvironmentGrant, OrgMembership, User, UserAccess};
 
 /// The name of the master key file in the embedded store's data directory.
@@ -378,6 +378,24 @@ impl Store for SqlStore {
             let (row, content) = environments::revision_at(tx, &self.master, env, at).await?;
             Ok((content, row.cipher(&self.master)?))
         })
+    }
+    async fn resolve_revisions(
+        &self,
+        targets: &[(EnvRef, RevisionAt<'_>)],
+    ) -> StoreResult<Vec<Option<ResolvedRevision>>> {
+        if targets.len() <= environments::RESOLVE_CHUNK {
+            in_tx!(self, statement, |tx| environments::resolve_revisions(
+                tx, targets
+            ))
+        } else {
+            in_tx!(self, read, |tx| async {
+                let mut resolved = Vec::with_capacity(targets.len());
+                for chunk in targets.chunks(environments::RESOLVE_CHUNK) {
+                    resolved.extend(environments::resolve_revisions(tx, chunk).await?);
+                }
+                Ok(resolved)
+            })
+        }
     }
     async fn list_revisions(
         &self,

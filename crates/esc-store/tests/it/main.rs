@@ -57,6 +57,7 @@ macro_rules! store_suite {
             case!(sessions);
             case!(session_with_audit_event);
             case!(revision_with_cipher);
+            case!(resolve_revisions);
             case!(access_tokens);
             case!(audit_events_page);
             case!(webhooks);

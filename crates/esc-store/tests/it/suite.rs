@@ -1162,6 +1162,101 @@ pub(crate) async fn revision_with_cipher(h: &Harness) {
     }
 }
 
+pub(crate) async fn resolve_revisions(h: &Harness) {
+    use esc_store::{ResolvedRevision, RevisionAt};
+    let store = h.dyn_store();
+    let dev = new_env(&*store, "dev").await;
+    let base = new_env(&*store, "base").await;
+    for text in ["v: 2\n", "v: 3\n", "v: 4\n"] {
+        store
+            .update_environment(&dev, text.as_bytes(), None, &alice())
+            .await
+            .unwrap();
+    }
+    store
+        .create_revision_tag(&dev, "prod", Some(3), &alice())
+        .await
+        .unwrap();
+    let dev_id = store.environment(&dev).await.unwrap().id;
+    let base_id = store.environment(&base).await.unwrap().id;
+    let at = |id: &str, number| {
+        Some(ResolvedRevision {
+            environment_id: id.to_owned(),
+            number,
+        })
+    };
+    let unknown = EnvRef::new("acme", "app", "nope");
+    let targets = [
+        (dev.clone(), RevisionAt::Tag("latest")),
+        (base.clone(), RevisionAt::Tag("latest")),
+        (dev.clone(), RevisionAt::Tag("prod")),
+        (dev.clone(), RevisionAt::Number(3)),
+        (dev.clone(), RevisionAt::Number(9)),
+        (dev.clone(), RevisionAt::Tag("nope")),
+        (unknown.clone(), RevisionAt::Tag("latest")),
+    ];
+    assert_eq!(
+        store.resolve_revisions(&targets).await.unwrap(),
+        vec![
+            at(&dev_id, 4),
+            at(&base_id, 1),
+            at(&dev_id, 3),
+            at(&dev_id, 3),
+            None,
+            None,
+            None
+        ]
+    );
+    assert!(store.resolve_revisions(&[]).await.unwrap().is_empty());
+    // a retracted revision resolves to nothing; its tag moved on
+    store
+        .retract_revision(&dev, 3, None, "leaked", &bob())
+        .await
+        .unwrap();
+    // a new revision moves latest
+    store
+        .update_environment(&base, b"v: 2\n", None, &alice())
+        .await
+        .unwrap();
+    let after = store.resolve_revisions(&targets[..4]).await.unwrap();
+    assert_eq!(
+        after,
+        vec![at(&dev_id, 4), at(&base_id, 2), at(&dev_id, 2), None]
+    );
+    // a re-created environment has another id
+    store.delete_environment(&base).await.unwrap();
+    store.create_environment(&base, &alice()).await.unwrap();
+    let recreated = store.resolve_revisions(&targets[1..2]).await.unwrap();
+    let new_id = store.environment(&base).await.unwrap().id;
+    assert_ne!(new_id, base_id);
+    assert_eq!(recreated, vec![at(&new_id, 1)]);
+    // more targets than one statement takes: same answers, in order
+    let many: Vec<_> = (0..300)
+        .map(|idx| {
+            if idx % 2 == 0 {
+                (dev.clone(), RevisionAt::Number(1 + idx % 4))
+            } else {
+                (unknown.clone(), RevisionAt::Tag("latest"))
+            }
+        })
+        .collect();
+    let resolved = store.resolve_revisions(&many).await.unwrap();
+    assert_eq!(resolved.len(), 300);
+    for (idx, found) in resolved.iter().enumerate() {
+        let expected = if idx % 2 == 0 {
+            // revision 3 is retracted
+            let number = 1 + idx as u64 % 4;
+            (number != 3).then(|| ResolvedRevision {
+                environment_id: dev_id.clone(),
+                number,
+            })
+        } else {
+            None
+        };
+        assert_eq!(*found, expected, "target {idx}");
+    }
+}
+
 pub(crate) async fn access_tokens(h: &Harness) {
     let store = h.dyn_store();
     let created = store
