@@ -1,7 +1,7 @@
 //! `fn::open::external` and `fn::rotate::external` (CONNECT.md sections 1,
 //! 2 and 4): a signed POST to an adapter the user runs.
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use async_trait::async_trait;
 use esc_eval::{
@@ -31,6 +31,19 @@ fn schema(text: &str) -> Schema {
     // The texts are constants of this file; a typo is a bug every test catches.
     Schema::from_json_str(text).unwrap_or_else(|e| panic!("bad built-in schema: {e}"))
 }
+
+/// The schemas, parsed once: the evaluator asks for them several times per
+/// call site and pass, and parsing them each time cost as much as parsing
+/// the environment (a `Schema` clone is a reference count).
+static OPEN_SCHEMA: LazyLock<ProviderSchema> = LazyLock::new(|| ProviderSchema {
+    inputs: schema(OPEN_INPUTS),
+    outputs: schema(OPEN_OUTPUTS),
+});
+static ROTATE_SCHEMA: LazyLock<RotatorSchema> = LazyLock::new(|| RotatorSchema {
+    inputs: schema(ROTATE_INPUTS),
+    state: schema(ROTATE_STATE),
+    outputs: schema(ROTATE_OUTPUTS),
+});
 
 /// The checked inputs of a call.
 struct Inputs<'a> {
@@ -163,10 +176,7 @@ impl OpenExternal {
 #[async_trait]
 impl Provider for OpenExternal {
     fn schema(&self) -> ProviderSchema {
-        ProviderSchema {
-            inputs: schema(OPEN_INPUTS),
-            outputs: schema(OPEN_OUTPUTS),
-        }
+        OPEN_SCHEMA.clone()
     }
 
     async fn open(
@@ -215,11 +225,7 @@ fn secret(v: PlainValue) -> PlainValue {
 #[async_trait]
 impl Rotator for RotateExternal {
     fn schema(&self) -> RotatorSchema {
-        RotatorSchema {
-            inputs: schema(ROTATE_INPUTS),
-            state: schema(ROTATE_STATE),
-            outputs: schema(ROTATE_OUTPUTS),
-        }
+        ROTATE_SCHEMA.clone()
     }
 
     async fn open(

@@ -4,33 +4,29 @@
 use esc_eval::Mode;
 use serde_json::json;
 
-use crate::support::{errors, evaluate, json, new_issuer, start_adapter};
+use crate::support::{errors, json, open_against};
 
 #[tokio::test]
 async fn open_over_https_with_verified_token() {
-    let issuer = new_issuer();
-    let adapter = start_adapter(&issuer, false).await;
-    let providers = esc_providers::registry(adapter.config(), issuer.clone());
-    let yaml = format!(
+    let (adapter, eval) = open_against(
         r#"values:
   secretOne:
     fn::open::external:
-      url: {secret_url}
+      url: {adapter}/secret
       request:
         secretName: DATABASE_PASSWORD
-        nested: {{n: 1.50, list: [true, null]}}
+        nested: {n: 1.50, list: [true, null]}
   plainOne:
     fn::open::external:
-      url: {echo_url}
-      request: {{who: plain}}
+      url: {adapter}/echo
+      request: {who: plain}
       secret: false
   environmentVariables:
-    DB_PASSWORD: ${{secretOne.response.value}}
+    DB_PASSWORD: ${secretOne.response.value}
 "#,
-        secret_url = adapter.url("/secret"),
-        echo_url = adapter.url("/echo"),
-    );
-    let eval = evaluate(&yaml, Mode::Eval, providers).await;
+        Mode::Eval,
+    )
+    .await;
     assert_eq!(errors(&eval), Vec::<(String, String)>::new());
 
     let revealed = json(&eval, false);
@@ -78,14 +74,11 @@ async fn open_over_https_with_verified_token() {
 
 #[tokio::test]
 async fn absent_request_sends_empty_object() {
-    let issuer = new_issuer();
-    let adapter = start_adapter(&issuer, false).await;
-    let providers = esc_providers::registry(adapter.config(), issuer.clone());
-    let yaml = format!(
-        "values:\n  x:\n    fn::open::external:\n      url: {}\n",
-        adapter.url("/echo")
-    );
-    let eval = evaluate(&yaml, Mode::Eval, providers).await;
+    let (adapter, eval) = open_against(
+        "values:\n  x:\n    fn::open::external:\n      url: {adapter}/echo\n",
+        Mode::Eval,
+    )
+    .await;
     assert_eq!(errors(&eval), Vec::<(String, String)>::new());
     assert_eq!(json(&eval, false)["x"], json!({"response": {"got": {}}}));
     assert_eq!(adapter.seen()[0].body, json!({}));
@@ -93,19 +86,11 @@ async fn absent_request_sends_empty_object() {
 
 #[tokio::test]
 async fn check_mode_does_not_call_the_adapter() {
-    let issuer = new_issuer();
-    let adapter = start_adapter(&issuer, false).await;
-    let providers = esc_providers::registry(adapter.config(), issuer.clone());
-    let yaml = format!(
-        "values:\n  x:\n    fn::open::external:\n      url: {}\n",
-        adapter.url("/echo")
-    );
-    let eval = evaluate(
-        &yaml,
+    let (adapter, eval) = open_against(
+        "values:\n  x:\n    fn::open::external:\n      url: {adapter}/echo\n",
         Mode::Check {
             show_secrets: false,
         },
-        providers,
     )
     .await;
     assert_eq!(errors(&eval), Vec::<(String, String)>::new());
@@ -115,14 +100,11 @@ async fn check_mode_does_not_call_the_adapter() {
 
 #[tokio::test]
 async fn unknown_and_mistyped_inputs_are_errors() {
-    let issuer = new_issuer();
-    let adapter = start_adapter(&issuer, false).await;
-    let providers = esc_providers::registry(adapter.config(), issuer.clone());
-    let yaml = format!(
-        "values:\n  x:\n    fn::open::external:\n      url: {}\n      extra: 1\n  y:\n    fn::open::external:\n      url: 42\n      request: text\n",
-        adapter.url("/echo")
-    );
-    let eval = evaluate(&yaml, Mode::Eval, providers).await;
+    let (adapter, eval) = open_against(
+        "values:\n  x:\n    fn::open::external:\n      url: {adapter}/echo\n      extra: 1\n  y:\n    fn::open::external:\n      url: 42\n      request: text\n",
+        Mode::Eval,
+    )
+    .await;
     let errs = errors(&eval);
     assert!(
         errs.iter()
@@ -138,14 +120,11 @@ async fn unknown_and_mistyped_inputs_are_errors() {
 
 #[tokio::test]
 async fn retries_503_with_a_fresh_token_each_time() {
-    let issuer = new_issuer();
-    let adapter = start_adapter(&issuer, false).await;
-    let providers = esc_providers::registry(adapter.config(), issuer.clone());
-    let yaml = format!(
-        "values:\n  x:\n    fn::open::external:\n      url: {}\n      secret: false\n",
-        adapter.url("/flaky/2")
-    );
-    let eval = evaluate(&yaml, Mode::Eval, providers).await;
+    let (adapter, eval) = open_against(
+        "values:\n  x:\n    fn::open::external:\n      url: {adapter}/flaky/2\n      secret: false\n",
+        Mode::Eval,
+    )
+    .await;
     assert_eq!(errors(&eval), Vec::<(String, String)>::new());
     assert_eq!(json(&eval, false)["x"], json!({"response": {"hit": 3}}));
     // Every attempt passed verification: replay protection would refuse a
@@ -160,14 +139,11 @@ async fn retries_503_with_a_fresh_token_each_time() {
 
 #[tokio::test]
 async fn retries_are_bounded() {
-    let issuer = new_issuer();
-    let adapter = start_adapter(&issuer, false).await;
-    let providers = esc_providers::registry(adapter.config(), issuer.clone());
-    let yaml = format!(
-        "values:\n  x:\n    fn::open::external:\n      url: {}\n",
-        adapter.url("/status/502")
-    );
-    let eval = evaluate(&yaml, Mode::Eval, providers).await;
+    let (adapter, eval) = open_against(
+        "values:\n  x:\n    fn::open::external:\n      url: {adapter}/status/502\n",
+        Mode::Eval,
+    )
+    .await;
     let errs = errors(&eval);
     assert_eq!(errs.len(), 1, "{errs:?}");
     assert!(errs[0].1.contains("502 Bad Gateway"), "{errs:?}");
@@ -177,14 +153,11 @@ async fn retries_are_bounded() {
 
 #[tokio::test]
 async fn secret_input_makes_the_output_secret_even_with_secret_false() {
-    let issuer = new_issuer();
-    let adapter = start_adapter(&issuer, false).await;
-    let providers = esc_providers::registry(adapter.config(), issuer.clone());
-    let yaml = format!(
-        "values:\n  x:\n    fn::open::external:\n      url: {}\n      secret: false\n      request:\n        token:\n          fn::secret: hunter2\n",
-        adapter.url("/echo")
-    );
-    let eval = evaluate(&yaml, Mode::Eval, providers).await;
+    let (_adapter, eval) = open_against(
+        "values:\n  x:\n    fn::open::external:\n      url: {adapter}/echo\n      secret: false\n      request:\n        token:\n          fn::secret: hunter2\n",
+        Mode::Eval,
+    )
+    .await;
     assert_eq!(errors(&eval), Vec::<(String, String)>::new());
     assert_eq!(
         json(&eval, false)["x"],

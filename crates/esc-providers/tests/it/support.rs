@@ -6,7 +6,7 @@ use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use axum::body::{Body, Bytes};
@@ -15,8 +15,8 @@ use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use esc_adapter::{KeySource, Verifier, VerifierConfig};
 use esc_eval::{
-    CallError, Decrypter, EnvironmentLoader, Evaluation, LoadedEnvironment, Mode, PlainValue,
-    ProviderLoader, Session,
+    CallError, Decrypter, Definition, EnvironmentLoader, Evaluation, LoadedEnvironment, Mode,
+    PlainValue, ProviderLoader, Session,
 };
 use esc_oidc::{Issuer, IssuerConfig, UnixTime};
 use esc_providers::ProvidersConfig;
@@ -47,6 +47,7 @@ struct AdapterState {
     hits: Mutex<HashMap<String, usize>>,
     in_flight: AtomicUsize,
     max_in_flight: AtomicUsize,
+    slept: Mutex<Vec<Duration>>,
 }
 
 /// A running adapter; stops when dropped.
@@ -90,6 +91,10 @@ impl Adapter {
     /// Most requests handled at the same time.
     pub(crate) fn max_in_flight(&self) -> usize {
         self.state.max_in_flight.load(Ordering::SeqCst)
+    }
+    /// How long each `/sleep/MS` request really slept, in order.
+    pub(crate) fn slept(&self) -> Vec<Duration> {
+        self.state.slept.lock().unwrap().clone()
     }
     /// Providers config trusting this adapter's certificate.
     pub(crate) fn config(&self) -> ProvidersConfig {
@@ -169,6 +174,7 @@ pub(crate) async fn start_adapter(issuer: &Issuer, plain_http: bool) -> Adapter 
         hits: Mutex::new(HashMap::new()),
         in_flight: AtomicUsize::new(0),
         max_in_flight: AtomicUsize::new(0),
+        slept: Mutex::new(Vec::new()),
     });
     let app = axum::Router::new()
         .fallback(handle)
@@ -290,7 +296,21 @@ async fn handle(
         )
             .into_response(),
         ("sleep", Some(ms)) => {
-            tokio::time::sleep(Duration::from_millis(ms.parse().unwrap())).await;
+            let wanted = Duration::from_millis(ms.parse().unwrap());
+            let started = Instant::now();
+            if wanted < Duration::from_secs(1) {
+                // tokio's timer ticks in whole milliseconds and rounds up
+                // (a 10 ms sleep took 10-12 ms): the thread sleep is
+                // precise, which the benchmark's "10 ms adapter" needs.
+                tokio::task::spawn_blocking(move || std::thread::sleep(wanted))
+                    .await
+                    .unwrap();
+            } else {
+                // Long sleeps (timeout tests) stay on the timer: a blocking
+                // one would outlive the test and hold up runtime shutdown.
+                tokio::time::sleep(wanted).await;
+            }
+            state.slept.lock().unwrap().push(started.elapsed());
             json(serde_json::json!({"got": got}))
         }
         ("gate", Some(n)) => {
@@ -346,14 +366,41 @@ pub(crate) fn context() -> PlainValue {
     )])
 }
 
+/// Start an HTTPS adapter trusting a new issuer and evaluate `yaml` against
+/// it in `mode`, with the built-in providers configured for it; every
+/// `{adapter}` in `yaml` is replaced by the adapter's base URL
+/// (`https://127.0.0.1:PORT`).
+pub(crate) async fn open_against(yaml: &str, mode: Mode) -> (Adapter, Evaluation) {
+    let issuer = new_issuer();
+    let adapter = start_adapter(&issuer, false).await;
+    let providers = esc_providers::registry(adapter.config(), issuer);
+    let yaml = yaml.replace("{adapter}", &adapter.base);
+    let eval = evaluate(&yaml, mode, providers).await;
+    (adapter, eval)
+}
+
 /// Evaluate `yaml` as `payments/prod` in `mode` with `providers`.
 pub(crate) async fn evaluate(
     yaml: &str,
     mode: Mode,
     providers: Arc<dyn ProviderLoader>,
 ) -> Evaluation {
+    evaluate_definition(&parse(yaml), mode, providers).await
+}
+
+/// `yaml` parsed as `payments/prod`; panics on load diagnostics.
+pub(crate) fn parse(yaml: &str) -> Definition {
     let (definition, diags) = esc_eval::load_definition("payments/prod", yaml);
     assert!(diags.is_empty(), "{diags:?}");
+    definition.unwrap()
+}
+
+/// Evaluate a parsed `definition` in `mode` with `providers`.
+pub(crate) async fn evaluate_definition(
+    definition: &Definition,
+    mode: Mode,
+    providers: Arc<dyn ProviderLoader>,
+) -> Evaluation {
     let session = Session {
         providers,
         environments: Arc::new(NoEnvironments),
@@ -361,7 +408,7 @@ pub(crate) async fn evaluate(
         context: context(),
         limits: esc_eval::Limits::default(),
     };
-    esc_eval::evaluate(&definition.unwrap(), mode, &session)
+    esc_eval::evaluate(definition, mode, &session)
         .await
         .unwrap()
 }
