@@ -11,7 +11,7 @@ use esc_server::{ServeConfig, start};
 use esc_service::{
     AccessPolicy, Caller, ProviderRegistry, ScheduleRequest, Service, ServiceConfig,
 };
-use esc_store::{EnvRef, MasterKey, SqlStore, Store, Timestamp};
+use esc_store::{EnvRef, MasterKey, MemberRole, OrgMembership, SqlStore, Store, Timestamp};
 use reqwest::Method;
 use serde_json::Value;
 
@@ -269,8 +269,58 @@ async fn a_due_schedule_rotates_through_the_server() {
     refused(server.call(Method::GET, &history, None).await, 404);
     assert_eq!(schedule_count(&server).await, 0);
 
+    access_is_checked(&server).await;
     server.stop().await;
     rotator.abort();
+}
+
+/// A reader of the organization may read schedules, not change them.
+async fn access_is_checked(server: &Served) {
+    let store = server.state.service.store();
+    store.create_user("bob", "Bob").await.unwrap();
+    store
+        .set_membership(
+            &OrgMembership {
+                org: "acme".into(),
+                login: "bob".into(),
+                role: MemberRole::Reader,
+            },
+            "admin",
+        )
+        .await
+        .unwrap();
+    let token = store
+        .create_access_token("bob", "test", None)
+        .await
+        .unwrap();
+    let token = String::from_utf8(token.secret.expose().to_vec()).unwrap();
+    let as_bob = |method: Method, path: String, body: Option<&'static str>| {
+        let mut request = server
+            .client
+            .request(method, format!("{}{path}", server.url))
+            .header("Authorization", format!("token {token}"));
+        if let Some(body) = body {
+            request = request.body(body);
+        }
+        async move {
+            let response = request.send().await.unwrap();
+            let status = response.status().as_u16();
+            (status, response.text().await.unwrap())
+        }
+    };
+    let (status, body) = as_bob(Method::GET, format!("{E}/schedules"), None).await;
+    assert_eq!(status, 200, "{body}");
+    let message = refused(
+        as_bob(
+            Method::POST,
+            format!("{E}/schedules"),
+            Some(r#"{"scheduleCron":"0 0 * * *"}"#),
+        )
+        .await,
+        403,
+    );
+    assert!(message.contains("lacks write permission"), "{message}");
+    assert_eq!(schedule_count(server).await, 0, "nothing was created");
 }
 
 /// A service instance with its own store and pool on `url`.
