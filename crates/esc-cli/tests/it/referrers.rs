@@ -108,6 +108,29 @@ fn referrers_are_the_environments_importing_one() {
 }
 
 #[test]
+fn all_follows_the_continuation_token_across_pages() {
+    // local mode's page is 100 referrers: 101 need two pages
+    let esc = Esc::new();
+    esc.init("shared/base", "values:\n  a: 1\n");
+    for i in 0..101 {
+        esc.init(&format!("app/e{i:03}"), "imports:\n  - shared/base\n");
+    }
+    let rows = |out: &str| -> Vec<String> {
+        out.lines()
+            .filter(|line| line.starts_with("│ latest"))
+            .map(str::to_owned)
+            .collect()
+    };
+    let first_page = esc.ok(&["env", "referrer", "list", "shared/base"]);
+    assert_eq!(rows(&first_page).len(), 100);
+    let all = esc.ok(&["env", "referrer", "list", "shared/base", "--all"]);
+    let all = rows(&all);
+    assert_eq!(all.len(), 101);
+    assert_eq!(all[0], "│ latest   │ environment │ app/e000@2 │");
+    assert_eq!(all[100], "│ latest   │ environment │ app/e100@2 │");
+}
+
+#[test]
 fn providers_write_their_block_and_the_server_checks_it() {
     let (_server, homes) = both_modes();
     for esc in &homes {
