@@ -736,6 +736,9 @@ fn attach_run(
     // Each group of foot lines at one indentation belongs to the entry that
     // ends last before the run and is not indented deeper than the group
     // (innermost on a tie).
+    // Lines that close nothing (a key whose value follows) are not feet: they
+    // head what follows.
+    let root_closed = nodes[cx.root].end <= cx.run_start;
     let mut i = 0;
     while i < foot_lines {
         let group_column = column(&run[i].1);
@@ -743,18 +746,20 @@ fn attach_run(
         while j < foot_lines && column(&run[j].1) == group_column {
             j += 1;
         }
-        let target = cx
-            .entries
-            .closing(
-                cx.run_start,
-                |e| cx.column_of(e.start) <= group_column,
-                |e| cx.column_of(e.start),
-            )
-            .unwrap_or(cx.root);
+        let target = cx.entries.closing(
+            cx.run_start,
+            |e| cx.column_of(e.start) <= group_column,
+            |e| cx.column_of(e.start),
+        );
+        let target = match target {
+            Some(target) => target,
+            None if root_closed => cx.root,
+            None => break,
+        };
         append(&mut nodes[target].foot, &comment_text(&run[i..j]));
         i = j;
     }
-    let mut rest = &run[foot_lines..];
+    let mut rest = &run[i..];
     let Some(next) = cx.next_start else {
         append(&mut document.foot, &comment_text(rest));
         return;

@@ -391,3 +391,44 @@ fn large_documents_in_linear_time() {
         started.elapsed()
     );
 }
+
+#[test]
+fn yaml_v3_decode_only_cases() {
+    // node_test.go's `[decode]` documents: the trees it expects, encoded by
+    // yaml.v3's emitter rules (blank lines are not kept; a head comment
+    // ending in a newline writes the same text as one without).
+    let cases = [
+        (
+            "ka:\n  kb: vb\n\n# HC1\nkc: vc\n",
+            "ka:\n  kb: vb\n# HC1\nkc: vc\n",
+        ),
+        (
+            "ka:\n  kb: vb\n\n# HC1\n\nkc: vc\n",
+            "ka:\n  kb: vb\n# HC1\nkc: vc\n",
+        ),
+        (
+            "# HA1\nka:\n# HB1\n\n  kb: vb\n# FA1\n",
+            "# HA1\nka:\n  # HB1\n  kb: vb\n# FA1\n",
+        ),
+        (
+            "# HA1\nka:\n  # HB1\n  kb: vb\n  # FB1\n# FA1\n\n",
+            "# HA1\nka:\n  # HB1\n  kb: vb\n  # FB1\n# FA1\n",
+        ),
+        (
+            "# HA1\nka:\n  # HB1\n  kb: vb\n  # FB1\n\n# HC1\n# HC2\nkc: vc\n# FC1\n# FC2\n",
+            "# HA1\nka:\n  # HB1\n  kb: vb\n  # FB1\n# HC1\n# HC2\nkc: vc\n# FC1\n# FC2\n",
+        ),
+        (
+            "\n# One\n\n# Two\n\n# Three\ntrue # Four\n# Five\n\n# Six\n\n# Seven\n",
+            "# One\n\n# Two\n\n# Three\ntrue # Four\n# Five\n\n# Six\n\n# Seven\n",
+        ),
+        (
+            "# DH1\n\n# HL1\n- # HA1\n\n  - la\n  # HB1\n  - lb\n",
+            "# DH1\n\n# HL1\n- # HA1\n  - la\n  # HB1\n  - lb\n",
+        ),
+    ];
+    for (decoded, encoded) in cases {
+        let emitted = EmitDocument::parse(decoded).unwrap().emit_document(2);
+        assert_eq!(emitted, encoded, "{decoded:?}");
+    }
+}
