@@ -427,7 +427,8 @@ pub trait Store: Send + Sync {
     /// A webhook's signing secret, if set.
     async fn webhook_secret(&self, env: &EnvRef, name: &str) -> StoreResult<Option<Plaintext>>;
 
-    /// Records a delivery attempt of a webhook.
+    /// Records a delivery attempt of a webhook; only the newest 1000 of a
+    /// webhook are kept.
     async fn record_webhook_delivery(
         &self,
         env: &EnvRef,

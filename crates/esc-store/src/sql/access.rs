@@ -563,6 +563,10 @@ pub(super) async fn webhook_secret(
     }
 }
 
+/// Deliveries kept per webhook (older ones are deleted as new ones are
+/// recorded): the most one listing returns.
+const KEPT_DELIVERIES: i64 = 1000;
+
 pub(super) async fn record_delivery(
     tx: &mut dyn Tx,
     master: &MasterKey,
@@ -589,6 +593,15 @@ pub(super) async fn record_delivery(
             delivery.response_code.map(i64::from),
             sealed
         ],
+    )
+    .await?;
+    // a busy hook's log stays bounded: the newest are kept, as many as one
+    // listing can show
+    tx.execute(
+        "DELETE FROM webhook_deliveries WHERE env_id = $1 AND webhook = $2 AND id NOT IN \
+         (SELECT id FROM webhook_deliveries WHERE env_id = $1 AND webhook = $2 \
+         ORDER BY time DESC, id DESC LIMIT $3)",
+        args![&row.info.id, name, KEPT_DELIVERIES],
     )
     .await?;
     Ok(WebhookDelivery {

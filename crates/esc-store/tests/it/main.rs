@@ -8,6 +8,7 @@ mod harness;
 mod members;
 mod migrations;
 mod suite;
+mod webhooks;
 
 /// Instantiates every shared suite test for one backend.
 macro_rules! store_suite {
