@@ -1,6 +1,6 @@
 //! `esc env schedule new|edit|get|list|history|remove` (spec/CLI.md § 5,
 //! API.md § 5.10): an environment's rotation schedule. Times print as RFC
-//! 3339 in UTC (`--utc` is accepted; this CLI prints UTC throughout).
+//! 3339 in the local time zone, or in UTC with `--utc` (§ 6.9).
 //!
 //! Against a server, `esc serve`'s scheduler runs due schedules. In local
 //! mode nothing runs in the background: a schedule that is due runs when
@@ -17,6 +17,7 @@ use super::{Ctx, check_args, json_output, parse_unversioned, with_env_flag};
 use crate::backend::schedules::{ScheduleInfo, ScheduleRunInfo, ScheduleTiming};
 use crate::env_ref::EnvName;
 use crate::messages;
+use crate::times::{self, Zone};
 
 /// `esc env schedule`.
 #[derive(Debug, Args)]
@@ -75,7 +76,7 @@ struct TimingArgs {
 struct ReadArgs {
     #[arg(value_name = "REF [ID]")]
     args: Vec<String>,
-    /// Print times in UTC (they always are)
+    /// Print times in UTC
     #[arg(long)]
     utc: bool,
     /// Show at most this many entries (0: all)
@@ -204,6 +205,7 @@ async fn get(ctx: &Ctx, flag: Option<String>, args: ReadArgs) -> anyhow::Result<
         .schedule(&name, &positional[1])
         .await
         .context("getting schedule")?;
+    let found = in_zone(found, Zone::utc_if(args.utc));
     if json {
         return print_json(&schedule_json(&found));
     }
@@ -229,6 +231,8 @@ async fn list(ctx: &Ctx, flag: Option<String>, args: ReadArgs) -> anyhow::Result
         .await
         .context("listing schedules")?;
     limit(&mut found, args.count);
+    let zone = Zone::utc_if(args.utc);
+    let found: Vec<ScheduleInfo> = found.into_iter().map(|s| in_zone(s, zone)).collect();
     if json {
         return print_json(&serde_json::Value::Array(
             found.iter().map(schedule_json).collect(),
@@ -264,6 +268,10 @@ async fn history(ctx: &Ctx, flag: Option<String>, args: ReadArgs) -> anyhow::Res
         .await
         .context("getting schedule history")?;
     limit(&mut runs, args.count);
+    let zone = Zone::utc_if(args.utc);
+    for run in &mut runs {
+        run.executed = shown(&run.executed, zone);
+    }
     if json {
         return print_json(&serde_json::Value::Array(
             runs.iter().map(run_json).collect(),
@@ -327,6 +335,25 @@ fn timing_text(schedule: &ScheduleInfo) -> String {
         schedule.once.clone()
     } else {
         schedule.cron.clone()
+    }
+}
+
+/// A schedule with its times in `zone`.
+fn in_zone(schedule: ScheduleInfo, zone: Zone) -> ScheduleInfo {
+    ScheduleInfo {
+        once: shown(&schedule.once, zone),
+        next: shown(&schedule.next, zone),
+        last: shown(&schedule.last, zone),
+        ..schedule
+    }
+}
+
+/// An RFC 3339 time from a backend, in `zone`; empty stays empty, anything
+/// unreadable is shown as it came.
+fn shown(time: &str, zone: Zone) -> String {
+    match esc_service::parse_rfc3339(time) {
+        Some(millis) => times::rfc3339(millis, zone),
+        None => time.to_string(),
     }
 }
 

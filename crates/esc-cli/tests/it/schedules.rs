@@ -87,6 +87,18 @@ fn manage(esc: &Esc, env: &str) {
     );
     assert_eq!(lines[4], "Last executed: never");
     assert_eq!(lines.len(), 5, "{got}");
+    // without --utc: the local zone (UTC-5 here, all year)
+    let local = esc
+        .cmd()
+        .env("TZ", "Etc/GMT+5")
+        .args(["env", "schedule", "get", env, &id])
+        .output()
+        .unwrap();
+    let local = String::from_utf8(local.stdout).unwrap();
+    assert!(
+        local.contains("Next execution: ") && local.contains("T19:00:00-05:00\n"),
+        "{local}"
+    );
     let table = esc.ok(&["env", "schedule", "ls", env]);
     assert!(table.starts_with("┌"), "{table}");
     assert!(table.contains("│ ID "), "{table}");
@@ -100,7 +112,7 @@ fn manage(esc: &Esc, env: &str) {
         esc.ok(&["env", "schedule", "edit", env, &id, "--cron", "30 0 * * *"]),
         format!("Updated schedule {id} for {env}\n")
     );
-    let got = esc.ok(&["env", "schedule", "get", env, &id]);
+    let got = esc.ok(&["env", "schedule", "get", env, &id, "--utc"]);
     assert!(got.contains("Schedule: 30 0 * * *\n"), "{got}");
     assert!(got.contains("T00:30:00Z\n"), "{got}");
     // no runs yet: no table
