@@ -21,8 +21,7 @@
 //!   no line width limit (yaml.v3 never folds long lines).
 //!
 //! Not kept, as in yaml.v3: blank lines, document markers, and the text of
-//! plain multi-line scalars (folded to one line). Not kept, unlike yaml.v3:
-//! anchors (ESC rejects aliases, so an anchor has no effect).
+//! plain multi-line scalars (folded to one line).
 
 use saphyr_parser::{Event, Parser, ScalarStyle as SaphyrStyle, Tag};
 
@@ -176,6 +175,7 @@ impl EmitDocument {
                         style,
                     },
                     tag: node.tag.clone(),
+                    anchor: node.anchor.clone(),
                     head: node.head.clone(),
                     line: node.line.clone(),
                     foot: node.foot.clone(),
@@ -186,6 +186,7 @@ impl EmitDocument {
                 out.push(Ev {
                     head: node.head.clone(),
                     tag: node.tag.clone(),
+                    anchor: node.anchor.clone(),
                     ..Ev::new(EvKind::SequenceStart { flow: *flow })
                 });
                 for item in items {
@@ -202,6 +203,7 @@ impl EmitDocument {
                     head: node.head.clone(),
                     tail,
                     tag: node.tag.clone(),
+                    anchor: node.anchor.clone(),
                     ..Ev::new(EvKind::MappingStart { flow: *flow })
                 });
                 // A key's foot comment is written before the next key (or
@@ -257,6 +259,8 @@ struct ENode {
     kind: EKind,
     /// Explicit tag in long form (`tag:yaml.org,2002:str`, `!foo`).
     tag: Option<String>,
+    /// Anchor name (`&name`).
+    anchor: Option<String>,
     /// Byte range in the text (flow collections up to their closing bracket).
     start: usize,
     end: usize,
@@ -327,9 +331,11 @@ impl<'t> Builder<'t> {
     }
 
     fn push(&mut self, kind: EKind, tag: Option<String>, start: usize, depth: usize) -> usize {
+        let (anchor, _) = self.properties(start);
         self.nodes.push(ENode {
             kind,
             tag,
+            anchor,
             start,
             end: start,
             depth,
@@ -381,7 +387,8 @@ impl<'t> Builder<'t> {
                 if depth >= MAX_DEPTH {
                     return Err(EmitError::TooDeep);
                 }
-                let flow = self.text.as_bytes().get(start) == Some(&b'[');
+                let (_, content) = self.properties(start);
+                let flow = self.text.as_bytes().get(content) == Some(&b'[');
                 let id = self.push(
                     EKind::Seq {
                         flow,
@@ -407,9 +414,9 @@ impl<'t> Builder<'t> {
                     let item_start = self.nodes[item].start;
                     let entry_start = if flow {
                         item_start
-                    } else if items.is_empty() && self.text.as_bytes().get(start) == Some(&b'-') {
+                    } else if items.is_empty() && self.text.as_bytes().get(content) == Some(&b'-') {
                         // saphyr starts a block sequence at its first `-`
-                        start
+                        content
                     } else {
                         self.dash_before(item_start)
                     };
@@ -429,7 +436,8 @@ impl<'t> Builder<'t> {
                 if depth >= MAX_DEPTH {
                     return Err(EmitError::TooDeep);
                 }
-                let flow = self.text.as_bytes().get(start) == Some(&b'{');
+                let (_, content) = self.properties(start);
+                let flow = self.text.as_bytes().get(content) == Some(&b'{');
                 let id = self.push(
                     EKind::Map {
                         flow,
@@ -494,6 +502,31 @@ impl<'t> Builder<'t> {
             }
         }
         None
+    }
+
+    /// The anchor name among the node properties (`&anchor`, `!tag`) that
+    /// saphyr's span of a node starts with, and where its content starts.
+    fn properties(&self, start: usize) -> (Option<String>, usize) {
+        let bytes = self.text.as_bytes();
+        let token_end = |mut i: usize| {
+            while i < bytes.len() && !matches!(bytes[i], b' ' | b'\t' | b'\r' | b'\n') {
+                i += 1;
+            }
+            i
+        };
+        let (mut i, mut anchor, mut seen) = (start, None, false);
+        loop {
+            match bytes.get(i) {
+                Some(b'&') => {
+                    let end = token_end(i + 1);
+                    anchor = Some(self.text[i + 1..end].to_owned());
+                    (i, seen) = (end, true);
+                }
+                Some(b'!') => (i, seen) = (token_end(i + 1), true),
+                Some(b' ' | b'\t' | b'\r' | b'\n') if seen => i += 1,
+                _ => return (anchor, if seen { i } else { start }),
+            }
+        }
     }
 
     /// The byte after a flow collection's closing `bracket`, searched from
@@ -903,6 +936,7 @@ struct Ev {
     kind: EvKind,
     /// Long-form tag; `Some` means not implicit.
     tag: Option<String>,
+    anchor: Option<String>,
     head: String,
     line: String,
     foot: String,
@@ -914,6 +948,7 @@ impl Ev {
         Ev {
             kind,
             tag: None,
+            anchor: None,
             head: String::new(),
             line: String::new(),
             foot: String::new(),
@@ -980,6 +1015,7 @@ struct Emitter<'e> {
     key_line_comment: String,
     tag_handle: String,
     tag_suffix: String,
+    anchor: String,
     scalar_value: &'e str,
     scalar: ScalarAnalysis,
     scalar_style: Style,
@@ -1013,6 +1049,7 @@ impl<'e> Emitter<'e> {
             key_line_comment: String::new(),
             tag_handle: String::new(),
             tag_suffix: String::new(),
+            anchor: String::new(),
             scalar_value: "",
             scalar: ScalarAnalysis::default(),
             scalar_style: Style::Plain,
@@ -1373,6 +1410,7 @@ impl<'e> Emitter<'e> {
         match &event.kind {
             EvKind::Scalar { style, .. } => self.emit_scalar(*style, event.tag.is_none()),
             EvKind::SequenceStart { flow } => {
+                self.process_anchor();
                 self.process_tag();
                 self.state = if self.flow_level > 0 || *flow || self.next_is(&EvKind::SequenceEnd) {
                     State::FlowSequenceFirstItem
@@ -1381,6 +1419,7 @@ impl<'e> Emitter<'e> {
                 };
             }
             EvKind::MappingStart { flow } => {
+                self.process_anchor();
                 self.process_tag();
                 self.state = if self.flow_level > 0 || *flow || self.next_is(&EvKind::MappingEnd) {
                     State::FlowMappingFirstKey
@@ -1399,7 +1438,7 @@ impl<'e> Emitter<'e> {
     }
 
     fn check_simple_key(&self, event: &Ev) -> bool {
-        let tag_len = self.tag_handle.len() + self.tag_suffix.len();
+        let tag_len = self.anchor.len() + self.tag_handle.len() + self.tag_suffix.len();
         let length = match &event.kind {
             EvKind::Scalar { .. } => {
                 if self.scalar.multiline {
@@ -1416,6 +1455,7 @@ impl<'e> Emitter<'e> {
 
     fn emit_scalar(&mut self, style: Style, implicit: bool) {
         self.select_scalar_style(style, implicit);
+        self.process_anchor();
         self.process_tag();
         self.increase_indent(true, false);
         self.process_scalar();
@@ -1454,6 +1494,18 @@ impl<'e> Emitter<'e> {
             self.tag_handle = "!".into();
         }
         self.scalar_style = style;
+    }
+
+    fn process_anchor(&mut self) {
+        if self.anchor.is_empty() {
+            return;
+        }
+        self.write_indicator("&", true, false, false);
+        let anchor = std::mem::take(&mut self.anchor);
+        self.write_all(&anchor);
+        self.anchor = anchor;
+        self.whitespace = false;
+        self.indention = false;
     }
 
     fn process_tag(&mut self) {
@@ -1528,6 +1580,10 @@ impl<'e> Emitter<'e> {
     fn analyze_event(&mut self, event: &'e Ev) {
         self.tag_handle.clear();
         self.tag_suffix.clear();
+        self.anchor.clear();
+        if let Some(anchor) = &event.anchor {
+            self.anchor.clone_from(anchor);
+        }
         self.scalar_value = "";
         if !event.head.is_empty() {
             self.head_comment.clone_from(&event.head);

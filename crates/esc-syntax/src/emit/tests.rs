@@ -432,3 +432,16 @@ fn yaml_v3_decode_only_cases() {
         assert_eq!(emitted, encoded, "{decoded:?}");
     }
 }
+
+#[test]
+fn anchors_and_tags_on_collections() {
+    // yaml.v3 writes a node's anchor, then its tag; tagged flow collections
+    // stay flow.
+    assert_eq!(
+        emit(
+            "a: &x 1\nb: !!map &z {e: 2}\nl: &w\n  - 1\nm: !!seq [1]\n",
+            2
+        ),
+        "a: &x 1\nb: &z !!map {e: 2}\nl: &w\n  - 1\nm: !!seq [1]\n"
+    );
+}
