@@ -33,6 +33,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "users, memberships and grants",
         sql: include_str!("migrations/0003_members.sql"),
     },
+    Migration {
+        version: 4,
+        name: "environment drafts",
+        sql: include_str!("migrations/0004_drafts.sql"),
+    },
 ];
 
 /// The newest schema version this build knows.

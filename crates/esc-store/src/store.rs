@@ -18,6 +18,7 @@ use crate::model::{
     Webhook, WebhookDelivery, WebhookSecretUpdate, WebhookSpec,
 };
 use crate::sql::members::{EnvironmentGrant, OrgMembership, User, UserAccess};
+use crate::sql::drafts::{Draft, DraftContent};
 
 /// Shorthand for this crate's results.
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -180,6 +181,42 @@ pub trait Store: Send + Sync {
         expected_revision: Option<u64>,
         author: &Author,
     ) -> StoreResult<Revision>;
+
+    // ---- drafts (change requests) ----
+
+    /// Creates an open draft of `env` holding `yaml`, written against the
+    /// newest revision; with `expected_revision`, `Conflict` unless that is
+    /// still the newest. The id is a new UUID.
+    async fn create_draft(
+        &self,
+        env: &EnvRef,
+        yaml: &[u8],
+        expected_revision: Option<u64>,
+        author: &Author,
+    ) -> StoreResult<Draft>;
+    /// A draft of an environment of `org`, with its definition.
+    async fn draft(&self, org: &str, id: &str) -> StoreResult<DraftContent>;
+    /// Replaces an open draft's definition (its version goes up by one).
+    /// With `expected_version`, `Changed` unless it is still that version;
+    /// `Invalid` once the draft was submitted.
+    async fn update_draft(
+        &self,
+        org: &str,
+        id: &str,
+        yaml: &[u8],
+        expected_version: Option<u64>,
+    ) -> StoreResult<Draft>;
+    /// Writes an open draft as its environment's next revision and marks it
+    /// applied, atomically: `Invalid` once submitted, `Conflict` (nothing
+    /// changes) when the environment's newest revision is no longer the
+    /// draft's base.
+    async fn apply_draft(
+        &self,
+        org: &str,
+        id: &str,
+        description: &str,
+        author: &Author,
+    ) -> StoreResult<(Draft, Revision)>;
 
     // ---- revision tags ----
 

@@ -4,6 +4,7 @@
 //! `Ok`, rolled back otherwise.
 
 mod access;
+pub(crate) mod drafts;
 mod environments;
 pub(crate) mod members;
 mod rotation;
@@ -29,6 +30,7 @@ use crate::postgres::PostgresBackend;
 use crate::sqlite::{DATABASE_FILE, SqliteBackend};
 use crate::store::{ResolvedRevision, SecretReencryptor, Store, StoreResult};
 use members::{EnvironmentGrant, OrgMembership, User, UserAccess};
+use drafts::{Draft, DraftContent};
 
 /// The name of the master key file in the embedded store's data directory.
 pub const MASTER_KEY_FILE: &str = "master.key";
@@ -267,6 +269,57 @@ pub(crate) fn db_number(number: u64) -> StoreResult<i64> {
 
 #[async_trait]
 impl Store for SqlStore {
+    async fn create_draft(
+        &self,
+        env: &EnvRef,
+        yaml: &[u8],
+        expected_revision: Option<u64>,
+        author: &Author,
+    ) -> StoreResult<Draft> {
+        in_tx!(self, |tx| drafts::create(
+            tx,
+            &self.master,
+            env,
+            yaml,
+            expected_revision,
+            author
+        ))
+    }
+    async fn draft(&self, org: &str, id: &str) -> StoreResult<DraftContent> {
+        in_tx!(self, read, |tx| drafts::get(tx, &self.master, org, id))
+    }
+    async fn update_draft(
+        &self,
+        org: &str,
+        id: &str,
+        yaml: &[u8],
+        expected_version: Option<u64>,
+    ) -> StoreResult<Draft> {
+        in_tx!(self, |tx| drafts::update(
+            tx,
+            &self.master,
+            org,
+            id,
+            yaml,
+            expected_version
+        ))
+    }
+    async fn apply_draft(
+        &self,
+        org: &str,
+        id: &str,
+        description: &str,
+        author: &Author,
+    ) -> StoreResult<(Draft, Revision)> {
+        in_tx!(self, |tx| drafts::apply(
+            tx,
+            &self.master,
+            org,
+            id,
+            description,
+            author
+        ))
+    }
     async fn create_organization(&self, name: &str) -> StoreResult<Organization> {
         in_tx!(self, |tx| access::create_organization(tx, name))
     }

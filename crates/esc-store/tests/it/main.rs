@@ -4,6 +4,7 @@
 //! backend-specific checks (nothing secret at rest, migrations).
 #![allow(clippy::unwrap_used)] // tests: a panic is a failure with a location
 
+mod drafts;
 mod harness;
 mod members;
 mod migrations;
