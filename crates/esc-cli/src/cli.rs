@@ -150,7 +150,7 @@ pub(crate) enum EnvSubcommand {
     Referrer(crate::commands::referrer::ReferrerCommand),
     /// Manage rotation schedules of an environment
     #[command(
-        long_about = "[EXPERIMENTAL] Manage rotation schedules of an environment\n\nAgainst a server (esc login URL), the server runs due schedules. In local mode nothing runs in the background: a due schedule runs when the next esc command starts (any command), and is reported on stderr.",
+        long_about = "[EXPERIMENTAL] Manage rotation schedules of an environment\n\nAgainst a server (esc login URL), the server runs due schedules. In local mode nothing runs in the background: a due schedule runs when the next esc command starts (any command); it is reported on stderr when that is a terminal, and recorded in the history.",
         after_help = "Example:\n  esc env schedule new myproject/dev --cron \"0 0 * * *\"\n  esc env schedule list myproject/dev"
     )]
     Schedule(crate::commands::schedule::ScheduleCommand),

@@ -5,7 +5,8 @@
 //! Against a server, `esc serve`'s scheduler runs due schedules. In local
 //! mode nothing runs in the background: a schedule that is due runs when
 //! the next `esc` command opens the local store (any command), and not at
-//! all while no `esc` command runs; each such run is reported on stderr.
+//! all while no `esc` command runs; each such run is reported on stderr
+//! when stderr is a terminal, and recorded in the history.
 
 use std::process::ExitCode;
 

@@ -1,7 +1,9 @@
 //! Schedules in local mode: the service's schedule operations in-process.
 //! Nothing runs in the background here: [`run_due`] runs the schedules that
 //! are due when an `esc` command opens the local store (see
-//! `LocalBackend::open`), and says so on stderr.
+//! `LocalBackend::open`), and says so on stderr when stderr is a terminal
+//! (never into pipes or files: `esc open … --format shell > f 2>&1` output
+//! is evaluated by shells). The history records every run either way.
 
 use esc_service::{ROTATION_KIND, ScheduleRequest, Service};
 use esc_store::{Schedule, ScheduleRun, Timestamp};
@@ -79,13 +81,17 @@ impl LocalBackend {
 }
 
 /// Runs the local schedules that are due now (at most
-/// [`RUN_PER_INVOCATION`]), one stderr line each. Failing to read them is
-/// not the command's failure: it is reported and the command goes on.
+/// [`RUN_PER_INVOCATION`]), one stderr line each on a terminal. Failing to
+/// read them is not the command's failure: the command goes on.
 pub(super) async fn run_due(service: &Service) {
-    match service
+    use std::io::IsTerminal as _;
+    let outcome = service
         .run_due_schedules(Timestamp::now(), RUN_PER_INVOCATION)
-        .await
-    {
+        .await;
+    if !std::io::stderr().is_terminal() {
+        return;
+    }
+    match outcome {
         Ok(runs) => {
             for run in runs {
                 crate::messages::err(&format!(
