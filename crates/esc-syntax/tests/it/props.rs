@@ -160,6 +160,21 @@ proptest! {
     }
 
     #[test]
+    fn yamlish_strings_never_panic_the_reemitter(text in yamlish()) {
+        // Whatever the parser accepts, the yaml.v3 re-emitter accepts too.
+        let accepted = matches!(parse_document("env", &text), Ok(Some(_)));
+        for indent in [2, 4] {
+            let emitted = esc_syntax::emit::reemit(&text, indent);
+            prop_assert!(!accepted || emitted.is_ok(), "{:?}: {:?}", text, emitted);
+        }
+    }
+
+    #[test]
+    fn arbitrary_strings_never_panic_the_reemitter(text in any::<String>()) {
+        let _ = esc_syntax::emit::reemit(&text, 2);
+    }
+
+    #[test]
     fn arbitrary_bytes_never_panic_the_yaml_parser(bytes in prop::collection::vec(any::<u8>(), 0..200)) {
         check_document(&String::from_utf8_lossy(&bytes));
     }
