@@ -443,3 +443,33 @@ async fn two_servers_on_one_postgres_never_run_a_firing_twice() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_zero_scheduler_interval_or_batch_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    for config in [
+        ServeConfig {
+            schedule_interval: Duration::ZERO,
+            ..ServeConfig::default()
+        },
+        ServeConfig {
+            schedules_per_tick: 0,
+            ..ServeConfig::default()
+        },
+    ] {
+        let refused = start(ServeConfig {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            data_dir: dir.path().join("data"),
+            ..config
+        })
+        .await
+        .err()
+        .expect("refused");
+        assert!(
+            refused
+                .to_string()
+                .contains("schedule_interval and schedules_per_tick must be non-zero"),
+            "{refused}"
+        );
+    }
+}
