@@ -477,8 +477,8 @@ pub(crate) struct ServeArgs {
     #[arg(long, default_value = "admin")]
     pub(crate) admin: String,
     /// Let fn::open::external and fn::rotate::external call plain http://
-    /// adapters on loopback addresses (local development only; HTTPS is
-    /// required otherwise)
+    /// adapters, and webhooks deliver to plain http:// URLs, on loopback
+    /// addresses (local development only; HTTPS is required otherwise)
     #[arg(long)]
     pub(crate) allow_insecure_loopback_http: bool,
 }
