@@ -36,6 +36,7 @@ pub use service::{
     Caller, CheckOutcome, CloneOptions, Definition, OpenedSession, RotationOutcome, Service,
     ServiceConfig, UpdateOutcome, UserInfo,
 };
+pub use service::{DraftDefinition, DraftOutcome};
 pub use service::{EnvironmentReferrer, MAX_REFERRERS_PAGE, ReferrersPage, ReferrersQuery};
 pub use service::{ROTATION_KIND, SCHEDULER_LOGIN, ScheduleRequest, ScheduledRun, parse_rfc3339};
 pub use webhooks::{

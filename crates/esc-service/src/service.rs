@@ -27,12 +27,14 @@ use crate::secrets::reseal_ciphertexts;
 use crate::webhooks::WebhookConfig;
 use crate::webhooks::dispatch::Dispatcher;
 
+mod drafts;
 mod referrers;
 
 mod webhooks;
 
 mod schedules;
 
+pub use drafts::{DraftDefinition, DraftOutcome};
 pub use referrers::{EnvironmentReferrer, MAX_REFERRERS_PAGE, ReferrersPage, ReferrersQuery};
 pub use schedules::{ROTATION_KIND, SCHEDULER_LOGIN, ScheduleRequest, ScheduledRun, parse_rfc3339};
 

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod access;
+mod drafts;
 mod open;
 mod results;
 mod rotation;
