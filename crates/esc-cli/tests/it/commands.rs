@@ -831,3 +831,33 @@ fn help_version_and_flag_errors() {
         "Error: unknown shorthand flag: 'z' in -z\n"
     );
 }
+
+#[test]
+fn get_prints_definitions_as_yaml_v3_at_two_spaces() {
+    // Stored at four spaces, compact flow, a comment and a literal block:
+    // printed as Go yaml.v3 re-emits it (spec/CLI.md 6.8).
+    let esc = Esc::new();
+    esc.init(
+        "default/emitted",
+        "# about\n\nimports: []\nvalues:\n    # the list\n    list:\n        - a   # first\n        - {\"k\":\"v\",\"n\":[1,2]}\n    text: |\n        line one\n        line two\n",
+    );
+    let definition = "values:\n  # the list\n  list:\n    - a # first\n    - {\"k\": \"v\", \"n\": [1, 2]}\n  text: |\n    line one\n    line two\n";
+    let full = format!("imports: []\n{definition}");
+    assert_eq!(
+        esc.ok(&["env", "get", "default/emitted", "--definition"]),
+        full
+    );
+    let report = esc.ok(&["env", "get", "default/emitted"]);
+    assert!(
+        report.contains(&format!("# Definition\n```yaml\n{full}\n```\n")),
+        "{report}"
+    );
+    // a member is re-emitted on its own
+    let member = esc.ok(&["env", "get", "default/emitted", "list"]);
+    assert!(
+        member.contains(
+            "# Definition\n```yaml\n- a # first\n- {\"k\": \"v\", \"n\": [1, 2]}\n\n```\n"
+        ),
+        "{member}"
+    );
+}
