@@ -195,10 +195,11 @@ fn parse_field(text: &str, field: &Field) -> Result<u64, CronError> {
         if low > high {
             return Err(error(format!("range {range:?} runs backwards")));
         }
-        let mut current = low;
-        while current <= high {
-            set |= 1 << current;
-            current += step;
+        // `high` is at most 59 and `step` any u32: the sum may not fit
+        let mut current = Some(low);
+        while let Some(value) = current.filter(|value| *value <= high) {
+            set |= 1 << value;
+            current = value.checked_add(step);
         }
     }
     Ok(set)

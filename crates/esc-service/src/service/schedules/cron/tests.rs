@@ -119,3 +119,13 @@ fn civil_dates_round_trip() {
     // 2024-07-29
     assert_eq!(days_from_civil(2024, 7, 29) * 86_400, 1_722_211_200);
 }
+
+#[test]
+fn huge_steps_fire_once_per_range() {
+    // `5 + step` does not fit a u32: the range holds its start only
+    let cron = Cron::parse("5/4294967295 3 * * *").unwrap();
+    assert_eq!(cron.minutes, 1 << 5);
+    assert!(cron.at_most_daily());
+    let cron = Cron::parse("0 1-23/4294967290 * * *").unwrap();
+    assert_eq!(cron.hours, 1 << 1);
+}
