@@ -99,7 +99,13 @@ impl Service {
                 .filter_map(|hook| hook.name.strip_prefix("hook-")?.parse::<u64>().ok())
                 .max()
                 .unwrap_or(0);
-            format!("hook-{}", highest + 1)
+            // `hook-18446744073709551615` is a name a caller may give
+            let Some(next) = highest.checked_add(1) else {
+                return Err(ServiceError::invalid(format!(
+                    "no hook-<n> name is left above 'hook-{highest}': give the webhook a name"
+                )));
+            };
+            format!("hook-{next}")
         } else {
             hook.name.clone()
         };

@@ -145,3 +145,60 @@ async fn admins_manage_hooks_and_the_audit_log_holds_no_url_or_secret() {
     }
     assert!(!format!("{hook:?}").contains(SECRET));
 }
+
+#[tokio::test]
+async fn a_hook_named_with_the_largest_number_leaves_generated_names_refused_not_panicking() {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> = Arc::new(
+        SqlStore::open_sqlite(dir.path(), MasterKey::generate().unwrap())
+            .await
+            .unwrap(),
+    );
+    let service = Service::new(
+        store.clone(),
+        Arc::new(ProviderRegistry::new()),
+        ServiceConfig {
+            access: AccessPolicy {
+                admins: vec!["root".into()],
+                memberships: Vec::new(),
+            },
+            ..ServiceConfig::default()
+        },
+    );
+    let env = EnvRef::new("acme", "app", "dev");
+    let root = caller("root");
+    service.create_environment(&root, &env).await.unwrap();
+    let hook = |name: &str| NewWebhook {
+        name: name.into(),
+        display_name: "deploy".into(),
+        payload_url: URL.into(),
+        format: String::new(),
+        filters: Vec::new(),
+        groups: Vec::new(),
+        active: true,
+        secret: String::new(),
+    };
+    let largest = format!("hook-{}", u64::MAX);
+    service
+        .create_webhook(&root, &env, &hook(&largest))
+        .await
+        .unwrap();
+    // `hook-<u64::MAX + 1>` does not exist: a clear refusal, nothing created
+    let refused = service
+        .create_webhook(&root, &env, &hook(""))
+        .await
+        .unwrap_err();
+    assert!(matches!(refused, ServiceError::Invalid { .. }), "{refused}");
+    assert!(
+        refused.to_string().contains("give the webhook a name"),
+        "{refused}"
+    );
+    let names: Vec<String> = service
+        .webhooks(&root, &env)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|hook| hook.name)
+        .collect();
+    assert_eq!(names, [largest]);
+}
