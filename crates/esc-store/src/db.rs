@@ -87,6 +87,7 @@ macro_rules! args {
 pub(crate) use args;
 
 /// A statement with its parameters, for [`Tx::execute_and_commit`].
+#[derive(Clone)]
 pub(crate) struct Statement {
     pub(crate) sql: &'static str,
     pub(crate) args: Vec<Param>,

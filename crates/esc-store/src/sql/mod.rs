@@ -4,6 +4,7 @@
 //! `Ok`, rolled back otherwise.
 
 mod access;
+mod batch;
 pub(crate) mod drafts;
 mod environments;
 pub(crate) mod members;
@@ -71,7 +72,9 @@ macro_rules! in_tx {
 
 /// The store on SQLite or PostgreSQL.
 pub struct SqlStore {
-    backend: Box<dyn Backend>,
+    backend: Arc<dyn Backend>,
+    /// Group commit of session writes.
+    sessions: Arc<batch::WriteBatcher>,
     master: MasterKey,
 }
 
@@ -150,7 +153,11 @@ impl SqlStore {
     }
 
     async fn start(backend: Box<dyn Backend>, master: MasterKey) -> StoreResult<Self> {
-        let store = Self { backend, master };
+        let store = Self {
+            backend: Arc::from(backend),
+            master,
+            sessions: Default::default(),
+        };
         store.migrate().await?;
         store.check_master_key().await?;
         Ok(store)
@@ -225,6 +232,7 @@ impl SqlStore {
         Ok(Self {
             backend: self.backend,
             master: new,
+            sessions: self.sessions,
         })
     }
 
@@ -678,11 +686,10 @@ impl Store for SqlStore {
         audit: Option<&NewAuditEvent>,
     ) -> StoreResult<String> {
         let (id, statements) = access::create_session(cipher, revision, result, expires, audit)?;
-        // Nothing to read first: the statements and the commit are one step.
-        self.backend
-            .begin()
-            .await?
-            .execute_and_commit(statements)
+        // Nothing to read first: the statements and the commit are one step,
+        // shared with the sessions opened meanwhile (group commit).
+        self.sessions
+            .write(&self.backend, statements)
             .await
             .map_err(|error| {
                 if error.is_foreign_key_violation() {

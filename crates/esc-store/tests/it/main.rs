@@ -58,6 +58,7 @@ macro_rules! store_suite {
             case!(schedules);
             case!(sessions);
             case!(session_with_audit_event);
+            case!(concurrent_sessions_commit_together_and_fail_alone);
             case!(revision_with_cipher);
             case!(resolve_revisions);
             case!(access_tokens);

@@ -1105,6 +1105,81 @@ pub(crate) async fn session_with_audit_event(h: &Harness) {
     );
 }
 
+/// Many opens at once share write transactions (group commit): each still
+/// gets its own session and audit event, and a failing one (its
+/// environment is gone) fails alone.
+pub(crate) async fn concurrent_sessions_commit_together_and_fail_alone(h: &Harness) {
+    let store = h.dyn_store();
+    let env = new_env(&*store, "dev").await;
+    let cipher = Arc::new(store.environment_cipher(&env).await.unwrap());
+    let gone = new_env(&*store, "gone").await;
+    let gone_cipher = Arc::new(store.environment_cipher(&gone).await.unwrap());
+    store.delete_environment(&gone).await.unwrap();
+    let mut tasks = Vec::new();
+    for idx in 0..60_u32 {
+        let store = store.clone();
+        let (target, cipher) = if idx % 10 == 3 {
+            (gone.clone(), gone_cipher.clone())
+        } else {
+            (env.clone(), cipher.clone())
+        };
+        tasks.push(tokio::spawn(async move {
+            let event = NewAuditEvent {
+                time: Timestamp::now(),
+                org: "acme".into(),
+                actor: "alice".into(),
+                action: "environment.open".into(),
+                target: format!("app/{}", target.name),
+                detail: format!("open {idx}"),
+            };
+            let body = format!("{{\"n\":{idx}}}");
+            let outcome = store
+                .create_session(
+                    &target,
+                    &cipher,
+                    1,
+                    body.as_bytes(),
+                    Timestamp::now().plus_millis(60_000),
+                    Some(&event),
+                )
+                .await;
+            (idx, body, outcome)
+        }));
+    }
+    let mut n_opened = 0;
+    for task in tasks {
+        let (idx, body, outcome) = task.await.unwrap();
+        if idx % 10 == 3 {
+            assert!(
+                matches!(outcome, Err(StoreError::NotFound { .. })),
+                "open {idx}: {outcome:?}"
+            );
+        } else {
+            let id = outcome.unwrap();
+            assert_eq!(
+                store.session(&env, &id).await.unwrap().expose(),
+                body.as_bytes()
+            );
+            n_opened += 1;
+        }
+    }
+    assert_eq!(n_opened, 54);
+    let events = store.list_audit_events("acme", None, 1000).await.unwrap();
+    let mut details: Vec<String> = events
+        .items
+        .iter()
+        .filter(|event| event.event.action == "environment.open")
+        .map(|event| event.event.detail.clone())
+        .collect();
+    details.sort();
+    let mut expected: Vec<String> = (0..60)
+        .filter(|idx| idx % 10 != 3)
+        .map(|idx| format!("open {idx}"))
+        .collect();
+    expected.sort();
+    assert_eq!(details, expected);
+}
+
 pub(crate) async fn revision_with_cipher(h: &Harness) {
     let store = h.dyn_store();
     let env = new_env(&*store, "dev").await;
