@@ -36,7 +36,7 @@ pub use serve::{ServeConfig, ServeError, StartedServer, serve, start, start_with
 
 use crate::error::ApiError;
 use crate::routes::schedules as schedule_routes;
-use crate::routes::{environments, identity, open, referrers, tags, webhooks};
+use crate::routes::{drafts, environments, identity, open, referrers, tags, webhooks};
 
 /// Limits applied to every request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -150,6 +150,16 @@ pub fn router(state: AppState) -> Router {
             get(schedule_routes::history),
         )
         .route(&env_path("/referrers"), get(referrers::list))
+        .route(&env_path("/drafts"), post(drafts::create))
+        .route(
+            &env_path("/drafts/{id}"),
+            get(drafts::get).patch(drafts::update),
+        )
+        .route(&env_path("/drafts/{id}/open"), post(drafts::open))
+        .route(
+            "/api/change-requests/{org}/{id}/submit",
+            post(drafts::submit),
+        )
         .route(
             &env_path("/settings"),
             get(environments::settings).patch(environments::update_settings),

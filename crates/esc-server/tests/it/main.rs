@@ -5,6 +5,7 @@
 mod api;
 mod check_exprs;
 mod concurrency;
+mod drafts;
 mod harness;
 mod keystore;
 mod postgres;
