@@ -122,13 +122,17 @@ impl Cron {
     /// `None` when it never fires (e.g. 31 February).
     pub(crate) fn next_after(&self, after: i64) -> Option<i64> {
         // the next whole minute after `after`
-        let start = after.div_euclid(MINUTE_MILLIS).checked_add(1)? * MINUTE_MILLIS;
+        let start = after
+            .div_euclid(MINUTE_MILLIS)
+            .checked_add(1)?
+            .checked_mul(MINUTE_MILLIS)?;
         let first_day = start.div_euclid(DAY_MILLIS);
         for day in first_day..first_day.checked_add(SEARCH_DAYS)? {
             if !self.day_matches(day) {
                 continue;
             }
-            let day_start = day * DAY_MILLIS;
+            // the end of the representable time ends the search
+            let day_start = day.checked_mul(DAY_MILLIS)?;
             let from_minute = if day == first_day {
                 (start - day_start) / MINUTE_MILLIS
             } else {
@@ -137,7 +141,7 @@ impl Cron {
             for minute_of_day in from_minute..24 * 60 {
                 let (hour, minute) = (minute_of_day / 60, minute_of_day % 60);
                 if self.hours & (1 << hour) != 0 && self.minutes & (1 << minute) != 0 {
-                    return Some(day_start + minute_of_day * MINUTE_MILLIS);
+                    return day_start.checked_add(minute_of_day * MINUTE_MILLIS);
                 }
             }
         }

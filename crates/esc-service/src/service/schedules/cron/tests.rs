@@ -129,3 +129,10 @@ fn huge_steps_fire_once_per_range() {
     let cron = Cron::parse("0 1-23/4294967290 * * *").unwrap();
     assert_eq!(cron.hours, 1 << 1);
 }
+
+#[test]
+fn instants_at_the_end_of_time_find_nothing() {
+    let cron = Cron::parse("0 0 * * *").unwrap();
+    assert_eq!(cron.next_after(i64::MAX), None);
+    assert_eq!(cron.next_after(i64::MAX - 59_999), None);
+}
