@@ -4,8 +4,7 @@
 //! Error texts become diagnostics shown to users: they say what failed and
 //! never include the URL (it may be secret), the request body or a token.
 
-use std::error::Error as _;
-use std::net::{IpAddr, Ipv6Addr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use esc_eval::CallError;
@@ -13,6 +12,7 @@ use esc_oidc::{EnvRef, Issuer, TokenRequest};
 use reqwest::header::CONTENT_TYPE;
 use reqwest::{StatusCode, Url};
 
+use crate::guard::{GuardedResolver, is_blocked, is_refused_address};
 use crate::{ConfigError, ProvidersConfig};
 
 /// Bytes of an error response shown in a diagnostic, at most.
@@ -59,9 +59,7 @@ impl Connector {
             .no_proxy()
             .connect_timeout(config.connect_timeout)
             .timeout(config.total_timeout)
-            .dns_resolver(Arc::new(GuardedResolver {
-                allow_link_local: config.allow_link_local,
-            }))
+            .dns_resolver(Arc::new(GuardedResolver::new(config.allow_link_local)))
             .tls_certs_merge(roots)
             .build()
             .map_err(|e| ConfigError::Client(source_text(&e)))?;
@@ -147,7 +145,7 @@ impl Connector {
                     }
                 }
                 Err(e) => {
-                    if is_blocked_error(&e) {
+                    if is_refused_address(&e) {
                         return Err(CallError::new(BLOCKED_TEXT));
                     }
                     if !(e.is_connect() && attempt < max_attempts) {
@@ -218,56 +216,6 @@ impl Connector {
 }
 
 const BLOCKED_TEXT: &str = "external: the adapter's host is a link-local or cloud metadata address, which is refused (the server setting allow_link_local allows it)";
-
-/// Link-local and cloud metadata addresses (SSRF guard).
-fn is_blocked(ip: IpAddr) -> bool {
-    const EC2_METADATA_V6: Ipv6Addr = Ipv6Addr::new(0xfd00, 0xec2, 0, 0, 0, 0, 0, 0x254);
-    match ip {
-        IpAddr::V4(v4) => v4.is_link_local(),
-        IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
-                return v4.is_link_local();
-            }
-            v6 == EC2_METADATA_V6 || (v6.segments()[0] & 0xffc0) == 0xfe80
-        }
-    }
-}
-
-/// Refusal of the resolver; found again in the error chain.
-#[derive(Debug, thiserror::Error)]
-#[error("refused address")]
-struct BlockedAddress;
-
-/// The system resolver, refusing names with any blocked address.
-struct GuardedResolver {
-    allow_link_local: bool,
-}
-
-impl reqwest::dns::Resolve for GuardedResolver {
-    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
-        let host = name.as_str().to_owned();
-        let allow = self.allow_link_local;
-        Box::pin(async move {
-            let addrs: Vec<SocketAddr> =
-                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
-            if !allow && addrs.iter().any(|a| is_blocked(a.ip())) {
-                return Err(Box::new(BlockedAddress) as Box<dyn std::error::Error + Send + Sync>);
-            }
-            Ok(Box::new(addrs.into_iter()) as reqwest::dns::Addrs)
-        })
-    }
-}
-
-fn is_blocked_error(e: &reqwest::Error) -> bool {
-    let mut source = e.source();
-    while let Some(s) = source {
-        if s.downcast_ref::<BlockedAddress>().is_some() {
-            return true;
-        }
-        source = s.source();
-    }
-    false
-}
 
 /// The innermost cause of `e`; never `e`'s own text (reqwest's names the URL).
 fn source_text(e: &(dyn std::error::Error + 'static)) -> String {
@@ -347,26 +295,5 @@ async fn status_error(mut response: reqwest::Response, attempt: u32) -> CallErro
         CallError::new(format!(
             "external: the adapter answered {status}{redirect}{tries}: {excerpt}"
         ))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used)]
-    use super::*;
-
-    #[test]
-    fn blocked_addresses() {
-        for ip in [
-            "169.254.169.254",
-            "fd00:ec2::254",
-            "fe80::1",
-            "::ffff:169.254.1.1",
-        ] {
-            assert!(is_blocked(ip.parse().unwrap()), "{ip}");
-        }
-        for ip in ["127.0.0.1", "10.0.0.1", "::1", "fd00:ec2::253", "8.8.8.8"] {
-            assert!(!is_blocked(ip.parse().unwrap()), "{ip}");
-        }
     }
 }

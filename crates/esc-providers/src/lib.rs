@@ -9,6 +9,7 @@ use async_trait::async_trait;
 use esc_eval::{CallError, Provider, ProviderLoader, Rotator};
 
 pub mod external;
+pub mod guard;
 mod http;
 
 /// Operator settings of the built-in providers.

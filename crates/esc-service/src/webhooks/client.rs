@@ -1,16 +1,16 @@
 //! The HTTP side of deliveries: one reqwest client with a connect and a
-//! total timeout, no redirects, no proxies, an SSRF-guarded resolver (the
-//! same rules as esc-providers' external calls: names resolving to
+//! total timeout, no redirects, no proxies, esc-providers' SSRF-guarded
+//! resolver (the one its external calls use: names resolving to
 //! link-local or cloud metadata addresses are refused unless allowed) and
 //! a capped response read.
 //!
 //! Error texts are recorded with the delivery; they never carry reqwest's
 //! own text (it names the URL, which may embed a token).
 
-use std::error::Error as _;
-use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use esc_providers::guard::{GuardedResolver, is_refused_address};
 
 use super::WebhookConfig;
 
@@ -40,9 +40,7 @@ impl Client {
             .no_proxy()
             .connect_timeout(config.connect_timeout)
             .timeout(config.total_timeout)
-            .dns_resolver(Arc::new(GuardedResolver {
-                allow_link_local: config.allow_link_local,
-            }))
+            .dns_resolver(Arc::new(GuardedResolver::new(config.allow_link_local)))
             .user_agent(concat!("esc-webhooks/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|error| format!("cannot build the HTTP client: {}", source_text(&error)));
@@ -124,55 +122,11 @@ impl Client {
     }
 }
 
-/// Link-local and cloud metadata addresses (SSRF guard; the same list as
-/// esc-providers' `http.rs`).
-pub(crate) fn is_blocked(ip: IpAddr) -> bool {
-    const EC2_METADATA_V6: Ipv6Addr = Ipv6Addr::new(0xfd00, 0xec2, 0, 0, 0, 0, 0, 0x254);
-    match ip {
-        IpAddr::V4(v4) => v4.is_link_local(),
-        IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
-                return v4.is_link_local();
-            }
-            v6 == EC2_METADATA_V6 || (v6.segments()[0] & 0xffc0) == 0xfe80
-        }
-    }
-}
-
-/// Refusal of the resolver; found again in the error chain.
-#[derive(Debug, thiserror::Error)]
-#[error("refused address")]
-struct BlockedAddress;
-
-/// The system resolver, refusing names with any blocked address.
-struct GuardedResolver {
-    allow_link_local: bool,
-}
-
-impl reqwest::dns::Resolve for GuardedResolver {
-    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
-        let host = name.as_str().to_owned();
-        let allow = self.allow_link_local;
-        Box::pin(async move {
-            let addrs: Vec<SocketAddr> =
-                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
-            if !allow && addrs.iter().any(|a| is_blocked(a.ip())) {
-                return Err(Box::new(BlockedAddress) as Box<dyn std::error::Error + Send + Sync>);
-            }
-            Ok(Box::new(addrs.into_iter()) as reqwest::dns::Addrs)
-        })
-    }
-}
-
 /// Why a request failed, without reqwest's own text (it names the URL).
 fn send_error(error: &reqwest::Error) -> String {
-    let mut source = error.source();
-    while let Some(cause) = source {
-        if cause.downcast_ref::<BlockedAddress>().is_some() {
-            return "the host resolves to a link-local or cloud metadata address, which is refused"
-                .into();
-        }
-        source = cause.source();
+    if is_refused_address(error) {
+        return "the host resolves to a link-local or cloud metadata address, which is refused"
+            .into();
     }
     if error.is_timeout() {
         return "timed out".into();

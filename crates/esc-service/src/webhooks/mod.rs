@@ -329,7 +329,7 @@ pub(crate) fn check_http_url(config: &WebhookConfig, url: &str) -> ServiceResult
     }
     if let Some(ip) = literal
         && !config.allow_link_local
-        && client::is_blocked(ip)
+        && esc_providers::guard::is_blocked(ip)
     {
         return Err(bad(
             "its host is a link-local or cloud metadata address, which is refused",
