@@ -40,14 +40,14 @@ async fn start_server(store: Arc<dyn Store>) -> Target {
     );
     service.bootstrap_user("admin", "bench").await.unwrap();
     let token = store
-        .create_access_token("admin", "bench", None)
+        .create_access_token("admin", "bench", None, "test-admin")
         .await
         .unwrap();
     let token = token.secret.expose_str().unwrap().to_owned();
     let mut tokens = Vec::new();
     for _ in 0..CONNECTIONS {
         let extra = store
-            .create_access_token("admin", "bench", None)
+            .create_access_token("admin", "bench", None, "test-admin")
             .await
             .unwrap();
         tokens.push(extra.secret.expose_str().unwrap().to_owned());

@@ -171,6 +171,11 @@ pub struct RotationOutcome {
     pub event: RotationEvent,
 }
 
+/// The actor of the audit events of [`Service::bootstrap_user`] (no user
+/// acts: the server creates its first user and token), in the style of
+/// `SCHEDULER_LOGIN`.
+const BOOTSTRAP_ACTOR: &str = "esc:bootstrap";
+
 /// Parsed definitions kept per service (see [`DefinitionCache`]).
 const DEFINITION_CACHE_ENTRIES: usize = 1024;
 /// Source bytes of the cached definitions (parsed trees take several times
@@ -273,6 +278,7 @@ impl Service {
 
     /// Creates a first access token for `login` when it has none; `None`
     /// when it already has one. Also creates its personal organization.
+    /// The user and token audit events name `esc:bootstrap` as the actor.
     pub async fn bootstrap_user(
         &self,
         login: &str,
@@ -280,7 +286,12 @@ impl Service {
     ) -> ServiceResult<Option<NewAccessToken>> {
         check_org(login)?;
         self.ensure_org(login).await?;
-        match self.inner.store.create_user(login, login).await {
+        match self
+            .inner
+            .store
+            .create_user(login, login, BOOTSTRAP_ACTOR)
+            .await
+        {
             Ok(_) | Err(StoreError::AlreadyExists { .. }) => {}
             Err(other) => return Err(other.into()),
         }
@@ -290,7 +301,7 @@ impl Service {
         Ok(Some(
             self.inner
                 .store
-                .create_access_token(login, description, None)
+                .create_access_token(login, description, None, BOOTSTRAP_ACTOR)
                 .await?,
         ))
     }

@@ -567,12 +567,19 @@ pub struct NewAccessToken {
     pub secret: Plaintext,
 }
 
+/// The `org` of server-wide audit events (users and access tokens, which
+/// belong to no organization): the empty name, which no organization can
+/// have, so no organization's audit log lists them;
+/// `list_audit_events(SERVER_AUDIT_ORG, ..)` does.
+pub const SERVER_AUDIT_ORG: &str = "";
+
 /// An audit event to append.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NewAuditEvent {
     /// When it happened.
     pub time: Timestamp,
-    /// The organization it concerns.
+    /// The organization it concerns ([`SERVER_AUDIT_ORG`] for users and
+    /// access tokens).
     pub org: String,
     /// Who did it.
     pub actor: String,

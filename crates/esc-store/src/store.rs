@@ -370,12 +370,17 @@ pub trait Store: Send + Sync {
 
     // ---- access tokens ----
 
-    /// Creates a token; the secret is returned once, only its SHA-256 is stored.
+    /// Creates a token; the secret is returned once, only its SHA-256 is
+    /// stored. Appends a `token.create` audit event by `actor` (org
+    /// [`SERVER_AUDIT_ORG`](crate::SERVER_AUDIT_ORG), target the token id,
+    /// detail its owner; never the secret or its hash) in the same
+    /// transaction.
     async fn create_access_token(
         &self,
         owner: &str,
         description: &str,
         expires: Option<Timestamp>,
+        actor: &str,
     ) -> StoreResult<NewAccessToken>;
     /// The token a bearer value belongs to, if valid and unexpired; `NotFound`
     /// otherwise. A read; `last_used` is written only when it is a minute
@@ -388,14 +393,18 @@ pub trait Store: Send + Sync {
 
     // ---- users, memberships, grants (see `sql/members.rs`) ----
 
-    /// Adds a user. `AlreadyExists` if the login is taken.
-    async fn create_user(&self, login: &str, name: &str) -> StoreResult<User>;
+    /// Adds a user. `AlreadyExists` if the login is taken. Appends a
+    /// `user.add` audit event by `actor` (org
+    /// [`SERVER_AUDIT_ORG`](crate::SERVER_AUDIT_ORG), target the login) in
+    /// the same transaction.
+    async fn create_user(&self, login: &str, name: &str, actor: &str) -> StoreResult<User>;
     /// One user, or `NotFound`.
     async fn user(&self, login: &str) -> StoreResult<User>;
     /// All users, by login.
     async fn list_users(&self) -> StoreResult<Vec<User>>;
-    /// Deletes a user with its memberships, grants and access tokens, or `NotFound`.
-    async fn delete_user(&self, login: &str) -> StoreResult<()>;
+    /// Deletes a user with its memberships, grants and access tokens, or
+    /// `NotFound`; with a `user.remove` audit event, as [`Store::create_user`].
+    async fn delete_user(&self, login: &str, actor: &str) -> StoreResult<()>;
     /// Sets (adds or changes) a user's role in an organization, creating
     /// the organization if needed; `NotFound` for an unknown user. Appends
     /// a `member.set` audit event by `actor` in the same transaction.
@@ -422,8 +431,9 @@ pub trait Store: Send + Sync {
     /// an unknown login).
     async fn user_access(&self, login: &str) -> StoreResult<UserAccess>;
     /// Deletes an access token by id whoever owns it; returns the owner.
-    /// `NotFound` if unknown.
-    async fn revoke_access_token(&self, id: &str) -> StoreResult<String>;
+    /// `NotFound` if unknown. Appends a `token.revoke` audit event, as
+    /// [`Store::create_access_token`].
+    async fn revoke_access_token(&self, id: &str, actor: &str) -> StoreResult<String>;
 
     // ---- audit ----
 

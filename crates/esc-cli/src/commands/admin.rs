@@ -2,8 +2,9 @@
 //! organization memberships, environment grants and access tokens, working
 //! directly on its database (the same `--data-dir` / `--database-url` as
 //! `esc serve`; a running server sees changes within its token cache time
-//! to live, 5 s). Every membership and grant change is an audit event of
-//! its organization, by `esc-serve-admin`.
+//! to live, 5 s). Every change is an audit event by `esc-serve-admin`:
+//! membership and grant changes of their organization, user and token
+//! changes server-wide (`esc_store::SERVER_AUDIT_ORG`).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -218,14 +219,14 @@ async fn user(store: &dyn Store, command: UserCommand) -> anyhow::Result<()> {
             check_login(&login)?;
             let name = name.unwrap_or_else(|| login.clone());
             store
-                .create_user(&login, &name)
+                .create_user(&login, &name, ADMIN_ACTOR)
                 .await
                 .with_context(|| format!("adding user {login}"))?;
             messages::out(&format!("Added user {login}\n"))?;
         }
         UserCommand::Rm { login } => {
             store
-                .delete_user(&login)
+                .delete_user(&login, ADMIN_ACTOR)
                 .await
                 .with_context(|| format!("removing user {login}"))?;
             messages::out(&format!("Removed user {login}\n"))?;
@@ -367,7 +368,7 @@ async fn token(store: &Arc<dyn Store>, command: TokenCommand) -> anyhow::Result<
                 .await
                 .with_context(|| format!("creating a token for {login}"))?;
             let created = store
-                .create_access_token(&login, &description, expires)
+                .create_access_token(&login, &description, expires, ADMIN_ACTOR)
                 .await
                 .with_context(|| format!("creating a token for {login}"))?;
             let secret = created
@@ -381,7 +382,7 @@ async fn token(store: &Arc<dyn Store>, command: TokenCommand) -> anyhow::Result<
         }
         TokenCommand::Revoke { id } => {
             let owner = store
-                .revoke_access_token(&id)
+                .revoke_access_token(&id, ADMIN_ACTOR)
                 .await
                 .with_context(|| format!("revoking token {id}"))?;
             messages::out(&format!("Revoked token {id} of {owner}\n"))?;

@@ -97,6 +97,50 @@ impl Server {
         stdout
     }
 
+    /// The server-wide audit events (users and tokens), read straight from
+    /// its database: (actor, action, target, detail), sorted; and each
+    /// event's Debug text.
+    async fn server_audit_events(&self) -> (Vec<[String; 4]>, Vec<String>) {
+        let store: std::sync::Arc<dyn esc_store::Store> = match self.database_args.get(1) {
+            Some(url) => std::sync::Arc::new(
+                esc_store::SqlStore::connect_postgres(
+                    url,
+                    esc_store::MasterKey::from_bytes(&[7u8; 32]).unwrap(),
+                    2,
+                )
+                .await
+                .unwrap(),
+            ),
+            None => {
+                let data = self.home.home().join("server");
+                esc_store::SqlStore::open(esc_store::Location::Embedded(&data))
+                    .await
+                    .unwrap()
+                    .0
+            }
+        };
+        let events = store
+            .list_audit_events(esc_store::SERVER_AUDIT_ORG, None, 100)
+            .await
+            .unwrap()
+            .items;
+        let mut fields: Vec<[String; 4]> = events
+            .iter()
+            .map(|e| {
+                assert_eq!(e.event.org, esc_store::SERVER_AUDIT_ORG);
+                [
+                    e.event.actor.clone(),
+                    e.event.action.clone(),
+                    e.event.target.clone(),
+                    e.event.detail.clone(),
+                ]
+            })
+            .collect();
+        fields.sort_unstable();
+        let texts = events.iter().map(|e| format!("{:?}", e.event)).collect();
+        (fields, texts)
+    }
+
     /// A new token for `login`: (id, secret).
     fn token(&self, login: &str) -> (String, String) {
         let out = self.admin_ok(&["token", "create", login, "--description", "test"]);
@@ -209,8 +253,8 @@ async fn team_shares_a_server(server: Server) {
         "ORGANIZATION\tLOGIN\tROLE\nacme\tbob\treader\n"
     );
     let (bob_token_id, bob) = server.token("bob");
-    let (_, bob_second) = server.token("bob");
-    let (_, carol) = server.token("carol");
+    let (bob_second_id, bob_second) = server.token("bob");
+    let (carol_token_id, carol) = server.token("carol");
     // a token for an unknown user is refused
     let (ok, _, stderr) = server.admin(&["token", "create", "nobody"]);
     assert!(!ok && stderr.contains("user nobody"), "{stderr}");
@@ -300,6 +344,57 @@ async fn team_shares_a_server(server: Server) {
             .admin_ok(&["grant", "ls", "acme"])
             .contains("acme/proj/dev\tbob\twrite")
     );
+
+    // removing carol deletes her token
+    assert_eq!(
+        server.admin_ok(&["user", "rm", "carol"]),
+        "Removed user carol\n"
+    );
+
+    // every user and token change is a server-wide audit event: by the
+    // server's bootstrap for the admin, by esc-serve-admin for the rest;
+    // the refused token (unknown user) left none; no secret in any
+    let alice_tokens = server.admin_ok(&["token", "ls", "alice"]);
+    let alice_token_id = alice_tokens
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split('\t')
+        .next()
+        .unwrap();
+    let row = |actor: &str, action: &str, target: &str, detail: &str| {
+        [actor, action, target, detail].map(str::to_owned)
+    };
+    let admin_actor = "esc-serve-admin";
+    let mut expected = vec![
+        row(
+            "esc:bootstrap",
+            "token.create",
+            alice_token_id,
+            "owner alice",
+        ),
+        row("esc:bootstrap", "user.add", "alice", ""),
+        row(admin_actor, "token.create", &bob_token_id, "owner bob"),
+        row(admin_actor, "token.create", &bob_second_id, "owner bob"),
+        row(admin_actor, "token.create", &carol_token_id, "owner carol"),
+        row(admin_actor, "token.revoke", &bob_token_id, "owner bob"),
+        row(admin_actor, "user.add", "bob", ""),
+        row(admin_actor, "user.add", "carol", ""),
+        row(
+            admin_actor,
+            "user.remove",
+            "carol",
+            "access tokens deleted: 1",
+        ),
+    ];
+    expected.sort_unstable();
+    let (events, texts) = server.server_audit_events().await;
+    assert_eq!(events, expected);
+    for text in texts {
+        for secret in [&admin, &bob, &bob_second, &carol] {
+            assert!(!text.contains(secret.as_str()), "{text}");
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

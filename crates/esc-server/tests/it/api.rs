@@ -773,7 +773,7 @@ async fn other_users_are_kept_out_of_organizations_they_do_not_belong_to() {
         crate::harness::TestServer::over(store.clone(), esc_server::HttpLimits::default()).await;
     create_env(&server, "app", "dev").await;
     let bob = store
-        .create_access_token("bob", "test", None)
+        .create_access_token("bob", "test", None, "test-admin")
         .await
         .unwrap();
     let bob = format!("token {}", bob.secret.expose_str().unwrap());

@@ -46,7 +46,7 @@ impl TestServer {
         );
         service.bootstrap_user(ADMIN, "test").await.unwrap();
         let token = store
-            .create_access_token(ADMIN, "test", None)
+            .create_access_token(ADMIN, "test", None, "test-admin")
             .await
             .unwrap();
         let token = token.secret.expose_str().unwrap().to_owned();

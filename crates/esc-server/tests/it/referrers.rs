@@ -242,9 +242,9 @@ async fn scenario(server: &TestServer, store: &Arc<dyn Store>) {
     missing.error(StatusCode::NOT_FOUND);
 
     // bob reads `shared/base` and `app/dev` only: he sees that referrer alone
-    store.create_user("bob", "Bob").await.unwrap();
+    store.create_user("bob", "Bob", "test-admin").await.unwrap();
     let bob = store
-        .create_access_token("bob", "test", None)
+        .create_access_token("bob", "test", None, "test-admin")
         .await
         .unwrap();
     let bob = format!("token {}", bob.secret.expose_str().unwrap());

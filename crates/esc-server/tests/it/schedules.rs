@@ -277,7 +277,7 @@ async fn a_due_schedule_rotates_through_the_server() {
 /// A reader of the organization may read schedules, not change them.
 async fn access_is_checked(server: &Served) {
     let store = server.state.service.store();
-    store.create_user("bob", "Bob").await.unwrap();
+    store.create_user("bob", "Bob", "test-admin").await.unwrap();
     store
         .set_membership(
             &OrgMembership {
@@ -290,7 +290,7 @@ async fn access_is_checked(server: &Served) {
         .await
         .unwrap();
     let token = store
-        .create_access_token("bob", "test", None)
+        .create_access_token("bob", "test", None, "test-admin")
         .await
         .unwrap();
     let token = String::from_utf8(token.secret.expose().to_vec()).unwrap();

@@ -502,7 +502,7 @@ async fn only_environment_admins_manage_hooks() {
     .await;
     create_env(&server, "app", "dev").await;
     let bob = store
-        .create_access_token("bob", "test", None)
+        .create_access_token("bob", "test", None, "test-admin")
         .await
         .unwrap();
     let reply = server

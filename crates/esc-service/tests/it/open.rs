@@ -67,7 +67,10 @@ async fn a_deleted_token_is_refused_within_the_cache_bound() {
         },
     )
     .await;
-    let token = store.create_access_token("root", "t", None).await.unwrap();
+    let token = store
+        .create_access_token("root", "t", None, "test-admin")
+        .await
+        .unwrap();
     let secret = token.secret.expose_str().unwrap().to_owned();
     assert_eq!(service.authenticate(&secret).await.unwrap(), root());
     // Revoked in the database (by this or any other server).
@@ -97,7 +100,10 @@ async fn a_deleted_token_is_refused_within_the_cache_bound() {
         },
     )
     .await;
-    let token = store.create_access_token("root", "t", None).await.unwrap();
+    let token = store
+        .create_access_token("root", "t", None, "test-admin")
+        .await
+        .unwrap();
     let secret = token.secret.expose_str().unwrap().to_owned();
     uncached.authenticate(&secret).await.unwrap();
     store
@@ -119,6 +125,7 @@ async fn an_expired_token_is_refused_even_when_cached() {
             "root",
             "t",
             Some(esc_store::Timestamp::now().plus_millis(1_000)),
+            "test-admin",
         )
         .await
         .unwrap();

@@ -214,7 +214,10 @@ async fn a_caller_who_lost_read_on_the_imports_is_refused_despite_a_remembered_r
     let app = f
         .put("app", "imports: [app/base]\nvalues:\n  b: ${a}\n")
         .await;
-    f.store.create_user("carol", "Carol").await.unwrap();
+    f.store
+        .create_user("carol", "Carol", "test-admin")
+        .await
+        .unwrap();
     f.store
         .set_membership(
             &OrgMembership {
@@ -228,7 +231,7 @@ async fn a_caller_who_lost_read_on_the_imports_is_refused_despite_a_remembered_r
         .unwrap();
     let token = f
         .store
-        .create_access_token("carol", "test", None)
+        .create_access_token("carol", "test", None, "test-admin")
         .await
         .unwrap();
     let token = token.secret.expose_str().unwrap().to_owned();

@@ -1,11 +1,12 @@
 //! Users, organization memberships and per-environment grants (schema
-//! version 3), and the types they are read into. Every membership or grant
-//! change appends its audit event in the same transaction.
+//! version 3), and the types they are read into. Every user, access token,
+//! membership or grant change appends its audit event in the same
+//! transaction (users and tokens under `SERVER_AUDIT_ORG`).
 
-use super::access::append_audit;
+use super::access::{self, append_audit};
 use crate::db::{Row, Tx, args};
 use crate::error::StoreError;
-use crate::model::{NewAuditEvent, Timestamp};
+use crate::model::{NewAccessToken, NewAuditEvent, SERVER_AUDIT_ORG, Timestamp};
 
 /// A person (or robot) who can hold access tokens.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -127,6 +128,7 @@ pub(super) async fn create_user(
     tx: &mut dyn Tx,
     login: &str,
     name: &str,
+    actor: &str,
 ) -> Result<User, StoreError> {
     if login.is_empty() {
         return Err(StoreError::invalid("a login must not be empty"));
@@ -144,6 +146,7 @@ pub(super) async fn create_user(
             error
         }
     })?;
+    audit(tx, SERVER_AUDIT_ORG, actor, "user.add", login, "").await?;
     Ok(User {
         login: login.to_owned(),
         name: name.to_owned(),
@@ -174,8 +177,13 @@ pub(super) async fn list_users(tx: &mut dyn Tx) -> Result<Vec<User>, StoreError>
 }
 
 /// Deletes a user with its memberships, grants and access tokens.
-pub(super) async fn delete_user(tx: &mut dyn Tx, login: &str) -> Result<(), StoreError> {
-    tx.execute("DELETE FROM access_tokens WHERE owner = $1", args![login])
+pub(super) async fn delete_user(
+    tx: &mut dyn Tx,
+    login: &str,
+    actor: &str,
+) -> Result<(), StoreError> {
+    let n_tokens = tx
+        .execute("DELETE FROM access_tokens WHERE owner = $1", args![login])
         .await?;
     let n_deleted = tx
         .execute("DELETE FROM users WHERE login = $1", args![login])
@@ -183,7 +191,37 @@ pub(super) async fn delete_user(tx: &mut dyn Tx, login: &str) -> Result<(), Stor
     if n_deleted == 0 {
         return Err(StoreError::not_found(format!("user {login}")));
     }
-    Ok(())
+    audit(
+        tx,
+        SERVER_AUDIT_ORG,
+        actor,
+        "user.remove",
+        login,
+        &format!("access tokens deleted: {n_tokens}"),
+    )
+    .await
+}
+
+/// Creates an access token (see `access::create_token`) with a
+/// `token.create` audit event: target the token id, never its secret.
+pub(super) async fn create_token(
+    tx: &mut dyn Tx,
+    owner: &str,
+    description: &str,
+    expires: Option<Timestamp>,
+    actor: &str,
+) -> Result<NewAccessToken, StoreError> {
+    let created = access::create_token(tx, owner, description, expires).await?;
+    audit(
+        tx,
+        SERVER_AUDIT_ORG,
+        actor,
+        "token.create",
+        &created.token.id,
+        &format!("owner {owner}"),
+    )
+    .await?;
+    Ok(created)
 }
 
 pub(super) async fn set_membership(
@@ -385,7 +423,11 @@ pub(super) async fn user_access(tx: &mut dyn Tx, login: &str) -> Result<UserAcce
 }
 
 /// Deletes an access token by id; returns its owner.
-pub(super) async fn revoke_token(tx: &mut dyn Tx, id: &str) -> Result<String, StoreError> {
+pub(super) async fn revoke_token(
+    tx: &mut dyn Tx,
+    id: &str,
+    actor: &str,
+) -> Result<String, StoreError> {
     let owner = tx
         .query_opt("SELECT owner FROM access_tokens WHERE id = $1", args![id])
         .await?
@@ -393,6 +435,15 @@ pub(super) async fn revoke_token(tx: &mut dyn Tx, id: &str) -> Result<String, St
         .text(0)?;
     tx.execute("DELETE FROM access_tokens WHERE id = $1", args![id])
         .await?;
+    audit(
+        tx,
+        SERVER_AUDIT_ORG,
+        actor,
+        "token.revoke",
+        id,
+        &format!("owner {owner}"),
+    )
+    .await?;
     Ok(owner)
 }
 

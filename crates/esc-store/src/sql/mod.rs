@@ -712,12 +712,14 @@ impl Store for SqlStore {
         owner: &str,
         description: &str,
         expires: Option<Timestamp>,
+        actor: &str,
     ) -> StoreResult<NewAccessToken> {
-        in_tx!(self, |tx| access::create_token(
+        in_tx!(self, |tx| members::create_token(
             tx,
             owner,
             description,
-            expires
+            expires,
+            actor
         ))
     }
     async fn authenticate_access_token(&self, secret: &str) -> StoreResult<AccessToken> {
@@ -737,8 +739,8 @@ impl Store for SqlStore {
         in_tx!(self, |tx| access::delete_token(tx, owner, id))
     }
 
-    async fn create_user(&self, login: &str, name: &str) -> StoreResult<User> {
-        in_tx!(self, |tx| members::create_user(tx, login, name))
+    async fn create_user(&self, login: &str, name: &str, actor: &str) -> StoreResult<User> {
+        in_tx!(self, |tx| members::create_user(tx, login, name, actor))
     }
     async fn user(&self, login: &str) -> StoreResult<User> {
         in_tx!(self, read, |tx| members::user(tx, login))
@@ -746,8 +748,8 @@ impl Store for SqlStore {
     async fn list_users(&self) -> StoreResult<Vec<User>> {
         in_tx!(self, read, |tx| members::list_users(tx))
     }
-    async fn delete_user(&self, login: &str) -> StoreResult<()> {
-        in_tx!(self, |tx| members::delete_user(tx, login))
+    async fn delete_user(&self, login: &str, actor: &str) -> StoreResult<()> {
+        in_tx!(self, |tx| members::delete_user(tx, login, actor))
     }
     async fn set_membership(&self, membership: &OrgMembership, actor: &str) -> StoreResult<()> {
         in_tx!(self, |tx| members::set_membership(tx, membership, actor))
@@ -779,8 +781,8 @@ impl Store for SqlStore {
     async fn user_access(&self, login: &str) -> StoreResult<UserAccess> {
         in_tx!(self, read, |tx| members::user_access(tx, login))
     }
-    async fn revoke_access_token(&self, id: &str) -> StoreResult<String> {
-        in_tx!(self, |tx| members::revoke_token(tx, id))
+    async fn revoke_access_token(&self, id: &str, actor: &str) -> StoreResult<String> {
+        in_tx!(self, |tx| members::revoke_token(tx, id, actor))
     }
 
     async fn append_audit_event(&self, event: &NewAuditEvent) -> StoreResult<AuditEvent> {

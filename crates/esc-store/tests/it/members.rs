@@ -1,19 +1,27 @@
 //! Shared suite cases for users, organization memberships, environment
 //! grants and revoking tokens by id (schema version 3).
 
-use esc_store::{EnvironmentGrant, GrantPermission, MemberRole, OrgMembership, StoreError};
+use esc_store::{
+    EnvironmentGrant, GrantPermission, MemberRole, OrgMembership, SERVER_AUDIT_ORG, StoreError,
+};
 
 use crate::harness::Harness;
 
 pub(crate) async fn users_memberships_and_grants(h: &Harness) {
     let store = h.dyn_store();
-    let bob = store.create_user("bob", "Bob B").await.unwrap();
+    let bob = store
+        .create_user("bob", "Bob B", "test-admin")
+        .await
+        .unwrap();
     assert_eq!((bob.login.as_str(), bob.name.as_str()), ("bob", "Bob B"));
     assert!(matches!(
-        store.create_user("bob", "again").await,
+        store.create_user("bob", "again", "test-admin").await,
         Err(StoreError::AlreadyExists { .. })
     ));
-    store.create_user("carol", "Carol").await.unwrap();
+    store
+        .create_user("carol", "Carol", "test-admin")
+        .await
+        .unwrap();
     assert_eq!(store.user("bob").await.unwrap(), bob);
     assert!(matches!(
         store.user("nobody").await,
@@ -150,28 +158,107 @@ pub(crate) async fn users_memberships_and_grants(h: &Harness) {
     // tokens: revoke by id whoever owns it; deleting a user removes its
     // tokens and grants
     let token = store
-        .create_access_token("carol", "ci", None)
+        .create_access_token("carol", "ci", None, "test-admin")
         .await
         .unwrap();
     let secret = token.secret.expose_str().unwrap().to_owned();
-    let other = store.create_access_token("bob", "ci", None).await.unwrap();
+    let other = store
+        .create_access_token("bob", "ci", None, "test-admin")
+        .await
+        .unwrap();
     assert_eq!(
-        store.revoke_access_token(&other.token.id).await.unwrap(),
+        store
+            .revoke_access_token(&other.token.id, "test-admin")
+            .await
+            .unwrap(),
         "bob"
     );
     assert!(matches!(
-        store.revoke_access_token(&other.token.id).await,
+        store
+            .revoke_access_token(&other.token.id, "test-admin")
+            .await,
         Err(StoreError::NotFound { .. })
     ));
     assert!(store.authenticate_access_token(&secret).await.is_ok());
-    store.delete_user("carol").await.unwrap();
+    store.delete_user("carol", "test-admin").await.unwrap();
     assert!(matches!(
         store.authenticate_access_token(&secret).await,
         Err(StoreError::NotFound { .. })
     ));
     assert!(store.user_access("carol").await.unwrap().grants.is_empty());
     assert!(matches!(
-        store.delete_user("carol").await,
+        store.delete_user("carol", "test-admin").await,
         Err(StoreError::NotFound { .. })
     ));
+
+    // user and token changes are server-wide audit events, written in the
+    // change's transaction (the refused ones left none); the token's id
+    // is named, never its secret
+    let events = store
+        .list_audit_events(SERVER_AUDIT_ORG, None, 100)
+        .await
+        .unwrap();
+    let mut seen: Vec<(&str, &str, &str, &str, &str)> = events
+        .items
+        .iter()
+        .map(|e| {
+            (
+                e.event.org.as_str(),
+                e.event.actor.as_str(),
+                e.event.action.as_str(),
+                e.event.target.as_str(),
+                e.event.detail.as_str(),
+            )
+        })
+        .collect();
+    seen.sort_unstable();
+    let mut expected = vec![
+        (
+            "",
+            "test-admin",
+            "token.create",
+            token.token.id.as_str(),
+            "owner carol",
+        ),
+        (
+            "",
+            "test-admin",
+            "token.create",
+            other.token.id.as_str(),
+            "owner bob",
+        ),
+        (
+            "",
+            "test-admin",
+            "token.revoke",
+            other.token.id.as_str(),
+            "owner bob",
+        ),
+        ("", "test-admin", "user.add", "bob", ""),
+        ("", "test-admin", "user.add", "carol", ""),
+        (
+            "",
+            "test-admin",
+            "user.remove",
+            "carol",
+            "access tokens deleted: 1",
+        ),
+    ];
+    expected.sort_unstable();
+    assert_eq!(seen, expected);
+    let other_secret = other.secret.expose_str().unwrap();
+    for e in &events.items {
+        let text = format!("{:?}", e.event);
+        assert!(
+            !text.contains(&secret) && !text.contains(other_secret),
+            "{text}"
+        );
+    }
+    // no organization's log lists them
+    let acme = store.list_audit_events("acme", None, 100).await.unwrap();
+    assert!(
+        acme.items
+            .iter()
+            .all(|e| !e.event.action.starts_with("user.") && !e.event.action.starts_with("token."))
+    );
 }

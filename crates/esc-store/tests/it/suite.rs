@@ -1335,7 +1335,7 @@ pub(crate) async fn resolve_revisions(h: &Harness) {
 pub(crate) async fn access_tokens(h: &Harness) {
     let store = h.dyn_store();
     let created = store
-        .create_access_token("alice", "ci", None)
+        .create_access_token("alice", "ci", None, "test-admin")
         .await
         .unwrap();
     let secret = created.secret.expose_str().unwrap().to_owned();
@@ -1353,7 +1353,12 @@ pub(crate) async fn access_tokens(h: &Harness) {
         Err(StoreError::NotFound { .. })
     ));
     let expired = store
-        .create_access_token("alice", "old", Some(Timestamp::now().plus_millis(-1)))
+        .create_access_token(
+            "alice",
+            "old",
+            Some(Timestamp::now().plus_millis(-1)),
+            "test-admin",
+        )
         .await
         .unwrap();
     assert!(matches!(
@@ -1363,7 +1368,7 @@ pub(crate) async fn access_tokens(h: &Harness) {
         Err(StoreError::NotFound { .. })
     ));
     store
-        .create_access_token("bob", "other", None)
+        .create_access_token("bob", "other", None, "test-admin")
         .await
         .unwrap();
     let listed = store.list_access_tokens("alice").await.unwrap();
@@ -1654,7 +1659,7 @@ pub(crate) async fn nothing_secret_at_rest(h: &Harness) {
         .await
         .unwrap();
     let token = store
-        .create_access_token("alice", "ci", None)
+        .create_access_token("alice", "ci", None, "test-admin")
         .await
         .unwrap();
     let token_secret = token.secret.expose_str().unwrap().to_owned();
