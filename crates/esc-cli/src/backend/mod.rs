@@ -6,8 +6,8 @@ pub(crate) mod config;
 pub(crate) mod local;
 pub(crate) mod referrers;
 pub(crate) mod remote;
-pub(crate) mod webhooks;
 pub(crate) mod schedules;
+pub(crate) mod webhooks;
 
 use std::time::Duration;
 

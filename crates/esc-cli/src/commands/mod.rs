@@ -6,9 +6,9 @@ pub(crate) mod admin;
 mod env;
 pub(crate) mod oidc;
 mod open;
-pub(crate) mod schedule;
 pub(crate) mod provider;
 pub(crate) mod referrer;
+pub(crate) mod schedule;
 mod versions;
 pub(crate) mod webhook;
 

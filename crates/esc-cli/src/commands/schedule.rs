@@ -386,9 +386,8 @@ fn run_json(run: &ScheduleRunInfo) -> serde_json::Value {
     })
 }
 
-/// 2-space indented JSON and a newline (spec/CLI.md § 6.9).
+/// 2-space indented, HTML-escaped JSON and a newline (spec/CLI.md § 6.9).
 fn print_json(value: &serde_json::Value) -> anyhow::Result<ExitCode> {
-    let text = serde_json::to_string_pretty(value).context("encoding JSON")?;
-    messages::out(&format!("{text}\n"))?;
+    messages::out(&crate::format::json::render_serialize(value)?)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -6,7 +6,6 @@ use std::process::ExitCode;
 
 use anyhow::bail;
 use clap::{ArgAction, Args, Subcommand};
-use esc_eval::PlainValue;
 
 use super::versions::{Cell, table};
 use super::{Ctx, check_args, json_output, parse_unversioned, with_env_flag};
@@ -470,10 +469,7 @@ fn deliveries_table(deliveries: &[DeliveryInfo]) -> String {
 
 /// `--output json`: 2-space indented, HTML-escaped like every JSON output.
 fn render_json<T: serde::Serialize>(value: &T) -> anyhow::Result<String> {
-    let text = serde_json::to_string(value)?;
-    let plain = PlainValue::from_json_document(&text)
-        .map_err(|error| anyhow::anyhow!("encoding JSON output: {error}"))?;
-    Ok(format::json::render(&plain))
+    format::json::render_serialize(value)
 }
 
 fn print_help(path: &[&str]) -> anyhow::Result<()> {

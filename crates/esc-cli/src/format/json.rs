@@ -11,6 +11,15 @@ pub(crate) fn render(value: &PlainValue) -> String {
     out
 }
 
+/// A serializable value as `--output json` prints it (spec/CLI.md § 6.9):
+/// indented like [`render`], HTML-safe, keys sorted.
+pub(crate) fn render_serialize<T: serde::Serialize>(value: &T) -> anyhow::Result<String> {
+    let text = serde_json::to_string(value)?;
+    let plain = PlainValue::from_json_document(&text)
+        .map_err(|error| anyhow::anyhow!("encoding JSON output: {error}"))?;
+    Ok(render(&plain))
+}
+
 /// Append the indented JSON of `value` at nesting `depth` (no newline).
 pub(crate) fn write_indented(value: &PlainValue, depth: usize, out: &mut String) {
     match value {
@@ -83,6 +92,15 @@ mod tests {
         assert_eq!(
             render(&v),
             "{\n  \"a\": [\n    1,\n    {\n      \"b\": null\n    }\n  ],\n  \"e\": {},\n  \"l\": [],\n  \"n\": 3.140,\n  \"s\": \"\\u003cyaml\\u003e \\u0026 \\u0005\"\n}\n"
+        );
+    }
+
+    #[test]
+    fn serializable_outputs_are_html_safe_and_sorted() {
+        let value = serde_json::json!({"scheduleCron": "0 3 * * *", "id": "<a&b>"});
+        assert_eq!(
+            render_serialize(&value).unwrap(),
+            "{\n  \"id\": \"\\u003ca\\u0026b\\u003e\",\n  \"scheduleCron\": \"0 3 * * *\"\n}\n"
         );
     }
 }
