@@ -319,18 +319,6 @@ pub(crate) struct HistoryArgs {
     pub(crate) output: String,
 }
 
-#[derive(Debug, Args)]
-pub(crate) struct RetractArgs {
-    #[arg(value_name = "REF@V")]
-    pub(crate) args: Vec<String>,
-    /// The revision that replaces the retracted one
-    #[arg(long)]
-    pub(crate) replace_with: Option<String>,
-    /// Why the revision is retracted
-    #[arg(long)]
-    pub(crate) reason: Option<String>,
-}
-
 /// A listing paged on a terminal (`version history`, `version tag ls`,
 /// `tag ls`).
 #[derive(Debug, Args)]
@@ -346,6 +334,18 @@ pub(crate) struct PagedListArgs {
     /// The pager for text output on a terminal (default: $PAGER, else "less -R -F")
     #[arg(long)]
     pub(crate) pager: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RetractArgs {
+    #[arg(value_name = "REF@V")]
+    pub(crate) args: Vec<String>,
+    /// The revision that replaces the retracted one
+    #[arg(long)]
+    pub(crate) replace_with: Option<String>,
+    /// Why the revision is retracted
+    #[arg(long)]
+    pub(crate) reason: Option<String>,
 }
 
 #[derive(Debug, Args)]

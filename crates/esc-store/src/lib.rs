@@ -42,10 +42,10 @@ pub use crypto::{
 pub use error::{DatabaseError, StoreError};
 pub use migrations::latest_schema_version;
 pub use model::*;
+pub use sql::drafts::{Draft, DraftContent, DraftState};
 pub use sql::members::{
     EnvironmentGrant, GrantPermission, MemberRole, OrgMembership, User, UserAccess,
 };
-pub use sql::drafts::{Draft, DraftContent, DraftState};
 pub use sql::{Location, MASTER_KEY_FILE, SqlStore};
 pub use sqlite::DATABASE_FILE;
 pub use store::{ResolvedRevision, SecretReencryptor, Store, StoreResult};

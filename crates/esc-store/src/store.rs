@@ -17,8 +17,8 @@ use crate::model::{
     RevisionTag, RotationEvent, Schedule, ScheduleRun, SettingsUpdate, SigningKey, Timestamp,
     Webhook, WebhookDelivery, WebhookSecretUpdate, WebhookSpec,
 };
-use crate::sql::members::{EnvironmentGrant, OrgMembership, User, UserAccess};
 use crate::sql::drafts::{Draft, DraftContent};
+use crate::sql::members::{EnvironmentGrant, OrgMembership, User, UserAccess};
 
 /// Shorthand for this crate's results.
 pub type StoreResult<T> = Result<T, StoreError>;

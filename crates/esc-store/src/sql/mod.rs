@@ -30,8 +30,8 @@ use crate::model::{
 use crate::postgres::PostgresBackend;
 use crate::sqlite::{DATABASE_FILE, SqliteBackend};
 use crate::store::{ResolvedRevision, SecretReencryptor, Store, StoreResult};
-use members::{EnvironmentGrant, OrgMembership, User, UserAccess};
 use drafts::{Draft, DraftContent};
+use members::{EnvironmentGrant, OrgMembership, User, UserAccess};
 
 /// The name of the master key file in the embedded store's data directory.
 pub const MASTER_KEY_FILE: &str = "master.key";
