@@ -185,6 +185,9 @@ pub(crate) struct EditArgs {
     /// Show static secrets in plaintext while editing
     #[arg(long)]
     pub(crate) show_secrets: bool,
+    /// Write a draft: alone, a new change request; `=<id>`, update that draft
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "new", value_name = "ID")]
+    pub(crate) draft: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -218,6 +221,9 @@ pub(crate) struct SetArgs {
     /// Read the value from a file (`-` for stdin)
     #[arg(short = 'f', long = "file")]
     pub(crate) file: Option<String>,
+    /// Write a draft: alone, a new change request; `=<id>`, update that draft
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "new", value_name = "ID")]
+    pub(crate) draft: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -426,6 +432,9 @@ pub(crate) struct OpenArgs {
     /// How long the opened environment stays valid (Go duration: 2h, 90m)
     #[arg(short = 'l', long, default_value = "2h")]
     pub(crate) lifetime: String,
+    /// Open the draft (change request) with this id
+    #[arg(long, value_name = "ID")]
+    pub(crate) draft: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -438,6 +447,9 @@ pub(crate) struct RunArgs {
     /// How long the opened environment stays valid (Go duration: 2h, 90m)
     #[arg(short = 'l', long, default_value = "2h")]
     pub(crate) lifetime: String,
+    /// Open the draft (change request) with this id
+    #[arg(long, value_name = "ID")]
+    pub(crate) draft: Option<String>,
 }
 
 /// `esc login` options. `Debug` is written by hand: the token is a secret.

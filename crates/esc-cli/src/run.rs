@@ -364,7 +364,7 @@ pub(crate) fn separator_first(raw: &[OsString]) -> bool {
             return false;
         }
         // Flags that take a separate value.
-        if matches!(text.as_ref(), "-l" | "--lifetime" | "--env") {
+        if matches!(text.as_ref(), "-l" | "--lifetime" | "--env" | "--draft") {
             i += 1;
         }
         i += 1;

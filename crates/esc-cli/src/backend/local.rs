@@ -30,6 +30,7 @@ use super::{
 use crate::env_ref::{EnvName, Version};
 use crate::value::{Pos, Range, Value};
 
+mod drafts;
 mod referrers;
 mod webhooks;
 

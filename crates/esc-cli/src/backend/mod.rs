@@ -3,6 +3,7 @@
 //! and [`remote`] (the same calls over the REST API of spec/API.md).
 
 pub(crate) mod config;
+pub(crate) mod drafts;
 pub(crate) mod local;
 pub(crate) mod referrers;
 pub(crate) mod remote;
@@ -145,7 +146,7 @@ pub(crate) struct RotationOutcome {
 /// Everything the commands ask of a backend.
 #[async_trait]
 pub(crate) trait Backend:
-    webhooks::WebhookBackend + referrers::ReferrerBackend + Send + Sync
+    webhooks::WebhookBackend + referrers::ReferrerBackend + drafts::DraftBackend + Send + Sync
 {
     /// The login of the current user (also the default organization).
     async fn user(&self) -> BackendResult<String>;

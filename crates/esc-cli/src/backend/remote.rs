@@ -17,6 +17,7 @@ use super::{
 use crate::env_ref::{EnvName, Version};
 use crate::value::{Pos, Range, Value};
 
+mod drafts;
 mod referrers;
 mod webhooks;
 
@@ -61,6 +62,18 @@ impl RemoteBackend {
         body: Option<(String, &'static str)>,
         etag: Option<&str>,
     ) -> BackendResult<Reply> {
+        self.call_with(method, path, body, etag.map(|etag| ("ETag", etag)))
+            .await
+    }
+
+    /// [`Self::call`] with an optional extra header (`ETag` or `If-Match`).
+    async fn call_with(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<(String, &'static str)>,
+        header: Option<(&'static str, &str)>,
+    ) -> BackendResult<Reply> {
         let url = format!("{}{path}", self.base);
         let mut request = self
             .client
@@ -70,8 +83,8 @@ impl RemoteBackend {
         if let Some((body, content_type)) = body {
             request = request.header("Content-Type", content_type).body(body);
         }
-        if let Some(etag) = etag {
-            request = request.header("ETag", etag);
+        if let Some((name, value)) = header {
+            request = request.header(name, value);
         }
         let response = request
             .send()

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use anyhow::{Context as _, bail};
 
 use super::{Ctx, check_args, json_output, parse_unversioned, read_input, with_env_flag};
-use crate::backend::CloneOptions;
+use crate::backend::{CloneOptions, Diag};
 use crate::cli::{
     CloneArgs, DiffArgs, EditArgs, GetArgs, InitArgs, LsArgs, RmArgs, SetArgs, SettingsCommand,
     SettingsSubcommand,
@@ -69,27 +69,32 @@ pub(super) async fn edit(
     check_args(&positional, 1, Some(1))?;
     let r = parse_unversioned(&positional[0], "edit")?;
     let name = ctx.resolve(&r).await?;
+    let draft = args.draft.as_deref();
+    if args.show_secrets && draft.is_some_and(|id| id != NEW_DRAFT) {
+        bail!("--show-secrets is not supported for updating drafts");
+    }
     if let Some(path) = &args.file {
         let yaml = read_input(path).context("reading environment definition")?;
-        let diags = ctx
-            .backend
-            .update_definition(&name, &yaml, None)
-            .await
-            .context("updating environment definition")?;
-        if diags::has_errors(&diags) {
-            messages::err(&diags::yaml_style(&diags, &doc_key(&name), &yaml));
-        } else {
-            messages::err(&diags::yaml_style(&diags, &doc_key(&name), &yaml));
-            messages::out(messages::ENVIRONMENT_UPDATED)?;
+        let (diags, written) = write_definition(ctx, &name, draft, &yaml, None).await?;
+        messages::err(&diags::yaml_style(&diags, &doc_key(&name), &yaml));
+        if let Some(written) = written {
+            announce(ctx, &name, &written, true).await?;
         }
         return Ok(ExitCode::SUCCESS);
     }
     let editor = find_editor(args.editor.as_deref())?;
-    let current = ctx
-        .backend
-        .definition(&name, None, args.show_secrets)
-        .await
-        .context("getting environment definition")?;
+    let current = match draft {
+        Some(id) if id != NEW_DRAFT => ctx
+            .backend
+            .draft(&name, id)
+            .await
+            .context("getting environment draft")?,
+        _ => ctx
+            .backend
+            .definition(&name, None, args.show_secrets)
+            .await
+            .context("getting environment definition")?,
+    };
     let mut text = current.yaml.clone();
     // Bounded: each round needs the user to press Enter.
     for _ in 0..100 {
@@ -99,14 +104,11 @@ pub(super) async fn edit(
             messages::err("Aborting edit due to empty definition.\n");
             return Ok(ExitCode::SUCCESS);
         }
-        let diags = ctx
-            .backend
-            .update_definition(&name, cut, current.etag.as_deref())
-            .await
-            .context("updating environment definition")?;
+        let (diags, written) =
+            write_definition(ctx, &name, draft, cut, current.etag.as_deref()).await?;
         messages::err(&diags::yaml_style(&diags, &doc_key(&name), cut));
-        if !diags::has_errors(&diags) {
-            messages::out(messages::ENVIRONMENT_UPDATED)?;
+        if let Some(written) = written {
+            announce(ctx, &name, &written, true).await?;
             return Ok(ExitCode::SUCCESS);
         }
         messages::err("Press ENTER to continue editing or ^D to exit");
@@ -118,6 +120,96 @@ pub(super) async fn edit(
         text = cut.to_string();
     }
     bail!("too many edit rounds")
+}
+
+/// The `--draft` value meaning "a new change request" (spec/CLI.md § 2).
+const NEW_DRAFT: &str = "new";
+
+/// Where a definition was written.
+enum Written {
+    /// The environment itself.
+    Environment,
+    /// A new draft (change request) with this id, not submitted yet.
+    NewDraft(String),
+    /// The existing draft with this id.
+    Draft(String),
+}
+
+/// Write `yaml` to the environment, a new draft (`--draft`) or the draft
+/// `--draft=<id>`; `None` when diagnostics with errors rejected it.
+async fn write_definition(
+    ctx: &Ctx,
+    name: &EnvName,
+    draft: Option<&str>,
+    yaml: &str,
+    etag: Option<&str>,
+) -> anyhow::Result<(Vec<Diag>, Option<Written>)> {
+    let (diags, written) = match draft {
+        None => {
+            let diags = ctx
+                .backend
+                .update_definition(name, yaml, etag)
+                .await
+                .context("updating environment definition")?;
+            (diags, Some(Written::Environment))
+        }
+        Some(NEW_DRAFT) => {
+            let outcome = ctx
+                .backend
+                .create_draft(name, yaml, etag)
+                .await
+                .context("creating environment draft")?;
+            (outcome.diagnostics, outcome.id.map(Written::NewDraft))
+        }
+        Some(id) => {
+            let outcome = ctx
+                .backend
+                .update_draft(name, id, yaml, etag)
+                .await
+                .context("updating environment draft")?;
+            (
+                outcome.diagnostics,
+                outcome.id.map(|_| Written::Draft(id.to_string())),
+            )
+        }
+    };
+    let written = written.filter(|_| !diags::has_errors(&diags));
+    Ok((diags, written))
+}
+
+/// Report a write: `Environment updated.` (when `say_updated`), or the
+/// change request lines; a new change request is submitted here.
+async fn announce(
+    ctx: &Ctx,
+    name: &EnvName,
+    written: &Written,
+    say_updated: bool,
+) -> anyhow::Result<()> {
+    match written {
+        Written::Environment => {
+            if say_updated {
+                messages::out(messages::ENVIRONMENT_UPDATED)?;
+            }
+        }
+        Written::NewDraft(id) => {
+            messages::out(&format!("Change request created: {id}\n"))?;
+            if let Some(url) = ctx.backend.change_request_url(name, id) {
+                messages::out(&format!("Change request URL: {url}\n"))?;
+            }
+            ctx.backend
+                .submit_draft(&name.org, id)
+                .await
+                .context("submitting change request")?;
+            messages::out("Change request submitted\n")?;
+        }
+        Written::Draft(id) => {
+            messages::out("Change request updated\n")?;
+            if let Some(url) = ctx.backend.change_request_url(name, id) {
+                messages::out(&format!("Change request URL: {url}\n"))?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// `--editor`, `$VISUAL`, `$EDITOR`, else `vi`; split on whitespace with
@@ -401,18 +493,26 @@ pub(super) async fn set(
     if args.secret {
         value = yamledit::secret(value, &raw);
     }
-    let def = ctx
-        .backend
-        .definition(&name, None, false)
-        .await
-        .context("getting environment definition")?;
+    let draft = args.draft.as_deref();
+    let def = match draft {
+        Some(id) if id != NEW_DRAFT => ctx
+            .backend
+            .draft(&name, id)
+            .await
+            .context("getting environment draft")?,
+        _ => ctx
+            .backend
+            .definition(&name, None, false)
+            .await
+            .context("getting environment definition")?,
+    };
     let updated = yamledit::set(&doc_key(&name), &def.yaml, &path, &value)?;
-    let diags = ctx
-        .backend
-        .update_definition(&name, &updated, def.etag.as_deref())
-        .await
-        .context("updating environment definition")?;
+    let (diags, written) =
+        write_definition(ctx, &name, draft, &updated, def.etag.as_deref()).await?;
     messages::err(&diags::property_style(&diags));
+    if let Some(written) = written {
+        announce(ctx, &name, &written, false).await?;
+    }
     Ok(ExitCode::SUCCESS)
 }
 

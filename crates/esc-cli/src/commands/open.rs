@@ -52,10 +52,18 @@ pub(crate) fn parse_duration(text: &str) -> anyhow::Result<Duration> {
 }
 
 /// Open `r` and report diagnostics; `None` when there were errors.
-async fn open_root(ctx: &Ctx, r: &EnvRef, lifetime: Duration) -> anyhow::Result<Option<Value>> {
+async fn open_root(
+    ctx: &Ctx,
+    r: &EnvRef,
+    draft: Option<&str>,
+    lifetime: Duration,
+) -> anyhow::Result<Option<Value>> {
     let name = ctx.resolve(r).await?;
     let spinner = ui::Spinner::start(format!("opening {name}"));
-    let opened = ctx.backend.open(&name, r.version(), lifetime).await;
+    let opened = match draft {
+        Some(id) => ctx.backend.open_draft(&name, id, lifetime).await,
+        None => ctx.backend.open(&name, r.version(), lifetime).await,
+    };
     drop(spinner);
     let opened = opened.context("opening environment")?;
     if !opened.diagnostics.is_empty() {
@@ -92,7 +100,7 @@ pub(super) async fn open(
         );
     }
     let r = EnvRef::parse(&positional[0])?;
-    let Some(root) = open_root(ctx, &r, lifetime).await? else {
+    let Some(root) = open_root(ctx, &r, args.draft.as_deref(), lifetime).await? else {
         return Ok(ExitCode::SUCCESS);
     };
     let null = Value {
@@ -135,7 +143,7 @@ pub(super) async fn run(
     let program = run::resolve_program(program).context("resolving command")?;
     let lifetime = parse_duration(&args.lifetime)?;
     let r = EnvRef::parse(env_text)?;
-    let Some(root) = open_root(ctx, &r, lifetime).await? else {
+    let Some(root) = open_root(ctx, &r, args.draft.as_deref(), lifetime).await? else {
         return Ok(ExitCode::SUCCESS);
     };
     let plan = run::plan(

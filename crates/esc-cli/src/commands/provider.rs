@@ -11,7 +11,7 @@
 //! - gcp static: `fn::open::gcp-login: {project, accessToken: {accessToken*, serviceAccount?, tokenLifetime?}}`
 //! - gcp oidc: `fn::open::gcp-login: {project, oidc: {workloadPoolId, providerId, serviceAccount, region?, tokenLifetime?, subjectAttributes?}}`
 //!
-//! Drafts (`--draft`) are not implemented, as elsewhere in this CLI.
+//! Drafts (`--draft`) are not implemented here yet (`env edit`/`set` have them).
 
 use std::process::ExitCode;
 

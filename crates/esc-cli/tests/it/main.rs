@@ -8,6 +8,7 @@ mod commands;
 mod conformance;
 mod connect;
 mod direnv;
+mod drafts;
 mod referrers;
 mod remote;
 mod run;
