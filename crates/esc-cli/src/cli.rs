@@ -163,6 +163,16 @@ pub(crate) struct ArgList {
     pub(crate) args: Vec<String>,
 }
 
+/// `env version rollback` options.
+#[derive(Debug, Args)]
+pub(crate) struct RollbackArgs {
+    #[arg(value_name = "REF@V")]
+    pub(crate) args: Vec<String>,
+    /// Write a draft: alone, a new change request; `=<id>`, update that draft
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "new", value_name = "ID")]
+    pub(crate) draft: Option<String>,
+}
+
 #[derive(Debug, Args)]
 pub(crate) struct InitArgs {
     #[arg(value_name = "REF")]
@@ -305,7 +315,7 @@ pub(crate) enum VersionSubcommand {
     Retract(RetractArgs),
     /// Roll back to a revision
     #[command(after_help = "Example:\n  esc env version rollback myproject/dev@2")]
-    Rollback(ArgList),
+    Rollback(RollbackArgs),
     /// Tag a revision
     #[command(
         after_help = "Example:\n  esc env version tag myproject/dev@stable @3\n  esc env version tag ls myproject/dev"

@@ -126,7 +126,7 @@ pub(super) async fn edit(
 const NEW_DRAFT: &str = "new";
 
 /// Where a definition was written.
-enum Written {
+pub(super) enum Written {
     /// The environment itself.
     Environment,
     /// A new draft (change request) with this id, not submitted yet.
@@ -137,7 +137,7 @@ enum Written {
 
 /// Write `yaml` to the environment, a new draft (`--draft`) or the draft
 /// `--draft=<id>`; `None` when diagnostics with errors rejected it.
-async fn write_definition(
+pub(super) async fn write_definition(
     ctx: &Ctx,
     name: &EnvName,
     draft: Option<&str>,
@@ -179,7 +179,7 @@ async fn write_definition(
 
 /// Report a write: `Environment updated.` (when `say_updated`), or the
 /// change request lines; a new change request is submitted here.
-async fn announce(
+pub(super) async fn announce(
     ctx: &Ctx,
     name: &EnvName,
     written: &Written,

@@ -138,12 +138,10 @@ pub(super) async fn version(
                 .definition(&name, Some(version), false)
                 .await
                 .context("getting environment definition")?;
-            let diags = ctx
-                .backend
-                .update_definition(&name, &def.yaml, None)
-                .await
-                .context("updating environment definition")?;
-            if crate::diags::has_errors(&diags) {
+            let (diags, written) =
+                super::env::write_definition(ctx, &name, rb.draft.as_deref(), &def.yaml, None)
+                    .await?;
+            if written.is_none() {
                 messages::err(&crate::diags::yaml_style(
                     &diags,
                     &format!("{}/{}", name.project, name.name),
@@ -151,7 +149,9 @@ pub(super) async fn version(
                 ));
                 bail!("could not roll back: too many errors");
             }
-            messages::out(messages::ENVIRONMENT_UPDATED)?;
+            if let Some(written) = written {
+                super::env::announce(ctx, &name, &written, true).await?;
+            }
             Ok(ExitCode::SUCCESS)
         }
         Some(VersionSubcommand::Tag(tag)) => match tag.command {

@@ -45,6 +45,7 @@ use esc_store::{
 use serde_json::Value as Json;
 use tokio::sync::oneshot;
 
+mod drafts;
 mod schedules;
 mod webhooks;
 
@@ -135,13 +136,17 @@ impl Fake {
         ));
         // schedule ids, times and history as the reference's fake reports
         // them; outside the routes, so the rewritten ids are what is routed
-        let app =
-            axum::Router::new()
-                .fallback_service(app)
-                .layer(axum::middleware::from_fn_with_state(
-                    schedules::FakeSchedules::new(store.clone()),
-                    schedules::fixed_schedules,
-                ));
+        let app = axum::Router::new()
+            .fallback_service(app)
+            .layer(axum::middleware::from_fn_with_state(
+                schedules::FakeSchedules::new(store.clone()),
+                schedules::fixed_schedules,
+            ))
+            // drafts as the fake keeps them: `<name>_DRAFT` environments
+            .layer(axum::middleware::from_fn_with_state(
+                drafts::FakeDrafts::new(store.clone()),
+                drafts::fake_drafts,
+            ));
         let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
             .await
             .context("binding the fake backend")?;

@@ -555,6 +555,8 @@ fn replay(
         .env("PATH", path_var)
         .env("ESC_BIN", esc)
         .env("ESC_FAKE_PATH", &bin)
+        // the reference harness's console (change request links)
+        .env("PULUMI_CONSOLE_DOMAIN", "app.fake.pulumi.com")
         .env("ESC_HOME", &home)
         .env("TMPDIR", &tmp)
         // Times print in the local zone unless `--utc`; the goldens were

@@ -104,6 +104,18 @@ fn new_change_requests_are_created_and_submitted_in_local_mode() {
         esc.ok(&["open", "default/test"]),
         "{\n  \"foo\": \"baz\"\n}\n"
     );
+
+    // rollback through a new change request (revision 2 is the first draft's)
+    let out = esc.ok(&["env", "version", "rollback", "default/test@2", "--draft"]);
+    let id = created_id(&out);
+    assert_eq!(
+        out,
+        format!("Change request created: {id}\nChange request submitted\n")
+    );
+    assert_eq!(
+        esc.ok(&["open", "default/test"]),
+        "{\n  \"greeting\": \"hello\"\n}\n"
+    );
 }
 
 /// Create an unsubmitted draft of `org/project/env` over HTTP; its id.
