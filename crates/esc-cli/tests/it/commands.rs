@@ -861,3 +861,18 @@ fn get_prints_definitions_as_yaml_v3_at_two_spaces() {
         "{member}"
     );
 }
+
+#[test]
+fn rollback_to_the_empty_first_revision() {
+    // revision 1 is the empty creation revision (0 bytes = the empty
+    // environment, LANGUAGE.md); rolling back to it must store it again
+    let esc = Esc::new();
+    esc.ok(&["env", "init", "default/empty"]);
+    esc.ok(&["env", "set", "default/empty", "a", "b"]);
+    assert_eq!(
+        esc.ok(&["env", "version", "rollback", "default/empty@1"]),
+        "Environment updated.\n"
+    );
+    assert_eq!(esc.ok(&["env", "get", "default/empty", "--definition"]), "");
+    assert_eq!(esc.ok(&["open", "default/empty"]), "{}\n");
+}

@@ -812,3 +812,12 @@ fn comments_after_quoted_scalars_are_kept() {
     let out = set_value("a: \"x\\\"y\" # c\n", "a", &s("z")).unwrap();
     assert_eq!(out, "a: \"z\" # c\n");
 }
+
+#[test]
+fn the_empty_document_has_nothing_to_seal_or_reveal_but_comments_only_is_refused() {
+    let never = |_: &str| -> Result<String, EditError> { panic!("no secret in an empty document") };
+    assert_eq!(encrypt_secrets::<EditError>("", never).unwrap(), "");
+    assert_eq!(decrypt_secrets::<EditError>("", never).unwrap(), "");
+    // non-empty input without content stays a load error (LANGUAGE.md)
+    assert!(encrypt_secrets::<EditError>("# only a comment\n", never).is_err());
+}
