@@ -484,18 +484,7 @@ impl Service {
             Some(tag) => Some(parse_etag(tag, &meta.id)?),
             None => None,
         };
-        let cipher = Arc::new(self.inner.store.environment_cipher(env).await?);
-        let warnings = self
-            .validate(
-                caller,
-                env,
-                yaml,
-                Arc::new(EnvironmentDecrypter {
-                    cipher: cipher.clone(),
-                }),
-            )
-            .await?;
-        let sealed = seal_secrets(yaml, &cipher)?;
+        let (sealed, warnings) = self.validated_and_sealed(caller, env, yaml).await?;
         let revision = self
             .inner
             .store
@@ -1491,6 +1480,28 @@ impl Service {
     }
 
     /// Parse + check-mode evaluation of a definition about to be stored.
+    /// `yaml` validated as a new definition of `env` (its warnings), and its
+    /// text with plaintext secrets sealed: what an update or a draft stores.
+    async fn validated_and_sealed(
+        &self,
+        caller: &Caller,
+        env: &EnvRef,
+        yaml: &str,
+    ) -> ServiceResult<(String, Vec<Diagnostic>)> {
+        let cipher = Arc::new(self.inner.store.environment_cipher(env).await?);
+        let warnings = self
+            .validate(
+                caller,
+                env,
+                yaml,
+                Arc::new(EnvironmentDecrypter {
+                    cipher: cipher.clone(),
+                }),
+            )
+            .await?;
+        Ok((seal_secrets(yaml, &cipher)?, warnings))
+    }
+
     async fn validate(
         &self,
         caller: &Caller,

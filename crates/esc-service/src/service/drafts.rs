@@ -20,13 +20,11 @@ use esc_store::{Draft, EnvRef, Plaintext, Revision, RevisionContent, StoreError,
 use esc_syntax::Diagnostic;
 
 use super::{
-    Caller, OpenedSession, Service, audit_event, environment_json, parse_etag, seal_secrets,
-    with_env_name,
+    Caller, OpenedSession, Service, audit_event, environment_json, parse_etag, with_env_name,
 };
 use crate::access::Permission;
 use crate::cache::SessionResult;
 use crate::error::{ServiceError, ServiceResult};
-use crate::loader::EnvironmentDecrypter;
 use crate::names::{check_env_ref, check_org};
 
 /// The result of creating or editing a draft.
@@ -75,7 +73,7 @@ impl Service {
             Some(tag) => Some(parse_etag(tag, &meta.id)?),
             None => None,
         };
-        let (sealed, warnings) = self.validated_draft(caller, env, yaml).await?;
+        let (sealed, warnings) = self.validated_and_sealed(caller, env, yaml).await?;
         let draft = self
             .inner
             .store
@@ -127,7 +125,7 @@ impl Service {
             Some(tag) => Some(parse_draft_etag(tag, id)?),
             None => None,
         };
-        let (sealed, warnings) = self.validated_draft(caller, env, yaml).await?;
+        let (sealed, warnings) = self.validated_and_sealed(caller, env, yaml).await?;
         let draft = self
             .inner
             .store
@@ -261,28 +259,6 @@ impl Service {
             Ok(_) | Err(StoreError::NotFound { .. }) => Err(draft_not_found(id)),
             Err(error) => Err(error.into()),
         }
-    }
-
-    /// `yaml` validated against `env` (errors → `Diagnostics`) with its
-    /// plaintext secrets sealed, and the warnings.
-    async fn validated_draft(
-        &self,
-        caller: &Caller,
-        env: &EnvRef,
-        yaml: &str,
-    ) -> ServiceResult<(String, Vec<Diagnostic>)> {
-        let cipher = Arc::new(self.inner.store.environment_cipher(env).await?);
-        let warnings = self
-            .validate(
-                caller,
-                env,
-                yaml,
-                Arc::new(EnvironmentDecrypter {
-                    cipher: cipher.clone(),
-                }),
-            )
-            .await?;
-        Ok((seal_secrets(yaml, &cipher)?, warnings))
     }
 }
 
