@@ -46,6 +46,7 @@ pub use sql::drafts::{Draft, DraftContent, DraftState};
 pub use sql::members::{
     EnvironmentGrant, GrantPermission, MemberRole, OrgMembership, User, UserAccess,
 };
+pub use sql::referrers::NewestDefinition;
 pub use sql::{Location, MASTER_KEY_FILE, SqlStore};
 pub use sqlite::DATABASE_FILE;
 pub use store::{ResolvedRevision, SecretReencryptor, Store, StoreResult};

@@ -19,6 +19,7 @@ use crate::model::{
 };
 use crate::sql::drafts::{Draft, DraftContent};
 use crate::sql::members::{EnvironmentGrant, OrgMembership, User, UserAccess};
+use crate::sql::referrers::NewestDefinition;
 
 /// Shorthand for this crate's results.
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -135,6 +136,11 @@ pub trait Store: Send + Sync {
     async fn revision(&self, env: &EnvRef, number: u64) -> StoreResult<RevisionContent>;
     /// A revision by tag name (`latest` included), as [`Store::revision`].
     async fn tagged_revision(&self, env: &EnvRef, tag: &str) -> StoreResult<RevisionContent>;
+    /// Every environment of `org` with its newest definition, in (project,
+    /// name) order, read in one statement (one blocking hop on SQLite, one
+    /// round trip on PostgreSQL): what finding an environment's referrers
+    /// scans. An unknown organization has none.
+    async fn newest_definitions(&self, org: &str) -> StoreResult<Vec<NewestDefinition>>;
     /// A revision (as [`Store::revision`] / [`Store::tagged_revision`]) and
     /// the environment's cipher, read in one transaction: what evaluating
     /// a stored definition needs.
@@ -388,8 +394,10 @@ pub trait Store: Send + Sync {
     async fn authenticate_access_token(&self, secret: &str) -> StoreResult<AccessToken>;
     /// The tokens of an owner, oldest first.
     async fn list_access_tokens(&self, owner: &str) -> StoreResult<Vec<AccessToken>>;
-    /// Deletes a token of an owner, or `NotFound`.
-    async fn delete_access_token(&self, owner: &str, id: &str) -> StoreResult<()>;
+    /// Deletes a token of an owner, or `NotFound`. Appends a `token.revoke`
+    /// audit event by `actor` in the same transaction, as
+    /// [`Store::revoke_access_token`].
+    async fn delete_access_token(&self, owner: &str, id: &str, actor: &str) -> StoreResult<()>;
 
     // ---- users, memberships, grants (see `sql/members.rs`) ----
 

@@ -75,7 +75,7 @@ async fn a_deleted_token_is_refused_within_the_cache_bound() {
     assert_eq!(service.authenticate(&secret).await.unwrap(), root());
     // Revoked in the database (by this or any other server).
     store
-        .delete_access_token("root", &token.token.id)
+        .delete_access_token("root", &token.token.id, "test-admin")
         .await
         .unwrap();
     let revoked = Instant::now();
@@ -107,7 +107,7 @@ async fn a_deleted_token_is_refused_within_the_cache_bound() {
     let secret = token.secret.expose_str().unwrap().to_owned();
     uncached.authenticate(&secret).await.unwrap();
     store
-        .delete_access_token("root", &token.token.id)
+        .delete_access_token("root", &token.token.id, "test-admin")
         .await
         .unwrap();
     assert!(matches!(

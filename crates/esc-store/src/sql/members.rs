@@ -447,6 +447,26 @@ pub(super) async fn revoke_token(
     Ok(owner)
 }
 
+/// Deletes an owner's token (`NotFound` unless `owner` has it) with a
+/// `token.revoke` audit event, as [`revoke_token`].
+pub(super) async fn delete_token(
+    tx: &mut dyn Tx,
+    owner: &str,
+    id: &str,
+    actor: &str,
+) -> Result<(), StoreError> {
+    access::delete_token(tx, owner, id).await?;
+    audit(
+        tx,
+        SERVER_AUDIT_ORG,
+        actor,
+        "token.revoke",
+        id,
+        &format!("owner {owner}"),
+    )
+    .await
+}
+
 /// Creates the organization unless it exists.
 async fn ensure_organization(tx: &mut dyn Tx, org: &str, now: i64) -> Result<(), StoreError> {
     if org.is_empty() {

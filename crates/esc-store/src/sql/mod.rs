@@ -8,6 +8,7 @@ mod batch;
 pub(crate) mod drafts;
 mod environments;
 pub(crate) mod members;
+pub(crate) mod referrers;
 mod rotation;
 mod tags;
 
@@ -32,6 +33,7 @@ use crate::sqlite::{DATABASE_FILE, SqliteBackend};
 use crate::store::{ResolvedRevision, SecretReencryptor, Store, StoreResult};
 use drafts::{Draft, DraftContent};
 use members::{EnvironmentGrant, OrgMembership, User, UserAccess};
+use referrers::NewestDefinition;
 
 /// The name of the master key file in the embedded store's data directory.
 pub const MASTER_KEY_FILE: &str = "master.key";
@@ -430,6 +432,13 @@ impl Store for SqlStore {
                 .map(|(_, content)| content)
         })
     }
+    async fn newest_definitions(&self, org: &str) -> StoreResult<Vec<NewestDefinition>> {
+        in_tx!(self, statement, |tx| referrers::newest_definitions(
+            tx,
+            &self.master,
+            org
+        ))
+    }
     async fn revision_with_cipher(
         &self,
         env: &EnvRef,
@@ -735,8 +744,8 @@ impl Store for SqlStore {
     async fn list_access_tokens(&self, owner: &str) -> StoreResult<Vec<AccessToken>> {
         in_tx!(self, read, |tx| access::list_tokens(tx, owner))
     }
-    async fn delete_access_token(&self, owner: &str, id: &str) -> StoreResult<()> {
-        in_tx!(self, |tx| access::delete_token(tx, owner, id))
+    async fn delete_access_token(&self, owner: &str, id: &str, actor: &str) -> StoreResult<()> {
+        in_tx!(self, |tx| members::delete_token(tx, owner, id, actor))
     }
 
     async fn create_user(&self, login: &str, name: &str, actor: &str) -> StoreResult<User> {

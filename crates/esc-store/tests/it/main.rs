@@ -61,6 +61,7 @@ macro_rules! store_suite {
             case!(concurrent_sessions_commit_together_and_fail_alone);
             case!(revision_with_cipher);
             case!(resolve_revisions);
+            case!(newest_definitions);
             case!(access_tokens);
             case!(audit_events_page);
             case!(webhooks);

@@ -1377,17 +1377,45 @@ pub(crate) async fn access_tokens(h: &Harness) {
     let used = listed.iter().find(|t| t.id == created.token.id).unwrap();
     assert_eq!(used.last_used, found.last_used);
     assert!(matches!(
-        store.delete_access_token("bob", &created.token.id).await,
+        store
+            .delete_access_token("bob", &created.token.id, "test-admin")
+            .await,
         Err(StoreError::NotFound { .. })
     ));
     store
-        .delete_access_token("alice", &created.token.id)
+        .delete_access_token("alice", &created.token.id, "alice")
         .await
         .unwrap();
     assert!(matches!(
         store.authenticate_access_token(&secret).await,
         Err(StoreError::NotFound { .. })
     ));
+    // the deletion is audited like the creation (the refused one left no
+    // event): server-wide, naming the token id and its owner, never the secret
+    let events = store
+        .list_audit_events(esc_store::SERVER_AUDIT_ORG, None, 100)
+        .await
+        .unwrap();
+    let revokes: Vec<(&str, &str, &str)> = events
+        .items
+        .iter()
+        .filter(|e| e.event.action == "token.revoke")
+        .map(|e| {
+            (
+                e.event.actor.as_str(),
+                e.event.target.as_str(),
+                e.event.detail.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        revokes,
+        [("alice", created.token.id.as_str(), "owner alice")]
+    );
+    for e in &events.items {
+        let text = format!("{:?}", e.event);
+        assert!(!text.contains(&secret), "{text}");
+    }
 }
 
 pub(crate) async fn audit_events_page(h: &Harness) {
@@ -2038,4 +2066,73 @@ pub(crate) async fn master_key_rotation(h: &Harness) {
         h.store.environment_cipher(&env).await,
         Err(StoreError::Decrypt { .. })
     ));
+}
+
+pub(crate) async fn newest_definitions(h: &Harness) {
+    let store = h.dyn_store();
+    assert!(store.newest_definitions("acme").await.unwrap().is_empty());
+    let dev = new_env(&*store, "dev").await;
+    for text in ["a: 1\n", "a: 2\n", "a: 3\n"] {
+        store
+            .update_environment(&dev, text.as_bytes(), None, &alice())
+            .await
+            .unwrap();
+    }
+    // a retracted older revision does not matter: the newest is read
+    store
+        .retract_revision(&dev, 2, None, "leaked", &bob())
+        .await
+        .unwrap();
+    let empty = new_env(&*store, "base").await;
+    let other_project = EnvRef::new("acme", "aaa", "zzz");
+    store
+        .create_environment(&other_project, &alice())
+        .await
+        .unwrap();
+    store
+        .update_environment(&other_project, b"imports: [app/base]\n", None, &bob())
+        .await
+        .unwrap();
+    let gone = new_env(&*store, "gone").await;
+    store.delete_environment(&gone).await.unwrap();
+    store.create_organization("other").await.unwrap();
+    let elsewhere = EnvRef::new("other", "app", "dev");
+    store
+        .create_environment(&elsewhere, &alice())
+        .await
+        .unwrap();
+    store
+        .update_environment(&elsewhere, b"b: 1\n", None, &alice())
+        .await
+        .unwrap();
+
+    let found: Vec<(String, u64, String)> = store
+        .newest_definitions("acme")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|d| {
+            assert_eq!(d.env.org, "acme");
+            (
+                format!("{}/{}", d.env.project, d.env.name),
+                d.revision,
+                d.yaml.expose_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("aaa/zzz".to_owned(), 2, "imports: [app/base]\n".to_owned()),
+            ("app/base".to_owned(), 1, String::new()),
+            ("app/dev".to_owned(), 4, "a: 3\n".to_owned()),
+        ]
+    );
+    assert_eq!(empty, EnvRef::new("acme", "app", "base"));
+    assert!(store.newest_definitions("nobody").await.unwrap().is_empty());
+    let other = store.newest_definitions("other").await.unwrap();
+    assert_eq!(other.len(), 1);
+    assert_eq!(other[0].env, elsewhere);
+    assert_eq!(other[0].revision, 2);
+    assert_eq!(other[0].yaml.expose_str(), Some("b: 1\n"));
 }

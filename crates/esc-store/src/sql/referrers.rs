@@ -1,0 +1,55 @@
+//! The newest definition of every environment of an organization, in one
+//! statement: what looking for an environment's referrers (spec/API.md
+//! #36) reads. Bodies are sealed with each environment's data key, so the
+//! database cannot search them; the caller parses what it needs.
+
+use crate::crypto::{MasterKey, Plaintext};
+use crate::db::{Tx, args};
+use crate::error::StoreError;
+use crate::model::EnvRef;
+
+/// An environment with the text of its newest revision.
+#[derive(Clone, Debug)]
+pub struct NewestDefinition {
+    /// The environment.
+    pub env: EnvRef,
+    /// Its newest revision's number.
+    pub revision: u64,
+    /// That revision's YAML text as stored (secrets as ciphertext).
+    pub yaml: Plaintext,
+}
+
+/// Every environment of `org` with its newest definition, in (project,
+/// name) order. The newest revision is never retracted (the store refuses
+/// that), so every environment has one.
+pub(super) async fn newest_definitions(
+    tx: &mut dyn Tx,
+    master: &MasterKey,
+    org: &str,
+) -> Result<Vec<NewestDefinition>, StoreError> {
+    let rows = tx
+        .query(
+            "SELECT e.id, e.project, e.name, e.latest_revision, e.data_key, r.body \
+             FROM environments e \
+             JOIN revisions r ON r.env_id = e.id AND r.number = e.latest_revision \
+             WHERE e.org = $1 ORDER BY e.project, e.name",
+            args![org],
+        )
+        .await?;
+    rows.iter()
+        .map(|row| {
+            let id = row.text(0)?;
+            let revision = row.number(3)?;
+            let yaml = master.unwrap_data_key(&id, &row.bytes(4)?)?.open(
+                "revision",
+                &revision.to_string(),
+                &row.bytes(5)?,
+            )?;
+            Ok(NewestDefinition {
+                env: EnvRef::new(org, row.text(1)?, row.text(2)?),
+                revision,
+                yaml,
+            })
+        })
+        .collect()
+}
