@@ -40,6 +40,6 @@ pub use service::{DraftDefinition, DraftOutcome};
 pub use service::{EnvironmentReferrer, MAX_REFERRERS_PAGE, ReferrersPage, ReferrersQuery};
 pub use service::{ROTATION_KIND, SCHEDULER_LOGIN, ScheduleRequest, ScheduledRun, parse_rfc3339};
 pub use webhooks::{
-    DeliveryRecord, EVENTS as WEBHOOK_EVENTS, GROUPS as WEBHOOK_GROUPS, KIND_HEADER, NewWebhook,
-    REMOVE_SECRET, SIGNATURE_HEADER, WebhookConfig, WebhookUpdate,
+    ATTEMPT_HEADER, DeliveryRecord, EVENTS as WEBHOOK_EVENTS, GROUPS as WEBHOOK_GROUPS,
+    KIND_HEADER, NewWebhook, REMOVE_SECRET, SIGNATURE_HEADER, WebhookConfig, WebhookUpdate,
 };

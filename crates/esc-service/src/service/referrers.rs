@@ -13,9 +13,8 @@
 //! the last entry of its page, so a page never repeats or skips an entry
 //! that existed on both reads.
 
-use esc_store::{EnvRef, LATEST_TAG, Store, StoreError};
+use esc_store::{EnvRef, LATEST_TAG};
 use esc_syntax::{Node, NodeKind};
-use tokio::task::JoinSet;
 
 use super::{Caller, Service, utf8};
 use crate::access::Permission;
@@ -24,9 +23,6 @@ use crate::names::{Version, check_env_ref, parse_import};
 
 /// The most referrers one page may hold.
 pub const MAX_REFERRERS_PAGE: u32 = 500;
-
-/// Environments read per store call while looking for referrers.
-const SCAN_PAGE: u32 = 500;
 
 /// What [`Service::referrers`] lists.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -84,87 +80,35 @@ impl Service {
             .as_deref()
             .map(decode_token)
             .transpose()?;
-        self.inner
-            .store
-            .environment(env)
-            .await
-            .map_err(|error| super::with_env_name(error, env))?;
-        let mut candidates = Vec::new();
-        let mut page_token: Option<String> = None;
-        // Bounded: 2000 pages of 500 environments.
-        for _ in 0..2000 {
-            let page = self
-                .inner
-                .store
-                .list_environments(Some(&env.org), page_token.as_deref(), SCAN_PAGE)
-                .await?;
-            candidates.extend(
-                page.items
-                    .into_iter()
-                    .map(|candidate| candidate.name)
-                    .filter(|name| self.allowed(caller, name, Permission::Read)),
-            );
-            match page.next {
-                Some(next) if !next.is_empty() => page_token = Some(next),
-                _ => break,
-            }
+        // One statement reads every environment's newest definition (the
+        // asked-about one included, so it says whether that exists); only
+        // those the caller may read are parsed.
+        let candidates = self.inner.store.newest_definitions(&env.org).await?;
+        if !candidates.iter().any(|candidate| candidate.env == *env) {
+            return Err(ServiceError::NotFound {
+                what: format!("environment '{env}'"),
+            });
         }
-        // One read per candidate: several in flight (one round trip each on
-        // PostgreSQL), parsed where they are read.
         let mut found = Vec::new();
-        let mut reads = JoinSet::new();
-        let mut candidates = candidates.into_iter();
-        loop {
-            while reads.len() < READS_IN_FLIGHT {
-                let Some(candidate) = candidates.next() else {
-                    break;
-                };
-                let store = self.inner.store.clone();
-                let target = env.clone();
-                let all_revisions = query.all_revisions;
-                reads.spawn(async move {
-                    referrers_in(&*store, candidate, &target, all_revisions).await
-                });
+        for candidate in candidates {
+            if !self.allowed(caller, &candidate.env, Permission::Read) {
+                continue;
             }
-            let Some(joined) = reads.join_next().await else {
-                break;
-            };
-            let referrers = joined.map_err(|error| {
-                ServiceError::Internal(format!("reading a referrer: {error}"))
-            })??;
-            found.extend(referrers);
+            let text = utf8(&candidate.yaml)?;
+            found.extend(
+                imports_of(&env.org, text, env)
+                    .into_iter()
+                    .filter(|referenced| query.all_revisions || referenced == LATEST_TAG)
+                    .map(|referenced| EnvironmentReferrer {
+                        referenced,
+                        project: candidate.env.project.clone(),
+                        name: candidate.env.name.clone(),
+                        revision: candidate.revision,
+                    }),
+            );
         }
         Ok(paginate(found, after.as_ref(), query.count as usize))
     }
-}
-
-/// How many environments' newest revisions are read at once.
-const READS_IN_FLIGHT: usize = 8;
-
-/// The referrer entries of `candidate` for `target`: none when its newest
-/// definition does not import `target` (or it was deleted since listed).
-async fn referrers_in(
-    store: &dyn Store,
-    candidate: EnvRef,
-    target: &EnvRef,
-    all_revisions: bool,
-) -> ServiceResult<Vec<EnvironmentReferrer>> {
-    let content = match store.tagged_revision(&candidate, LATEST_TAG).await {
-        Ok(content) => content,
-        Err(StoreError::NotFound { .. }) => return Ok(Vec::new()),
-        Err(other) => return Err(other.into()),
-    };
-    let text = utf8(&content.yaml)?;
-    Ok(imports_of(&target.org, text, target)
-        .into_iter()
-        .filter(|referenced| all_revisions || referenced == LATEST_TAG)
-        .map(|referenced| EnvironmentReferrer {
-            referenced,
-            project: candidate.project.clone(),
-            name: candidate.name.clone(),
-            revision: content.revision.number,
-        })
-        .collect())
 }
 
 /// The versions under which `text` (a definition of an environment of

@@ -259,6 +259,13 @@ impl Service {
         self.inner.webhooks.wait_idle(limit).await;
     }
 
+    /// For graceful shutdown: deliveries waiting to be retried give up now
+    /// (their failed attempts stay recorded) and no failure is retried any
+    /// more; then waits for the deliveries in flight, at most `limit`.
+    pub async fn close_webhooks(&self, limit: std::time::Duration) {
+        self.inner.webhooks.close(limit).await;
+    }
+
     /// Queues `kind` for the environment's hooks (looked up off the
     /// writer's path). Never fails and never waits.
     pub(super) fn notify_webhooks(

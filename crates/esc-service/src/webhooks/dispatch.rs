@@ -5,18 +5,26 @@
 //! of `max_concurrent_deliveries` permits, so hooks that hang occupy at
 //! most that many tasks (each bounded by the client's total timeout) and
 //! everything else waits in the queue as data. Ping does not use the
-//! queue: it delivers in the caller's task and returns the record.
+//! queue: it delivers in the caller's task, once, and returns the record.
+//!
+//! Retries: a delivery that got no response or a 5xx / 429 status is
+//! tried again, up to `max_attempts` in all, after `retry_delay`, doubling
+//! each time; every attempt is recorded as a delivery. While it waits, a
+//! delivery gives its permit back and holds one of `max_waiting_retries`
+//! slots instead (none free: it is not retried), so the tasks alive are
+//! bounded by the permits plus the slots. [`Dispatcher::close`] (graceful
+//! shutdown) ends the waits: those deliveries are not tried again.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use esc_store::{NewWebhookDelivery, Plaintext, Store, Timestamp, Webhook};
-use tokio::sync::{Notify, Semaphore, mpsc};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc, watch};
 
-use super::client::Client;
-use super::{DeliveryRecord, Event, Format, KIND_HEADER, SIGNATURE_HEADER, WebhookConfig};
-use super::{payload, signature, subscribed};
+use super::client::{Client, Response};
+use super::{ATTEMPT_HEADER, DeliveryRecord, Event, Format, KIND_HEADER, SIGNATURE_HEADER};
+use super::{WebhookConfig, payload, signature, subscribed};
 use crate::error::{ServiceError, ServiceResult};
 
 /// A hook to deliver to, with its secret.
@@ -35,12 +43,23 @@ struct Job {
 
 /// The queue and what its worker needs.
 pub(crate) struct Dispatcher {
-    store: Arc<dyn Store>,
-    client: Arc<Client>,
-    config: WebhookConfig,
+    shared: Arc<Shared>,
     sender: OnceLock<mpsc::Sender<Job>>,
+}
+
+/// What the worker and every delivery task share.
+struct Shared {
+    store: Arc<dyn Store>,
+    client: Client,
+    config: WebhookConfig,
     /// Events queued or being delivered (for [`Dispatcher::wait_idle`]).
-    pending: Arc<Pending>,
+    pending: Pending,
+    /// One per delivery attempt in flight.
+    permits: Arc<Semaphore>,
+    /// One per delivery waiting to be tried again.
+    retry_slots: Arc<Semaphore>,
+    /// Set once by [`Dispatcher::close`]: waiting retries give up.
+    closing: watch::Sender<bool>,
 }
 
 #[derive(Default)]
@@ -59,17 +78,23 @@ impl Pending {
 
 impl Dispatcher {
     pub(crate) fn new(store: Arc<dyn Store>, config: WebhookConfig) -> Self {
-        Self {
+        let shared = Shared {
             store,
-            client: Arc::new(Client::new(&config)),
+            client: Client::new(&config),
+            permits: Arc::new(Semaphore::new(config.max_concurrent_deliveries.max(1))),
+            retry_slots: Arc::new(Semaphore::new(config.max_waiting_retries)),
+            closing: watch::Sender::new(false),
+            pending: Pending::default(),
             config,
+        };
+        Self {
+            shared: Arc::new(shared),
             sender: OnceLock::new(),
-            pending: Arc::default(),
         }
     }
 
     pub(crate) fn config(&self) -> &WebhookConfig {
-        &self.config
+        &self.shared.config
     }
 
     /// Queues `event` for the environment's subscribed hooks (looked up by
@@ -81,19 +106,20 @@ impl Dispatcher {
         let Some(sender) = self.sender() else {
             return;
         };
-        self.pending.count.fetch_add(1, Ordering::AcqRel);
+        self.shared.pending.count.fetch_add(1, Ordering::AcqRel);
         if sender.try_send(Job { event, targets }).is_err() {
-            self.pending.done();
+            self.shared.pending.done();
             tracing::warn!("webhook delivery queue is full; an event was dropped");
         }
     }
 
     /// Waits until nothing is queued or in flight, at most `limit`.
     pub(crate) async fn wait_idle(&self, limit: Duration) {
+        let pending = &self.shared.pending;
         let deadline = tokio::time::Instant::now() + limit;
         loop {
-            let idle = self.pending.idle.notified();
-            if self.pending.count.load(Ordering::Acquire) == 0 {
+            let idle = pending.idle.notified();
+            if pending.count.load(Ordering::Acquire) == 0 {
                 return;
             }
             if tokio::time::timeout_at(deadline, idle).await.is_err() {
@@ -102,13 +128,31 @@ impl Dispatcher {
         }
     }
 
-    /// Delivers `event` to `target` now and records it.
+    /// For shutdown: deliveries waiting to be tried again give up now
+    /// (their last attempt stays recorded), and later failures are not
+    /// retried; then waits for the rest, at most `limit`.
+    pub(crate) async fn close(&self, limit: Duration) {
+        self.shared.closing.send_replace(true);
+        self.wait_idle(limit).await;
+    }
+
+    /// Delivers `event` to `target` now, once, and records it.
     pub(crate) async fn deliver_now(
         &self,
         target: &Target,
         event: &Event,
     ) -> ServiceResult<DeliveryRecord> {
-        deliver(&*self.store, &self.client, &self.config, target, event).await
+        let shared = &*self.shared;
+        let (record, _) = deliver(
+            &*shared.store,
+            &shared.client,
+            &shared.config,
+            target,
+            event,
+            1,
+        )
+        .await?;
+        Ok(record)
     }
 
     /// The worker's queue, started on first use (needs a Tokio runtime;
@@ -118,36 +162,23 @@ impl Dispatcher {
             return Some(sender);
         }
         let runtime = tokio::runtime::Handle::try_current().ok()?;
-        let (sender, receiver) = mpsc::channel(self.config.queue_capacity.max(1));
+        let (sender, receiver) = mpsc::channel(self.shared.config.queue_capacity.max(1));
         if self.sender.set(sender).is_ok() {
-            runtime.spawn(worker(
-                receiver,
-                self.store.clone(),
-                self.client.clone(),
-                self.config.clone(),
-                self.pending.clone(),
-            ));
+            runtime.spawn(worker(receiver, self.shared.clone()));
         }
         self.sender.get()
     }
 }
 
-async fn worker(
-    mut receiver: mpsc::Receiver<Job>,
-    store: Arc<dyn Store>,
-    client: Arc<Client>,
-    config: WebhookConfig,
-    pending: Arc<Pending>,
-) {
-    let permits = Arc::new(Semaphore::new(config.max_concurrent_deliveries.max(1)));
+async fn worker(mut receiver: mpsc::Receiver<Job>, shared: Arc<Shared>) {
     while let Some(job) = receiver.recv().await {
         let targets = match job.targets {
             Some(targets) => targets,
-            None => match targets_of(&*store, &job.event).await {
+            None => match targets_of(&*shared.store, &job.event).await {
                 Ok(targets) => targets,
                 Err(error) => {
                     tracing::warn!(%error, "looking up webhooks failed; an event was not delivered");
-                    pending.done();
+                    shared.pending.done();
                     continue;
                 }
             },
@@ -155,25 +186,82 @@ async fn worker(
         let event = Arc::new(job.event);
         let remaining = Arc::new(AtomicUsize::new(targets.len()));
         if targets.is_empty() {
-            pending.done();
+            shared.pending.done();
         }
         for target in targets {
-            let Ok(permit) = permits.clone().acquire_owned().await else {
+            let Ok(permit) = shared.permits.clone().acquire_owned().await else {
                 return;
             };
-            let (store, client, config) = (store.clone(), client.clone(), config.clone());
-            let (event, remaining, pending) = (event.clone(), remaining.clone(), pending.clone());
+            let (shared, event, remaining) = (shared.clone(), event.clone(), remaining.clone());
             tokio::spawn(async move {
-                if let Err(error) = deliver(&*store, &client, &config, &target, &event).await {
-                    tracing::debug!(%error, hook = %target.hook.name, "recording a webhook delivery failed");
-                }
-                drop(permit);
+                deliver_with_retries(&shared, &target, &event, permit).await;
                 if remaining.fetch_sub(1, Ordering::AcqRel) == 1 {
-                    pending.done();
+                    shared.pending.done();
                 }
             });
         }
     }
+}
+
+/// Delivers and records, trying again as the module documentation says.
+/// Holds `permit` while an attempt runs, a retry slot while it waits.
+async fn deliver_with_retries(
+    shared: &Shared,
+    target: &Target,
+    event: &Event,
+    permit: OwnedSemaphorePermit,
+) {
+    let max_attempts = shared.config.max_attempts.max(1);
+    let mut permit = permit;
+    let mut attempt = 1;
+    loop {
+        let outcome = deliver(
+            &*shared.store,
+            &shared.client,
+            &shared.config,
+            target,
+            event,
+            attempt,
+        )
+        .await;
+        drop(permit);
+        let transient = match outcome {
+            Ok((_, transient)) => transient,
+            Err(error) => {
+                // the environment or hook is gone, or the store failed:
+                // nothing more to tell or record
+                tracing::debug!(%error, hook = %target.hook.name, "recording a webhook delivery failed");
+                return;
+            }
+        };
+        if !transient || attempt >= max_attempts || *shared.closing.borrow() {
+            return;
+        }
+        let Ok(slot) = shared.retry_slots.clone().try_acquire_owned() else {
+            tracing::warn!(
+                hook = %target.hook.name,
+                "too many webhook deliveries wait to be retried; a failed delivery is not retried"
+            );
+            return;
+        };
+        let mut closing = shared.closing.subscribe();
+        tokio::select! {
+            () = tokio::time::sleep(backoff(shared.config.retry_delay, attempt)) => {}
+            _ = closing.wait_for(|closed| *closed) => return,
+        }
+        permit = match shared.permits.clone().acquire_owned().await {
+            Ok(permit) => permit,
+            Err(_) => return,
+        };
+        drop(slot);
+        attempt += 1;
+    }
+}
+
+/// The wait after failed attempt `attempt` (1-based): `first`, doubled for
+/// each attempt after the first.
+fn backoff(first: Duration, attempt: u32) -> Duration {
+    first.saturating_mul(1 << attempt.saturating_sub(1).min(16))
 }
 
 /// The active hooks of the event's environment that subscribe to it.
@@ -199,14 +287,16 @@ pub(crate) async fn targets_of(store: &dyn Store, event: &Event) -> ServiceResul
 }
 
 /// POSTs the event to one hook and records the delivery (unless the
-/// environment is gone).
+/// environment is gone); also says whether trying again may succeed.
+/// `attempt` (1-based) is sent in [`ATTEMPT_HEADER`] from the second on.
 async fn deliver(
     store: &dyn Store,
     client: &Client,
     config: &WebhookConfig,
     target: &Target,
     event: &Event,
-) -> ServiceResult<DeliveryRecord> {
+    attempt: u32,
+) -> ServiceResult<(DeliveryRecord, bool)> {
     let hook = &target.hook;
     let format = Format::parse(&hook.format).unwrap_or(Format::Raw);
     let body = payload(format, &hook.name, event);
@@ -214,6 +304,9 @@ async fn deliver(
         ("Content-Type".to_owned(), "application/json".to_owned()),
         (KIND_HEADER.to_owned(), event.kind.clone()),
     ];
+    if attempt > 1 {
+        headers.push((ATTEMPT_HEADER.to_owned(), attempt.to_string()));
+    }
     if let Some(secret) = &target.secret {
         headers.push((
             SIGNATURE_HEADER.to_owned(),
@@ -223,21 +316,14 @@ async fn deliver(
     let time = Timestamp::now();
     let started = Instant::now();
     let response = if format == Format::PulumiDeployments {
-        super::client::Response {
-            status: None,
-            headers: String::new(),
-            body: "pulumi_deployments webhooks trigger Pulumi Deployments, which this server does not run; nothing was sent".into(),
-            duration: started.elapsed(),
-        }
+        Response::final_failure(
+            "pulumi_deployments webhooks trigger Pulumi Deployments, which this server does not run; nothing was sent".into(),
+            started.elapsed(),
+        )
     } else {
         match super::check_http_url(config, &hook.payload_url) {
             Ok(url) => client.post(url, &headers, body.clone()).await,
-            Err(error) => super::client::Response {
-                status: None,
-                headers: String::new(),
-                body: error.to_string(),
-                duration: started.elapsed(),
-            },
+            Err(error) => Response::final_failure(error.to_string(), started.elapsed()),
         }
     };
     // The signature is derived from the secret: not kept.
@@ -272,7 +358,7 @@ async fn deliver(
             },
         )
         .await?;
-    record_of(&recorded)
+    Ok((record_of(&recorded)?, response.transient))
 }
 
 /// A stored delivery as the API shows it.

@@ -24,6 +24,9 @@ use crate::error::{ServiceError, ServiceResult};
 pub const SIGNATURE_HEADER: &str = "Pulumi-Webhook-Signature";
 /// The header naming what a delivery is about (`ping`, `updated`, ...).
 pub const KIND_HEADER: &str = "Pulumi-Webhook-Kind";
+/// The header numbering a retried delivery's attempt (`2`, `3`, ...; absent
+/// on the first), so receivers can tell a retry from a new event.
+pub const ATTEMPT_HEADER: &str = "Esc-Webhook-Attempt";
 /// Sent as `secret` in an update to clear a hook's secret.
 pub const REMOVE_SECRET: &str = "__remove-secret";
 
@@ -63,6 +66,18 @@ pub struct WebhookConfig {
     pub queue_capacity: usize,
     /// Deliveries in flight at once, at most (default 8).
     pub max_concurrent_deliveries: usize,
+    /// Attempts per queued delivery, at most (default 3; 0 counts as 1).
+    /// An attempt that got no response or a 5xx / 429 status is tried
+    /// again; each attempt is recorded as a delivery of its own. Ping is
+    /// tried once.
+    pub max_attempts: u32,
+    /// The wait before the first retry (default 1 s); it doubles for each
+    /// further one.
+    pub retry_delay: Duration,
+    /// Deliveries waiting to be tried again, at most (default 256); a
+    /// failure beyond that is not retried (with a warning), so hooks that
+    /// keep failing cannot pile up work.
+    pub max_waiting_retries: usize,
 }
 
 impl Default for WebhookConfig {
@@ -75,6 +90,9 @@ impl Default for WebhookConfig {
             max_response_bytes: 4096,
             queue_capacity: 1024,
             max_concurrent_deliveries: 8,
+            max_attempts: 3,
+            retry_delay: Duration::from_secs(1),
+            max_waiting_retries: 256,
         }
     }
 }

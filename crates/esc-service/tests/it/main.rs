@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod access;
+mod deliveries;
 mod drafts;
 mod open;
 mod results;
