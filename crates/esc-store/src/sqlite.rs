@@ -11,6 +11,14 @@
 //! statement, and a read-only transaction's `COMMIT` (which cannot lose
 //! anything) runs in the background, the connection returning to its pool
 //! when it is done. A one-statement read is one hop.
+//!
+//! Checkpoints (copying the WAL back into the database file, with an
+//! `fsync` of each) do not run on the writer: SQLite's automatic checkpoint
+//! runs inside the commit that crosses its threshold, which stalled that
+//! commit, and every write queued behind it, for tens of milliseconds
+//! under load. The writer has `wal_autocheckpoint` off and a thread with
+//! its own connection runs a `PASSIVE` checkpoint every
+//! [`CHECKPOINT_INTERVAL`] (it never blocks readers or the writer).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -34,10 +42,16 @@ const N_READERS: usize = 4;
 /// fewer than the store's distinct statements).
 const STATEMENT_CACHE_CAPACITY: usize = 128;
 
+/// How often the background checkpointer copies the WAL into the database
+/// (a checkpoint with nothing new to copy costs a few system calls).
+const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(100);
+
 pub(crate) struct SqliteBackend {
     connection: Arc<Mutex<Connection>>,
     readers: Vec<Arc<Mutex<Connection>>>,
     next_reader: std::sync::atomic::AtomicUsize,
+    /// Dropping it stops the checkpoint thread.
+    _checkpointer: std::sync::mpsc::Sender<()>,
 }
 
 impl SqliteBackend {
@@ -82,10 +96,12 @@ impl SqliteBackend {
             .map_err(join_error)??;
             readers.push(Arc::new(Mutex::new(reader)));
         }
+        let checkpointer = spawn_checkpointer(&path).await?;
         Ok(Self {
             connection: Arc::new(Mutex::new(connection)),
             readers,
             next_reader: std::sync::atomic::AtomicUsize::new(0),
+            _checkpointer: checkpointer,
         })
     }
 }
@@ -326,15 +342,58 @@ fn placeholders(sql: &str) -> String {
     sql.replace('$', "?")
 }
 
-/// The writer connection: WAL, a generous busy timeout, foreign keys on.
+/// The writer connection: WAL, a generous busy timeout, foreign keys on,
+/// no checkpoints in its commits (the checkpoint thread does them).
 fn open_writer(path: &Path) -> Result<Connection, rusqlite::Error> {
     let connection = Connection::open(path)?;
     connection.busy_timeout(Duration::from_secs(30))?;
     connection.execute_batch(
-        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
+         PRAGMA wal_autocheckpoint = 0;",
     )?;
     keep_prepared_statements(&connection)?;
     Ok(connection)
+}
+
+/// Starts the thread that checkpoints the WAL every [`CHECKPOINT_INTERVAL`]
+/// on its own connection, until the returned sender is dropped.
+async fn spawn_checkpointer(path: &Path) -> Result<std::sync::mpsc::Sender<()>, StoreError> {
+    let (stop, stopped) = std::sync::mpsc::channel::<()>();
+    let (ready, opened) = tokio::sync::oneshot::channel();
+    let path = path.to_owned();
+    std::thread::Builder::new()
+        .name("esc-sqlite-checkpoint".into())
+        .spawn(move || {
+            let connection = match Connection::open(&path).and_then(|connection| {
+                connection.busy_timeout(Duration::from_secs(5))?;
+                Ok(connection)
+            }) {
+                Ok(connection) => {
+                    let _ = ready.send(Ok(()));
+                    connection
+                }
+                Err(error) => {
+                    let _ = ready.send(Err(map_error(error)));
+                    return;
+                }
+            };
+            while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+                stopped.recv_timeout(CHECKPOINT_INTERVAL)
+            {
+                // A failed checkpoint (busy, disk full) leaves the frames in
+                // the WAL, where readers find them; the next one retries.
+                let _ = connection.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+            }
+        })
+        .map_err(|error| {
+            StoreError::Database(DatabaseError::new(format!(
+                "starting the sqlite checkpoint thread: {error}"
+            )))
+        })?;
+    opened.await.map_err(|_| {
+        StoreError::Database(DatabaseError::new("the sqlite checkpoint thread stopped"))
+    })??;
+    Ok(stop)
 }
 
 /// Makes cached prepared statements stay prepared. Without the query

@@ -173,3 +173,45 @@ async fn cached_statements_are_not_prepared_again_when_bindings_change() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_wal_is_checkpointed_by_the_background_thread_not_by_commits() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.db");
+    let backend = SqliteBackend::open(&path).await.unwrap();
+    // The writer's commits never checkpoint (that stalled them under load).
+    let autocheckpoint = backend
+        .connection
+        .lock()
+        .await
+        .query_row("PRAGMA wal_autocheckpoint", [], |row| row.get::<_, i64>(0))
+        .unwrap();
+    assert_eq!(autocheckpoint, 0);
+    let mut setup = backend.begin().await.unwrap();
+    setup.batch("CREATE TABLE t (v BYTEA)").await.unwrap();
+    setup.commit().await.unwrap();
+    // 8 MiB: over the 1000 pages (4 MiB) of SQLite's automatic checkpoint.
+    const WRITTEN: u64 = 8 << 20;
+    for _ in 0..8 {
+        let mut tx = backend.begin().await.unwrap();
+        for _ in 0..16 {
+            tx.execute("INSERT INTO t (v) VALUES ($1)", args![vec![7_u8; 64 << 10]])
+                .await
+                .unwrap();
+        }
+        tx.commit().await.unwrap();
+    }
+    // The checkpoint thread copies the WAL into the database file by itself.
+    let mut size = 0;
+    for _ in 0..100 {
+        size = std::fs::metadata(&path).unwrap().len();
+        if size >= WRITTEN {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        size >= WRITTEN,
+        "database file still {size} bytes after 5 s"
+    );
+}
