@@ -196,6 +196,58 @@ pub async fn run_text(
     Ok(out)
 }
 
+/// A readable listing of a case's output: one line per diagnostic
+/// (`phase: E|W summary @file line:column(byte)-line:column(byte) path`),
+/// then the JSON projections and patches.
+pub fn print_case(out: &CaseOutput) -> String {
+    use std::fmt::Write as _;
+    let mut text = String::new();
+    let phases = [
+        ("load", &out.load_diags),
+        ("check", &out.check_diags),
+        ("eval", &out.eval_diags),
+        ("rotate", &out.rotate_diags),
+    ];
+    for (phase, diags) in phases {
+        for d in diags {
+            let severity = if d.is_error() { 'E' } else { 'W' };
+            let at = match &d.range {
+                Some(r) => format!(
+                    "{} {}:{}({})-{}:{}({})",
+                    r.filename,
+                    r.start.line,
+                    r.start.column,
+                    r.start.byte,
+                    r.end.line,
+                    r.end.column,
+                    r.end.byte
+                ),
+                None => "-".to_string(),
+            };
+            let _ = writeln!(text, "{phase}: {severity} {} @{at} {}", d.summary, d.path);
+        }
+    }
+    let json = |v: &Option<PlainValue>| match v {
+        Some(v) => v.to_json().unwrap_or_else(|e| format!("<{e}>")),
+        None => "-".to_string(),
+    };
+    let _ = writeln!(text, "checkJson: {}", json(&out.check_json));
+    let _ = writeln!(text, "evalJsonRedacted: {}", json(&out.eval_json_redacted));
+    let _ = writeln!(text, "evalJSONRevealed: {}", json(&out.eval_json_revealed));
+    if out.rotate_json.is_some() {
+        let _ = writeln!(text, "rotateJson: {}", json(&out.rotate_json));
+    }
+    for (path, value) in &out.rotate_patches {
+        let _ = writeln!(text, "patch {path}: {}", json(&Some(value.clone())));
+    }
+    for (phase, environment) in &out.environments {
+        if let Some(environment) = environment {
+            let _ = writeln!(text, "{phase}: {}", json(&Some(environment.clone())));
+        }
+    }
+    text
+}
+
 /// Compare a case's output with its `expected.json`; the first difference.
 pub fn compare(dir: &Path, out: &CaseOutput) -> Result<Option<String>> {
     let text =

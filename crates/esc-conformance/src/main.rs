@@ -9,11 +9,18 @@
 //! `full: N passed, N failed` and the two parts' counts on one line,
 //! `full parts: structures N passed, N failed; patch values N passed, N
 //! failed`. Only the values level decides the exit status.
+//!
+//! `--print CASE_DIR...` runs the given case folders and prints what they
+//! produce (diagnostics with ranges, JSON projections, patches) instead of
+//! comparing: for trying a definition without writing `expected.json`;
+//! with `--full`, the §9 structures too.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use esc_conformance::{Delays, FullVerdict, case_dirs, compare, compare_full_parts, run_case};
+use esc_conformance::{
+    Delays, FullVerdict, case_dirs, compare, compare_full_parts, print_case, run_case,
+};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -30,6 +37,19 @@ async fn main() -> ExitCode {
 #[allow(clippy::print_stdout)] // the report is the program's output
 async fn run() -> anyhow::Result<bool> {
     let full = std::env::args_os().any(|a| a == "--full");
+    if std::env::args_os().any(|a| a == "--print") {
+        for dir in std::env::args_os()
+            .skip(1)
+            .filter(|a| a != "--print" && a != "--full")
+        {
+            let mut out = run_case(std::path::Path::new(&dir), Delays::default(), full).await?;
+            if !full {
+                out.environments.clear();
+            }
+            print!("{}", print_case(&out));
+        }
+        return Ok(true);
+    }
     let (mut n_full_passed, mut n_full_failed) = (0, 0);
     let (mut n_structures_failed, mut n_patches_failed) = (0, 0);
     let roots: Vec<PathBuf> = std::env::args_os()
