@@ -502,11 +502,8 @@ impl Builder {
                 };
             }
             if key.to_lowercase().starts_with("fn::") {
-                self.error(
-                    "'fn::' is a reserved prefix",
-                    &entries[0].0.range,
-                    &path.key(&key),
-                );
+                // At the key, but with the mapping's path (as the reference).
+                self.error("'fn::' is a reserved prefix", &entries[0].0.range, path);
             }
         } else {
             for (k, _) in entries {
@@ -646,8 +643,9 @@ impl Builder {
             };
             if let Some(node) = Self::entry(entries, literal)
                 && let NodeKind::String { value, .. } = &node.kind
+                && let Some(text) = literal_text(value, node)
             {
-                literal_sites.push((literal.to_string(), node.range.clone(), value.clone()));
+                literal_sites.push((literal.to_string(), node.range.clone(), text));
             }
         }
         Builtin {
@@ -677,17 +675,28 @@ impl Builder {
                 self.error("missing provider name ('provider')", &arg.range, path);
                 None
             }
-            Some(node) => match &node.kind {
-                NodeKind::String { value, .. } => Some(value.clone()),
-                _ => {
+            Some(node) => {
+                let provider_path = path.key("provider");
+                // The name goes through the string parser like any string
+                // (`$$` is `$`); a reference or interpolation is not a literal.
+                let literal = match &node.kind {
+                    NodeKind::String { value, .. } => {
+                        match self.string(value, node, &provider_path) {
+                            ExprKind::String(text) => Some(text),
+                            _ => None,
+                        }
+                    }
+                    _ => None,
+                };
+                if literal.is_none() {
                     self.error(
                         "provider name must be a string literal",
                         &node.range,
-                        &path.key("provider"),
+                        &provider_path,
                     );
-                    None
                 }
-            },
+                literal
+            }
         }
     }
 
@@ -767,8 +776,11 @@ impl Builder {
             NodeKind::Mapping(entries)
                 if entries.len() == 1 && key_text(&entries[0].0) == "ciphertext" =>
             {
-                if let NodeKind::String { value, .. } = &entries[0].1.kind {
-                    return BuiltinKind::SecretCipher(value.clone());
+                if let NodeKind::String { value, .. } = &entries[0].1.kind
+                    && let ExprKind::String(text) =
+                        self.string(value, &entries[0].1, &path.key("ciphertext"))
+                {
+                    return BuiltinKind::SecretCipher(text);
                 }
             }
             _ => {}
@@ -805,6 +817,20 @@ impl Builder {
         };
         BuiltinKind::Validate { schema, value }
     }
+}
+
+/// The text of a string that parses as a literal (no `${...}` access;
+/// `$$` is `$`), without reporting anything.
+fn literal_text(value: &str, node: &Node) -> Option<String> {
+    let (interp, _) = parse_interpolation(value, node);
+    let mut text = String::new();
+    for part in interp.parts {
+        if part.access.is_some() {
+            return None;
+        }
+        text.push_str(&part.text);
+    }
+    Some(text)
 }
 
 /// Walk all expressions of a document (for prefetching names).
