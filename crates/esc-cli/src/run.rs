@@ -161,13 +161,67 @@ pub(crate) enum Ending {
 }
 
 impl Ending {
-    /// esc's own exit code for this ending.
+    /// esc's own exit code for this ending: 0 on success, else 1 whatever the
+    /// child's status (spec/CLI.md § 9.7: the child's code is not propagated).
     pub(crate) fn exit_code(self) -> u8 {
         match self {
-            Ending::Exited(code) => u8::try_from(code.clamp(0, 255)).unwrap_or(1),
-            Ending::Signaled(sig) => u8::try_from((128 + sig).clamp(0, 255)).unwrap_or(1),
+            Ending::Exited(0) => 0,
+            Ending::Exited(_) | Ending::Signaled(_) => 1,
         }
     }
+
+    /// The error a failed child becomes, worded as Go's `exec.ExitError`
+    /// (`exit status 3`, `signal: terminated`); `None` on success.
+    pub(crate) fn error_text(self) -> Option<String> {
+        match self {
+            Ending::Exited(0) => None,
+            Ending::Exited(code) => Some(format!("exit status {code}")),
+            Ending::Signaled(sig) => Some(format!("signal: {}", go_signal_name(sig))),
+        }
+    }
+}
+
+/// A signal's name as Go's `syscall.Signal.String()` prints it on Linux;
+/// `signal <n>` for numbers outside its table (real-time signals).
+pub(crate) fn go_signal_name(sig: i32) -> String {
+    const NAMES: [&str; 31] = [
+        "hangup",
+        "interrupt",
+        "quit",
+        "illegal instruction",
+        "trace/breakpoint trap",
+        "aborted",
+        "bus error",
+        "floating point exception",
+        "killed",
+        "user defined signal 1",
+        "segmentation fault",
+        "user defined signal 2",
+        "broken pipe",
+        "alarm clock",
+        "terminated",
+        "stack fault",
+        "child exited",
+        "continued",
+        "stopped (signal)",
+        "stopped",
+        "stopped (tty input)",
+        "stopped (tty output)",
+        "urgent I/O condition",
+        "CPU time limit exceeded",
+        "file size limit exceeded",
+        "virtual timer expired",
+        "profiling timer expired",
+        "window changed",
+        "I/O possible",
+        "power failure",
+        "bad system call",
+    ];
+    usize::try_from(sig)
+        .ok()
+        .and_then(|n| n.checked_sub(1))
+        .and_then(|idx| NAMES.get(idx))
+        .map_or_else(|| format!("signal {sig}"), |name| (*name).to_owned())
 }
 
 /// Run the plan to the end of the child, copying its output to esc's own

@@ -154,20 +154,10 @@ pub(super) async fn run(
         std::env::temp_dir(),
     );
     let ending = run::execute(plan).await?;
-    match ending {
-        run::Ending::Exited(0) => Ok(ExitCode::SUCCESS),
-        run::Ending::Exited(code) => {
-            messages::err(&format!("Error: exit status {code}\n"));
-            Ok(ExitCode::from(ending.exit_code()))
-        }
-        run::Ending::Signaled(sig) => {
-            let name = nix::sys::signal::Signal::try_from(sig)
-                .map(|s| s.as_str().trim_start_matches("SIG").to_lowercase())
-                .unwrap_or_else(|_| sig.to_string());
-            messages::err(&format!("Error: signal: {name}\n"));
-            Ok(ExitCode::from(ending.exit_code()))
-        }
+    if let Some(error) = ending.error_text() {
+        messages::err(&format!("Error: {error}\n"));
     }
+    Ok(ExitCode::from(ending.exit_code()))
 }
 
 /// `env rotate <ref> [<path>...]`.

@@ -379,7 +379,8 @@ fn revision_block(rev: &RevisionInfo, zone: Zone) -> String {
         ));
         if !x.reason.is_empty() {
             out.push('\n');
-            for line in x.reason.lines() {
+            // Go splits on "\n" alone: a trailing newline or "\r" is kept
+            for line in x.reason.split('\n') {
                 out.push_str(&format!("    {line}\n"));
             }
         }

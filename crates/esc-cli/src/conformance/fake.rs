@@ -125,6 +125,7 @@ impl Fake {
         ))
         .layer(axum::middleware::from_fn(tolerant_check))
         .layer(axum::middleware::from_fn(fake_diagnostics))
+        .layer(axum::middleware::from_fn(bare_opened_traces))
         // deliveries as the reference's fake reports them
         .layer(axum::middleware::from_fn_with_state(
             webhooks::FakeDeliveries::new(),
@@ -441,6 +442,64 @@ async fn fake_diagnostics(request: Request, next: Next) -> Response {
     };
     parts.headers.remove(header::CONTENT_LENGTH);
     Response::from_parts(parts, Body::from(body))
+}
+
+/// Traces as the reference's fake words them: it evaluates an opened
+/// environment under its bare name, so the ranges of a session read
+/// (`GET .../{org}/{project}/{env}/open/{id}`, API #17) that name
+/// `project/env` name `env` (`open -f detailed`).
+async fn bare_opened_traces(request: Request, next: Next) -> Response {
+    let path = request.uri().path().to_owned();
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let is_read = request.method() == axum::http::Method::GET
+        && segments.len() == 8
+        && segments[..3] == ["api", "esc", "environments"]
+        && segments[6] == "open";
+    if !is_read {
+        return next.run(request).await;
+    }
+    let (qualified, bare) = (
+        format!("{}/{}", segments[4], segments[5]),
+        segments[5].to_owned(),
+    );
+    let response = next.run(request).await;
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 64 << 20).await else {
+        return Response::from_parts(parts, Body::empty());
+    };
+    let Ok(mut value) = serde_json::from_slice::<Json>(&bytes) else {
+        return Response::from_parts(parts, Body::from(bytes));
+    };
+    rename_ranges(&mut value, &qualified, &bare);
+    let Ok(body) = serde_json::to_vec(&value) else {
+        return Response::from_parts(parts, Body::from(bytes));
+    };
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, Body::from(body))
+}
+
+/// Renames the environment of every range (`{environment, begin, end}`) in
+/// `value` that names `qualified` to `bare`.
+fn rename_ranges(value: &mut Json, qualified: &str, bare: &str) {
+    match value {
+        Json::Object(fields) => {
+            let is_range = fields.contains_key("begin")
+                && fields.contains_key("end")
+                && fields.get("environment").and_then(Json::as_str) == Some(qualified);
+            if is_range {
+                fields.insert("environment".into(), Json::String(bare.to_owned()));
+            }
+            for member in fields.values_mut() {
+                rename_ranges(member, qualified, bare);
+            }
+        }
+        Json::Array(items) => {
+            for item in items {
+                rename_ranges(item, qualified, bare);
+            }
+        }
+        _ => {}
+    }
 }
 
 /// `(project/env, env)` of an open request's path

@@ -303,6 +303,27 @@ fn seed_call(esc: &Path, home: &Path, args: &[&str], stdin: Option<&str>) -> any
     Ok(())
 }
 
+/// Writes `text` as the next revision of `name` with `esc env edit -f -`;
+/// `false` when the server refused it (errors on stderr). Warnings alone
+/// mean it was stored: writing it again would add a revision.
+fn seed_edit(esc: &Path, home: &Path, name: &str, text: &str) -> anyhow::Result<bool> {
+    let mut child = Command::new(esc)
+        .args(["env", "edit", name, "-f", "-"])
+        .env("ESC_HOME", home)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .context("running esc")?;
+    if let Some(mut input) = child.stdin.take() {
+        std::io::Write::write_all(&mut input, text.as_bytes())?;
+    }
+    let out = child.wait_with_output()?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let refused = stderr.lines().any(|line| line.starts_with("Error:"));
+    Ok(out.status.success() && !refused)
+}
+
 /// One revision of a seeded environment.
 struct SeedRevision {
     definition: String,
@@ -456,7 +477,7 @@ fn seed(
             let text = seedable_definition(&stored_definition(&revision.definition));
             // The fake backend stores anything; our server validates. What it
             // refuses is written to the store directly, like the fake's state.
-            if seed_call(esc, home, &["env", "edit", name, "-f", "-"], Some(&text)).is_err() {
+            if !seed_edit(esc, home, name, &text)? {
                 runtime.block_on(fake.write_revision(name, &text))?;
             }
             for tag in &revision.tags {

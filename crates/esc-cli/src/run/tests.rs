@@ -109,7 +109,7 @@ async fn unmasked_output_shows_secrets() {
 }
 
 #[tokio::test]
-async fn exit_code_passes_through_and_files_are_removed() {
+async fn a_failing_child_exits_one_and_files_are_removed() {
     let dir = tempfile::tempdir().unwrap();
     let got = run_sh(
         r#"test -f "$FILE" && test "$(stat -c %a "$FILE")" = 600 && echo present; cat "$NUM_FILE"; echo; exit 7"#,
@@ -119,7 +119,8 @@ async fn exit_code_passes_through_and_files_are_removed() {
     .await;
     assert_eq!(got.stdout, "present\n3.14\n");
     assert_eq!(got.ending, Ending::Exited(7));
-    assert_eq!(got.ending.exit_code(), 7);
+    assert_eq!(got.ending.exit_code(), 1);
+    assert_eq!(got.ending.error_text().as_deref(), Some("exit status 7"));
     assert_eq!(n_files(dir.path()), 0, "temp files left behind");
 }
 
@@ -138,7 +139,8 @@ async fn files_are_removed_when_the_child_is_killed() {
         "the three files exist while it runs"
     );
     assert_eq!(got.ending, Ending::Signaled(9));
-    assert_eq!(got.ending.exit_code(), 137);
+    assert_eq!(got.ending.exit_code(), 1);
+    assert_eq!(got.ending.error_text().as_deref(), Some("signal: killed"));
     assert_eq!(n_files(dir.path()), 0, "temp files left behind");
 }
 
@@ -188,4 +190,20 @@ fn program_resolution() {
         err,
         "exec: \"no-such-program-esc\": executable file not found in $PATH"
     );
+}
+
+#[test]
+fn signal_names_are_gos() {
+    assert_eq!(go_signal_name(1), "hangup");
+    assert_eq!(go_signal_name(2), "interrupt");
+    assert_eq!(go_signal_name(9), "killed");
+    assert_eq!(go_signal_name(11), "segmentation fault");
+    assert_eq!(go_signal_name(15), "terminated");
+    assert_eq!(go_signal_name(31), "bad system call");
+    assert_eq!(go_signal_name(34), "signal 34");
+    assert_eq!(go_signal_name(0), "signal 0");
+    assert_eq!(go_signal_name(-1), "signal -1");
+    assert_eq!(Ending::Exited(0).error_text(), None);
+    assert_eq!(Ending::Exited(0).exit_code(), 0);
+    assert_eq!(Ending::Exited(255).exit_code(), 1);
 }

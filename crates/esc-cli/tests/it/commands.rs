@@ -107,6 +107,63 @@ fn open_formats() {
     );
 }
 
+/// Values that need escaping, in every format (spec/CLI.md 6.1, 6.4-6.6):
+/// Go `strconv.Quote` in dotenv/shell/string (`$` and backticks left alone,
+/// not shell quoting), HTML-safe JSON, nested values skipped by dotenv.
+const ESCAPES: &str = "values:\n  obj: {k: v, \"a b\": [1, \"x\"]}\n  environmentVariables:\n    QUOTE: 'say \"hi\"'\n    NL: \"a\\nb\\n\"\n    DOLLAR: \"$HOME `x`\"\n    BS: 'C:\\path'\n    TAB: \"a\\tb\"\n    HTML: \"<a&b>\"\n    UNI: \"\u{e9}\u{1F600}\"\n    CTRL: \"hi\\x05world\"\n    NESTED: {a: 1}\n    SEC: {fn::secret: \"s3cr3t\"}\n    NUL: null\n";
+
+#[test]
+fn open_formats_escape_like_go() {
+    let esc = Esc::new();
+    esc.init("default/escapes", ESCAPES);
+    let dotenv = "BS=\"C:\\\\path\"\nCTRL=\"hi\\x05world\"\nDOLLAR=\"$HOME `x`\"\nHTML=\"<a&b>\"\nNL=\"a\\nb\\n\"\nNUL=\"\"\nQUOTE=\"say \\\"hi\\\"\"\nSEC=\"s3cr3t\"\nTAB=\"a\\tb\"\nUNI=\"\u{e9}\u{1F600}\"\n";
+    assert_eq!(esc.ok(&["open", "default/escapes", "-f", "dotenv"]), dotenv);
+    let shell: String = dotenv.lines().map(|l| format!("export {l}\n")).collect();
+    assert_eq!(esc.ok(&["open", "default/escapes", "-f", "shell"]), shell);
+    // env get: the same lines with the secret redacted
+    assert_eq!(
+        esc.ok(&["env", "get", "default/escapes", "--value", "dotenv"]),
+        dotenv.replace("s3cr3t", "[secret]")
+    );
+    assert_eq!(
+        esc.ok(&["open", "default/escapes", "obj", "-f", "string"]),
+        "\"a b\"=\"\\\"1\\\",\\\"x\\\"\",\"k\"=\"v\"\n"
+    );
+    let json = esc.ok(&[
+        "open",
+        "default/escapes",
+        "environmentVariables",
+        "-f",
+        "json",
+    ]);
+    for line in [
+        "  \"BS\": \"C:\\\\path\",\n",
+        "  \"CTRL\": \"hi\\u0005world\",\n",
+        "  \"HTML\": \"\\u003ca\\u0026b\\u003e\",\n",
+        "  \"NESTED\": {\n    \"a\": 1\n  },\n",
+        "  \"NL\": \"a\\nb\\n\",\n",
+        "  \"NUL\": null,\n",
+        "  \"QUOTE\": \"say \\\"hi\\\"\",\n",
+    ] {
+        assert!(json.contains(line), "{line:?} not in {json}");
+    }
+    let yaml = esc.ok(&[
+        "open",
+        "default/escapes",
+        "environmentVariables",
+        "-f",
+        "yaml",
+    ]);
+    for line in [
+        "CTRL: \"hi\\x05world\"\n",
+        "NESTED:\n   a: 1\n",
+        "NL: |\n   a\n   b\n",
+        "QUOTE: say \"hi\"\n",
+    ] {
+        assert!(yaml.contains(line), "{line:?} not in {yaml}");
+    }
+}
+
 #[test]
 fn open_shell_and_dotenv_write_private_files() {
     let esc = seeded();

@@ -60,14 +60,15 @@ fn secrets_are_masked_unless_interactive() {
 }
 
 #[test]
-fn exit_status_is_passed_through() {
+fn a_failing_child_is_exit_one_with_gos_error_text() {
     let esc = seeded();
     let out = esc
         .cmd()
         .args(["run", "default/test", "--", "sh", "-c", "exit 3"])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(3));
+    // spec/CLI.md 9.7: the child's code is not propagated
+    assert_eq!(out.status.code(), Some(1));
     assert_eq!(
         String::from_utf8_lossy(&out.stderr),
         "Error: exit status 3\n"
@@ -77,10 +78,10 @@ fn exit_status_is_passed_through() {
         .args(["run", "default/test", "--", "sh", "-c", "kill -TERM $$"])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(128 + 15));
+    assert_eq!(out.status.code(), Some(1));
     assert_eq!(
         String::from_utf8_lossy(&out.stderr),
-        "Error: signal: term\n"
+        "Error: signal: terminated\n"
     );
 }
 
