@@ -10,7 +10,7 @@ pub enum VerifyError {
     /// No `Authorization` header.
     #[error("missing bearer token")]
     MissingToken,
-    /// The `Authorization` header is not `Bearer <token>`.
+    /// The `Authorization` header is not `Bearer <token>`, or there are several.
     #[error("malformed authorization header")]
     MalformedAuthorization,
     /// The token is not three base64url JSON parts, or a claim has the wrong type.

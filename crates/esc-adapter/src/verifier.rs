@@ -329,11 +329,15 @@ impl Verifier {
     }
 }
 
-/// The token of an `Authorization: Bearer <token>` header.
+/// The token of an `Authorization: Bearer <token>` header. Two `Authorization` headers
+/// are refused: which one a proxy or framework would pick is anyone's guess.
 fn bearer_token(headers: &HeaderMap) -> Result<&str, VerifyError> {
-    let value = headers
-        .get(AUTHORIZATION)
-        .ok_or(VerifyError::MissingToken)?
+    let mut values = headers.get_all(AUTHORIZATION).iter();
+    let value = values.next().ok_or(VerifyError::MissingToken)?;
+    if values.next().is_some() {
+        return Err(VerifyError::MalformedAuthorization);
+    }
+    let value = value
         .to_str()
         .map_err(|_| VerifyError::MalformedAuthorization)?;
     let (scheme, token) = value
