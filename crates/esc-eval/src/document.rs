@@ -192,7 +192,19 @@ pub(crate) fn build_document(name: &str, node: Option<&Node>) -> Document {
             "imports" => imports_node = Some(value_node),
             "values" => values_node = Some((key_node, value_node)),
             "description" => {
-                if !matches!(value_node.kind, NodeKind::String { .. }) {
+                // A string literal: parsed like any string, so a reference
+                // or interpolation is not one; a string that fails to
+                // parse reports only its parse errors (as the reference).
+                let is_literal = match &value_node.kind {
+                    NodeKind::String { value, .. } => {
+                        let n_before = b.diags.len();
+                        let parsed = b.string(value, value_node, &path);
+                        matches!(parsed, ExprKind::String(_))
+                            || b.diags[n_before..].iter().any(Diagnostic::is_error)
+                    }
+                    _ => false,
+                };
+                if !is_literal {
                     b.diags.push(Diagnostic::error(
                         "description must be a string",
                         Some(value_node.range.clone()),
@@ -320,7 +332,9 @@ impl Builder {
                 };
                 let mut merge = true;
                 for (k, v) in opts {
-                    if key_text(k) == "merge" {
+                    // Option names match case-insensitively, like the
+                    // document's top-level keys.
+                    if key_text(k).eq_ignore_ascii_case("merge") {
                         match v.kind {
                             NodeKind::Bool(b) => merge = b,
                             _ => {

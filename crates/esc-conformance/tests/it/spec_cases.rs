@@ -122,3 +122,121 @@ evalJSONRevealed: {"a":{"fn::foo":1},"b":{"FN::secret":"x"},"c":{"FN::y":1,"fn::
     )
     .await;
 }
+
+/// Asserts the listing with the ranges left out (`@file range` → `@file`),
+/// for cases about texts, paths and values rather than positions.
+async fn check_texts(text: &str, others: &[(&str, &str)], expected: &str) {
+    let got = run("case", text, others, Overrides::default()).await;
+    let got: String = got
+        .lines()
+        .map(|line| match line.split_once(" @") {
+            Some((head, rest)) => {
+                let mut words = rest.splitn(3, ' ');
+                let file = words.next().unwrap_or_default();
+                let _range = words.next();
+                let path = words.next().unwrap_or_default();
+                format!("{head} @{file} {path}\n")
+            }
+            None => format!("{line}\n"),
+        })
+        .collect();
+    assert_eq!(got, expected, "\n--- got ---\n{got}");
+}
+
+#[tokio::test]
+async fn description_must_be_a_string_literal() {
+    // §1.2: `description` is a string literal; a reference is not one; a
+    // string that does not parse reports its parse error only.
+    check(
+        "description: ${x}\nvalues:\n  a: 1\n",
+        r#"load: E description must be a string @case 1:14(13)-1:18(17) description
+checkJson: {"a":1}
+evalJsonRedacted: {"a":1}
+evalJSONRevealed: {"a":1}
+"#,
+    )
+    .await;
+    check(
+        "description: \"a $$ b ${x\"\nvalues:\n  a: 1\n",
+        r#"load: E missing closing brace '}' in interpolation @case 1:14(13)-1:24(23) description
+checkJson: {"a":1}
+evalJsonRedacted: {"a":1}
+evalJSONRevealed: {"a":1}
+"#,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn top_level_keys() {
+    // §1.2: keys match case-insensitively; unknown keys warn with the
+    // field names sorted by Levenshtein distance (stable); a repeated key
+    // warns and the last wins; wrong shapes are errors at the value.
+    check(
+        "valeus: {}\nimprots: []\ndescrption: x\nVALUES:\n  a: 1\nvalues:\n  b: 2\ndescription: 3\n",
+        r#"load: W Field 'valeus' does not exist on Object 'environment'. Existing fields are: 'values', 'imports', 'description' @case 1:1(0)-1:7(6) valeus
+load: W Field 'improts' does not exist on Object 'environment'. Existing fields are: 'imports', 'values', 'description' @case 2:1(11)-2:8(18) improts
+load: W Field 'descrption' does not exist on Object 'environment'. Existing fields are: 'description', 'imports', 'values' @case 3:1(23)-3:11(33) descrption
+load: W duplicate key "values" @case 6:1(52)-6:7(58) values
+load: E description must be a string @case 8:14(80)-8:15(81) description
+checkJson: {"b":2}
+evalJsonRedacted: {"b":2}
+evalJSONRevealed: {"b":2}
+"#,
+    )
+    .await;
+    // Comments only: an error without a range, no evaluation.
+    check(
+        "# nothing here\n",
+        "load: E environment must be an object @- \ncheckJson: -\nevalJsonRedacted: -\nevalJSONRevealed: -\n",
+    )
+    .await;
+    // No values and no imports: nothing at all.
+    check(
+        "imports: []\n",
+        "checkJson: -\nevalJsonRedacted: -\nevalJSONRevealed: -\n",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn import_shapes_and_options() {
+    // §1.3: shape errors at the offending node, bad items skipped; the
+    // `merge` option is a boolean literal (matched case-insensitively);
+    // `merge: false` imports are reachable only through `imports`.
+    let text = "imports:
+  - other:
+  - {a: {}, b: {}}
+  - c: {merge: \"true\"}
+  -
+  - [1]
+  - d: {Merge: false, ignored: 1}
+  - e
+values:
+  x: ${imports.d.dv}
+";
+    // `"true"` ends 4 columns (its decoded length) after its quote; `[1]`
+    // ends where its last value ends.
+    check_with(
+        text,
+        &[("d", "values:\n  dv: 1\n")],
+        r#"load: E import must be an object @case 2:11(19)-2:11(19) imports[0].other
+load: E import must have a single key @case 3:5(24)-3:16(35) imports[1]
+load: E merge must be a boolean value @case 4:16(54)-4:20(58) imports[2].c.merge
+load: E import must be a string or an object @case 5:4(65)-5:4(65) imports[3]
+load: E import must be a string or an object @case 6:5(70)-6:7(72) imports[4]
+check: E open testdata/eval/case/e.yaml: no such file or directory @case 8:5(112)-8:6(113) imports[6]
+eval: E open testdata/eval/case/e.yaml: no such file or directory @case 8:5(112)-8:6(113) imports[6]
+checkJson: {"x":1}
+evalJsonRedacted: {"x":1}
+evalJSONRevealed: {"x":1}
+"#,
+    )
+    .await;
+    check_texts(
+        "imports:\n  - d: {merge: false}\nvalues:\n  x: ${dv}\n",
+        &[("d", "values:\n  dv: 1\n")],
+        "check: E unknown property \"dv\" @case values.x\neval: E unknown property \"dv\" @case values.x\ncheckJson: {\"x\":\"[unknown]\"}\nevalJsonRedacted: {\"x\":\"[unknown]\"}\nevalJSONRevealed: {\"x\":\"[unknown]\"}\n",
+    )
+    .await;
+}
