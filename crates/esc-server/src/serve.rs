@@ -4,7 +4,9 @@
 //! [`ServeConfig::key_maintenance_interval`] (keys live in the database, see
 //! [`crate::keystore`], so servers sharing it converge on one key set), and
 //! a task runs the due rotation schedules every
-//! [`ServeConfig::schedule_interval`] (see [`crate::scheduler`]).
+//! [`ServeConfig::schedule_interval`] (see [`crate::scheduler`]). On
+//! shutdown, webhook deliveries waiting for a retry give up and those in
+//! flight get at most 5 s.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -103,6 +105,9 @@ pub enum ServeError {
         source: std::io::Error,
     },
 }
+
+/// How long shutdown waits for webhook deliveries in flight.
+const WEBHOOK_DRAIN_LIMIT: Duration = Duration::from_secs(5);
 
 /// A server that is bound and ready: [`StartedServer::run`] serves it.
 pub struct StartedServer {
@@ -233,6 +238,7 @@ impl StartedServer {
                 stopped,
             ))
         });
+        let service = self.state.service.clone();
         let (stop_scheduler, scheduler_stopped) = tokio::sync::oneshot::channel();
         let scheduler = tokio::spawn(crate::scheduler::run_schedules(
             self.state.service.clone(),
@@ -254,6 +260,9 @@ impl StartedServer {
         {
             tracing::error!(%error, "the issuer key maintenance task failed");
         }
+        // deliveries waiting for a retry give up; those in flight get a
+        // moment to finish and be recorded
+        service.close_webhooks(WEBHOOK_DRAIN_LIMIT).await;
         served
     }
 }
@@ -288,7 +297,13 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
     let started = start(config).await?;
-    tracing::info!(address = %started.address, "esc server listening");
+    tracing::info!(
+        address = %started.address,
+        schedule_interval = ?started.schedule_interval,
+        schedules_per_tick = started.schedules_per_tick,
+        key_maintenance_interval = ?started.key_maintenance_interval,
+        "esc server listening"
+    );
     if let Some(token) = &started.bootstrap_token {
         // The one time this credential exists in clear: the operator needs it.
         println!(

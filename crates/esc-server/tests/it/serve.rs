@@ -207,3 +207,106 @@ async fn external_open_is_signed_by_the_servers_own_issuer() {
         .unwrap()
         .unwrap();
 }
+
+/// A webhook receiver on 127.0.0.1 that answers every delivery with 500
+/// and counts them.
+async fn failing_receiver() -> (
+    String,
+    std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    tokio::task::JoinHandle<()>,
+) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let count = std::sync::Arc::new(AtomicUsize::new(0));
+    let seen = count.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move || {
+            let seen = seen.clone();
+            async move {
+                seen.fetch_add(1, Ordering::SeqCst);
+                (axum::http::StatusCode::INTERNAL_SERVER_ERROR, "down")
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app).await.unwrap();
+    });
+    (url, count, task)
+}
+
+#[tokio::test]
+async fn shutdown_ends_webhook_retries_and_does_not_wait_for_them() {
+    use std::sync::atomic::Ordering;
+    let dir = tempfile::tempdir().unwrap();
+    let started = start(ServeConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        data_dir: dir.path().join("data"),
+        allow_insecure_loopback_http: true,
+        ..ServeConfig::default()
+    })
+    .await
+    .unwrap();
+    let token =
+        String::from_utf8(started.bootstrap_token.as_ref().unwrap().expose().to_vec()).unwrap();
+    let url = format!("http://{}", started.address);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(started.run(async {
+        let _ = stopped.await;
+    }));
+    let (hook_url, deliveries, receiver) = failing_receiver().await;
+    let client = reqwest::Client::new();
+    let auth = format!("token {token}");
+    let env = format!("{url}/api/esc/environments/acme/app/dev");
+    let created = client
+        .post(format!("{url}/api/esc/environments/acme"))
+        .header("Authorization", &auth)
+        .body(r#"{"project":"app","name":"dev"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status().as_u16(), 204);
+    let hook = client
+        .post(format!("{env}/hooks"))
+        .header("Authorization", &auth)
+        .body(
+            serde_json::json!({"displayName": "down", "payloadUrl": hook_url, "active": true})
+                .to_string(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(hook.status().as_u16(), 200, "{:?}", hook.text().await);
+    let patched = client
+        .patch(&env)
+        .header("Authorization", &auth)
+        .header("Content-Type", "application/x-yaml")
+        .body("values:\n  a: 1\n")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(patched.status().as_u16(), 200);
+    // the first attempt fails; its retry would come 1 s later
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while deliveries.load(Ordering::SeqCst) == 0 {
+        assert!(std::time::Instant::now() < deadline, "no delivery");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let stopping = std::time::Instant::now();
+    stop.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(10), server)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert!(
+        stopping.elapsed() < Duration::from_secs(3),
+        "shutdown took {:?}",
+        stopping.elapsed()
+    );
+    // waits of 1 s and 2 s would have brought two retries by now
+    tokio::time::sleep(Duration::from_millis(3500)).await;
+    assert_eq!(deliveries.load(Ordering::SeqCst), 1);
+    receiver.abort();
+}
