@@ -8,7 +8,6 @@
 use std::process::ExitCode;
 
 use anyhow::{Context as _, bail};
-use esc_eval::PlainValue;
 
 use super::{Ctx, check_args, is_not_found, json_output, with_env_flag};
 use crate::backend::{EnvTagInfo, RevisionInfo, RevisionTagInfo};
@@ -16,7 +15,7 @@ use crate::cli::{
     TagCommand, TagSubcommand, VersionCommand, VersionSubcommand, VersionTagSubcommand,
 };
 use crate::env_ref::{EnvRef, Version};
-use crate::format;
+use crate::format::json::{Ordered, render_ordered};
 use crate::messages;
 use crate::pager;
 use crate::times::{Zone, go_time, rfc3339};
@@ -80,10 +79,10 @@ pub(super) async fn version(
                 }
             }
             if json {
-                let list: Vec<PlainValue> = all.iter().map(revision_json).collect();
-                messages::out(&format::json::render(&PlainValue::object([(
+                let list = all.iter().map(revision_json).collect();
+                messages::out(&render_ordered(&Ordered::Object(vec![(
                     "revisions",
-                    PlainValue::Array(list),
+                    Ordered::Array(list),
                 )])))?;
             } else {
                 let mut out = String::new();
@@ -189,11 +188,10 @@ pub(super) async fn version(
                 let name = ctx.resolve(&r).await?;
                 let tags = ctx.backend.list_revision_tags(&name).await?;
                 if json {
-                    let list: Vec<PlainValue> =
-                        tags.iter().map(|t| revision_tag_json(t, zone)).collect();
-                    messages::out(&format::json::render(&PlainValue::object([(
+                    let list = tags.iter().map(|t| revision_tag_json(t, zone)).collect();
+                    messages::out(&render_ordered(&Ordered::Object(vec![(
                         "tags",
-                        PlainValue::Array(list),
+                        Ordered::Array(list),
                     )])))?;
                 } else if !tags.is_empty() {
                     let rows: Vec<Vec<Cell>> = tags
@@ -285,7 +283,7 @@ pub(super) async fn tag(
             let name = ctx.resolve(&r).await?;
             let tag = ctx.backend.env_tag(&name, &positional[1]).await?;
             if json {
-                messages::out(&format::json::render(&env_tag_json(&tag, zone)))?;
+                messages::out(&render_ordered(&env_tag_json(&tag, zone)))?;
             } else {
                 messages::out(&env_tag_block(&tag, zone))?;
             }
@@ -301,10 +299,10 @@ pub(super) async fn tag(
             let mut tags = ctx.backend.list_env_tags(&name).await?;
             tags.sort_by_key(|t| t.name.to_lowercase());
             if json {
-                let list: Vec<PlainValue> = tags.iter().map(|t| env_tag_json(t, zone)).collect();
-                messages::out(&format::json::render(&PlainValue::object([(
+                let list = tags.iter().map(|t| env_tag_json(t, zone)).collect();
+                messages::out(&render_ordered(&Ordered::Object(vec![(
                     "tags",
-                    PlainValue::Array(list),
+                    Ordered::Array(list),
                 )])))?;
             } else {
                 let text: String = tags.iter().map(|t| env_tag_block(t, zone)).collect();
@@ -399,66 +397,77 @@ fn env_tag_block(tag: &EnvTagInfo, zone: Zone) -> String {
 }
 
 /// Environment and revision tag JSON: times in the local zone unless
-/// `--utc`, as Go converts them before encoding.
-fn env_tag_json(tag: &EnvTagInfo, zone: Zone) -> PlainValue {
+/// `--utc`, as Go converts them before encoding; members in the order of
+/// Go's output structs, editor fields omitted when empty (`omitempty`).
+fn env_tag_json(tag: &EnvTagInfo, zone: Zone) -> Ordered {
     let mut fields = vec![
-        ("name", PlainValue::string(&tag.name)),
-        ("value", PlainValue::string(&tag.value)),
+        ("name", Ordered::string(&tag.name)),
+        ("value", Ordered::string(&tag.value)),
         (
             "modified",
-            PlainValue::string(rfc3339(tag.modified_millis, zone)),
+            Ordered::string(rfc3339(tag.modified_millis, zone)),
         ),
     ];
-    if !tag.editor_login.is_empty() {
-        fields.push(("editorLogin", PlainValue::string(&tag.editor_login)));
-        fields.push(("editorName", PlainValue::string(&tag.editor_name)));
-    }
-    PlainValue::object(fields)
+    push_editor(&mut fields, &tag.editor_login, &tag.editor_name);
+    Ordered::Object(fields)
 }
 
-fn revision_tag_json(tag: &RevisionTagInfo, zone: Zone) -> PlainValue {
+fn revision_tag_json(tag: &RevisionTagInfo, zone: Zone) -> Ordered {
     let mut fields = vec![
-        ("name", PlainValue::string(&tag.name)),
-        ("revision", PlainValue::Number(tag.revision.to_string())),
+        ("name", Ordered::string(&tag.name)),
+        ("revision", Ordered::number(tag.revision)),
         (
             "modified",
-            PlainValue::string(rfc3339(tag.modified_millis, zone)),
+            Ordered::string(rfc3339(tag.modified_millis, zone)),
         ),
     ];
-    if !tag.editor_login.is_empty() {
-        fields.push(("editorLogin", PlainValue::string(&tag.editor_login)));
-        fields.push(("editorName", PlainValue::string(&tag.editor_name)));
-    }
-    PlainValue::object(fields)
+    push_editor(&mut fields, &tag.editor_login, &tag.editor_name);
+    Ordered::Object(fields)
 }
 
-fn revision_json(rev: &RevisionInfo) -> PlainValue {
+fn push_editor(fields: &mut Vec<(&'static str, Ordered)>, login: &str, name: &str) {
+    if !login.is_empty() {
+        fields.push(("editorLogin", Ordered::string(login)));
+    }
+    if !name.is_empty() {
+        fields.push(("editorName", Ordered::string(name)));
+    }
+}
+
+/// A revision as the reference re-encodes what it received
+/// (`client.EnvironmentRevision`: field order, `retracted` and its
+/// `byLogin`/`byName`/`reason` omitted when empty).
+fn revision_json(rev: &RevisionInfo) -> Ordered {
     let mut fields = vec![
-        ("number", PlainValue::Number(rev.number.to_string())),
+        ("number", Ordered::number(rev.number)),
         (
             "created",
-            PlainValue::string(rfc3339(rev.created_millis, Zone::Utc)),
+            Ordered::string(rfc3339(rev.created_millis, Zone::Utc)),
         ),
-        ("creatorLogin", PlainValue::string(&rev.creator_login)),
-        ("creatorName", PlainValue::string(&rev.creator_name)),
+        ("creatorLogin", Ordered::string(&rev.creator_login)),
+        ("creatorName", Ordered::string(&rev.creator_name)),
         (
             "tags",
-            PlainValue::Array(rev.tags.iter().map(PlainValue::string).collect()),
+            Ordered::Array(rev.tags.iter().map(Ordered::string).collect()),
         ),
     ];
     if let Some(x) = &rev.retracted {
-        fields.push((
-            "retracted",
-            PlainValue::object([
-                ("replacement", PlainValue::Number(x.replacement.to_string())),
-                ("at", PlainValue::string(rfc3339(x.at_millis, Zone::Utc))),
-                ("byLogin", PlainValue::string(&x.by_login)),
-                ("byName", PlainValue::string(&x.by_name)),
-                ("reason", PlainValue::string(&x.reason)),
-            ]),
-        ));
+        let mut retracted = vec![
+            ("replacement", Ordered::number(x.replacement)),
+            ("at", Ordered::string(rfc3339(x.at_millis, Zone::Utc))),
+        ];
+        for (key, text) in [
+            ("byLogin", &x.by_login),
+            ("byName", &x.by_name),
+            ("reason", &x.reason),
+        ] {
+            if !text.is_empty() {
+                retracted.push((key, Ordered::string(text)));
+            }
+        }
+        fields.push(("retracted", Ordered::Object(retracted)));
     }
-    PlainValue::object(fields)
+    Ordered::Object(fields)
 }
 
 /// A table cell: numbers are right-aligned.

@@ -20,6 +20,72 @@ pub(crate) fn render_serialize<T: serde::Serialize>(value: &T) -> anyhow::Result
     Ok(render(&plain))
 }
 
+/// JSON whose objects keep their members in the order given: Go marshals a
+/// struct in field order (`--output json` of tags and revisions), unlike a
+/// map, whose keys it sorts.
+pub(crate) enum Ordered {
+    /// A value printed as [`write_indented`] does (objects sorted).
+    Plain(PlainValue),
+    /// An object, members in this order.
+    Object(Vec<(&'static str, Ordered)>),
+    /// An array.
+    Array(Vec<Ordered>),
+}
+
+impl Ordered {
+    /// A JSON string.
+    pub(crate) fn string(text: impl Into<String>) -> Ordered {
+        Ordered::Plain(PlainValue::string(text.into()))
+    }
+
+    /// A JSON number from its text.
+    pub(crate) fn number(text: impl ToString) -> Ordered {
+        Ordered::Plain(PlainValue::Number(text.to_string()))
+    }
+}
+
+/// `value` as indented JSON followed by a newline, objects in their order.
+pub(crate) fn render_ordered(value: &Ordered) -> String {
+    let mut out = String::new();
+    write_ordered(value, 0, &mut out);
+    out.push('\n');
+    out
+}
+
+fn write_ordered(value: &Ordered, depth: usize, out: &mut String) {
+    match value {
+        Ordered::Plain(plain) => write_indented(plain, depth, out),
+        Ordered::Array(items) if items.is_empty() => out.push_str("[]"),
+        Ordered::Object(members) if members.is_empty() => out.push_str("{}"),
+        Ordered::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                newline(depth + 1, out);
+                write_ordered(item, depth + 1, out);
+            }
+            newline(depth, out);
+            out.push(']');
+        }
+        Ordered::Object(members) => {
+            out.push('{');
+            for (i, (k, v)) in members.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                newline(depth + 1, out);
+                write_json_string(k, out);
+                out.push_str(": ");
+                write_ordered(v, depth + 1, out);
+            }
+            newline(depth, out);
+            out.push('}');
+        }
+    }
+}
+
 /// Append the indented JSON of `value` at nesting `depth` (no newline).
 pub(crate) fn write_indented(value: &PlainValue, depth: usize, out: &mut String) {
     match value {
@@ -92,6 +158,23 @@ mod tests {
         assert_eq!(
             render(&v),
             "{\n  \"a\": [\n    1,\n    {\n      \"b\": null\n    }\n  ],\n  \"e\": {},\n  \"l\": [],\n  \"n\": 3.140,\n  \"s\": \"\\u003cyaml\\u003e \\u0026 \\u0005\"\n}\n"
+        );
+    }
+
+    #[test]
+    fn ordered_objects_keep_their_member_order() {
+        let value = Ordered::Object(vec![
+            ("name", Ordered::string("<b>")),
+            ("revision", Ordered::number(4)),
+            ("tags", Ordered::Array(vec![])),
+            (
+                "nested",
+                Ordered::Object(vec![("z", Ordered::number(1)), ("a", Ordered::number(2))]),
+            ),
+        ]);
+        assert_eq!(
+            render_ordered(&value),
+            "{\n  \"name\": \"\\u003cb\\u003e\",\n  \"revision\": 4,\n  \"tags\": [],\n  \"nested\": {\n    \"z\": 1,\n    \"a\": 2\n  }\n}\n"
         );
     }
 

@@ -592,16 +592,25 @@ fn versions_history_retract_rollback() {
         "--output",
         "json",
     ]);
+    // client.EnvironmentRevision re-encoded: members in field order
     assert!(
-        json.starts_with("{\n  \"revisions\": [\n    {\n      \"created\": \""),
+        json.starts_with(
+            "{\n  \"revisions\": [\n    {\n      \"number\": 4,\n      \"created\": \""
+        ),
         "{json}"
     );
     assert!(
-        json.contains("\"number\": 4,\n      \"tags\": [\n        \"latest\"\n      ]\n    },"),
+        json.contains("\"creatorLogin\": \"test-user\",\n      \"creatorName\": \"test-user\",\n      \"tags\": [\n        \"latest\"\n      ]\n    },"),
         "{json}"
     );
     assert!(
-        json.contains("\"reason\": \"oops\",\n        \"replacement\": 2\n"),
+        json.contains(
+            "\"tags\": [],\n      \"retracted\": {\n        \"replacement\": 2,\n        \"at\": \""
+        ),
+        "{json}"
+    );
+    assert!(
+        json.contains("\",\n        \"byLogin\": \"test-user\",\n        \"byName\": \"test-user\",\n        \"reason\": \"oops\"\n      }\n"),
         "{json}"
     );
 }
@@ -631,6 +640,31 @@ fn revision_tags() {
     );
     assert!(rows[1].starts_with("│ latest │        2 │"), "{table}");
     assert!(rows[2].starts_with("│ stable │        2 │"), "{table}");
+    let json = esc.ok(&[
+        "env",
+        "version",
+        "tag",
+        "ls",
+        "default/test",
+        "--output",
+        "json",
+        "--utc",
+    ]);
+    // revisionTagJSON: name, revision, modified, then the editor when known
+    assert!(
+        json.starts_with("{\n  \"tags\": [\n    {\n      \"name\": \"latest\",\n      \"revision\": 2,\n      \"modified\": \""),
+        "{json}"
+    );
+    assert!(
+        json.contains(
+            "\n    {\n      \"name\": \"stable\",\n      \"revision\": 2,\n      \"modified\": \""
+        ),
+        "{json}"
+    );
+    assert!(
+        json.ends_with("Z\",\n      \"editorLogin\": \"test-user\",\n      \"editorName\": \"test-user\"\n    }\n  ]\n}\n"),
+        "{json}"
+    );
     esc.ok(&["env", "version", "tag", "rm", "default/test@stable"]);
     assert!(
         esc.fails(&["env", "version", "default/test@stable"])
@@ -667,7 +701,15 @@ fn environment_tags() {
         "--output",
         "json",
     ]);
-    assert!(json.starts_with("{\n  \"editorLogin\": \"test-user\",\n  \"editorName\": \"test-user\",\n  \"modified\": "), "{json}");
+    // Go's tagJSON struct: members in field order, not sorted
+    let (head, tail) = json.split_once("  \"modified\": \"").unwrap();
+    assert_eq!(head, "{\n  \"name\": \"owner\",\n  \"value\": \"bob\",\n");
+    let (modified, tail) = tail.split_once('"').unwrap();
+    assert!(modified.ends_with('Z'), "{modified}");
+    assert_eq!(
+        tail,
+        ",\n  \"editorLogin\": \"test-user\",\n  \"editorName\": \"test-user\"\n}\n"
+    );
     esc.ok(&["env", "tag", "mv", "default/test", "owner", "maintainer"]);
     assert!(
         esc.ok(&["env", "tag", "get", "default/test", "maintainer"])
