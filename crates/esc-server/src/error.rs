@@ -92,6 +92,16 @@ impl From<ServiceError> for ApiError {
                 tracing::error!(error = %error, "request failed");
                 Self::new(status, "the server could not complete the request")
             }
+            // the status's reason phrase already says "Unauthorized" or
+            // "Forbidden": do not repeat it
+            ServiceError::Unauthenticated { reason } => {
+                tracing::debug!(reason, "request refused");
+                Self::new(status, reason)
+            }
+            ServiceError::Forbidden { reason } => {
+                tracing::debug!(reason = %reason, "request refused");
+                Self::new(status, reason)
+            }
             error => {
                 tracing::debug!(error = %error, "request refused");
                 Self::new(status, error)

@@ -28,19 +28,29 @@ impl FromRequestParts<AppState> for Authed {
         let header = header.to_str().map_err(|_| {
             ApiError::new(StatusCode::UNAUTHORIZED, "malformed Authorization header")
         })?;
-        let token = header
-            .strip_prefix("token ")
-            .or_else(|| header.strip_prefix("Bearer "))
-            .or_else(|| header.strip_prefix("bearer "))
-            .ok_or_else(|| {
-                ApiError::new(
-                    StatusCode::UNAUTHORIZED,
-                    "the Authorization header must be 'token <access token>'",
-                )
-            })?
-            .trim();
-        Ok(Self(state.service.authenticate(token).await?))
+        Ok(Self(
+            state.service.authenticate(access_token(header)?).await?,
+        ))
     }
+}
+
+/// The token of an `Authorization` header value: scheme `token` or
+/// `Bearer`, matched case-insensitively (RFC 9110 § 11.1), then the token.
+fn access_token(header: &str) -> Result<&str, ApiError> {
+    let (scheme, token) = header
+        .trim()
+        .split_once(|c: char| c.is_ascii_whitespace())
+        .unwrap_or((header.trim(), ""));
+    let token = token.trim();
+    if !(scheme.eq_ignore_ascii_case("token") || scheme.eq_ignore_ascii_case("bearer"))
+        || token.is_empty()
+    {
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "the Authorization header must be 'token <access token>'",
+        ));
+    }
+    Ok(token)
 }
 
 /// The request body as bytes; too large → 413 in the error shape.

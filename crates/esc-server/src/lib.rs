@@ -67,8 +67,39 @@ pub struct AppState {
     pub limits: HttpLimits,
 }
 
-/// The whole API.
+/// The whole API. A trailing slash is ignored (`…/tags/` routes as
+/// `…/tags`): clients written to Pulumi's API may add one.
 pub fn router(state: AppState) -> Router {
+    Router::new().fallback_service(tower::Layer::layer(
+        &axum::middleware::map_request(trim_trailing_slash),
+        routes(state),
+    ))
+}
+
+/// `/a/b/` → `/a/b` (the query kept); `/` stays.
+async fn trim_trailing_slash(mut request: Request) -> Request {
+    let path = request.uri().path();
+    if path.len() > 1 && path.ends_with('/') {
+        let trimmed = match path.trim_end_matches('/') {
+            "" => "/",
+            trimmed => trimmed,
+        };
+        let path_and_query = match request.uri().query() {
+            Some(query) => format!("{trimmed}?{query}"),
+            None => trimmed.to_owned(),
+        };
+        let mut parts = request.uri().clone().into_parts();
+        if let Ok(path_and_query) = path_and_query.parse() {
+            parts.path_and_query = Some(path_and_query);
+            if let Ok(uri) = axum::http::Uri::from_parts(parts) {
+                *request.uri_mut() = uri;
+            }
+        }
+    }
+    request
+}
+
+fn routes(state: AppState) -> Router {
     const E: &str = "/api/esc/environments/{org}/{project}/{env}";
     let env_path = |suffix: &str| format!("{E}{suffix}");
     let limits = state.limits;

@@ -7,7 +7,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 use esc_eval::PlainValue;
 use esc_store::{Environment, EnvironmentTag, Revision, RevisionTag};
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 
 pub(crate) mod webhooks;
 
@@ -231,18 +231,32 @@ pub(crate) struct CloneEnvironment {
     pub(crate) project: Option<String>,
     /// Destination name.
     pub(crate) name: String,
-    /// Copy all revisions.
+    /// The source revision to clone (the Go client's optional `version`;
+    /// absent or 0 = the newest).
     #[serde(default)]
+    pub(crate) version: Option<u64>,
+    /// Copy all revisions.
+    #[serde(default, deserialize_with = "null_as_default")]
     pub(crate) preserve_history: bool,
     /// Accepted and ignored (access is per organization here).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub(crate) preserve_access: bool,
     /// Copy environment tags.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub(crate) preserve_environment_tags: bool,
     /// Copy revision tags.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub(crate) preserve_revision_tags: bool,
+}
+
+/// An optional field sent as JSON `null` (generated clients do) reads as
+/// its default, like an absent one.
+fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de> + Default,
+{
+    Option::<T>::deserialize(deserializer).map(Option::unwrap_or_default)
 }
 
 /// Body of `POST E/versions/{version}/retract`.
@@ -286,10 +300,10 @@ pub(crate) struct CreateEnvironmentTag {
 #[derive(Deserialize, Default)]
 pub(crate) struct TagPair {
     /// Name (empty = keep).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub(crate) name: String,
     /// Value (empty = keep / unknown).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub(crate) value: String,
 }
 
@@ -298,10 +312,10 @@ pub(crate) struct TagPair {
 #[serde(rename_all = "camelCase")]
 pub(crate) struct UpdateEnvironmentTag {
     /// The caller's view of the current tag.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub(crate) current_tag: TagPair,
     /// The new name/value.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub(crate) new_tag: TagPair,
 }
 

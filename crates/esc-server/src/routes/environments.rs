@@ -182,7 +182,11 @@ pub(crate) async fn update(
     headers: HeaderMap,
     body: RawBody,
 ) -> Result<Response, ApiError> {
-    let etag = match headers.get(axum::http::header::ETAG) {
+    // the clients send `ETag`; HTTP's own precondition header works too
+    let etag = match headers
+        .get(axum::http::header::ETAG)
+        .or_else(|| headers.get(axum::http::header::IF_MATCH))
+    {
         Some(value) => Some(
             value
                 .to_str()
@@ -233,6 +237,20 @@ pub(crate) async fn clone(
         request.name,
     );
     let _ = request.preserve_access;
+    if let Some(version) = request.version.filter(|version| *version > 0) {
+        // only the newest revision can be the start of a clone here: say
+        // so rather than silently cloning another revision
+        let newest = state
+            .service
+            .definition(&caller, &source, &Version::Latest, false)
+            .await?
+            .revision;
+        if version != newest {
+            return Err(ApiError::bad_request(format!(
+                "cloning at revision {version} is not supported: only the newest revision ({newest}) can be cloned"
+            )));
+        }
+    }
     state
         .service
         .clone_environment(

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod api;
+mod api_audit;
 mod check_exprs;
 mod concurrency;
 mod drafts;
@@ -13,6 +14,7 @@ mod referrers;
 mod rotation;
 mod schedules;
 mod sdk;
+mod sdk_more;
 mod secrets;
 mod serve;
 mod started;
