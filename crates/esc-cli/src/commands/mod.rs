@@ -273,9 +273,32 @@ pub(crate) fn read_input(path: &str) -> anyhow::Result<String> {
         std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf).context("reading stdin")?;
         buf
     } else {
-        std::fs::read(path).with_context(|| format!("reading {path}"))?
+        std::fs::read(path).map_err(|error| anyhow::anyhow!(go_file_error(path, &error)))?
     };
     String::from_utf8(bytes).map_err(|_| anyhow::anyhow!("file content must be valid UTF-8"))
+}
+
+/// A failed `os.ReadFile` as Go words it: `open <path>: no such file or
+/// directory`, `read <path>: is a directory` (the errno text in lower case,
+/// without Rust's `(os error N)`).
+pub(crate) fn go_file_error(path: &str, error: &std::io::Error) -> String {
+    let text = error.to_string();
+    let text = match text.rsplit_once(" (os error ") {
+        Some((text, _)) => text,
+        None => text.as_str(),
+    };
+    let mut chars = text.chars();
+    let text: String = match chars.next() {
+        Some(first) => first.to_lowercase().chain(chars).collect(),
+        None => String::new(),
+    };
+    // opening a directory succeeds; reading it fails
+    let operation = if error.raw_os_error() == Some(21) {
+        "read"
+    } else {
+        "open"
+    };
+    format!("{operation} {path}: {text}")
 }
 
 /// Parse `--output text|json`.

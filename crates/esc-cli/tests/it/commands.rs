@@ -734,6 +734,31 @@ fn environment_tags() {
 }
 
 #[test]
+fn unreadable_definition_files_are_worded_like_go() {
+    let esc = seeded();
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing.yaml");
+    let missing = missing.to_str().unwrap();
+    assert_eq!(
+        esc.fails(&["env", "edit", "default/test", "-f", missing]),
+        format!(
+            "Error: reading environment definition: open {missing}: no such file or directory\n"
+        )
+    );
+    assert_eq!(
+        esc.fails(&["env", "init", "default/other", "-f", missing]),
+        format!(
+            "Error: reading environment definition: open {missing}: no such file or directory\n"
+        )
+    );
+    let directory = dir.path().to_str().unwrap();
+    assert_eq!(
+        esc.fails(&["env", "edit", "default/test", "-f", directory]),
+        format!("Error: reading environment definition: read {directory}: is a directory\n")
+    );
+}
+
+#[test]
 fn edit_with_a_file_and_with_an_editor() {
     let esc = Esc::new();
     esc.ok(&["env", "init", "default/test"]);
