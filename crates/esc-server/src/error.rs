@@ -35,6 +35,20 @@ impl ApiError {
         Self::new(StatusCode::BAD_REQUEST, message)
     }
 
+    /// 400 for a definition that cannot be read at all: the message, and
+    /// the same text as the one (rangeless) diagnostic.
+    pub fn bad_definition(summary: impl Into<String>) -> Self {
+        let summary = summary.into();
+        let mut error = Self::bad_request(&summary);
+        error.diagnostics = Some(vec![WireDiagnostic {
+            summary,
+            severity: "error",
+            range: None,
+            path: String::new(),
+        }]);
+        error
+    }
+
     /// 404 with a message.
     pub fn not_found(message: impl std::fmt::Display) -> Self {
         Self::new(StatusCode::NOT_FOUND, message)

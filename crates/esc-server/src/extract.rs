@@ -78,10 +78,12 @@ impl FromRequest<AppState> for RawBody {
 }
 
 impl RawBody {
-    /// The body as UTF-8 text (YAML bodies).
+    /// The body as UTF-8 text (YAML bodies). Otherwise 400 with the
+    /// reason also as a diagnostic: the SDKs' check reads only
+    /// `diagnostics` from a 400, and would take a bare message for success.
     pub(crate) fn text(&self) -> Result<&str, ApiError> {
         std::str::from_utf8(&self.0).map_err(|error| {
-            ApiError::bad_request(format!(
+            ApiError::bad_definition(format!(
                 "the body is not UTF-8 text (byte {})",
                 error.valid_up_to()
             ))

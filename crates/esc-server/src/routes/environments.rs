@@ -324,9 +324,13 @@ pub(crate) async fn revisions(
     params: Params,
 ) -> Result<Response, ApiError> {
     let before = params.number("before")?.filter(|before| *before > 0);
-    let count = params.number("count")?.map_or(DEFAULT_PAGE, |count| {
-        u32::try_from(count.clamp(1, 1000)).unwrap_or(1000)
-    });
+    // 0, like absent, is the server's default (spec/API.md § 5.4)
+    let count = params
+        .number("count")?
+        .filter(|count| *count > 0)
+        .map_or(DEFAULT_PAGE, |count| {
+            u32::try_from(count.min(1000)).unwrap_or(1000)
+        });
     let revisions = state
         .service
         .revisions(&caller, &segments.env(), before, count)

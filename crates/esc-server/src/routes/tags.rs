@@ -16,10 +16,14 @@ use crate::wire::{
 
 const DEFAULT_PAGE: u32 = 100;
 
+/// The page size: absent, empty or 0 = the server's default.
 fn count(params: &Params) -> Result<u32, ApiError> {
-    Ok(params.number("count")?.map_or(DEFAULT_PAGE, |count| {
-        u32::try_from(count.clamp(1, 1000)).unwrap_or(1000)
-    }))
+    Ok(params
+        .number("count")?
+        .filter(|count| *count > 0)
+        .map_or(DEFAULT_PAGE, |count| {
+            u32::try_from(count.min(1000)).unwrap_or(1000)
+        }))
 }
 
 /// 23. `GET E/versions/tags?after=&count=`.

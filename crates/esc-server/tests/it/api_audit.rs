@@ -626,3 +626,91 @@ async fn clone_at_a_version_clones_the_newest_or_says_it_cannot() {
     unknown.error(StatusCode::NOT_FOUND);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn unreadable_definitions_are_refused_with_a_diagnostic() {
+    let (server, _dir) = sqlite_server().await;
+    create_env(&server, "app", "dev").await;
+    let not_utf8 = b"values:\n  a: \xff\xfe\n".to_vec();
+    for (method, path) in [
+        (
+            Method::POST,
+            "/api/esc/environments/acme/yaml/check".to_owned(),
+        ),
+        (Method::PATCH, E.to_owned()),
+        (Method::POST, format!("{E}/drafts")),
+    ] {
+        let reply = server
+            .send(
+                server
+                    .request(method.clone(), &path)
+                    .header("Content-Type", "application/x-yaml")
+                    .body(not_utf8.clone()),
+            )
+            .await;
+        let message = reply.error(StatusCode::BAD_REQUEST);
+        assert_eq!(
+            message, "Bad Request: the body is not UTF-8 text (byte 13)",
+            "{method} {path}"
+        );
+        // the SDKs' check and the CLI read the diagnostics of a 400
+        assert_eq!(
+            reply.json()["diagnostics"],
+            json!([{"summary": "the body is not UTF-8 text (byte 13)", "severity": "error"}]),
+            "{method} {path}"
+        );
+    }
+    let definition = server.call(Method::GET, E, None).await;
+    assert_eq!(definition.header("Pulumi-ESC-Revision"), "1");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_zero_count_is_the_default_page() {
+    let (server, _dir) = sqlite_server().await;
+    create_env(&server, "app", "dev").await;
+    for value in 1..=3 {
+        let yaml = format!("values:\n  a: {value}\n");
+        assert_eq!(
+            patch_yaml(&server, E, &yaml, None).await.status,
+            StatusCode::OK
+        );
+    }
+    let tagged = server
+        .call(
+            Method::POST,
+            &format!("{E}/versions/tags"),
+            Some(r#"{"name":"first","revision":1}"#),
+        )
+        .await;
+    assert_eq!(tagged.status, StatusCode::NO_CONTENT, "{}", tagged.body);
+    for name in ["a", "b"] {
+        let body = format!(r#"{{"name":"{name}","value":"v"}}"#);
+        let created = server
+            .call(Method::POST, &format!("{E}/tags"), Some(&body))
+            .await;
+        assert_eq!(created.status, StatusCode::OK, "{}", created.body);
+    }
+    let revisions = server
+        .call(Method::GET, &format!("{E}/versions?count=0&before=0"), None)
+        .await
+        .json();
+    assert_eq!(revisions.as_array().unwrap().len(), 4, "{revisions}");
+    let revision_tags = server
+        .call(Method::GET, &format!("{E}/versions/tags?count=0"), None)
+        .await
+        .json();
+    assert_eq!(
+        revision_tags,
+        json!({"tags": [revision_tags["tags"][0].clone(), revision_tags["tags"][1].clone()], "nextToken": ""})
+    );
+    assert_eq!(revision_tags["tags"][0]["name"], "first");
+    assert_eq!(revision_tags["tags"][1]["name"], "latest");
+    let env_tags = server
+        .call(Method::GET, &format!("{E}/tags?count=0"), None)
+        .await
+        .json();
+    assert_eq!(env_tags["nextToken"], "0", "{env_tags}");
+    assert_eq!(env_tags["tags"].as_object().unwrap().len(), 2, "{env_tags}");
+    server.stop().await;
+}
