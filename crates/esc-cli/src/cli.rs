@@ -503,6 +503,65 @@ pub(crate) struct ServeArgs {
     /// addresses (local development only; HTTPS is required otherwise)
     #[arg(long)]
     pub(crate) allow_insecure_loopback_http: bool,
+    /// How often the server looks for due rotation schedules, as a duration
+    /// such as 30s, 5m or 1h (1s to 24h)
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = schedule_interval)]
+    pub(crate) schedule_interval: std::time::Duration,
+    /// The most rotation schedules run per look (1 to 10000); the rest wait
+    /// for the next ones
+    #[arg(long, value_name = "N", default_value_t = 16,
+          value_parser = clap::value_parser!(u32).range(1..=MAX_SCHEDULES_PER_TICK))]
+    pub(crate) schedules_per_tick: u32,
+    /// How often the OIDC signing keys' rotation rules run and the key set
+    /// is reloaded from the database, as a duration such as 5m (1s to 1h)
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = key_maintenance_interval)]
+    pub(crate) key_maintenance_interval: std::time::Duration,
+}
+
+/// `--schedules-per-tick` at most.
+const MAX_SCHEDULES_PER_TICK: i64 = 10_000;
+
+/// `--schedule-interval`: 1 s (a shorter one only loads the database) to
+/// 24 h (a daily schedule would run late).
+fn schedule_interval(text: &str) -> Result<std::time::Duration, String> {
+    duration_between(text, 1, 24 * 3600)
+}
+
+/// `--key-maintenance-interval`: 1 s to 1 h (the rules publish a new key
+/// a day before using it, so rounds must come well within that).
+fn key_maintenance_interval(text: &str) -> Result<std::time::Duration, String> {
+    duration_between(text, 1, 3600)
+}
+
+/// A Go duration (`90s`, `5m`, `1h30m`) from `min_secs` to `max_secs`.
+fn duration_between(
+    text: &str,
+    min_secs: u64,
+    max_secs: u64,
+) -> Result<std::time::Duration, String> {
+    let duration = esc_server::parse_go_duration(text)
+        .map_err(|why| format!("{why}: use a duration such as 30s, 5m or 1h"))?;
+    let (min, max) = (
+        std::time::Duration::from_secs(min_secs),
+        std::time::Duration::from_secs(max_secs),
+    );
+    if duration < min || duration > max {
+        return Err(format!(
+            "must be from {} to {}",
+            go_seconds(min_secs),
+            go_seconds(max_secs)
+        ));
+    }
+    Ok(duration)
+}
+
+/// Whole seconds as a short duration text (`1s`, `1h`, `24h`).
+fn go_seconds(secs: u64) -> String {
+    match secs {
+        s if s % 3600 == 0 => format!("{}h", s / 3600),
+        s if s % 60 == 0 => format!("{}m", s / 60),
+        s => format!("{s}s"),
+    }
 }
 
 impl std::fmt::Debug for LoginArgs {

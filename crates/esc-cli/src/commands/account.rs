@@ -142,6 +142,9 @@ pub(super) async fn serve(
         public_url: args.public_url,
         admin_login: args.admin,
         allow_insecure_loopback_http: args.allow_insecure_loopback_http,
+        schedule_interval: args.schedule_interval,
+        schedules_per_tick: args.schedules_per_tick,
+        key_maintenance_interval: args.key_maintenance_interval,
         ..esc_server::ServeConfig::default()
     };
     // The binary subscribes to the libraries' events (`ESC_LOG`, default info).

@@ -13,6 +13,7 @@ mod referrers;
 mod remote;
 mod run;
 mod schedules;
+mod serve;
 mod terminal;
 mod webhooks;
 
