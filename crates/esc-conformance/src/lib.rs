@@ -228,7 +228,8 @@ pub fn print_case(out: &CaseOutput) -> String {
         }
     }
     let json = |v: &Option<PlainValue>| match v {
-        Some(v) => v.to_json().unwrap_or_else(|e| format!("<{e}>")),
+        // Number texts JSON cannot carry (`+Inf`): the debug form instead.
+        Some(v) => v.to_json().unwrap_or_else(|_| format!("{v:?}")),
         None => "-".to_string(),
     };
     let _ = writeln!(text, "checkJson: {}", json(&out.check_json));
@@ -363,7 +364,8 @@ fn patch_value_json(v: &PlainValue) -> PlainValue {
 fn show(v: Option<&PlainValue>) -> String {
     match v {
         None => "(absent)".into(),
-        Some(v) => v.to_json().unwrap_or_else(|e| format!("<{e}>")),
+        // Number texts JSON cannot carry (`+Inf`): the debug form instead.
+        Some(v) => v.to_json().unwrap_or_else(|_| format!("{v:?}")),
     }
 }
 

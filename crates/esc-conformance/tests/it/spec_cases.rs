@@ -240,3 +240,254 @@ evalJSONRevealed: {"x":1}
     )
     .await;
 }
+
+#[tokio::test]
+async fn builtin_argument_shapes() {
+    // §3: load-time shape errors at the argument; the call is unknown.
+    let text = "values:
+  o1: {fn::open: 1}
+  o2: {fn::open: {inputs: {}}}
+  o3: {fn::open: {provider: test}}
+  o4: {fn::open: {provider: [x], inputs: {}}}
+  o5: {fn::open::nope: {}}
+  r1: {fn::rotate: 1}
+  r2: {fn::rotate::swap: 1}
+  r3: {fn::rotate::swap: {inputs: {}, state: 1}}
+  r4: {fn::rotate::nope: {inputs: {}}}
+  j1: {fn::join: [\",\"]}
+  s1: {fn::split: [a, b, c]}
+  c1: {fn::concat: x}
+  v1: {fn::validate: 1}
+";
+    check_texts(
+        text,
+        &[],
+        r#"load: E the argument to fn::open must be an object containing 'provider' and 'inputs' @case values.o1["fn::open"]
+load: E missing provider name ('provider') @case values.o2["fn::open"]
+load: E missing provider inputs ('inputs') @case values.o3["fn::open"]
+load: E provider name must be a string literal @case values.o4["fn::open"].provider
+load: E the argument to fn::rotate must be an object containing 'provider', 'inputs' and 'state' @case values.r1["fn::rotate"]
+load: E the argument to fn::rotate must be an object containing 'inputs' and 'state' @case values.r2["fn::rotate::swap"]
+load: E rotation state must be an object literal @case values.r3["fn::rotate::swap"].state
+load: E the argument to fn::join must be a two-valued list @case values.j1["fn::join"]
+load: E the argument to fn::split must be a two-valued list @case values.s1["fn::split"]
+load: E the argument to fn::concat must be an array of arrays @case values.c1["fn::concat"]
+load: E the argument to fn::validate must be an object containing 'schema' and 'value' @case values.v1["fn::validate"]
+check: E expected array, got string @case values.c1["fn::concat"]
+check: E unknown provider "nope" @case values.o5
+check: E expected object, got number @case values.r3["fn::rotate::swap"].state
+check: E expected null, got number @case values.r3["fn::rotate::swap"].state
+check: E exactly one subschema must match @case values.r3["fn::rotate::swap"].state
+check: E unknown rotator "nope" @case values.r4
+eval: E expected array, got string @case values.c1["fn::concat"]
+eval: E unknown provider "nope" @case values.o5
+eval: E expected object, got number @case values.r3["fn::rotate::swap"].state
+eval: E expected null, got number @case values.r3["fn::rotate::swap"].state
+eval: E exactly one subschema must match @case values.r3["fn::rotate::swap"].state
+eval: E unknown rotator "nope" @case values.r4
+checkJson: {"c1":"[unknown]","j1":"[unknown]","o1":"[unknown]","o2":"[unknown]","o3":"[unknown]","o4":"[unknown]","o5":"[unknown]","r1":"[unknown]","r2":"[unknown]","r3":"[unknown]","r4":"[unknown]","s1":"[unknown]","v1":"[unknown]"}
+evalJsonRedacted: {"c1":"[unknown]","j1":"[unknown]","o1":"[unknown]","o2":"[unknown]","o3":"[unknown]","o4":"[unknown]","o5":"[unknown]","r1":"[unknown]","r2":"[unknown]","r3":"[unknown]","r4":"[unknown]","s1":"[unknown]","v1":"[unknown]"}
+evalJSONRevealed: {"c1":"[unknown]","j1":"[unknown]","o1":"[unknown]","o2":"[unknown]","o3":"[unknown]","o4":"[unknown]","o5":"[unknown]","r1":"[unknown]","r2":"[unknown]","r3":"[unknown]","r4":"[unknown]","s1":"[unknown]","v1":"[unknown]"}
+"#,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn decoding_error_texts() {
+    // §3: Go's texts: base64 `illegal base64 data at input byte N`,
+    // json.Decoder's `EOF` / `unexpected EOF` / `invalid character ...`,
+    // envelope checks `EOF` (under 16 bytes) then `invalid header`;
+    // fromJSON ignores trailing text; split/concat edge results.
+    let text = r#"values:
+  b1: {fn::fromBase64: "a"}
+  b2: {fn::fromBase64: "aGk=x"}
+  j1: {fn::fromJSON: ""}
+  j2: {fn::fromJSON: "{"}
+  j3: {fn::fromJSON: "x"}
+  j4: {fn::fromJSON: "[1,]"}
+  j5: {fn::fromJSON: "[1.50, -0] trailing"}
+  c1: {fn::secret: {ciphertext: "abc!"}}
+  c2: {fn::secret: {ciphertext: "AAAAAAAAAAAAAAAAAAAAAA=="}}
+  c3: {fn::secret: {ciphertext: "aHVudGVyMjM="}}
+  s1: {fn::split: ["", "abc"]}
+  s2: {fn::split: [",", ""]}
+  k1: {fn::concat: []}
+"#;
+    // In evaluation order: members by key.
+    let expected_diags = [
+        r#"E decoding base64 string: illegal base64 data at input byte 0 @case values.b1"#,
+        r#"E decoding base64 string: illegal base64 data at input byte 4 @case values.b2"#,
+        r#"E invalid ciphertext: illegal base64 data at input byte 3 @case values.c1"#,
+        r#"E invalid ciphertext: invalid header @case values.c2"#,
+        r#"E invalid ciphertext: EOF @case values.c3"#,
+        r#"E decoding JSON string: EOF @case values.j1"#,
+        r#"E decoding JSON string: unexpected EOF @case values.j2"#,
+        r#"E decoding JSON string: invalid character 'x' looking for beginning of value @case values.j3"#,
+        r#"E decoding JSON string: invalid character ']' looking for beginning of value @case values.j4"#,
+    ];
+    let mut expected = String::new();
+    for phase in ["check", "eval"] {
+        for d in expected_diags {
+            expected.push_str(&format!("{phase}: {d}\n"));
+        }
+    }
+    let values = r#"{"b1":"[unknown]","b2":"[unknown]","c1":"[secret]","c2":"[secret]","c3":"[secret]","j1":"[unknown]","j2":"[unknown]","j3":"[unknown]","j4":"[unknown]","j5":[1.50,-0],"k1":[],"s1":["a","b","c"],"s2":[""]}"#;
+    expected.push_str(&format!(
+        "checkJson: {values}\nevalJsonRedacted: {values}\n"
+    ));
+    expected.push_str(r#"evalJSONRevealed: {"b1":"[unknown]","b2":"[unknown]","c1":"[unknown]","c2":"[unknown]","c3":"[unknown]","j1":"[unknown]","j2":"[unknown]","j3":"[unknown]","j4":"[unknown]","j5":[1.50,-0],"k1":[],"s1":["a","b","c"],"s2":[""]}"#);
+    expected.push('\n');
+    check_texts(text, &[], &expected).await;
+}
+
+#[tokio::test]
+async fn string_forms_and_json() {
+    // §2.3: string forms quote nested values with Go's strconv.Quote
+    // (C0 bytes as \x.., escapes multiply) and use own keys only;
+    // fn::toJSON uses merged keys; `$$` is `$` in every string.
+    let base = "values:\n  obj:\n    inherited: yes\n";
+    let text = r#"imports:
+  - base
+values:
+  obj:
+    z: 1
+    b: [x, "q\"", null, true]
+    n: null
+  ts: {fn::toString: "${obj}"}
+  tj: {fn::toJSON: "${obj}"}
+  interp: "v=${obj.b} ${obj.n}|${obj.z}"
+  esc: "\t\x01é"
+  escs: {fn::toString: ["${esc}"]}
+  p: pa$$word
+"#;
+    let values = r#"{"esc":"\t\u0001é","escs":"\"\\t\\x01é\"","interp":"v=\"x\",\"q\\\"\",\"\",\"true\" |1","obj":{"b":["x","q\"",null,true],"inherited":"yes","n":null,"z":1},"p":"pa$word","tj":"{\"b\":[\"x\",\"q\\\"\",null,true],\"inherited\":\"yes\",\"n\":null,\"z\":1}","ts":"\"b\"=\"\\\"x\\\",\\\"q\\\\\\\"\\\",\\\"\\\",\\\"true\\\"\",\"n\"=\"\",\"z\"=\"1\""}"#;
+    check_texts(
+        text,
+        &[("base", base)],
+        &format!("checkJson: {values}\nevalJsonRedacted: {values}\nevalJSONRevealed: {values}\n"),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn accessing_unknowns_and_secrets() {
+    // §2.2: an unknown is walked through its schema (the `schema` test
+    // provider in check mode); `fn::secret` is transparent to accessors
+    // (plaintext: a string receiver; ciphertext: `internal error: no
+    // receiver`); `did you mean` among own keys.
+    let text = "values:
+  o: {fn::open::schema: {}}
+  a1: ${o.number.x}
+  a2: ${o.array.x}
+  a3: ${o.tuple[5]}
+  a4: ${o.map[0]}
+  a5: ${o.anyOf.x}
+  a6: ${o.never.x}
+  a7: ${o.ref.baz}
+  s: {fn::secret: abc}
+  c: {fn::secret: {ciphertext: ZXNjeAAAAAHo9e705fKyKo30VQ==}}
+  a8: ${s.x}
+  a9: ${c.x}
+  a10: ${a1x}
+  a11: ${oo}
+";
+    let got = run("case", text, &[], Overrides::default()).await;
+    let check: Vec<_> = got
+        .lines()
+        .filter(|l| l.starts_with("check: "))
+        .map(|l| {
+            let (head, rest) = l.split_once(" @case ").unwrap();
+            format!("{head} {}", rest.rsplit(' ').next().unwrap())
+        })
+        .collect();
+    assert_eq!(
+        check,
+        [
+            "check: E receiver must be an array or an object values.a1",
+            // distance 1 < (3 + 1) / 2 for both `a1` and `a10`: the first
+            // in key order wins
+            r#"check: E unknown property "a1x"; did you mean "a1"? values.a10"#,
+            // `o` is at distance 1, not < (2 + 1) / 2: no suggestion
+            r#"check: E unknown property "oo" values.a11"#,
+            "check: E cannot access an array element using a property name values.a2",
+            "check: E array index 5 out-of-bounds for array of length 2 values.a3",
+            "check: E cannot access an object property using an integer index values.a4",
+            "check: E receiver must be an array or an object values.a5",
+            "check: E receiver must be an array or an object values.a6",
+            "check: E receiver must be an array or an object values.a8",
+            "check: E internal error: no receiver values.a9",
+        ],
+        "{got}"
+    );
+}
+
+#[tokio::test]
+async fn final_values_warn_when_overridden() {
+    // §3 fn::final: an own property overriding a final base warns at the
+    // overriding expression and the base stays; references stay final.
+    check_texts(
+        "imports:\n  - f\nvalues:\n  a: 2\n  b:\n    c: 3\n  d: ${a}\n",
+        &[(
+            "f",
+            "values:\n  a:\n    fn::final: 1\n  b:\n    fn::final:\n      c: 1\n",
+        )],
+        r#"check: W cannot override final value @case values.a
+check: W cannot override final value @case values.b
+eval: W cannot override final value @case values.a
+eval: W cannot override final value @case values.b
+checkJson: {"a":1,"b":{"c":1},"d":1}
+evalJsonRedacted: {"a":1,"b":{"c":1},"d":1}
+evalJSONRevealed: {"a":1,"b":{"c":1},"d":1}
+"#,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn rotate_paths_select_calls() {
+    // §5.2: paths are relative to `values` (normalised: bare segments of
+    // [A-Za-z0-9_], else ["..."]); only selected calls rotate and patch.
+    let text = r#"values:
+  examples:
+    not-rotated:
+      fn::rotate::swap:
+        inputs: {}
+        state: {a: a, b: b}
+    subscript-path:
+      - fn::rotate::swap:
+          inputs: {}
+          state: {a: a, b: b}
+    deeply:
+      nested:
+      - quoted "property":
+          path:
+            fn::rotate::swap:
+              inputs: {}
+              state: {a: a, b: b}
+"#;
+    let overrides = Overrides {
+        rotate: true,
+        rotate_paths: vec![
+            r#"examples["subscript-path"][0]"#.to_string(),
+            r#"examples.deeply.nested[0]["quoted \"property\""].path"#.to_string(),
+            // Prefixed with `values.` once more: selects nothing.
+            "values.examples.not-rotated".to_string(),
+        ],
+        ..Overrides::default()
+    };
+    let got = run("case", text, &[], overrides).await;
+    let tail: Vec<_> = got
+        .lines()
+        .filter(|l| l.starts_with("rotateJson") || l.starts_with("patch "))
+        .collect();
+    assert_eq!(
+        tail,
+        [
+            r#"rotateJson: {"examples":{"deeply":{"nested":[{"quoted \"property\"":{"path":{"a":"b","b":"a"}}}]},"not-rotated":{"a":"a","b":"b"},"subscript-path":[{"a":"b","b":"a"}]}}"#,
+            r#"patch values.examples.deeply.nested[0]["quoted \"property\""].path["fn::rotate::swap"].state: {"a":"b","b":"a"}"#,
+            r#"patch values.examples["subscript-path"][0]["fn::rotate::swap"].state: {"a":"b","b":"a"}"#,
+        ],
+        "{got}"
+    );
+}
