@@ -81,8 +81,15 @@ impl Dispatcher {
         let shared = Shared {
             store,
             client: Client::new(&config),
-            permits: Arc::new(Semaphore::new(config.max_concurrent_deliveries.max(1))),
-            retry_slots: Arc::new(Semaphore::new(config.max_waiting_retries)),
+            // (Semaphore::new panics above MAX_PERMITS)
+            permits: Arc::new(Semaphore::new(
+                config
+                    .max_concurrent_deliveries
+                    .clamp(1, Semaphore::MAX_PERMITS),
+            )),
+            retry_slots: Arc::new(Semaphore::new(
+                config.max_waiting_retries.min(Semaphore::MAX_PERMITS),
+            )),
             closing: watch::Sender::new(false),
             pending: Pending::default(),
             config,
@@ -388,4 +395,21 @@ pub(crate) fn record_of(delivery: &esc_store::WebhookDelivery) -> ServiceResult<
         response_headers: field("responseHeaders"),
         response_body: field("responseBody"),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_wait_doubles_and_saturates() {
+        let second = Duration::from_secs(1);
+        assert_eq!(backoff(second, 1), second);
+        assert_eq!(backoff(second, 2), 2 * second);
+        assert_eq!(backoff(second, 3), 4 * second);
+        // the exponent stops at 16, the product at Duration::MAX
+        assert_eq!(backoff(second, u32::MAX), 65_536 * second);
+        assert_eq!(backoff(Duration::MAX, 9), Duration::MAX);
+        assert_eq!(backoff(Duration::ZERO, 9), Duration::ZERO);
+    }
 }
