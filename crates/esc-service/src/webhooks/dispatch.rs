@@ -261,6 +261,10 @@ async fn deliver_with_retries(
             Err(_) => return,
         };
         drop(slot);
+        // closed while waiting for a permit
+        if *shared.closing.borrow() {
+            return;
+        }
         attempt += 1;
     }
 }
