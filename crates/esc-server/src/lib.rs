@@ -119,6 +119,14 @@ fn routes(state: AppState) -> Router {
             post(environments::check),
         )
         .route(
+            "/api/esc/environments/{org}/yaml/open",
+            post(environments::open_yaml),
+        )
+        .route(
+            "/api/esc/environments/{org}/yaml/open/{session}",
+            get(environments::read_yaml_session),
+        )
+        .route(
             E,
             get(environments::definition)
                 .head(environments::head)
@@ -187,6 +195,7 @@ fn routes(state: AppState) -> Router {
             get(drafts::get).patch(drafts::update),
         )
         .route(&env_path("/drafts/{id}/open"), post(drafts::open))
+        .route(&env_path("/open/request"), post(drafts::open_request))
         .route(
             "/api/change-requests/{org}/{id}/submit",
             post(drafts::submit),

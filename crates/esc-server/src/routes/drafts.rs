@@ -145,6 +145,37 @@ pub(crate) async fn open(
     Ok(json_response(StatusCode::OK, &Opened { id: opened.id }))
 }
 
+/// Body of `POST E/open/request`: how long the grant and the access last.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct OpenRequest {
+    #[serde(default)]
+    grant_expiration_seconds: Option<u64>,
+    #[serde(default)]
+    access_duration_seconds: Option<u64>,
+}
+
+/// `POST E/open/request` (#55): this server has no gated opens, so every
+/// environment answers as spec/API.md § 5.12 says for one without them
+/// (400), once the environment is known to exist and be readable.
+pub(crate) async fn open_request(
+    State(state): State<AppState>,
+    Authed(caller): Authed,
+    segments: Segments,
+    body: RawBody,
+) -> Result<Response, ApiError> {
+    let request: OpenRequest = body.json()?;
+    let _ = (
+        request.grant_expiration_seconds,
+        request.access_duration_seconds,
+    );
+    let env = segments.env();
+    state.service.environment(&caller, &env).await?;
+    Err(ApiError::bad_request(format!(
+        "environment '{env}' has no gated opens: open it directly"
+    )))
+}
+
 /// 54. `POST /api/change-requests/{org}/{id}/submit` → 204 once applied.
 pub(crate) async fn submit(
     State(state): State<AppState>,

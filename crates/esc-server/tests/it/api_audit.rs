@@ -714,3 +714,88 @@ async fn a_zero_count_is_the_default_page() {
     assert_eq!(env_tags["tags"].as_object().unwrap().len(), 2, "{env_tags}");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn p2_opens_this_server_does_not_keep_say_so_clearly() {
+    let (server, _dir) = sqlite_server().await;
+    create_env(&server, "app", "dev").await;
+
+    // 19/20: anonymous YAML opens
+    let opened = server
+        .send(
+            server
+                .request(Method::POST, "/api/esc/environments/acme/yaml/open")
+                .body("values:\n  a: 1\n"),
+        )
+        .await;
+    assert!(
+        opened
+            .error(StatusCode::NOT_IMPLEMENTED)
+            .contains("opening an anonymous YAML definition is not supported"),
+        "{}",
+        opened.body
+    );
+    let read = server
+        .call(
+            Method::GET,
+            "/api/esc/environments/acme/yaml/open/abc?property=a",
+            None,
+        )
+        .await;
+    assert!(
+        read.error(StatusCode::NOT_FOUND).contains("open session"),
+        "{}",
+        read.body
+    );
+    let anonymous = server
+        .send(server.client.post(format!(
+            "{}/api/esc/environments/acme/yaml/open",
+            server.url
+        )))
+        .await;
+    anonymous.error(StatusCode::UNAUTHORIZED);
+
+    // 55: no environment here has gated opens
+    let request = r#"{"grantExpirationSeconds":90000,"accessDurationSeconds":259200}"#;
+    let refused = server
+        .call(Method::POST, &format!("{E}/open/request"), Some(request))
+        .await;
+    assert_eq!(
+        refused.error(StatusCode::BAD_REQUEST),
+        "Bad Request: environment 'acme/app/dev' has no gated opens: open it directly"
+    );
+    let unknown = server
+        .call(
+            Method::POST,
+            "/api/esc/environments/acme/app/nope/open/request",
+            Some(request),
+        )
+        .await;
+    unknown.error(StatusCode::NOT_FOUND);
+    let malformed = server
+        .call(
+            Method::POST,
+            &format!("{E}/open/request"),
+            Some(r#"{"grantExpirationSeconds":"long"}"#),
+        )
+        .await;
+    assert!(
+        malformed
+            .error(StatusCode::BAD_REQUEST)
+            .contains("invalid JSON body")
+    );
+    // the session read beside it still works
+    let id = server
+        .call(Method::POST, &format!("{E}/open"), None)
+        .await
+        .json()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let session = server
+        .call(Method::GET, &format!("{E}/open/{id}"), None)
+        .await;
+    assert_eq!(session.status, StatusCode::OK, "{}", session.body);
+    assert_eq!(session.body, "{}\n");
+    server.stop().await;
+}
