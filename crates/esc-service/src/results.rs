@@ -21,7 +21,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use esc_store::{EnvRef, EnvironmentCipher, ResolvedRevision};
+use esc_store::{EnvRef, EnvironmentCipher, ResolvedRevision, Timestamp};
 
 use crate::cache::SessionResult;
 use crate::names::Version;
@@ -55,6 +55,48 @@ pub(crate) struct CachedResult {
     pub(crate) cipher: Arc<EnvironmentCipher>,
     /// The Environment JSON, as a value and as text.
     pub(crate) result: SessionResult,
+    /// The result as stored in the store for sessions to share, once a
+    /// session wrote it.
+    pub(crate) stored: StoredResult,
+}
+
+/// Where the store keeps a result for sessions to share: its id and until
+/// when it is kept (sessions expiring later cannot point to it).
+#[derive(Default)]
+pub(crate) struct StoredResult(Mutex<Option<(String, Timestamp)>>);
+
+impl StoredResult {
+    /// The id of the stored result, if it is kept until `expires` at least.
+    pub(crate) fn usable_until(&self, expires: Timestamp) -> Option<String> {
+        self.lock()
+            .as_ref()
+            .filter(|(_, keep_until)| keep_until.unix_millis() >= expires.unix_millis())
+            .map(|(id, _)| id.clone())
+    }
+
+    /// Remembers a result stored (committed) until `keep_until`, unless one
+    /// kept longer is known.
+    pub(crate) fn remember(&self, id: String, keep_until: Timestamp) {
+        let mut stored = self.lock();
+        if stored
+            .as_ref()
+            .is_none_or(|(_, known)| known.unix_millis() < keep_until.unix_millis())
+        {
+            *stored = Some((id, keep_until));
+        }
+    }
+
+    /// Forgets `id` (the store no longer has it).
+    pub(crate) fn forget(&self, id: &str) {
+        let mut stored = self.lock();
+        if stored.as_ref().is_some_and(|(known, _)| known == id) {
+            *stored = None;
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Option<(String, Timestamp)>> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
 }
 
 impl CachedResult {

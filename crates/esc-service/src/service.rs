@@ -10,7 +10,8 @@ use esc_store::{
     Author, EnvRef, Environment, EnvironmentCipher, EnvironmentTag, EnvironmentTagUpdate,
     NewAccessToken, NewAuditEvent, NewRotationEvent, Page, PathRotation, Plaintext,
     ResolvedRevision, Revision, RevisionAt, RevisionContent, RevisionTag, RotationEvent,
-    RotationStatus, SettingsUpdate, Store, StoreError, Timestamp, open_secret, seal_secret,
+    RotationStatus, SettingsUpdate, SharedResult, Store, StoreError, Timestamp, open_secret,
+    seal_secret,
 };
 use esc_syntax::{Diagnostic, Severity};
 
@@ -181,6 +182,11 @@ const DEFINITION_CACHE_ENTRIES: usize = 1024;
 /// Source bytes of the cached definitions (parsed trees take several times
 /// more).
 const DEFINITION_CACHE_BYTES: usize = 16 << 20;
+
+/// How much longer than the session that stored it a shared session
+/// result is kept, so that the sessions opened meanwhile point to it (see
+/// [`Service::open`]).
+const SHARED_RESULT_WINDOW: Duration = Duration::from_secs(600);
 
 /// Evaluated results of provider-free environments kept per service (see
 /// [`ResultCache`]).
@@ -659,18 +665,19 @@ impl Service {
             Some(cached) => self.current_result(caller, &key, cached).await?,
             None => None,
         };
-        let (revision, cipher, result) = match remembered.as_deref() {
-            Some(CachedResult {
-                dependencies,
-                cipher,
-                result,
-            }) => {
-                let Some(root) = dependencies.first() else {
+        let (revision, cipher, result, shared) = match remembered {
+            Some(cached) => {
+                let Some(root) = cached.dependencies.first() else {
                     return Err(ServiceError::Internal(
                         "a remembered result without its environment".into(),
                     ));
                 };
-                (root.resolved.number, cipher.clone(), result.clone())
+                (
+                    root.resolved.number,
+                    cached.cipher.clone(),
+                    cached.result.clone(),
+                    Some(cached),
+                )
             }
             None => self.evaluate_for_open(caller, key).await?,
         };
@@ -683,25 +690,86 @@ impl Service {
             "environment.open",
             &format!("revision {revision}"),
         );
-        let id = self
-            .inner
-            .store
-            .create_session(
-                env,
-                &cipher,
-                revision,
-                result.json.as_bytes(),
-                expires,
-                Some(&event),
-            )
-            .await
-            .map_err(|error| with_env_name(error, env))?;
+        let id = match shared {
+            Some(cached) => {
+                self.create_shared_session(env, &cached, revision, expires, &event)
+                    .await?
+            }
+            None => self
+                .inner
+                .store
+                .create_session(
+                    env,
+                    &cipher,
+                    revision,
+                    result.json.as_bytes(),
+                    expires,
+                    Some(&event),
+                )
+                .await
+                .map_err(|error| with_env_name(error, env))?,
+        };
         self.inner.sessions.insert(&id, env, expires, result);
         Ok(OpenedSession {
             id,
             revision,
             expires,
         })
+    }
+
+    /// Stores a session of a remembered result: pointing to the result
+    /// already in the store if it is kept long enough, else storing it for
+    /// this session and those of the next [`SHARED_RESULT_WINDOW`] (an
+    /// open then writes a small row and its audit event, not the sealed
+    /// result).
+    async fn create_shared_session(
+        &self,
+        env: &EnvRef,
+        cached: &CachedResult,
+        revision: u64,
+        expires: Timestamp,
+        event: &NewAuditEvent,
+    ) -> ServiceResult<String> {
+        let store = &self.inner.store;
+        if let Some(result_id) = cached.stored.usable_until(expires) {
+            match store
+                .create_shared_session(
+                    env,
+                    &cached.cipher,
+                    revision,
+                    SharedResult::Stored(&result_id),
+                    expires,
+                    Some(event),
+                )
+                .await
+            {
+                Ok(session) => return Ok(session.id),
+                // purged meanwhile (or the environment is gone): store it
+                // again below, which tells the two apart
+                Err(StoreError::NotFound { .. }) => cached.stored.forget(&result_id),
+                Err(other) => return Err(with_env_name(other, env)),
+            }
+        }
+        let keep_until = expires
+            .plus_millis(i64::try_from(SHARED_RESULT_WINDOW.as_millis()).unwrap_or(i64::MAX));
+        let session = store
+            .create_shared_session(
+                env,
+                &cached.cipher,
+                revision,
+                SharedResult::New {
+                    result: cached.result.json.as_bytes(),
+                    keep_until,
+                },
+                expires,
+                Some(event),
+            )
+            .await
+            .map_err(|error| with_env_name(error, env))?;
+        // only now: a session pointing to it before its commit could be
+        // left pointing to nothing if that commit failed
+        cached.stored.remember(session.result_id, keep_until);
+        Ok(session.id)
     }
 
     /// `cached` if every selector it was evaluated from still names the
@@ -739,12 +807,18 @@ impl Service {
 
     /// Reads and evaluates the revision `key` names; remembers the result
     /// when no provider or rotator was asked for. Returns the revision
-    /// number, the environment's cipher and the result.
+    /// number, the environment's cipher, the result and, when remembered,
+    /// the remembered entry.
     async fn evaluate_for_open(
         &self,
         caller: &Caller,
         key: ResultKey,
-    ) -> ServiceResult<(u64, Arc<EnvironmentCipher>, SessionResult)> {
+    ) -> ServiceResult<(
+        u64,
+        Arc<EnvironmentCipher>,
+        SessionResult,
+        Option<Arc<CachedResult>>,
+    )> {
         let env = &key.env;
         // the definition and the data key in one statement
         let (content, cipher) = self
@@ -777,16 +851,16 @@ impl Service {
                 },
             });
             dependencies.extend(imports);
-            self.inner.results.insert(
-                key,
-                Arc::new(CachedResult {
-                    dependencies,
-                    cipher: cipher.clone(),
-                    result: result.clone(),
-                }),
-            );
+            let cached = Arc::new(CachedResult {
+                dependencies,
+                cipher: cipher.clone(),
+                result: result.clone(),
+                stored: Default::default(),
+            });
+            self.inner.results.insert(key, cached.clone());
+            return Ok((revision, cipher, result, Some(cached)));
         }
-        Ok((revision, cipher, result))
+        Ok((revision, cipher, result, None))
     }
 
     /// An opened environment's JSON, or the `Value` JSON at `property`.

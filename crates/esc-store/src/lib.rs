@@ -49,4 +49,6 @@ pub use sql::members::{
 pub use sql::referrers::NewestDefinition;
 pub use sql::{Location, MASTER_KEY_FILE, SqlStore};
 pub use sqlite::DATABASE_FILE;
-pub use store::{ResolvedRevision, SecretReencryptor, Store, StoreResult};
+pub use store::{
+    ResolvedRevision, SecretReencryptor, SharedResult, SharedSession, Store, StoreResult,
+};

@@ -38,6 +38,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "environment drafts",
         sql: include_str!("migrations/0004_drafts.sql"),
     },
+    Migration {
+        version: 5,
+        name: "shared session results",
+        sql: include_str!("migrations/0005_shared_session_results.sql"),
+    },
 ];
 
 /// The newest schema version this build knows.

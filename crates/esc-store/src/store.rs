@@ -62,6 +62,30 @@ pub struct ResolvedRevision {
     pub number: u64,
 }
 
+/// The result of a session written by [`Store::create_shared_session`].
+pub enum SharedResult<'a> {
+    /// Store `result` now, for this session and for later sessions of the
+    /// environment expiring no later than `keep_until` (at least the
+    /// session's own expiry).
+    New {
+        /// The evaluated result (plaintext; sealed by the store).
+        result: &'a [u8],
+        /// Until when the stored result is kept.
+        keep_until: Timestamp,
+    },
+    /// The result stored earlier under this id ([`SharedSession::result_id`]).
+    Stored(&'a str),
+}
+
+/// A session written by [`Store::create_shared_session`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SharedSession {
+    /// The session id (as [`Store::create_session`] returns).
+    pub id: String,
+    /// The id of the stored result it reads, for later sessions.
+    pub result_id: String,
+}
+
 /// Persistence of everything the service keeps. Object-safe: use `Arc<dyn Store>`.
 #[async_trait]
 pub trait Store: Send + Sync {
@@ -369,9 +393,24 @@ pub trait Store: Send + Sync {
         expires: Timestamp,
         audit: Option<&NewAuditEvent>,
     ) -> StoreResult<String>;
+    /// As [`Store::create_session`], the result written once and shared by
+    /// sessions (an open of an unchanged environment then writes a small
+    /// row and its audit event). With [`SharedResult::Stored`], `NotFound`
+    /// (and nothing written, the audit event neither) if that result is
+    /// gone, of another environment, or kept for less long than `expires`.
+    async fn create_shared_session(
+        &self,
+        env: &EnvRef,
+        cipher: &EnvironmentCipher,
+        revision: u64,
+        result: SharedResult<'_>,
+        expires: Timestamp,
+        audit: Option<&NewAuditEvent>,
+    ) -> StoreResult<SharedSession>;
     /// A session's result. `NotFound` if unknown, expired, or of another environment.
     async fn session(&self, env: &EnvRef, id: &str) -> StoreResult<Plaintext>;
-    /// Deletes sessions expired at `now`; returns how many.
+    /// Deletes sessions (and shared session results) expired at `now`;
+    /// returns how many sessions.
     async fn purge_expired_sessions(&self, now: Timestamp) -> StoreResult<u64>;
 
     // ---- access tokens ----

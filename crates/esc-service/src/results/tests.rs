@@ -36,6 +36,7 @@ impl Results {
                 value: Arc::new(PlainValue::string(json)),
                 json: json.into(),
             },
+            stored: Default::default(),
         })
     }
 }

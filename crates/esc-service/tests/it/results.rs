@@ -188,6 +188,87 @@ async fn every_remembered_open_is_still_stored_and_audited() {
     assert_eq!(opens, 4);
 }
 
+/// Sessions of a remembered result point to one stored copy of it: each
+/// still reads back from the database (another server's view) with its
+/// own caller's and revision's values, including after the stored copy
+/// was purged (stored again) and for a session outliving the others.
+#[tokio::test]
+async fn sessions_of_a_remembered_result_share_its_stored_copy() {
+    let f = fixture(ProviderRegistry::new(), Duration::from_secs(5)).await;
+    f.put(
+        "base",
+        "values:\n  a: one\n  s: {fn::secret: base-secret}\n",
+    )
+    .await;
+    let app = f
+        .put(
+            "app",
+            "imports: [app/base]\nvalues:\n  b: ${context.pulumi.user.login}-${a}\n",
+        )
+        .await;
+    let open = |who: &'static str, duration: Option<Duration>| {
+        let service = f.service.clone();
+        let app = app.clone();
+        async move {
+            service
+                .open(&caller(who), &app, &Version::Latest, duration)
+                .await
+                .unwrap()
+                .id
+        }
+    };
+    let stored = |id: String| {
+        let store = f.store.clone();
+        let app = app.clone();
+        async move {
+            store
+                .session(&app, &id)
+                .await
+                .unwrap()
+                .expose_str()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    let mut sessions = Vec::new();
+    for who in ["root", "root", "reader", "root", "reader"] {
+        sessions.push((who, open(who, None).await));
+    }
+    for (who, id) in sessions {
+        let json = stored(id).await;
+        assert!(has(&json, &format!("{who}-one")), "{json}");
+        assert!(has(&json, "base-secret"), "{json}");
+    }
+    // a new revision of the import: the next session stores the new result
+    f.put("base", "values:\n  a: two\n").await;
+    let json = stored(open("root", None).await).await;
+    assert!(has(&json, "root-two"), "{json}");
+    assert!(!has(&json, "base-secret"), "{json}");
+
+    // a week-long session, then the default ones' results expire and are
+    // purged: the long one still reads, and the next open stores it again
+    let long = open("root", Some(Duration::from_secs(7 * 24 * 3600))).await;
+    let short = open("root", None).await;
+    let purged = f
+        .store
+        .purge_expired_sessions(esc_store::Timestamp::now().plus_millis(2 * 3600 * 1000))
+        .await
+        .unwrap();
+    assert_eq!(purged, 7);
+    assert!(f.store.session(&app, &short).await.is_err());
+    assert!(has(&stored(long).await, "root-two"));
+    let purged = f
+        .store
+        .purge_expired_sessions(esc_store::Timestamp::now().plus_millis(8 * 24 * 3600 * 1000))
+        .await
+        .unwrap();
+    assert_eq!(purged, 1);
+    for _ in 0..2 {
+        let json = stored(open("root", None).await).await;
+        assert!(has(&json, "root-two"), "{json}");
+    }
+}
+
 #[tokio::test]
 async fn the_caller_is_part_of_what_is_remembered() {
     let f = fixture(ProviderRegistry::new(), Duration::from_secs(5)).await;

@@ -14,6 +14,7 @@ use crate::model::{
     Organization, Page, Project, SigningKey, Timestamp, Webhook, WebhookDelivery,
     WebhookSecretUpdate, WebhookSpec,
 };
+use crate::store::{SharedResult, SharedSession};
 
 /// Prefix of access token values, so scanners can recognise leaked ones.
 const TOKEN_PREFIX: &str = "esc_";
@@ -124,6 +125,83 @@ pub(super) fn create_session(
     Ok((id, statements))
 }
 
+/// The sealing context of shared session results (bound to their id).
+const SHARED_RESULT_CONTEXT: &str = "session-result";
+
+/// As [`create_session`], for a shared result: the statements store the
+/// result first if it is new, then the session pointing to it, written
+/// only if the result exists for this environment and is kept at least
+/// until the session expires, then the audit event, written only if the
+/// session was. Returns the session id, the result id, and the index of
+/// the session's statement (it changes no row when the session was not
+/// written).
+pub(super) fn create_shared_session(
+    cipher: &EnvironmentCipher,
+    revision: u64,
+    result: SharedResult<'_>,
+    expires: Timestamp,
+    audit: Option<&NewAuditEvent>,
+) -> Result<(SharedSession, usize, Vec<Statement>), StoreError> {
+    let id = hex(&random_bytes::<16>()?);
+    let id_hash = sha256(id.as_bytes());
+    let now = Timestamp::now().unix_millis();
+    let mut statements = Vec::with_capacity(3);
+    let result_id = match result {
+        SharedResult::New { result, keep_until } => {
+            if keep_until.unix_millis() < expires.unix_millis() {
+                return Err(StoreError::invalid(
+                    "a shared session result must be kept at least as long as its session",
+                ));
+            }
+            let result_id = hex(&random_bytes::<16>()?);
+            let sealed = cipher.seal(SHARED_RESULT_CONTEXT, &result_id, result)?;
+            statements.push(Statement {
+                sql: "INSERT INTO session_results (id, env_id, result, created, expires) \
+                      VALUES ($1, $2, $3, $4, $5)",
+                args: args![
+                    result_id.as_str(),
+                    cipher.environment_id(),
+                    sealed,
+                    now,
+                    keep_until.unix_millis()
+                ],
+            });
+            result_id
+        }
+        SharedResult::Stored(result_id) => result_id.to_owned(),
+    };
+    let session_statement = statements.len();
+    statements.push(Statement {
+        sql: "INSERT INTO sessions (id_hash, env_id, revision, result, created, expires, result_id) \
+              SELECT $1, env_id, $2, $3, $4, $5, id FROM session_results \
+              WHERE id = $6 AND env_id = $7 AND expires >= $5",
+        args: args![
+            id_hash.clone(),
+            db_number(revision)?,
+            Vec::<u8>::new(),
+            now,
+            expires.unix_millis(),
+            result_id.as_str(),
+            cipher.environment_id()
+        ],
+    });
+    if let Some(event) = audit {
+        let (_, event) = audit_statement(event);
+        let mut args = event.args;
+        args.push(id_hash.into());
+        statements.push(Statement {
+            sql: "INSERT INTO audit_events (id, time, org, actor, action, target, detail) \
+                  SELECT $1, $2, $3, $4, $5, $6, $7 FROM sessions WHERE id_hash = $8",
+            args,
+        });
+    }
+    Ok((
+        SharedSession { id, result_id },
+        session_statement,
+        statements,
+    ))
+}
+
 pub(super) async fn session(
     tx: &mut dyn Tx,
     master: &MasterKey,
@@ -134,7 +212,9 @@ pub(super) async fn session(
     let id_hash = sha256(id.as_bytes());
     let found = tx
         .query_opt(
-            "SELECT result FROM sessions WHERE id_hash = $1 AND env_id = $2 AND expires > $3",
+            "SELECT s.result, s.result_id, r.result FROM sessions s \
+             LEFT JOIN session_results r ON r.id = s.result_id AND r.env_id = s.env_id \
+             WHERE s.id_hash = $1 AND s.env_id = $2 AND s.expires > $3",
             args![
                 id_hash.clone(),
                 &row.info.id,
@@ -143,16 +223,35 @@ pub(super) async fn session(
         )
         .await?
         .ok_or_else(|| StoreError::not_found("session"))?;
-    row.cipher(master)?
-        .open("session", &hex(&id_hash), &found.bytes(0)?)
+    let cipher = row.cipher(master)?;
+    match found.opt_text(1)? {
+        None => cipher.open("session", &hex(&id_hash), &found.bytes(0)?),
+        // written only while the result is kept at least as long
+        Some(result_id) => cipher.open(
+            SHARED_RESULT_CONTEXT,
+            &result_id,
+            &found.opt_bytes(2)?.ok_or_else(|| StoreError::Corrupt {
+                table: "sessions",
+                reason: "a session's shared result is missing".into(),
+            })?,
+        ),
+    }
 }
 
 pub(super) async fn purge_sessions(tx: &mut dyn Tx, now: Timestamp) -> Result<u64, StoreError> {
+    let purged = tx
+        .execute(
+            "DELETE FROM sessions WHERE expires <= $1",
+            args![now.unix_millis()],
+        )
+        .await?;
+    // every session pointing to one of these expired no later
     tx.execute(
-        "DELETE FROM sessions WHERE expires <= $1",
+        "DELETE FROM session_results WHERE expires <= $1",
         args![now.unix_millis()],
     )
-    .await
+    .await?;
+    Ok(purged)
 }
 
 const TOKEN_COLUMNS: &str = "id, owner, description, created, last_used, expires";

@@ -35,17 +35,18 @@ struct Queue {
 
 struct Pending {
     statements: Vec<Statement>,
-    done: oneshot::Sender<Result<(), StoreError>>,
+    done: oneshot::Sender<Result<Vec<u64>, StoreError>>,
 }
 
 impl WriteBatcher {
     /// Runs `statements` in a write transaction shared with the other
-    /// writes queued meanwhile; returns once that transaction is over.
+    /// writes queued meanwhile; returns once that transaction is over, with
+    /// the number of rows each of `statements` changed.
     pub(super) async fn write(
         self: &Arc<Self>,
         backend: &Arc<dyn Backend>,
         statements: Vec<Statement>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Vec<u64>, StoreError> {
         let (done, outcome) = oneshot::channel();
         let start = {
             let mut queue = self.lock();
@@ -90,9 +91,12 @@ impl WriteBatcher {
                 .flat_map(|pending| pending.statements.iter().cloned())
                 .collect();
             match write_one(backend, statements).await {
-                Ok(()) => {
+                Ok(changed) => {
+                    // each caller's counts, in the order its statements ran
+                    let mut changed = changed.into_iter();
                     for pending in batch {
-                        let _ = pending.done.send(Ok(()));
+                        let own = changed.by_ref().take(pending.statements.len()).collect();
+                        let _ = pending.done.send(Ok(own));
                     }
                 }
                 Err(_) => {
@@ -112,13 +116,11 @@ impl WriteBatcher {
     }
 }
 
-async fn write_one(backend: &dyn Backend, statements: Vec<Statement>) -> Result<(), StoreError> {
-    backend
-        .begin()
-        .await?
-        .execute_and_commit(statements)
-        .await
-        .map(drop)
+async fn write_one(
+    backend: &dyn Backend,
+    statements: Vec<Statement>,
+) -> Result<Vec<u64>, StoreError> {
+    backend.begin().await?.execute_and_commit(statements).await
 }
 
 /// If the draining task ends early (a panic), the queued callers get an

@@ -30,7 +30,9 @@ use crate::model::{
 };
 use crate::postgres::PostgresBackend;
 use crate::sqlite::{DATABASE_FILE, SqliteBackend};
-use crate::store::{ResolvedRevision, SecretReencryptor, Store, StoreResult};
+use crate::store::{
+    ResolvedRevision, SecretReencryptor, SharedResult, SharedSession, Store, StoreResult,
+};
 use drafts::{Draft, DraftContent};
 use members::{EnvironmentGrant, OrgMembership, User, UserAccess};
 use referrers::NewestDefinition;
@@ -708,6 +710,34 @@ impl Store for SqlStore {
                 }
             })?;
         Ok(id)
+    }
+    async fn create_shared_session(
+        &self,
+        env: &EnvRef,
+        cipher: &EnvironmentCipher,
+        revision: u64,
+        result: SharedResult<'_>,
+        expires: Timestamp,
+        audit: Option<&NewAuditEvent>,
+    ) -> StoreResult<SharedSession> {
+        let (session, index, statements) =
+            access::create_shared_session(cipher, revision, result, expires, audit)?;
+        let changed = self
+            .sessions
+            .write(&self.backend, statements)
+            .await
+            .map_err(|error| {
+                if error.is_foreign_key_violation() {
+                    StoreError::not_found(format!("environment {env}"))
+                } else {
+                    error
+                }
+            })?;
+        if changed.get(index) != Some(&1) {
+            // the result is gone or kept for less long: nothing was written
+            return Err(StoreError::not_found("shared session result"));
+        }
+        Ok(session)
     }
     async fn session(&self, env: &EnvRef, id: &str) -> StoreResult<Plaintext> {
         in_tx!(self, read, |tx| access::session(tx, &self.master, env, id))

@@ -8,6 +8,7 @@ mod drafts;
 mod harness;
 mod members;
 mod migrations;
+mod sessions;
 mod suite;
 mod webhooks;
 
@@ -59,6 +60,7 @@ macro_rules! store_suite {
             case!(sessions);
             case!(session_with_audit_event);
             case!(concurrent_sessions_commit_together_and_fail_alone);
+            case!(shared_sessions);
             case!(revision_with_cipher);
             case!(resolve_revisions);
             case!(newest_definitions);

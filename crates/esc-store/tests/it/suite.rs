@@ -11,6 +11,7 @@ use esc_store::{
 
 use crate::harness::{Harness, alice, bob, new_env};
 pub(crate) use crate::members::users_memberships_and_grants;
+pub(crate) use crate::sessions::shared_sessions;
 
 async fn body(store: &dyn Store, env: &EnvRef, number: u64) -> String {
     let content = store.revision(env, number).await.unwrap();
@@ -1647,6 +1648,21 @@ pub(crate) async fn nothing_secret_at_rest(h: &Harness) {
         )
         .await
         .unwrap();
+    let shared_expires = Timestamp::now().plus_millis(3_600_000);
+    let shared = store
+        .create_shared_session(
+            &env,
+            &store.environment_cipher(&env).await.unwrap(),
+            2,
+            esc_store::SharedResult::New {
+                result: b"{\"password\":{\"value\":\"SHARED-result-secret-3c9d\",\"secret\":true}}",
+                keep_until: shared_expires,
+            },
+            shared_expires,
+            None,
+        )
+        .await
+        .unwrap();
     let spec = WebhookSpec {
         display_name: "d".into(),
         payload_url: "https://example.test".into(),
@@ -1707,6 +1723,15 @@ pub(crate) async fn nothing_secret_at_rest(h: &Harness) {
             .unwrap()
             .contains("SESSION-result")
     );
+    assert!(
+        store
+            .session(&env, &shared.id)
+            .await
+            .unwrap()
+            .expose_str()
+            .unwrap()
+            .contains("SHARED-result")
+    );
     // ...and nothing of it is on disk in the clear (raw, or hex as pg_dump
     // prints bytea).
     let raw = h.raw_contents().await;
@@ -1719,11 +1744,13 @@ pub(crate) async fn nothing_secret_at_rest(h: &Harness) {
         "PLAINTEXT-not-yet-rewritten-91c2",
         "ROTATION-state-secret-5d1e",
         "SESSION-result-secret-a8b0",
+        "SHARED-result-secret-3c9d",
         "WEBHOOK-secret-0c44",
         "DELIVERY-signature-77aa",
         "SIGNING-private-key-e9f2",
         token_secret.as_str(),
         session.as_str(),
+        shared.id.as_str(),
     ] {
         let hex: String = secret.bytes().map(|b| format!("{b:02x}")).collect();
         assert!(

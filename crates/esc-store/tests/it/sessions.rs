@@ -1,0 +1,273 @@
+//! Sessions sharing one stored result (`Store::create_shared_session`).
+
+use esc_store::{NewAuditEvent, SharedResult, Store, StoreError, Timestamp};
+
+use crate::harness::{Harness, new_env};
+
+fn open_event(detail: &str) -> NewAuditEvent {
+    NewAuditEvent {
+        time: Timestamp::now(),
+        org: "acme".into(),
+        actor: "alice".into(),
+        action: "environment.open".into(),
+        target: "app/dev".into(),
+        detail: detail.into(),
+    }
+}
+
+async fn n_events(store: &dyn Store) -> usize {
+    store
+        .list_audit_events("acme", None, 100)
+        .await
+        .unwrap()
+        .items
+        .len()
+}
+
+pub(crate) async fn shared_sessions(h: &Harness) {
+    let store = h.dyn_store();
+    let env = new_env(&*store, "dev").await;
+    let other = new_env(&*store, "other").await;
+    let cipher = std::sync::Arc::new(store.environment_cipher(&env).await.unwrap());
+    let now = Timestamp::now();
+    let expires = now.plus_millis(3_600_000);
+    let keep_until = now.plus_millis(4_000_000);
+    let first = store
+        .create_shared_session(
+            &env,
+            &cipher,
+            1,
+            SharedResult::New {
+                result: b"{\"a\":1}",
+                keep_until,
+            },
+            expires,
+            Some(&open_event("first")),
+        )
+        .await
+        .unwrap();
+    // A second session points to the stored result.
+    let second = store
+        .create_shared_session(
+            &env,
+            &cipher,
+            1,
+            SharedResult::Stored(&first.result_id),
+            keep_until,
+            Some(&open_event("second")),
+        )
+        .await
+        .unwrap();
+    assert_eq!(second.result_id, first.result_id);
+    assert_ne!(second.id, first.id);
+    for id in [&first.id, &second.id] {
+        assert_eq!(
+            store.session(&env, id).await.unwrap().expose(),
+            b"{\"a\":1}"
+        );
+        // another server on the same database reads them too
+        let reopened = h
+            .reopen(esc_store::MasterKey::from_bytes(&h.master_key).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(
+            reopened.session(&env, id).await.unwrap().expose(),
+            b"{\"a\":1}"
+        );
+        assert!(matches!(
+            store.session(&other, id).await,
+            Err(StoreError::NotFound { .. })
+        ));
+    }
+    let events = store.list_audit_events("acme", None, 10).await.unwrap();
+    let mut details: Vec<_> = events
+        .items
+        .iter()
+        .map(|e| e.event.detail.clone())
+        .collect();
+    details.sort();
+    assert_eq!(details, ["first", "second"]);
+
+    // A session outliving the result, or of another environment, or
+    // pointing to an unknown result: NotFound, and neither the session nor
+    // its audit event is written.
+    let other_cipher = store.environment_cipher(&other).await.unwrap();
+    let other_cipher = &other_cipher;
+    for (target, cipher, result_id, session_expires) in [
+        (
+            &env,
+            &*cipher,
+            first.result_id.as_str(),
+            keep_until.plus_millis(1),
+        ),
+        (&other, other_cipher, first.result_id.as_str(), expires),
+        (&env, &*cipher, "0123456789abcdef0123456789abcdef", expires),
+    ] {
+        assert!(matches!(
+            store
+                .create_shared_session(
+                    target,
+                    cipher,
+                    1,
+                    SharedResult::Stored(result_id),
+                    session_expires,
+                    Some(&open_event("refused")),
+                )
+                .await,
+            Err(StoreError::NotFound { .. })
+        ));
+    }
+    assert_eq!(n_events(&*store).await, 2);
+    // A new result must be kept at least as long as its session.
+    assert!(matches!(
+        store
+            .create_shared_session(
+                &env,
+                &cipher,
+                1,
+                SharedResult::New {
+                    result: b"{}",
+                    keep_until: expires,
+                },
+                keep_until,
+                None,
+            )
+            .await,
+        Err(StoreError::Invalid { .. })
+    ));
+    // Shared and own sessions in one group commit keep their own outcomes.
+    let mut tasks = Vec::new();
+    for idx in 0..40_u32 {
+        let store = store.clone();
+        let cipher = cipher.clone();
+        let result_id = first.result_id.clone();
+        let env = env.clone();
+        tasks.push(tokio::spawn(async move {
+            let event = open_event(&format!("concurrent {idx}"));
+            if idx % 4 == 0 {
+                // outlives the result: refused alone
+                store
+                    .create_shared_session(
+                        &env,
+                        &cipher,
+                        1,
+                        SharedResult::Stored(&result_id),
+                        keep_until.plus_millis(1),
+                        Some(&event),
+                    )
+                    .await
+                    .map(|session| session.id)
+            } else if idx % 4 == 1 {
+                store
+                    .create_session(&env, &cipher, 1, b"{\"own\":true}", expires, Some(&event))
+                    .await
+            } else {
+                store
+                    .create_shared_session(
+                        &env,
+                        &cipher,
+                        1,
+                        SharedResult::Stored(&result_id),
+                        expires,
+                        Some(&event),
+                    )
+                    .await
+                    .map(|session| session.id)
+            }
+        }));
+    }
+    for (idx, task) in tasks.into_iter().enumerate() {
+        let outcome = task.await.unwrap();
+        match idx % 4 {
+            0 => assert!(matches!(outcome, Err(StoreError::NotFound { .. }))),
+            1 => assert_eq!(
+                store
+                    .session(&env, &outcome.unwrap())
+                    .await
+                    .unwrap()
+                    .expose(),
+                b"{\"own\":true}"
+            ),
+            _ => assert_eq!(
+                store
+                    .session(&env, &outcome.unwrap())
+                    .await
+                    .unwrap()
+                    .expose(),
+                b"{\"a\":1}"
+            ),
+        }
+    }
+    assert_eq!(n_events(&*store).await, 2 + 30);
+
+    // Purging at the sessions' expiry removes them; the result stays until
+    // its own, then goes too.
+    assert!(
+        store
+            .purge_expired_sessions(expires.plus_millis(1))
+            .await
+            .unwrap()
+            >= 21
+    );
+    assert!(matches!(
+        store.session(&env, &first.id).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    assert_eq!(
+        store.session(&env, &second.id).await.unwrap().expose(),
+        b"{\"a\":1}"
+    );
+    assert_eq!(
+        store
+            .purge_expired_sessions(keep_until.plus_millis(1))
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(matches!(
+        store
+            .create_shared_session(
+                &env,
+                &cipher,
+                1,
+                SharedResult::Stored(&first.result_id),
+                now.plus_millis(1000),
+                None,
+            )
+            .await,
+        Err(StoreError::NotFound { .. })
+    ));
+
+    // A deleted environment takes its results along.
+    let gone = new_env(&*store, "gone").await;
+    let gone_cipher = store.environment_cipher(&gone).await.unwrap();
+    let stored = store
+        .create_shared_session(
+            &gone,
+            &gone_cipher,
+            1,
+            SharedResult::New {
+                result: b"{}",
+                keep_until,
+            },
+            expires,
+            None,
+        )
+        .await
+        .unwrap();
+    store.delete_environment(&gone).await.unwrap();
+    for result in [
+        SharedResult::Stored(&stored.result_id),
+        SharedResult::New {
+            result: b"{}",
+            keep_until,
+        },
+    ] {
+        assert!(matches!(
+            store
+                .create_shared_session(&gone, &gone_cipher, 1, result, expires, None)
+                .await,
+            Err(StoreError::NotFound { .. })
+        ));
+    }
+}
