@@ -192,15 +192,12 @@ pub(crate) fn build_document(name: &str, node: Option<&Node>) -> Document {
             "imports" => imports_node = Some(value_node),
             "values" => values_node = Some((key_node, value_node)),
             "description" => {
-                // A string literal: parsed like any string, so a reference
-                // or interpolation is not one; a string that fails to
-                // parse reports only its parse errors (as the reference).
+                // A string literal: parsed like any string (its parse
+                // errors reported), so a reference or interpolation is not
+                // one.
                 let is_literal = match &value_node.kind {
                     NodeKind::String { value, .. } => {
-                        let n_before = b.diags.len();
-                        let parsed = b.string(value, value_node, &path);
-                        matches!(parsed, ExprKind::String(_))
-                            || b.diags[n_before..].iter().any(Diagnostic::is_error)
+                        matches!(b.string(value, value_node, &path), ExprKind::String(_))
                     }
                     _ => false,
                 };

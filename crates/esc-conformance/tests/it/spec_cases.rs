@@ -146,7 +146,8 @@ async fn check_texts(text: &str, others: &[(&str, &str)], expected: &str) {
 #[tokio::test]
 async fn description_must_be_a_string_literal() {
     // §1.2: `description` is a string literal; a reference is not one; a
-    // string that does not parse reports its parse error only.
+    // string that does not parse reports its parse error too (it is an
+    // access all the same).
     check(
         "description: ${x}\nvalues:\n  a: 1\n",
         r#"load: E description must be a string @case 1:14(13)-1:18(17) description
@@ -159,6 +160,7 @@ evalJSONRevealed: {"a":1}
     check(
         "description: \"a $$ b ${x\"\nvalues:\n  a: 1\n",
         r#"load: E missing closing brace '}' in interpolation @case 1:14(13)-1:24(23) description
+load: E description must be a string @case 1:14(13)-1:24(23) description
 checkJson: {"a":1}
 evalJsonRedacted: {"a":1}
 evalJSONRevealed: {"a":1}
