@@ -40,8 +40,8 @@ pub(crate) enum Command {
     )]
     Login(LoginArgs),
     /// Log out of the ESC server and use the local store again
-    #[command(after_help = "Example:\n  esc logout")]
-    Logout,
+    #[command(after_help = "Example:\n  esc logout\n  esc logout --all")]
+    Logout(LogoutArgs),
     /// Show who and where you are logged in
     #[command(after_help = "Example:\n  esc whoami")]
     Whoami,
@@ -476,6 +476,18 @@ pub(crate) struct LoginArgs {
     /// Use the local store under $ESC_HOME instead of a server
     #[arg(long, conflicts_with_all = ["url", "cloud_url", "token"])]
     pub(crate) local: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct LogoutArgs {
+    /// The server URL to log out of (default: the one in use)
+    pub(crate) url: Option<String>,
+    /// The server URL (same as the argument)
+    #[arg(short = 'c', long = "cloud-url")]
+    pub(crate) cloud_url: Option<String>,
+    /// Log out of every server (forget all saved credentials)
+    #[arg(long)]
+    pub(crate) all: bool,
 }
 
 #[derive(Debug, Args)]

@@ -74,6 +74,15 @@ fn is_broken_pipe(error: &anyhow::Error) -> bool {
     })
 }
 
+/// Whether clap refused a flag given without its value (the flag was the
+/// last argument).
+fn missing_flag_value(error: &clap::Error) -> bool {
+    matches!(error.get(ContextKind::InvalidValue), Some(ContextValue::String(v)) if v.is_empty())
+        && std::env::args()
+            .next_back()
+            .is_some_and(|arg| arg.starts_with('-'))
+}
+
 /// The subcommands clap finds close to a misspelled one.
 fn suggested_subcommands(error: &clap::Error) -> Vec<String> {
     match error.get(ContextKind::SuggestedSubcommand) {
@@ -104,6 +113,19 @@ fn clap_error(error: &clap::Error) -> ExitCode {
                 None => match arg.strip_prefix('-').and_then(|s| s.chars().next()) {
                     Some(c) => format!("unknown shorthand flag: '{c}' in {arg}"),
                     None => format!("unknown command {}", esc_eval::go_quote(&arg)),
+                },
+            };
+            messages::err(&format!("Error: {message}\n"));
+            ExitCode::FAILURE
+        }
+        ErrorKind::InvalidValue if missing_flag_value(error) => {
+            // pflag: `flag needs an argument: --format` / `'f' in -f`
+            let typed = std::env::args().next_back().unwrap_or_default();
+            let message = match typed.strip_prefix("--") {
+                Some(name) => format!("flag needs an argument: --{name}"),
+                None => match typed.strip_prefix('-').and_then(|s| s.chars().last()) {
+                    Some(c) => format!("flag needs an argument: '{c}' in {typed}"),
+                    None => String::from("flag needs an argument"),
                 },
             };
             messages::err(&format!("Error: {message}\n"));

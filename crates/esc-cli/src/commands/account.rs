@@ -8,27 +8,61 @@ use anyhow::{Context as _, bail};
 use super::Ctx;
 use crate::backend::config::{Config, RemoteAccount, remove_credentials, save_credentials};
 use crate::backend::{Backend as _, remote::RemoteBackend};
-use crate::cli::LoginArgs;
+use crate::cli::{LoginArgs, LogoutArgs};
 use crate::messages;
 
-/// The console URL shown after login (spec/CLI.md § 4).
-fn console_url(url: &str) -> String {
+/// The console URL shown after login (spec/CLI.md § 4), rooted at the
+/// user's page (`https://app.example.com/alice`); empty when the console
+/// cannot be told from the API URL.
+fn console_url(url: &str, user: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return String::new();
     };
     let host = rest.split('/').next().unwrap_or_default();
-    if let Ok(domain) = std::env::var("PULUMI_CONSOLE_DOMAIN")
-        && !domain.is_empty()
+    let console_host = match std::env::var("PULUMI_CONSOLE_DOMAIN") {
+        Ok(domain) if !domain.is_empty() => domain,
+        _ => match host.strip_prefix("api.") {
+            Some(tail) => format!("app.{tail}"),
+            None if host == "localhost:8080" => String::from("localhost:3000"),
+            None => return String::new(),
+        },
+    };
+    if user.is_empty() {
+        format!("{scheme}://{console_host}")
+    } else {
+        format!("{scheme}://{console_host}/{user}")
+    }
+}
+
+/// How a server is named after login: `pulumi.com` for Pulumi Cloud's API,
+/// else its URL.
+fn backend_name(url: &str) -> &str {
+    if url == "https://api.pulumi.com" {
+        "pulumi.com"
+    } else {
+        url
+    }
+}
+
+/// The reference's refusals of URLs that are no ESC server: Pulumi Cloud's
+/// console and bare domain, and the pulumi CLI's DIY state backends.
+fn check_backend_url(url: &str) -> anyhow::Result<()> {
+    let bare = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .unwrap_or(url);
+    if bare.starts_with("app.pulumi.com/") || bare.starts_with("pulumi.com") {
+        bail!(
+            "{url} is not a valid self-hosted backend, use `esc login` without arguments to log into the Pulumi Cloud backend"
+        );
+    }
+    if ["file://", "s3://", "azblob://", "gs://"]
+        .iter()
+        .any(|scheme| url.starts_with(scheme))
     {
-        return format!("{scheme}://{domain}");
+        bail!("{url} does not support Pulumi ESC.");
     }
-    if let Some(tail) = host.strip_prefix("api.") {
-        return format!("{scheme}://app.{tail}");
-    }
-    if host == "localhost:8080" {
-        return format!("{scheme}://localhost:3000");
-    }
-    String::new()
+    Ok(())
 }
 
 /// `login [<url>] [--token T] | --local`.
@@ -57,6 +91,7 @@ pub(super) async fn login(config: &Config, args: LoginArgs) -> anyhow::Result<Ex
         ))?;
         return Ok(ExitCode::SUCCESS);
     };
+    check_backend_url(&url)?;
     if !(url.starts_with("http://") || url.starts_with("https://")) {
         bail!("{url} is not a valid server URL: it must start with http:// or https://");
     }
@@ -84,8 +119,8 @@ pub(super) async fn login(config: &Config, args: LoginArgs) -> anyhow::Result<Ex
     save_credentials(&config.home, &account)?;
     messages::out(&format!(
         "Logged in to {} as {user} ({})\n",
-        account.url,
-        console_url(&account.url)
+        backend_name(&account.url),
+        console_url(&account.url, &user)
     ))?;
     Ok(ExitCode::SUCCESS)
 }
@@ -103,16 +138,41 @@ fn prompt_token(url: &str) -> anyhow::Result<String> {
     Ok(token)
 }
 
-/// `logout`: forget the server, back to the local store.
-pub(super) fn logout(config: &Config) -> anyhow::Result<ExitCode> {
-    match &config.remote {
-        Some(account) => {
-            remove_credentials(&config.home)?;
-            messages::out(&format!("Logged out of {}\n", account.url))?;
+/// `logout [<url>] [--all]`: forget the server, back to the local store.
+pub(super) fn logout(config: &Config, args: LogoutArgs) -> anyhow::Result<ExitCode> {
+    let url = match (args.url, args.cloud_url) {
+        (Some(_), Some(_)) => return Err(only_one_logout_target()),
+        (Some(url), None) | (None, Some(url)) => Some(url),
+        (None, None) => None,
+    };
+    if args.all {
+        if url.is_some() {
+            return Err(only_one_logout_target());
         }
-        None => messages::out("Already logged out.\n")?,
+        remove_credentials(&config.home)?;
+        messages::out("Logged out of all clouds\n")?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let current = config.remote.as_ref().map(|account| account.url.as_str());
+    match (url.as_deref(), current) {
+        (None, None) => messages::out("Already logged out.\n")?,
+        (None, Some(current)) => {
+            remove_credentials(&config.home)?;
+            messages::out(&format!("Logged out of {current}\n"))?;
+        }
+        (Some(url), current) => {
+            // esc keeps one account: forget it only when it is the one named
+            if current == Some(url.trim_end_matches('/')) {
+                remove_credentials(&config.home)?;
+            }
+            messages::out(&format!("Logged out of {url}\n"))?;
+        }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn only_one_logout_target() -> anyhow::Error {
+    anyhow::anyhow!("only one of --all, --cloud-url or argument URL may be specified, not both")
 }
 
 /// `whoami`: the user and where environments live.
@@ -189,14 +249,44 @@ mod tests {
 
     #[test]
     fn console_urls() {
+        // golden login-logout.yaml: the console link names the user's page
         assert_eq!(
-            console_url("https://api.example.com"),
-            "https://app.example.com"
+            console_url("https://api.example.com", "alice"),
+            "https://app.example.com/alice"
         );
         assert_eq!(
-            console_url("http://localhost:8080"),
-            "http://localhost:3000"
+            console_url("http://localhost:8080", "alice"),
+            "http://localhost:3000/alice"
         );
-        assert_eq!(console_url("http://10.0.0.5:9000"), "");
+        assert_eq!(console_url("http://10.0.0.5:9000", "alice"), "");
+        assert_eq!(backend_name("https://api.pulumi.com"), "pulumi.com");
+        assert_eq!(
+            backend_name("https://esc.example.com"),
+            "https://esc.example.com"
+        );
+    }
+
+    #[test]
+    fn urls_that_are_no_esc_server_are_refused_with_the_references_words() {
+        for url in [
+            "https://app.pulumi.com/acme",
+            "pulumi.com",
+            "https://pulumi.com",
+        ] {
+            assert_eq!(
+                check_backend_url(url).unwrap_err().to_string(),
+                format!(
+                    "{url} is not a valid self-hosted backend, use `esc login` without arguments to log into the Pulumi Cloud backend"
+                )
+            );
+        }
+        for url in ["file:///tmp/state", "s3://bucket", "azblob://c", "gs://b"] {
+            assert_eq!(
+                check_backend_url(url).unwrap_err().to_string(),
+                format!("{url} does not support Pulumi ESC.")
+            );
+        }
+        assert!(check_backend_url("https://api.pulumi.com").is_ok());
+        assert!(check_backend_url("http://127.0.0.1:8080").is_ok());
     }
 }

@@ -35,7 +35,7 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Login(args) => account::login(&config, args).await,
-        Command::Logout => account::logout(&config),
+        Command::Logout(args) => account::logout(&config, args),
         Command::Whoami => {
             let ctx = Ctx::new(&config).await?;
             account::whoami(&ctx, &config).await

@@ -16,6 +16,17 @@ use crate::run;
 use crate::ui;
 use crate::value::{Data, PropertyPath, Value};
 
+/// `-l/--lifetime`: a Go duration; a bad one is refused as pflag words a
+/// flag value its parser refused.
+fn parse_lifetime(text: &str) -> anyhow::Result<Duration> {
+    parse_duration(text).map_err(|error| {
+        anyhow::anyhow!(
+            "invalid argument {} for \"-l, --lifetime\" flag: {error}",
+            esc_eval::go_quote(text)
+        )
+    })
+}
+
 /// Parse a Go duration (`2h`, `1h30m`, `90s`, `1.5h`).
 pub(crate) fn parse_duration(text: &str) -> anyhow::Result<Duration> {
     let bad = || anyhow::anyhow!("time: invalid duration {}", esc_eval::go_quote(text));
@@ -88,7 +99,7 @@ pub(super) async fn open(
     let positional = with_env_flag(&flag, args.args);
     check_args(&positional, 1, Some(2))?;
     let format: Format = args.format.parse()?;
-    let lifetime = parse_duration(&args.lifetime)?;
+    let lifetime = parse_lifetime(&args.lifetime)?;
     let path = match positional.get(1) {
         Some(p) => Some(PropertyPath::parse(p).map_err(|e| anyhow::anyhow!("invalid path: {e}"))?),
         None => None,
@@ -141,7 +152,7 @@ pub(super) async fn run(
     };
     let (program, program_args) = run::split_command(rest)?;
     let program = run::resolve_program(program).context("resolving command")?;
-    let lifetime = parse_duration(&args.lifetime)?;
+    let lifetime = parse_lifetime(&args.lifetime)?;
     let r = EnvRef::parse(env_text)?;
     let Some(root) = open_root(ctx, &r, args.draft.as_deref(), lifetime).await? else {
         return Ok(ExitCode::SUCCESS);
@@ -166,13 +177,16 @@ pub(super) async fn rotate(
     flag: Option<String>,
     args: Vec<String>,
 ) -> anyhow::Result<ExitCode> {
+    // spec/CLI.md § 2 quirk: the reference takes the paths from the
+    // arguments after the first whatever `--env` says, so with `--env` the
+    // first path given is skipped
+    let paths: Vec<String> = args.iter().skip(1).cloned().collect();
     let positional = with_env_flag(&flag, args);
     check_args(&positional, 1, None)?;
     let r = EnvRef::parse(&positional[0])?;
     if r.version().is_some() {
         bail!("the rotate command does not accept environments at specific versions");
     }
-    let paths: Vec<String> = positional[1..].to_vec();
     for p in &paths {
         PropertyPath::parse(p)
             .map_err(|e| anyhow::anyhow!("'{p}' is an invalid property path: {e}"))?;

@@ -849,6 +849,12 @@ fn rotate_without_rotators() {
         esc.fails(&["env", "rotate", "default/test", "a["])
             .starts_with("Error: 'a[' is an invalid property path: ")
     );
+    // spec/CLI.md § 2 quirk: with --env the first path is skipped
+    esc.ok(&["env", "rotate", "--env", "default/test", "a["]);
+    assert!(
+        esc.fails(&["env", "rotate", "--env", "default/test", "skipped", "b["])
+            .starts_with("Error: 'b[' is an invalid property path: ")
+    );
 }
 
 #[test]
@@ -883,6 +889,19 @@ fn login_logout_whoami_local() {
         esc.fails(&["login", "http://a", "-c", "http://b"]),
         "Error: only one of --cloud-url or argument URL may be specified, not both\n"
     );
+    assert_eq!(
+        esc.fails(&["login", "https://app.pulumi.com/acme"]),
+        "Error: https://app.pulumi.com/acme is not a valid self-hosted backend, use `esc login` without arguments to log into the Pulumi Cloud backend\n"
+    );
+    assert_eq!(
+        esc.fails(&["login", "s3://bucket/state"]),
+        "Error: s3://bucket/state does not support Pulumi ESC.\n"
+    );
+    assert_eq!(
+        esc.fails(&["logout", "http://a", "-c", "http://b"]),
+        "Error: only one of --all, --cloud-url or argument URL may be specified, not both\n"
+    );
+    assert_eq!(esc.ok(&["logout", "--all"]), "Logged out of all clouds\n");
     // A server that is not there: the login fails and nothing is saved.
     let err = esc.fails(&["login", "http://127.0.0.1:9", "--token", "t"]);
     assert!(
@@ -953,6 +972,23 @@ fn help_version_and_flag_errors() {
     assert_eq!(
         esc.fails(&["open", "-z"]),
         "Error: unknown shorthand flag: 'z' in -z\n"
+    );
+    // pflag's words for a flag without its value and a bad duration
+    assert_eq!(
+        esc.fails(&["open", "default/test", "-f"]),
+        "Error: flag needs an argument: 'f' in -f\n"
+    );
+    assert_eq!(
+        esc.fails(&["env", "get", "default/test", "--value"]),
+        "Error: flag needs an argument: --value\n"
+    );
+    assert_eq!(
+        esc.fails(&["open", "default/test", "-l", "2 hours"]),
+        "Error: invalid argument \"2 hours\" for \"-l, --lifetime\" flag: time: invalid duration \"2 hours\"\n"
+    );
+    assert_eq!(
+        esc.fails(&["run", "default/test", "--lifetime=1y", "--", "true"]),
+        "Error: invalid argument \"1y\" for \"-l, --lifetime\" flag: time: invalid duration \"1y\"\n"
     );
 }
 

@@ -155,6 +155,39 @@ fn commands_work_against_a_server() {
     );
     assert!(!creds.exists());
     assert!(esc.ok(&["whoami"]).contains("Backend: local ("));
+
+    // The console link is the user's page on PULUMI_CONSOLE_DOMAIN when set.
+    let out = esc
+        .cmd()
+        .env("PULUMI_CONSOLE_DOMAIN", "console.example.com")
+        .args(["login", &server.url, "--token", &server.token])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!(
+            "Logged in to {} as alice (http://console.example.com/alice)\n",
+            server.url
+        )
+    );
+    // Logging out of another server keeps this one; --all forgets it.
+    assert_eq!(
+        esc.ok(&["logout", "http://127.0.0.1:9"]),
+        "Logged out of http://127.0.0.1:9\n"
+    );
+    assert!(creds.exists());
+    assert_eq!(
+        esc.fails(&["logout", "--all", &server.url]),
+        "Error: only one of --all, --cloud-url or argument URL may be specified, not both\n"
+    );
+    assert_eq!(esc.ok(&["logout", "--all"]), "Logged out of all clouds\n");
+    assert!(!creds.exists());
+    esc.ok(&["login", &server.url, "--token", &server.token]);
+    assert_eq!(
+        esc.ok(&["logout", "-c", &server.url]),
+        format!("Logged out of {}\n", server.url)
+    );
+    assert!(!creds.exists());
 }
 
 #[test]

@@ -139,7 +139,8 @@ fn files_are_removed_when_esc_is_terminated() {
     )
     .unwrap();
     let status = child.wait().unwrap();
-    assert_eq!(status.code(), Some(128 + 15));
+    // the child, killed by the forwarded signal, is a failure: exit 1
+    assert_eq!(status.code(), Some(1));
     assert_eq!(
         std::fs::read_dir(tmp.path()).unwrap().count(),
         0,
