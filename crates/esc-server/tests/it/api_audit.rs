@@ -799,3 +799,143 @@ async fn p2_opens_this_server_does_not_keep_say_so_clearly() {
     assert_eq!(session.body, "{}\n");
     server.stop().await;
 }
+
+/// A request as the Go CLI sends it (spec/API.md § 1.3): its `Accept`,
+/// `User-Agent`, and `Content-Type: application/json` even on YAML bodies.
+fn as_cli(server: &TestServer, method: Method, path: &str) -> reqwest::RequestBuilder {
+    server
+        .request(method, path)
+        .header("Accept", "application/vnd.pulumi+8")
+        .header("User-Agent", "esc-cli/1 (v0.25.0; linux)")
+        .header("Content-Type", "application/json")
+}
+
+#[tokio::test]
+async fn the_clis_paging_loops_end_and_see_everything() {
+    let (server, _dir) = sqlite_server().await;
+    create_env(&server, "app", "dev").await;
+    // read-modify-write as `esc env set` does: GET for the etag, PATCH with it
+    for value in 1..=6 {
+        let current = server.send(as_cli(&server, Method::GET, E)).await;
+        let etag = current.header("ETag").to_owned();
+        let written = server
+            .send(
+                as_cli(&server, Method::PATCH, E)
+                    .header("ETag", etag)
+                    .body(format!("values:\n  a: {value}\n")),
+            )
+            .await;
+        assert_eq!(written.status, StatusCode::OK, "{}", written.body);
+        assert_eq!(
+            written.header("Pulumi-ESC-Revision"),
+            (value + 1).to_string()
+        );
+    }
+    for (name, revision) in [("blue", 2), ("green", 3), ("red", 5)] {
+        let body = format!(r#"{{"name":"{name}","revision":{revision}}}"#);
+        let tagged = server
+            .send(as_cli(&server, Method::POST, &format!("{E}/versions/tags")).body(body))
+            .await;
+        assert_eq!(tagged.status, StatusCode::NO_CONTENT, "{}", tagged.body);
+    }
+    for name in ["k1", "k2", "k3", "k4", "k5"] {
+        let body = format!(r#"{{"name":"{name}","value":"v-{name}"}}"#);
+        let tagged = server
+            .send(as_cli(&server, Method::POST, &format!("{E}/tags")).body(body))
+            .await;
+        assert_eq!(tagged.status, StatusCode::OK, "{}", tagged.body);
+    }
+
+    for count in [2, 500] {
+        // revisions: re-ask with before = the last number until []
+        let mut numbers = Vec::new();
+        let mut before = String::new();
+        for _ in 0..20 {
+            let page = server
+                .send(as_cli(
+                    &server,
+                    Method::GET,
+                    &format!("{E}/versions?before={before}&count={count}"),
+                ))
+                .await
+                .json();
+            let page = page.as_array().unwrap().clone();
+            let Some(last) = page.last() else { break };
+            before = last["number"].to_string();
+            numbers.extend(
+                page.iter()
+                    .map(|revision| revision["number"].as_u64().unwrap()),
+            );
+        }
+        assert_eq!(numbers, vec![7, 6, 5, 4, 3, 2, 1], "count={count}");
+
+        // revision tags: after = the last name until an empty list
+        let mut names = Vec::new();
+        let mut after = String::new();
+        for _ in 0..20 {
+            let page = server
+                .send(as_cli(
+                    &server,
+                    Method::GET,
+                    &format!("{E}/versions/tags?after={after}&count={count}"),
+                ))
+                .await
+                .json();
+            let tags = page["tags"].as_array().unwrap().clone();
+            let Some(last) = tags.last() else { break };
+            after = last["name"].as_str().unwrap().to_owned();
+            names.extend(
+                tags.iter()
+                    .map(|tag| tag["name"].as_str().unwrap().to_owned()),
+            );
+        }
+        assert_eq!(names, ["blue", "green", "latest", "red"], "count={count}");
+
+        // environment tags: after = nextToken until it is "0"
+        let mut keys = Vec::new();
+        let mut after = String::new();
+        let mut pages = 0;
+        loop {
+            pages += 1;
+            assert!(pages <= 20, "environment tag paging did not end");
+            let page = server
+                .send(as_cli(
+                    &server,
+                    Method::GET,
+                    &format!("{E}/tags?after={after}&count={count}"),
+                ))
+                .await
+                .json();
+            keys.extend(page["tags"].as_object().unwrap().keys().cloned());
+            let next = page["nextToken"].as_str().unwrap().to_owned();
+            if next == "0" {
+                break;
+            }
+            after = next;
+        }
+        assert_eq!(keys, ["k1", "k2", "k3", "k4", "k5"], "count={count}");
+    }
+
+    // one revision N is fetched as before=N+1&count=1; beyond the newest
+    // that is the newest (a CLI quirk the server keeps)
+    for (asked, got) in [(3, 3), (7, 7), (40, 7)] {
+        let page = server
+            .send(as_cli(
+                &server,
+                Method::GET,
+                &format!("{E}/versions?before={}&count=1", asked + 1),
+            ))
+            .await
+            .json();
+        assert_eq!(page.as_array().unwrap().len(), 1, "{page}");
+        assert_eq!(page[0]["number"], got, "{page}");
+    }
+    // listing environments: continuationToken omitted, then absent again
+    let listed = server
+        .send(as_cli(&server, Method::GET, "/api/esc/environments"))
+        .await
+        .json();
+    assert_eq!(listed["nextToken"], "", "{listed}");
+    assert_eq!(listed["environments"][0]["project"], "app");
+    server.stop().await;
+}

@@ -128,6 +128,19 @@ def main():
     value, resolved = client.read_open_environment_property(ORG, PROJECT, ENV, opened.id, "s")
     check(resolved == SECRET and value.secret is True, f"secret property: {value!r}")
     expect_error(404, client.read_open_environment_property, ORG, PROJECT, ENV, opened.id, "nope")
+
+    # property paths with indexes and quoted keys, through the SDK's `open//` path
+    client.create_environment(ORG, PROJECT, "paths")
+    client.update_environment_yaml(
+        ORG, PROJECT, "paths", 'values:\n  l: [1, {x: "y.z"}]\n  "c.d": 5\n')
+    paths = client.open_environment(ORG, PROJECT, "paths")
+    for path, want in [("l[1].x", "y.z"), ('["c.d"]', 5), ("l[0]", 1), ("l", [1, {"x": "y.z"}])]:
+        _, resolved = client.read_open_environment_property(ORG, PROJECT, "paths", paths.id, path)
+        check(resolved == want, f"property {path}: {resolved!r}")
+    expect_error(400, client.read_open_environment_property, ORG, PROJECT, "paths", paths.id, "l[")
+    expect_error(404, client.read_open_environment_property, ORG, PROJECT, "paths", paths.id, "l[7]")
+    # a session belongs to its environment
+    expect_error(404, client.read_open_environment, ORG, PROJECT, ENV, paths.id)
     expect_error(404, client.read_open_environment, ORG, PROJECT, ENV, "no-such-session")
     expect_error(404, client.open_environment_at_version, ORG, PROJECT, ENV, "99")
     expect_error(400, api.open_environment, ORG, PROJECT, ENV, "soon")
