@@ -10,7 +10,7 @@ use esc_eval::{
 };
 use esc_oidc::EnvRef;
 
-use crate::http::{Caller, Connector};
+use crate::http::{Caller, Connector, Hidden};
 
 /// Inputs of `fn::open::external`. Unknown keys are refused by `open`, not
 /// here: the evaluator turns a failed `additionalProperties: false` into a
@@ -188,9 +188,11 @@ impl Provider for OpenExternal {
         let url = self.connector.check_url(inputs.url)?;
         let caller = caller(&self.connector, ctx)?;
         let body = encode(&inputs.request)?;
+        let mut hidden = Hidden::default();
+        hidden.add_leaves(inputs_value, false);
         let response = self
             .connector
-            .post(inputs.url, &url, &body, &caller, true)
+            .post(inputs.url, &url, &body, &caller, true, hidden)
             .await?;
         let output = PlainValue::object([("response", decode(&response)?)]);
         if inputs.secret_output || inputs.any_secret {
@@ -257,10 +259,16 @@ impl Rotator for RotateExternal {
             ("request", inputs.request),
             ("state", old_current.clone().unwrap_or(PlainValue::Null)),
         ]))?;
+        // The state is secret however it was written.
+        let mut hidden = Hidden::default();
+        hidden.add_leaves(inputs_value, false);
+        if let Some(state) = state {
+            hidden.add_leaves(state, true);
+        }
         // Never retried: a rotation is not idempotent.
         let response = self
             .connector
-            .post(inputs.url, &url, &body, &caller, false)
+            .post(inputs.url, &url, &body, &caller, false, hidden)
             .await?;
         let current = decode(&response)?;
         let mut new_state = vec![("current", secret(current))];

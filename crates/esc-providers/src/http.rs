@@ -7,7 +7,7 @@
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use esc_eval::CallError;
+use esc_eval::{CallError, PlainValue};
 use esc_oidc::{EnvRef, Issuer, TokenRequest};
 use reqwest::header::CONTENT_TYPE;
 use reqwest::{StatusCode, Url};
@@ -28,6 +28,68 @@ pub(crate) struct Caller {
     pub(crate) root_env: EnvRef,
     /// The user, token or schedule behind the call.
     pub(crate) trigger_user: String,
+}
+
+/// Texts an error message must never contain: the URL's query, secret
+/// request values, a rotation's state (and, added per attempt, the token).
+/// Adapters often echo what they received in an error body, and that body
+/// is quoted in the diagnostic.
+#[derive(Default)]
+pub(crate) struct Hidden(Vec<String>);
+
+impl Hidden {
+    /// Shorter texts are not hidden: replacing every `1` or `ab` in a
+    /// message would make it unreadable.
+    const MIN_CHARS: usize = 4;
+
+    /// Hide `text`, as sent and as it reads JSON-escaped.
+    pub(crate) fn add(&mut self, text: &str) {
+        if text.chars().count() < Hidden::MIN_CHARS {
+            return;
+        }
+        if let Ok(quoted) = PlainValue::string(text).to_json()
+            && let Some(escaped) = quoted.strip_prefix('"').and_then(|q| q.strip_suffix('"'))
+            && escaped != text
+        {
+            self.0.push(escaped.to_owned());
+        }
+        self.0.push(text.to_owned());
+    }
+
+    /// Hide the string and number leaves of `value`: all of them when
+    /// `all`, else those inside a secret.
+    pub(crate) fn add_leaves(&mut self, value: &PlainValue, all: bool) {
+        match value {
+            PlainValue::String(s) | PlainValue::Number(s) if all => self.add(s),
+            PlainValue::Secret(inner) => self.add_leaves(inner, true),
+            PlainValue::Array(items) => {
+                for item in items {
+                    self.add_leaves(item, all);
+                }
+            }
+            PlainValue::Object(map) => {
+                for item in map.values() {
+                    self.add_leaves(item, all);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// `text` with every hidden text (and `token`) replaced by `[hidden]`,
+    /// longest first so a text containing another goes whole.
+    fn scrub(&self, text: &str, token: &str) -> String {
+        let mut hidden: Vec<&str> = self.0.iter().map(String::as_str).collect();
+        hidden.push(token);
+        hidden.sort_by_key(|h| std::cmp::Reverse(h.len()));
+        let mut text = text.to_owned();
+        for h in hidden {
+            if !h.is_empty() && text.contains(h) {
+                text = text.replace(h, "[hidden]");
+            }
+        }
+        text
+    }
 }
 
 /// The shared client and settings of every external call.
@@ -108,6 +170,8 @@ impl Connector {
 
     /// POST `body` to `url` with a fresh token per attempt; the 200 body.
     /// `retry`: retry connection errors and 502/503/504 (opens only).
+    /// An error response's excerpt never shows `hidden` texts, the URL's
+    /// query or the token.
     pub(crate) async fn post(
         &self,
         audience: &str,
@@ -115,7 +179,12 @@ impl Connector {
         body: &[u8],
         caller: &Caller,
         retry: bool,
+        mut hidden: Hidden,
     ) -> Result<Vec<u8>, CallError> {
+        hidden.add(audience);
+        if let Some(query) = url.query() {
+            hidden.add(query);
+        }
         let max_attempts = if retry {
             self.config.max_attempts.max(1)
         } else {
@@ -129,7 +198,7 @@ impl Connector {
                 .client
                 .post(url.clone())
                 .header(CONTENT_TYPE, "application/json")
-                .bearer_auth(token)
+                .bearer_auth(&token)
                 .body(body.to_vec())
                 .send()
                 .await;
@@ -141,7 +210,7 @@ impl Connector {
                 Ok(response) => {
                     let status = response.status();
                     if !(matches!(status.as_u16(), 502..=504) && attempt < max_attempts) {
-                        return Err(status_error(response, attempt).await);
+                        return Err(status_error(response, attempt, &hidden, &token).await);
                     }
                 }
                 Err(e) => {
@@ -262,7 +331,12 @@ fn send_error(e: &reqwest::Error, attempt: u32, config: &ProvidersConfig) -> Cal
     }
 }
 
-async fn status_error(mut response: reqwest::Response, attempt: u32) -> CallError {
+async fn status_error(
+    mut response: reqwest::Response,
+    attempt: u32,
+    hidden: &Hidden,
+    token: &str,
+) -> CallError {
     let status = response.status();
     let mut raw = Vec::new();
     while raw.len() < EXCERPT_READ_BYTES {
@@ -271,7 +345,7 @@ async fn status_error(mut response: reqwest::Response, attempt: u32) -> CallErro
             _ => break,
         }
     }
-    let text = String::from_utf8_lossy(&raw);
+    let text = hidden.scrub(&String::from_utf8_lossy(&raw), token);
     let mut excerpt: String = text
         .chars()
         .take(EXCERPT_CHARS)
@@ -295,5 +369,104 @@ async fn status_error(mut response: reqwest::Response, attempt: u32) -> CallErro
         CallError::new(format!(
             "external: the adapter answered {status}{redirect}{tries}: {excerpt}"
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn connector(config: ProvidersConfig) -> Connector {
+        let issuer = Issuer::ephemeral(
+            esc_oidc::IssuerConfig::new("https://esc.test"),
+            esc_oidc::UnixTime::now(),
+        )
+        .unwrap();
+        Connector::new(config, Arc::new(issuer)).unwrap()
+    }
+
+    #[test]
+    fn every_spelling_of_a_link_local_host_is_refused_before_connecting() {
+        let strict = connector(ProvidersConfig::default());
+        let allowing = connector(ProvidersConfig {
+            allow_link_local: true,
+            ..ProvidersConfig::default()
+        });
+        for url in [
+            "https://169.254.169.254/latest",
+            "https://169.254.1.1:8443/x",
+            // Decimal, hexadecimal and trailing-dot IPv4 spellings.
+            "https://2852039166/x",
+            "https://0xa9.0xfe.0xa9.0xfe/x",
+            "https://169.254.169.254./x",
+            // IPv4-mapped IPv6, IPv6 link-local, the EC2 IPv6 endpoint.
+            "https://[::ffff:169.254.169.254]/x",
+            "https://[fe80::1]/x",
+            "https://[fd00:ec2::254]/x",
+        ] {
+            let err = strict.check_url(url).unwrap_err();
+            assert_eq!(err.0, BLOCKED_TEXT, "{url}");
+            assert!(allowing.check_url(url).is_ok(), "{url}");
+        }
+        assert!(strict.check_url("https://169.255.0.1/x").is_ok());
+    }
+
+    #[test]
+    fn scheme_and_credentials_policy() {
+        let strict = connector(ProvidersConfig::default());
+        let loopback = connector(ProvidersConfig {
+            allow_insecure_loopback_http: true,
+            ..ProvidersConfig::default()
+        });
+        for url in ["ftp://127.0.0.1/x", "file:///etc/passwd", "not a url"] {
+            assert!(strict.check_url(url).is_err(), "{url}");
+            assert!(loopback.check_url(url).is_err(), "{url}");
+        }
+        let with_credentials = strict
+            .check_url("https://user:hunter2@adapter.example/x")
+            .unwrap_err();
+        assert!(
+            !with_credentials.0.contains("hunter2"),
+            "{with_credentials}"
+        );
+        for url in [
+            "http://127.0.0.1:1/x",
+            "http://127.0.0.2/x",
+            "http://[::1]/x",
+            "http://localhost/x",
+        ] {
+            let err = strict.check_url(url).unwrap_err();
+            assert!(err.0.contains("allow_insecure_loopback_http"), "{url}");
+            assert!(loopback.check_url(url).is_ok(), "{url}");
+        }
+        for url in ["http://10.0.0.1/x", "http://adapter.example/x"] {
+            assert!(loopback.check_url(url).is_err(), "{url}");
+        }
+    }
+
+    #[test]
+    fn hidden_texts_go_whole_and_json_escaped() {
+        let mut hidden = Hidden::default();
+        hidden.add_leaves(
+            &PlainValue::object([
+                ("plain", PlainValue::string("plain-value")),
+                (
+                    "secret",
+                    PlainValue::Secret(Box::new(PlainValue::object([
+                        ("quote", PlainValue::string("pa\"ss-word")),
+                        ("short", PlainValue::string("abc")),
+                        ("number", PlainValue::Number("123456".into())),
+                    ]))),
+                ),
+            ]),
+            false,
+        );
+        hidden.add("pa\"ss");
+        let text = r#"got {"quote":"pa\"ss-word","short":"abc","number":123456,"plain":"plain-value"} with tok.en.sig"#;
+        assert_eq!(
+            hidden.scrub(text, "tok.en.sig"),
+            r#"got {"quote":"[hidden]","short":"abc","number":[hidden],"plain":"plain-value"} with [hidden]"#
+        );
     }
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 use esc_eval::Mode;
 use serde_json::json;
 
-use crate::support::{Adapter, errors, evaluate, json, new_issuer, start_adapter};
+use crate::support::{Adapter, Silent, errors, evaluate, json, new_issuer, start_adapter};
 
 /// Evaluate one `x: fn::open::external` of `url` with `extra` input lines;
 /// the one error (path, summary).
@@ -207,4 +207,80 @@ async fn bad_root_certificate_is_reported_at_the_call() {
         "{summary}"
     );
     assert_eq!(adapter.hits("/echo"), 0);
+}
+
+#[tokio::test]
+async fn other_success_statuses_are_errors_too() {
+    let issuer = new_issuer();
+    let adapter = start_adapter(&issuer, false).await;
+    for (path, status) in [
+        ("/status/204", "204 No Content"),
+        ("/status/201", "201 Created"),
+    ] {
+        let url = adapter.url(path);
+        let (path_in_env, summary) =
+            one_error(&adapter, adapter.config(), &url, issuer.clone()).await;
+        assert!(path_in_env.starts_with("values.x"), "{path_in_env}");
+        assert!(summary.contains(status), "{summary}");
+        assert_no_request_echo(&summary);
+        assert_eq!(adapter.hits(path), 1, "{path}");
+    }
+}
+
+#[tokio::test]
+async fn error_excerpt_is_short_and_on_one_line() {
+    let issuer = new_issuer();
+    let adapter = start_adapter(&issuer, false).await;
+    let url = adapter.url("/long-status/500");
+    let (_, summary) = one_error(&adapter, adapter.config(), &url, issuer).await;
+    assert!(summary.contains("500 Internal Server Error"), "{summary}");
+    assert!(summary.contains("first line"), "{summary}");
+    assert!(summary.contains("second line"), "{summary}");
+    assert!(!summary.contains(['\r', '\n', '\t']), "{summary}");
+    assert!(summary.ends_with('…'), "{summary}");
+    // 5000 bytes came; a few hundred are shown.
+    assert!(summary.chars().count() < 400, "{summary}");
+}
+
+#[tokio::test]
+async fn what_an_adapter_echoes_of_secrets_token_and_url_is_hidden() {
+    let issuer = new_issuer();
+    let adapter = start_adapter(&issuer, false).await;
+    // A non-retried status and a retried one (each attempt's token hidden).
+    for status in [400, 503] {
+        let path = format!("/echo-error/{status}");
+        let url = format!("{}?key=query-secret-123", adapter.url(&path));
+        let (_, summary) = one_error(&adapter, adapter.config(), &url, issuer.clone()).await;
+        assert!(summary.contains(&status.to_string()), "{summary}");
+        assert!(summary.contains("[hidden]"), "{summary}");
+        assert!(!summary.contains("very-secret-request-value"), "{summary}");
+        assert!(!summary.contains("query-secret-123"), "{summary}");
+        // No part of a JWT (base64url of `{"`) or the URL.
+        assert!(!summary.contains("eyJ"), "{summary}");
+        assert!(!summary.contains(&adapter.base), "{summary}");
+        // What was not secret is quoted as the adapter said it.
+        assert!(summary.contains("visible-request-value"), "{summary}");
+    }
+}
+
+#[tokio::test]
+async fn stalled_handshake_hits_the_connect_timeout_and_is_retried() {
+    let issuer = new_issuer();
+    let adapter = start_adapter(&issuer, false).await;
+    let silent = Silent::start().await;
+    let config = esc_providers::ProvidersConfig {
+        connect_timeout: Duration::from_millis(200),
+        ..adapter.config()
+    };
+    let started = std::time::Instant::now();
+    let (path, summary) = one_error(&adapter, config, &silent.url, issuer).await;
+    assert!(path.starts_with("values.x"), "{path}");
+    assert!(
+        summary.contains("cannot connect to the adapter within 200ms (after 3 attempts)"),
+        "{summary}"
+    );
+    assert!(!summary.contains(&silent.url), "{summary}");
+    assert_eq!(silent.accepted(), 3);
+    // Three 200 ms attempts and two short backoffs, far below the 30 s total.
+    assert!(started.elapsed() < Duration::from_secs(5));
 }

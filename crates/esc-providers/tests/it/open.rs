@@ -70,6 +70,30 @@ async fn open_over_https_with_verified_token() {
     assert_eq!(claims.root_env, "acme/payments/prod");
     assert_eq!(claims.trigger_user, "alice");
     assert_eq!(claims.sub, "pulumi:environments:org:acme:env:payments/prod");
+    assert_eq!(claims.env, "payments/prod");
+    // Default lifetime 5 minutes, valid from issue.
+    assert_eq!(claims.exp - claims.iat, 300);
+    assert_eq!(claims.nbf, claims.iat);
+    // One POST each, JSON, one bearer token (the verifier read it).
+    for call in &seen {
+        assert_eq!(call.method, "POST");
+        assert_eq!(call.content_types, ["application/json"]);
+        assert_eq!(call.n_authorization, 1);
+    }
+}
+
+#[tokio::test]
+async fn any_json_response_becomes_the_response_member() {
+    let (_adapter, eval) = open_against(
+        "values:\n  x:\n    fn::open::external:\n      url: {adapter}/array\n      secret: false\n",
+        Mode::Eval,
+    )
+    .await;
+    assert_eq!(errors(&eval), Vec::<(String, String)>::new());
+    assert_eq!(
+        json(&eval, false)["x"],
+        json!({"response": [1, "two", {"three": 3}]})
+    );
 }
 
 #[tokio::test]

@@ -7,7 +7,7 @@ use std::time::Duration;
 use esc_eval::{Mode, PlainValue, ProviderContext, RotationStatus};
 use serde_json::json;
 
-use crate::support::{Adapter, context, errors, evaluate, json, new_issuer, start_adapter};
+use crate::support::{Adapter, Silent, context, errors, evaluate, json, new_issuer, start_adapter};
 
 fn ctx() -> ProviderContext {
     let mut context = context();
@@ -176,5 +176,96 @@ async fn rotate_mode_writes_back_a_secret_state() {
         errs.iter()
             .any(|(p, s)| p.starts_with("values.creds") && s.contains("not been rotated yet")),
         "{errs:?}"
+    );
+}
+
+#[tokio::test]
+async fn rotation_without_request_sends_an_empty_object() {
+    let issuer = new_issuer();
+    let adapter = start_adapter(&issuer, false).await;
+    let providers = esc_providers::registry(adapter.config(), issuer.clone());
+    let rotator = providers.load_rotator("external").await.unwrap();
+    let inputs = PlainValue::object([("url", PlainValue::string(adapter.url("/rotate")))]);
+    rotator.rotate(&inputs, None, &ctx()).await.unwrap();
+    assert_eq!(
+        adapter.seen()[0].body,
+        json!({"request": {}, "state": null})
+    );
+    assert_eq!(adapter.seen()[0].method, "POST");
+    assert_eq!(adapter.seen()[0].content_types, ["application/json"]);
+}
+
+#[tokio::test]
+async fn connection_failures_of_a_rotation_are_not_retried() {
+    let issuer = new_issuer();
+    let silent = Silent::start().await;
+    let config = esc_providers::ProvidersConfig {
+        connect_timeout: Duration::from_millis(200),
+        ..esc_providers::ProvidersConfig::default()
+    };
+    let providers = esc_providers::registry(config, issuer);
+    let rotator = providers.load_rotator("external").await.unwrap();
+    let inputs = PlainValue::object([("url", PlainValue::string(silent.url.clone()))]);
+    let err = rotator.rotate(&inputs, None, &ctx()).await.unwrap_err();
+    assert!(
+        err.0.contains("cannot connect to the adapter within 200ms"),
+        "{err}"
+    );
+    assert!(!err.0.contains("attempts"), "{err}");
+    assert!(!err.0.contains(&silent.url), "{err}");
+    assert_eq!(silent.accepted(), 1);
+}
+
+#[tokio::test]
+async fn an_adapter_echoing_the_state_in_an_error_does_not_reveal_it() {
+    let issuer = new_issuer();
+    let adapter = start_adapter(&issuer, false).await;
+    let providers = esc_providers::registry(adapter.config(), issuer.clone());
+    // The state was written by hand, not as a secret: it is hidden anyway.
+    let yaml = format!(
+        "values:\n  creds:\n    fn::rotate::external:\n      inputs:\n        url: {}\n      state:\n        current: {{apiKey: existing-key-123, n: 20250115}}\n",
+        adapter.url("/echo-error/400")
+    );
+    let eval = evaluate(&yaml, Mode::Rotate { paths: Vec::new() }, providers).await;
+    assert_eq!(eval.rotations()[0].status, RotationStatus::Failed);
+    let errs = errors(&eval);
+    assert_eq!(errs.len(), 1, "{errs:?}");
+    let summary = &errs[0].1;
+    assert!(summary.contains("400 Bad Request"), "{summary}");
+    assert!(summary.contains("[hidden]"), "{summary}");
+    assert!(!summary.contains("existing-key-123"), "{summary}");
+    assert!(!summary.contains("20250115"), "{summary}");
+    assert!(!summary.contains("eyJ"), "{summary}");
+}
+
+#[tokio::test]
+async fn one_failing_rotator_leaves_the_others_to_succeed() {
+    let issuer = new_issuer();
+    let adapter = start_adapter(&issuer, false).await;
+    let providers = esc_providers::registry(adapter.config(), issuer.clone());
+    let yaml = format!(
+        "values:\n  broken:\n    fn::rotate::external:\n      inputs:\n        url: {}\n      state:\n        current: {{k: old-broken}}\n  working:\n    fn::rotate::external:\n      inputs:\n        url: {}\n      state:\n        current: {{k: old-working}}\n",
+        adapter.url("/status/500"),
+        adapter.url("/rotate")
+    );
+    let eval = evaluate(&yaml, Mode::Rotate { paths: Vec::new() }, providers).await;
+    let mut rotations: Vec<_> = eval
+        .rotations()
+        .iter()
+        .map(|r| (r.path.clone(), r.status, r.patch.is_some()))
+        .collect();
+    rotations.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(
+        rotations,
+        [
+            ("values.broken".to_owned(), RotationStatus::Failed, false),
+            ("values.working".to_owned(), RotationStatus::Succeeded, true),
+        ]
+    );
+    let patches = eval.patches();
+    assert_eq!(patches.len(), 1);
+    assert_eq!(
+        plain_json(&patches[0].replacement),
+        json!({"current": {"key": "key-1"}, "previous": {"k": "old-working"}})
     );
 }

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use esc_adapter::{KeySource, Verifier, VerifierConfig};
 use esc_eval::{
@@ -33,6 +33,11 @@ pub(crate) fn new_issuer() -> Arc<Issuer> {
 /// One request the adapter accepted.
 #[derive(Clone)]
 pub(crate) struct Seen {
+    pub(crate) method: String,
+    /// Every `Content-Type` header value.
+    pub(crate) content_types: Vec<String>,
+    /// How many `Authorization` headers came.
+    pub(crate) n_authorization: usize,
     pub(crate) path: String,
     pub(crate) body: serde_json::Value,
     pub(crate) claims: esc_adapter::Claims,
@@ -236,13 +241,16 @@ impl Drop for InFlight<'_> {
 }
 
 /// Routes: `/echo` answers `{"got": body}`; `/secret` a fixed secret;
-/// `/status/N` status N; `/flaky/N` 503 for the first N hits; `/big`
+/// `/status/N` status N; `/long-status/N` status N with a 5000-character
+/// body; `/echo-error/N` status N echoing the URI, the `Authorization`
+/// header and the body; `/array` a JSON array; `/flaky/N` 503 for the first N hits; `/big`
 /// 2 MiB with a length, `/big-stream` 2 MiB streamed; `/redirect` a 302;
 /// `/sleep/MS` echoes after MS ms; `/gate/N` echoes once N requests are
 /// in flight (or after 5 s); `/rotate` a new key per hit;
 /// `/invalid-json` a non-JSON 200.
 async fn handle(
     State(state): State<Arc<AdapterState>>,
+    method: Method,
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
@@ -254,7 +262,11 @@ async fn handle(
         *n += 1;
         *n
     };
-    let claims = match verifier(&state, &path).verify(&headers, &body).await {
+    // The audience is the URL as written, query included.
+    let target = uri
+        .path_and_query()
+        .map_or(path.clone(), |p| p.as_str().to_owned());
+    let claims = match verifier(&state, &target).verify(&headers, &body).await {
         Ok(claims) => claims,
         Err(e) => {
             state.rejected.fetch_add(1, Ordering::SeqCst);
@@ -263,6 +275,13 @@ async fn handle(
     };
     let got: serde_json::Value = serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
     state.seen.lock().unwrap().push(Seen {
+        method: method.to_string(),
+        content_types: headers
+            .get_all("content-type")
+            .iter()
+            .map(|v| v.to_str().unwrap_or("(not text)").to_owned())
+            .collect(),
+        n_authorization: headers.get_all("authorization").iter().count(),
         path: path.clone(),
         body: got.clone(),
         claims: claims.clone(),
@@ -281,6 +300,25 @@ async fn handle(
             let code = StatusCode::from_u16(code.parse().unwrap()).unwrap();
             (code, "adapter failure: backend unavailable").into_response()
         }
+        ("long-status", Some(code)) => {
+            let code = StatusCode::from_u16(code.parse().unwrap()).unwrap();
+            let mut text = String::from("first line\r\n\tsecond line ");
+            text.push_str(&"y".repeat(5000));
+            (code, text).into_response()
+        }
+        ("echo-error", Some(code)) => {
+            let code = StatusCode::from_u16(code.parse().unwrap()).unwrap();
+            let auth = headers
+                .get("authorization")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            let text = format!(
+                "cannot serve {uri}; auth {auth}; body {}",
+                String::from_utf8_lossy(&body)
+            );
+            (code, text).into_response()
+        }
+        ("array", _) => json(serde_json::json!([1, "two", {"three": 3}])),
         ("flaky", Some(n)) if hit <= n.parse().unwrap() => {
             (StatusCode::SERVICE_UNAVAILABLE, "try later").into_response()
         }
@@ -424,4 +462,48 @@ pub(crate) fn errors(eval: &Evaluation) -> Vec<(String, String)> {
         .iter()
         .map(|d| (d.path.clone(), d.summary.clone()))
         .collect()
+}
+
+/// A TCP listener on 127.0.0.1 that accepts connections and never answers
+/// (a stalled TLS handshake); counts connections; stops when dropped.
+pub(crate) struct Silent {
+    pub(crate) url: String,
+    accepted: Arc<AtomicUsize>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Silent {
+    pub(crate) async fn start() -> Silent {
+        let tcp = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("https://{}/fetch", tcp.local_addr().unwrap());
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let counter = accepted.clone();
+        let task = tokio::spawn(async move {
+            let mut held = Vec::new();
+            // Bounded: a test makes a handful of attempts.
+            while held.len() < 64 {
+                let Ok((stream, _)) = tcp.accept().await else {
+                    break;
+                };
+                counter.fetch_add(1, Ordering::SeqCst);
+                held.push(stream);
+            }
+        });
+        Silent {
+            url,
+            accepted,
+            task,
+        }
+    }
+
+    /// Connections accepted so far.
+    pub(crate) fn accepted(&self) -> usize {
+        self.accepted.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for Silent {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
 }
