@@ -253,7 +253,8 @@ pub(crate) fn build_document(name: &str, node: Option<&Node>) -> Document {
                     doc.values = Some(b.values_object(values, entries, &path));
                 }
             }
-            NodeKind::Null => {}
+            // `values:` with nothing after it is null, not an empty object:
+            // the reference reports it as it reports `imports:`.
             _ => b.diags.push(Diagnostic::error(
                 "values must be an object",
                 Some(values.range.clone()),

@@ -193,6 +193,13 @@ evalJSONRevealed: {"b":2}
         "load: E environment must be an object @- \ncheckJson: -\nevalJsonRedacted: -\nevalJSONRevealed: -\n",
     )
     .await;
+    // `values:` with nothing after it is null, not an object (like
+    // `imports:`, which the reference reports as not a list).
+    check(
+        "values:\n",
+        "load: E values must be an object @case 1:8(7)-1:8(7) values\ncheckJson: -\nevalJsonRedacted: -\nevalJSONRevealed: -\n",
+    )
+    .await;
     // No values and no imports: nothing at all.
     check(
         "imports: []\n",
