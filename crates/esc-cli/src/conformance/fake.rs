@@ -77,6 +77,9 @@ pub(crate) struct Fake {
     store: Arc<dyn Store>,
     replacements: Replacements,
     referrers: SeededReferrers,
+    /// Set once seeding is done: from then on a retraction without a
+    /// replacement is reported as the fake reports it.
+    replaying: Arc<std::sync::atomic::AtomicBool>,
     stop: Option<oneshot::Sender<()>>,
 }
 
@@ -114,6 +117,7 @@ impl Fake {
             .context("the access token is not text")?;
         let replacements = Replacements::default();
         let referrers = SeededReferrers::default();
+        let replaying = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let app = router(AppState {
             service,
             issuer: None,
@@ -122,6 +126,10 @@ impl Fake {
         .layer(axum::middleware::from_fn_with_state(
             replacements.clone(),
             fixed_metadata,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            (replacements.clone(), replaying.clone()),
+            default_replacement,
         ))
         .layer(axum::middleware::from_fn(tolerant_check))
         .layer(axum::middleware::from_fn(fake_diagnostics))
@@ -170,8 +178,15 @@ impl Fake {
             store,
             replacements,
             referrers,
+            replaying,
             stop: Some(stop),
         })
+    }
+
+    /// Seeding is done: the transcript's own commands run from now on.
+    pub(crate) fn start_replay(&self) {
+        self.replaying
+            .store(true, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// For every `fn::secret` envelope in `texts` that one of the fake's
@@ -585,6 +600,52 @@ async fn seeded_referrers(
         .header(header::CONTENT_TYPE, "application/json")
         .body(Body::from(body.to_string()))
         .unwrap_or_else(|_| Response::new(Body::empty()))
+}
+
+/// The replacement the reference's fake reports for a retraction the CLI
+/// asked for without `--replace-with`: it does not interpret the value and
+/// records 42.
+const FAKE_DEFAULT_REPLACEMENT: u64 = 42;
+
+/// A transcript's `POST .../versions/{n}/retract` without a `replacement`
+/// that succeeds is reported as replaced with [`FAKE_DEFAULT_REPLACEMENT`]
+/// (seeding's retractions keep what they were given).
+async fn default_replacement(
+    State((replacements, replaying)): State<(Replacements, Arc<std::sync::atomic::AtomicBool>)>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let path = request.uri().path().to_owned();
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let retraction = (request.method() == axum::http::Method::POST
+        && replaying.load(std::sync::atomic::Ordering::SeqCst)
+        && segments.len() == 9
+        && segments[..3] == ["api", "esc", "environments"]
+        && segments[6] == "versions"
+        && segments[8] == "retract")
+        .then(|| segments[7].parse::<u64>().ok())
+        .flatten();
+    let Some(number) = retraction else {
+        return next.run(request).await;
+    };
+    let environment = format!("{}/{}/{}", segments[3], segments[4], segments[5]);
+    let (parts, body) = request.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 1 << 20).await else {
+        return next.run(Request::from_parts(parts, Body::empty())).await;
+    };
+    let given = serde_json::from_slice::<Json>(&bytes)
+        .ok()
+        .and_then(|json| json.get("replacement").filter(|r| !r.is_null()).cloned());
+    let response = next
+        .run(Request::from_parts(parts, Body::from(bytes)))
+        .await;
+    if given.is_none()
+        && response.status().is_success()
+        && let Ok(mut map) = replacements.lock()
+    {
+        map.insert((environment, number), FAKE_DEFAULT_REPLACEMENT);
+    }
+    response
 }
 
 /// The response layer that replaces times and authors by the fake's.

@@ -544,6 +544,7 @@ fn replay(
         None,
     )?;
     seed(runtime, &fake, esc, &home, &t.header, &t.environments)?;
+    fake.start_replay();
     for (name, script) in &t.commands {
         let file = bin.join(name);
         std::fs::write(&file, format!("#!/bin/bash\n{script}"))?;

@@ -106,3 +106,125 @@ fn every_golden_transcript_passes_or_is_a_listed_failure() {
         stdout.lines().last().unwrap_or("")
     );
 }
+
+/// The runner emulates the reference's fake where the goldens show it: an
+/// opened environment is evaluated under its bare name (`test`, in the
+/// traces of `open -f detailed`), and a retraction without
+/// `--replace-with` is reported as replaced with revision 42.
+#[test]
+fn the_fake_names_opened_environments_bare_and_reports_replacement_42() {
+    let detailed = r#"run: esc open default/test --format detailed
+environments:
+  test-user/default/test:
+    imports:
+      - test-2
+    values:
+      foo: bar
+  test-user/default/test-2:
+    values:
+      foo: baz
+
+---
+> esc open default/test --format detailed
+{
+  "value": {
+    "foo": {
+      "value": "bar",
+      "trace": {
+        "def": {
+          "environment": "test",
+          "begin": {
+            "line": 4,
+            "column": 10,
+            "byte": 39
+          },
+          "end": {
+            "line": 4,
+            "column": 13,
+            "byte": 42
+          }
+        },
+        "base": {
+          "value": "baz",
+          "trace": {
+            "def": {
+              "environment": "test-2",
+              "begin": {
+                "line": 2,
+                "column": 10,
+                "byte": 17
+              },
+              "end": {
+                "line": 2,
+                "column": 13,
+                "byte": 20
+              }
+            }
+          }
+        }
+      }
+    }
+  },
+  "trace": {
+    "def": {
+      "begin": {
+        "line": 0,
+        "column": 0,
+        "byte": 0
+      },
+      "end": {
+        "line": 0,
+        "column": 0,
+        "byte": 0
+      }
+    }
+  }
+}
+
+---
+> esc open default/test --format detailed
+"#;
+    let retract = r#"run: |
+  esc env version retract default/test@2 --reason "by hand"
+  esc env version history default/test --utc
+environments:
+  test-user/default/test:
+    revisions:
+      - yaml:
+          values:
+            a: 1
+      - yaml:
+          vaues:
+            b: 2
+
+---
+> esc env version retract default/test@2 --reason by hand
+> esc env version history default/test --utc
+revision 3
+Author: Test Tester <test-tester>
+Date:   1970-01-01 03:00:00 +0000 UTC
+
+revision 2 (retracted)
+Author: Test Tester <test-tester>
+Date:   1970-01-01 02:00:00 +0000 UTC
+
+    Retracted by Test Tester <test-tester> at 1970-01-01 02:00:00 +0000 UTC and replaced with revision 42.
+
+    by hand
+
+revision 1
+Author: Test Tester <test-tester>
+Date:   1970-01-01 01:00:00 +0000 UTC
+
+
+---
+> esc env version retract default/test@2 --reason by hand
+> esc env version history default/test --utc
+"#;
+    let (ok, out) = run_on(&[
+        ("open-detailed-bare", detailed.to_owned()),
+        ("retract-default-42", retract.to_owned()),
+    ]);
+    assert!(ok, "{out}");
+    assert!(out.ends_with("2 passed, 0 failed, 0 skipped\n"), "{out}");
+}
