@@ -67,6 +67,10 @@ impl LocalBackend {
         let config = ServiceConfig {
             webhooks: esc_service::WebhookConfig {
                 allow_insecure_loopback_http,
+                // One attempt: a local command is a short-lived process and
+                // retries (seconds apart) would hold it; the failed delivery
+                // stays recorded.
+                max_attempts: 1,
                 ..esc_service::WebhookConfig::default()
             },
             ..config

@@ -32,6 +32,11 @@ struct Receiver {
 
 impl Receiver {
     fn start() -> Receiver {
+        Receiver::answering("200 OK")
+    }
+
+    /// A receiver answering every POST with `status` (e.g. "500 Internal Server Error").
+    fn answering(status: &'static str) -> Receiver {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}/hook", listener.local_addr().unwrap());
         let (tx, got) = mpsc::channel();
@@ -62,7 +67,10 @@ impl Receiver {
                 let mut body = vec![0; length];
                 let _ = reader.read_exact(&mut body);
                 let _ = stream.write_all(
-                    b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok",
+                    format!(
+                        "HTTP/1.1 {status}\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
+                    )
+                    .as_bytes(),
                 );
                 let _ = tx.send(Received {
                     headers,
@@ -104,6 +112,44 @@ fn loopback(esc: &Esc, args: &[&str]) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8(out.stdout).unwrap()
+}
+
+/// A local command is a short-lived process: a failing receiver gets one
+/// attempt, recorded, instead of the server's retries holding the command.
+#[test]
+fn local_mode_tries_a_failing_receiver_once() {
+    let esc = local_esc();
+    let receiver = Receiver::answering("500 Internal Server Error");
+    esc.ok(&["env", "init", "acme/app/dev"]);
+    loopback(
+        &esc,
+        &[
+            "env",
+            "webhook",
+            "new",
+            "acme/app/dev",
+            "deploy",
+            "--url",
+            &receiver.url,
+            "--event",
+            "updated",
+        ],
+    );
+    loopback(&esc, &["env", "set", "acme/app/dev", "a", "1"]);
+    let got = receiver.next();
+    assert_eq!(got.header("pulumi-webhook-kind"), Some("updated"));
+    receiver.nothing_more();
+    let listed = esc.ok(&[
+        "env",
+        "webhook",
+        "delivery",
+        "ls",
+        "acme/app/dev",
+        "hook-1",
+        "--utc",
+    ]);
+    assert_eq!(listed.matches("│ updated │").count(), 1, "{listed}");
+    assert!(listed.contains("│      500 │"), "{listed}");
 }
 
 #[test]
