@@ -173,3 +173,25 @@ async fn jwks_and_discovery_are_served_at_every_documented_path() {
         assert!(claims.iter().any(|c| c == claim), "{claim}");
     }
 }
+
+#[test]
+fn keys_weaker_than_rs256_2048_are_refused() {
+    // Throwaway keys made with `openssl genpkey` (PKCS#8 DER): RSA 1024 and
+    // EC P-256 (not RSA, so no RS256).
+    for (name, der) in [
+        ("rsa-1024", &include_bytes!("../data/rsa-1024.pk8")[..]),
+        ("ec-p256", &include_bytes!("../data/ec-p256.pk8")[..]),
+    ] {
+        let Err(err) = esc_oidc::SigningKey::from_pkcs8(der) else {
+            panic!("{name}: accepted");
+        };
+        assert!(
+            matches!(err, esc_oidc::Error::KeyRejected { .. }),
+            "{name}: {err}"
+        );
+        // The message names no key material.
+        assert!(!err.to_string().contains("MII"), "{name}: {err}");
+    }
+    let strong = esc_oidc::SigningKey::generate().unwrap();
+    assert!(esc_oidc::SigningKey::from_pkcs8(strong.pkcs8_der()).is_ok());
+}

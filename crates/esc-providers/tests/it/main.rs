@@ -5,5 +5,6 @@
 mod concurrency;
 mod failures;
 mod open;
+mod published;
 mod rotate;
 mod support;
