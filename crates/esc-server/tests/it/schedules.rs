@@ -355,7 +355,6 @@ async fn two_servers_on_one_postgres_never_run_a_firing_twice() {
         name: "admin".into(),
     };
     const N_ENVS: usize = 8;
-    let due = Timestamp::from_unix_millis(Timestamp::now().unix_millis() + 1_500);
     let mut envs = Vec::new();
     for index in 0..N_ENVS {
         let env = EnvRef::new("acme", "app", format!("e{index}"));
@@ -364,12 +363,18 @@ async fn two_servers_on_one_postgres_never_run_a_firing_twice() {
             .update(&admin, &env, "values:\n  a: 1\n", None)
             .await
             .unwrap();
+        envs.push(env);
+    }
+    // Due after the setup above (slow on a loaded machine): a one-time
+    // schedule must be in the future when it is created.
+    let due = Timestamp::from_unix_millis(Timestamp::now().unix_millis() + 2_000);
+    for (index, env) in envs.iter().enumerate() {
         // half through each instance: both see all of them
         let service = if index % 2 == 0 { &first } else { &second };
         service
             .create_schedule(
                 &admin,
-                &env,
+                env,
                 &ScheduleRequest {
                     once: Some(due.rfc3339()),
                     ..ScheduleRequest::default()
@@ -377,7 +382,6 @@ async fn two_servers_on_one_postgres_never_run_a_firing_twice() {
             )
             .await
             .unwrap();
-        envs.push(env);
     }
     // two creations racing for one environment: exactly one wins
     let racing = EnvRef::new("acme", "app", "racing");
