@@ -83,6 +83,85 @@ fn missing_flag_value(error: &clap::Error) -> bool {
             .is_some_and(|arg| arg.starts_with('-'))
 }
 
+/// cobra's words for an argument too many: `accepts at most 1 arg(s),
+/// received 2` for a command with optional positionals (`login a b`),
+/// `unknown command "x" for "esc env ls"` for one that takes none.
+fn unknown_command(arg: &str) -> String {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (path, command, given) = command_path(&args);
+    let accepted = command.get_positionals().count();
+    if accepted > 0 && given > accepted {
+        return format!("accepts at most {accepted} arg(s), received {given}");
+    }
+    format!(
+        "unknown command {} for {}",
+        esc_eval::go_quote(arg),
+        esc_eval::go_quote(&path)
+    )
+}
+
+/// `esc` and the subcommand names `args` walk through, that command, and
+/// how many positional arguments follow it (flags and their values
+/// skipped; a flag's value that happens to name a subcommand would be taken
+/// for it).
+fn command_path(args: &[String]) -> (String, clap::Command, usize) {
+    let mut command = <cli::Cli as clap::CommandFactory>::command();
+    let mut path = vec![String::from("esc")];
+    let mut positionals = 0;
+    let mut skip_value = false;
+    for arg in args {
+        if std::mem::take(&mut skip_value) {
+            continue;
+        }
+        if arg == "--" {
+            break;
+        }
+        if let Some(flag) = arg.strip_prefix('-') {
+            skip_value = !flag.contains('=') && flag_takes_value(&command, flag);
+            continue;
+        }
+        let sub = (positionals == 0)
+            .then(|| {
+                command
+                    .get_subcommands()
+                    .find(|sub| {
+                        sub.get_name() == arg || sub.get_all_aliases().any(|alias| alias == arg)
+                    })
+                    .cloned()
+            })
+            .flatten();
+        match sub {
+            Some(sub) => {
+                path.push(sub.get_name().to_owned());
+                command = sub;
+            }
+            None => positionals += 1,
+        }
+    }
+    (path.join(" "), command, positionals)
+}
+
+/// Whether `flag` (`-c`, `-lf` without the first dash: `c`, `-cloud-url`)
+/// of `command` is followed by its value as the next argument.
+fn flag_takes_value(command: &clap::Command, flag: &str) -> bool {
+    let argument = match flag.strip_prefix('-') {
+        Some(long) => command.get_arguments().find(|a| a.get_long() == Some(long)),
+        None => {
+            // `-xyz`: the value is attached unless `z` is the last letter
+            let Some(last) = flag.chars().last() else {
+                return false;
+            };
+            if flag.chars().count() > 1 {
+                return false;
+            }
+            command
+                .get_arguments()
+                .find(|a| a.get_short() == Some(last))
+        }
+    };
+    argument.is_some_and(|a| a.get_action().takes_values())
+}
+
 /// The subcommands clap finds close to a misspelled one.
 fn suggested_subcommands(error: &clap::Error) -> Vec<String> {
     match error.get(ContextKind::SuggestedSubcommand) {
@@ -112,7 +191,7 @@ fn clap_error(error: &clap::Error) -> ExitCode {
                 Some(_) => format!("unknown flag: {}", arg.split('=').next().unwrap_or(&arg)),
                 None => match arg.strip_prefix('-').and_then(|s| s.chars().next()) {
                     Some(c) => format!("unknown shorthand flag: '{c}' in {arg}"),
-                    None => format!("unknown command {}", esc_eval::go_quote(&arg)),
+                    None => unknown_command(&arg),
                 },
             };
             messages::err(&format!("Error: {message}\n"));
@@ -129,6 +208,17 @@ fn clap_error(error: &clap::Error) -> ExitCode {
                 },
             };
             messages::err(&format!("Error: {message}\n"));
+            ExitCode::FAILURE
+        }
+        ErrorKind::InvalidSubcommand => {
+            let arg = match error.get(ContextKind::InvalidSubcommand) {
+                Some(ContextValue::String(arg)) => arg.clone(),
+                _ => String::new(),
+            };
+            messages::err(&format!("Error: {}\n", unknown_command(&arg)));
+            if let Some(hint) = ui::did_you_mean(&suggested_subcommands(error)) {
+                messages::err(&format!("{hint}\n"));
+            }
             ExitCode::FAILURE
         }
         _ => {

@@ -319,13 +319,28 @@ fn misspelled_environment_names_get_hints_in_remote_mode() {
 #[test]
 fn misspelled_subcommands_get_hints() {
     let esc = Esc::new();
+    // cobra's first line (`unknown command "x" for "<path>"`), then the hint
     assert_eq!(
         esc.fails(&["opne", "app/dev"]),
-        "Error: unrecognized subcommand 'opne'\nDid you mean \"open\"?\n"
+        "Error: unknown command \"opne\" for \"esc\"\nDid you mean \"open\"?\n"
     );
     assert_eq!(
         esc.fails(&["env", "lss"]),
-        "Error: unrecognized subcommand 'lss'\nDid you mean \"ls\"?\n"
+        "Error: unknown command \"lss\" for \"esc env\"\nDid you mean \"ls\"?\n"
+    );
+    // arguments a command does not take, worded as cobra's NoArgs and
+    // MaximumNArgs checks
+    assert_eq!(
+        esc.fails(&["env", "ls", "-o", "acme", "extra"]),
+        "Error: unknown command \"extra\" for \"esc env ls\"\n"
+    );
+    assert_eq!(
+        esc.fails(&["login", "-c", "http://a", "b", "c"]),
+        "Error: accepts at most 1 arg(s), received 2\n"
+    );
+    assert_eq!(
+        esc.fails(&["logout", "a", "b"]),
+        "Error: accepts at most 1 arg(s), received 2\n"
     );
     let stderr = esc.fails(&["qqqqqq"]);
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
