@@ -575,6 +575,7 @@ impl<'r> Pass<'r> {
                                         let keys: Vec<String> =
                                             members.iter().map(|m| m.key.clone()).collect();
                                         self.unknown_property(
+                                            accessor,
                                             key,
                                             &keys,
                                             accessor.range(),
@@ -735,7 +736,7 @@ impl<'r> Pass<'r> {
                     b = base.base.as_deref();
                 }
                 let keys = v.keys();
-                self.unknown_property(key, &keys, range, path);
+                self.unknown_property(accessor, key, &keys, range, path);
                 None
             }
             (Repr::Object(_), Accessor::Index { .. }) => {
@@ -781,11 +782,28 @@ impl<'r> Pass<'r> {
         }
     }
 
-    fn unknown_property(&mut self, key: &str, keys: &[String], range: &Range, path: &str) {
-        let mut msg = format!("unknown property {}", crate::go_quote(key));
+    fn unknown_property(
+        &mut self,
+        accessor: &Accessor,
+        key: &str,
+        keys: &[String],
+        range: &Range,
+        path: &str,
+    ) {
+        // A name cut inside a character (§2.1 quirk) is the reference's
+        // string of those bytes: quoted with `\x..`, measured in bytes.
+        let raw = match accessor {
+            Accessor::Name {
+                invalid_utf8: Some(bytes),
+                ..
+            } => Some(bytes.as_slice()),
+            _ => None,
+        };
+        let quoted = raw.map_or_else(|| crate::go_quote(key), crate::go_quote_bytes);
+        let mut msg = format!("unknown property {quoted}");
         let normalize = |s: &str| s.to_lowercase().replace('_', "");
         let wanted = normalize(key);
-        let limit = key.len().div_ceil(2);
+        let limit = raw.map_or(key.len(), <[u8]>::len).div_ceil(2);
         let mut sorted: Vec<&String> = keys.iter().collect();
         sorted.sort();
         let mut best: Option<(usize, &String)> = None;

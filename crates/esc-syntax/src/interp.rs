@@ -39,6 +39,10 @@ pub enum Accessor {
         name: String,
         /// Its range (covers the leading dot).
         range: Range,
+        /// The name's bytes when they are not UTF-8: the whitespace quirk
+        /// (spec §2.1) cut a character, and `name` holds U+FFFD for the
+        /// piece; messages quote these bytes as the reference does.
+        invalid_utf8: Option<Vec<u8>>,
     },
     /// A string subscript `["..."]` (a bad numeric subscript also becomes a key).
     Key {
@@ -362,6 +366,7 @@ impl AccessParser<'_, '_> {
             self.accessors.push(Accessor::Name {
                 name: String::new(),
                 range,
+                invalid_utf8: None,
             });
         }
         PropertyAccess {
@@ -374,13 +379,16 @@ impl AccessParser<'_, '_> {
         while self.peek().is_some_and(|c| !terminates_name(c)) {
             self.offset += 1;
         }
-        let name = lossy(self.bytes[name_start..self.offset].to_vec());
+        let bytes = &self.bytes[name_start..self.offset];
+        let invalid_utf8 = std::str::from_utf8(bytes).is_err().then(|| bytes.to_vec());
+        let name = lossy(bytes.to_vec());
         if name.is_empty() {
             self.error(start, "property name must not be empty");
         }
         Accessor::Name {
             name,
             range: self.range_from(start),
+            invalid_utf8,
         }
     }
 

@@ -500,3 +500,26 @@ async fn rotate_paths_select_calls() {
         "{got}"
     );
 }
+
+#[tokio::test]
+async fn names_cut_inside_a_character() {
+    // §2.1 quirk: whitespace is tested per byte, so the second byte of `à`
+    // (0xA0) ends a name: `${à}` is the name "\xc3" and a missing `}`. The
+    // reference quotes that string byte by byte and measures it in bytes
+    // (1: no suggestion; "abc\xc3" is 4: "abcà" is close enough).
+    check_texts(
+        "values:\n  à: 1\n  abcà: 2\n  x: ${à}\n  y: ${abcà}\n",
+        &[],
+        r#"load: E missing closing brace '}' in interpolation @case values.x
+load: E missing closing brace '}' in interpolation @case values.y
+check: E unknown property "\xc3" @case values.x
+check: E unknown property "abc\xc3"; did you mean "abcà"? @case values.y
+eval: E unknown property "\xc3" @case values.x
+eval: E unknown property "abc\xc3"; did you mean "abcà"? @case values.y
+checkJson: {"abcà":2,"x":"[unknown]","y":"[unknown]","à":1}
+evalJsonRedacted: {"abcà":2,"x":"[unknown]","y":"[unknown]","à":1}
+evalJSONRevealed: {"abcà":2,"x":"[unknown]","y":"[unknown]","à":1}
+"#,
+    )
+    .await;
+}
