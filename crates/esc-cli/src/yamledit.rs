@@ -302,7 +302,24 @@ fn set_at_document_path(
     };
     // the reference's errors, on the tree; then the edit itself, on the text
     set_at(&mut doc, &full.0, Tree::Null, at)?;
-    esc_syntax::edit::set_value(text, &doc_path_text(full), value).map_err(edit_error)
+    let edited =
+        esc_syntax::edit::set_value(text, &doc_path_text(full), value).map_err(edit_error)?;
+    Ok(as_marshaled(text, edited))
+}
+
+/// The reference re-marshals the whole document with yaml.v3 (four-space
+/// indent) before it sends it, so positions in the server's diagnostics
+/// refer to that text. A document already in that form (or empty: one esc
+/// wrote) is re-emitted the same way after the edit, so positions match
+/// the reference's; a document the user laid out otherwise keeps their
+/// text and only the edited part changes.
+fn as_marshaled(before: &str, edited: String) -> String {
+    let marshaled = before.trim().is_empty()
+        || esc_syntax::emit::reemit(before, 4).is_ok_and(|again| again == before);
+    if !marshaled {
+        return edited;
+    }
+    esc_syntax::emit::reemit(&edited, 4).unwrap_or(edited)
 }
 
 /// Delete `path` from `text`; `None` when the document is empty.
@@ -324,9 +341,8 @@ pub(crate) fn delete(
         user: path,
     };
     delete_at(&mut doc, &full.0, at)?;
-    esc_syntax::edit::delete_value(text, &doc_path_text(&full))
-        .map(Some)
-        .map_err(edit_error)
+    let edited = esc_syntax::edit::delete_value(text, &doc_path_text(&full)).map_err(edit_error)?;
+    Ok(Some(as_marshaled(text, edited)))
 }
 
 /// Where an accessor is: its index in the document path and how many
@@ -464,8 +480,17 @@ mod tests {
 
     #[test]
     fn set_creates_values_and_intermediates() {
+        // an empty document comes out as yaml.v3 marshals it (four spaces)
         let out = set("t", "", &path("a.b[0]"), &EditValue::Number("1".into())).unwrap();
-        assert_eq!(out, "values:\n  a:\n    b:\n      - 1\n");
+        assert_eq!(out, "values:\n    a:\n        b:\n            - 1\n");
+        // and stays so: a document in that form is re-marshaled after an edit
+        let out = set("t", &out, &path("a.c"), &string("x")).unwrap();
+        assert_eq!(
+            out,
+            "values:\n    a:\n        b:\n            - 1\n        c: x\n"
+        );
+        let out = delete("t", &out, &path("a.b")).unwrap().unwrap();
+        assert_eq!(out, "values:\n    a:\n        c: x\n");
         let out = set(
             "t",
             "imports:\n  - base\nvalues:\n  x: 1\n",

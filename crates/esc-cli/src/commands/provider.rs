@@ -604,8 +604,9 @@ mod tests {
         );
         // `imports…` is a path under `values` here, unlike `env set`
         let path = PropertyPath::parse("imports").unwrap();
+        // an empty document is written as yaml.v3 marshals it (four spaces)
         let out = yamledit::set_in_values("p/e", "", &path, &string("x")).unwrap();
-        assert_eq!(out, "values:\n  imports: x\n");
+        assert_eq!(out, "values:\n    imports: x\n");
     }
 
     #[test]

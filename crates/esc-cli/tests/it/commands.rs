@@ -410,6 +410,18 @@ fn set_reports_diagnostics_and_exits_zero() {
     assert!(stderr.contains("unknown property \"nope\""), "{stderr}");
     // nothing was stored
     assert_eq!(esc.ok(&["env", "get", "default/test"]), "\n");
+    // positions refer to the document as the reference sends it (yaml.v3,
+    // four spaces): spec/CLI.md 8.2's example
+    let out = esc
+        .cmd()
+        .args(["env", "set", "default/test", "password", "[]", "--secret"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "default/test:3:21: secret values must be string literals\n"
+    );
 }
 
 #[test]

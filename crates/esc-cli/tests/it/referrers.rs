@@ -237,7 +237,9 @@ fn providers_write_their_block_and_the_server_checks_it() {
         );
         let stderr = String::from_utf8(out.stderr).unwrap();
         assert!(
-            stderr.starts_with("Error: unknown provider \"gcp-login\"\n\n  on app/new line 4:\n   4:       fn::open::gcp-login:\n   5:         project: 123\n   6:         oidc:\n   7:           workloadPoolId: pool\n"),
+            // the new definition as yaml.v3 marshals it (four spaces), as the
+            // reference sends it
+            stderr.starts_with("Error: unknown provider \"gcp-login\"\n\n  on app/new line 4:\n   4:             fn::open::gcp-login:\n   5:                 project: 123\n   6:                 oidc:\n   7:                     workloadPoolId: pool\n"),
             "{stderr}"
         );
         assert_eq!(esc.ok(&["env", "get", "app/new", "--definition"]), "");
