@@ -36,7 +36,7 @@ pub use serve::{ServeConfig, ServeError, StartedServer, serve, start, start_with
 
 use crate::error::ApiError;
 use crate::routes::schedules as schedule_routes;
-use crate::routes::{drafts, environments, identity, open, referrers, tags, webhooks};
+use crate::routes::{anonymous, drafts, environments, identity, open, referrers, tags, webhooks};
 
 /// Limits applied to every request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -120,11 +120,15 @@ fn routes(state: AppState) -> Router {
         )
         .route(
             "/api/esc/environments/{org}/yaml/open",
-            post(environments::open_yaml),
+            post(anonymous::open),
         )
         .route(
             "/api/esc/environments/{org}/yaml/open/{session}",
-            get(environments::read_yaml_session),
+            get(anonymous::read),
+        )
+        .route(
+            "/api/esc/environments/{org}/yaml/open//{session}",
+            get(anonymous::read),
         )
         .route(
             E,

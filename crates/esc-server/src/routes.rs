@@ -1,5 +1,6 @@
 //! The handlers, one group per section of spec/API.md § 5.
 
+pub(crate) mod anonymous;
 pub(crate) mod drafts;
 pub(crate) mod environments;
 pub(crate) mod identity;

@@ -28,6 +28,7 @@ use crate::secrets::reseal_ciphertexts;
 use crate::webhooks::WebhookConfig;
 use crate::webhooks::dispatch::Dispatcher;
 
+mod anonymous;
 mod drafts;
 mod referrers;
 
@@ -35,6 +36,7 @@ mod webhooks;
 
 mod schedules;
 
+pub use anonymous::AnonymousSession;
 pub use drafts::{DraftDefinition, DraftOutcome};
 pub use referrers::{EnvironmentReferrer, MAX_REFERRERS_PAGE, ReferrersPage, ReferrersQuery};
 pub use schedules::{ROTATION_KIND, SCHEDULER_LOGIN, ScheduleRequest, ScheduledRun, parse_rfc3339};
@@ -397,8 +399,11 @@ impl Service {
             .store
             .list_environments(org, page_token, count)
             .await?;
-        page.items
-            .retain(|env| self.allowed(caller, &env.name, Permission::Read));
+        // the reserved environments of anonymous opens are no one's
+        page.items.retain(|env| {
+            env.name.project != anonymous::ANONYMOUS_PROJECT
+                && self.allowed(caller, &env.name, Permission::Read)
+        });
         Ok(page)
     }
 
@@ -649,13 +654,7 @@ impl Service {
     ) -> ServiceResult<OpenedSession> {
         check_env_ref(env)?;
         self.require(caller, env, Permission::Open)?;
-        let duration = duration.unwrap_or(self.inner.config.default_open_duration);
-        if duration.is_zero() || duration > self.inner.config.max_open_duration {
-            return Err(ServiceError::invalid(format!(
-                "the open duration must be positive and at most {}s",
-                self.inner.config.max_open_duration.as_secs()
-            )));
-        }
+        let duration = self.open_duration(duration)?;
         let key = ResultKey {
             env: env.clone(),
             version: version.clone(),
@@ -912,6 +911,16 @@ impl Service {
     ) -> ServiceResult<FoundSession> {
         check_env_ref(env)?;
         self.require(caller, env, Permission::Open)?;
+        self.found_session(env, session_id, property).await
+    }
+
+    /// As [`Service::session_result`], without the caller's checks.
+    async fn found_session(
+        &self,
+        env: &EnvRef,
+        session_id: &str,
+        property: Option<&str>,
+    ) -> ServiceResult<FoundSession> {
         if let Some(property) = property {
             // a malformed path is the caller's mistake whatever the session
             parse_property_path(property)?;
@@ -1474,6 +1483,19 @@ impl Service {
             }
             Version::Tag(tag) => self.inner.store.revision_tag(env, tag).await?.revision,
         })
+    }
+
+    /// The duration of an open: the default when `None`; positive and at
+    /// most the configured maximum.
+    fn open_duration(&self, duration: Option<Duration>) -> ServiceResult<Duration> {
+        let duration = duration.unwrap_or(self.inner.config.default_open_duration);
+        if duration.is_zero() || duration > self.inner.config.max_open_duration {
+            return Err(ServiceError::invalid(format!(
+                "the open duration must be positive and at most {}s",
+                self.inner.config.max_open_duration.as_secs()
+            )));
+        }
+        Ok(duration)
     }
 
     fn check_size(&self, yaml: &str) -> ServiceResult<()> {

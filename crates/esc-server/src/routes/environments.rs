@@ -306,31 +306,6 @@ pub(crate) async fn check(
     Ok(plain_response(StatusCode::OK, &environment))
 }
 
-/// `POST /api/esc/environments/{org}/yaml/open` (#19, P2, used by no `esc`
-/// command): anonymous opens are not kept here; say so plainly rather
-/// than answer 405 from the `E` route the path also matches.
-pub(crate) async fn open_yaml(
-    Authed(_caller): Authed,
-    segments: Segments,
-) -> Result<Response, ApiError> {
-    Err(ApiError::new(
-        StatusCode::NOT_IMPLEMENTED,
-        format!(
-            "opening an anonymous YAML definition is not supported by this server; \
-             store it as an environment of '{}' and open that",
-            segments.get("org")
-        ),
-    ))
-}
-
-/// `GET /api/esc/environments/{org}/yaml/open/{session}` (#20): no anonymous
-/// session ever exists (see [`open_yaml`]).
-pub(crate) async fn read_yaml_session(Authed(_caller): Authed) -> Result<Response, ApiError> {
-    Err(ApiError::not_found(
-        "open session (unknown or expired) not found",
-    ))
-}
-
 /// Whether the request comes from the `esc` CLI, the one client that
 /// sends `Accept: application/vnd.pulumi+8` (Go's and ours).
 fn is_cli(headers: &HeaderMap) -> bool {

@@ -716,7 +716,7 @@ async fn a_zero_count_is_the_default_page() {
 }
 
 #[tokio::test]
-async fn p2_opens_this_server_does_not_keep_say_so_clearly() {
+async fn p2_anonymous_opens_work_and_gated_opens_say_none() {
     let (server, _dir) = sqlite_server().await;
     create_env(&server, "app", "dev").await;
 
@@ -728,14 +728,18 @@ async fn p2_opens_this_server_does_not_keep_say_so_clearly() {
                 .body("values:\n  a: 1\n"),
         )
         .await;
-    assert!(
-        opened
-            .error(StatusCode::NOT_IMPLEMENTED)
-            .contains("opening an anonymous YAML definition is not supported"),
-        "{}",
-        opened.body
-    );
+    assert_eq!(opened.status, StatusCode::OK, "{}", opened.body);
+    let id = opened.json()["id"].as_str().unwrap().to_owned();
     let read = server
+        .call(
+            Method::GET,
+            &format!("/api/esc/environments/acme/yaml/open/{id}?property=a"),
+            None,
+        )
+        .await;
+    assert_eq!(read.status, StatusCode::OK, "{}", read.body);
+    assert_eq!(read.json()["value"], 1);
+    let unknown = server
         .call(
             Method::GET,
             "/api/esc/environments/acme/yaml/open/abc?property=a",
@@ -743,9 +747,11 @@ async fn p2_opens_this_server_does_not_keep_say_so_clearly() {
         )
         .await;
     assert!(
-        read.error(StatusCode::NOT_FOUND).contains("open session"),
+        unknown
+            .error(StatusCode::NOT_FOUND)
+            .contains("open session"),
         "{}",
-        read.body
+        unknown.body
     );
     let anonymous = server
         .send(server.client.post(format!(

@@ -2,6 +2,7 @@
 //! SQLite and PostgreSQL, including the official Python SDK as a client.
 #![allow(clippy::unwrap_used)]
 
+mod anonymous;
 mod api;
 mod api_audit;
 mod check_exprs;
