@@ -201,7 +201,7 @@ async fn worker(mut receiver: mpsc::Receiver<Job>, shared: Arc<Shared>) {
             };
             let (shared, event, remaining) = (shared.clone(), event.clone(), remaining.clone());
             tokio::spawn(async move {
-                deliver_with_retries(&shared, &target, &event, permit).await;
+                deliver_with_retries(&shared, target, &event, permit).await;
                 if remaining.fetch_sub(1, Ordering::AcqRel) == 1 {
                     shared.pending.done();
                 }
@@ -212,21 +212,25 @@ async fn worker(mut receiver: mpsc::Receiver<Job>, shared: Arc<Shared>) {
 
 /// Delivers and records, trying again as the module documentation says.
 /// Holds `permit` while an attempt runs, a retry slot while it waits.
+/// Each retry reads the hook again: one deleted, deactivated or no longer
+/// subscribed meanwhile is not tried again, and a new URL or secret is
+/// used (a secret rotated because it leaked must not sign retries).
 async fn deliver_with_retries(
     shared: &Shared,
-    target: &Target,
+    target: Target,
     event: &Event,
     permit: OwnedSemaphorePermit,
 ) {
     let max_attempts = shared.config.max_attempts.max(1);
     let mut permit = permit;
+    let mut target = target;
     let mut attempt = 1;
     loop {
         let outcome = deliver(
             &*shared.store,
             &shared.client,
             &shared.config,
-            target,
+            &target,
             event,
             attempt,
         )
@@ -265,6 +269,14 @@ async fn deliver_with_retries(
         if *shared.closing.borrow() {
             return;
         }
+        target = match current_target(&*shared.store, event, &target.hook.name).await {
+            Ok(Some(current)) => current,
+            Ok(None) => return,
+            Err(error) => {
+                tracing::debug!(%error, hook = %target.hook.name, "reading a webhook to retry failed");
+                return;
+            }
+        };
         attempt += 1;
     }
 }
@@ -273,6 +285,30 @@ async fn deliver_with_retries(
 /// each attempt after the first.
 fn backoff(first: Duration, attempt: u32) -> Duration {
     first.saturating_mul(1 << attempt.saturating_sub(1).min(16))
+}
+
+/// The hook named `name` as it is now, if it still exists, is active and
+/// subscribes to the event.
+async fn current_target(
+    store: &dyn Store,
+    event: &Event,
+    name: &str,
+) -> ServiceResult<Option<Target>> {
+    let hook = match store.webhook(&event.env, name).await {
+        Ok(hook) => hook,
+        // the hook or its environment was deleted meanwhile
+        Err(esc_store::StoreError::NotFound { .. }) => return Ok(None),
+        Err(other) => return Err(other.into()),
+    };
+    if !(hook.active && subscribed(&hook.filters, &hook.groups, &event.kind)) {
+        return Ok(None);
+    }
+    let secret = if hook.has_secret {
+        store.webhook_secret(&event.env, &hook.name).await?
+    } else {
+        None
+    };
+    Ok(Some(Target { hook, secret }))
 }
 
 /// The active hooks of the event's environment that subscribe to it.

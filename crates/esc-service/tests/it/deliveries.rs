@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use esc_service::{
     ATTEMPT_HEADER, AccessPolicy, Caller, DeliveryRecord, NewWebhook, ProviderRegistry, Service,
-    ServiceConfig, WebhookConfig,
+    ServiceConfig, WebhookConfig, WebhookUpdate,
 };
 use esc_store::{EnvRef, MasterKey, SqlStore, Store};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -511,4 +511,98 @@ async fn what_is_kept_of_a_response_is_bounded() {
     // ping is tried once, even when it failed
     assert_eq!(many.got().len(), 1);
     assert_eq!(deliveries(&service, "many").await.len(), 1);
+}
+
+/// A hook changed while its delivery waits for a retry: the retry uses the
+/// hook as it is then (a rotated secret must not sign it, a new URL gets
+/// it), and a deactivated or deleted hook is not tried again.
+#[tokio::test]
+async fn a_retry_reads_the_hook_as_it_is_then() {
+    let dir = tempfile::tempdir().unwrap();
+    let service = service(
+        dir.path(),
+        WebhookConfig {
+            // long enough for the changes below to land during the wait
+            retry_delay: Duration::from_secs(2),
+            max_attempts: 2,
+            ..WebhookConfig::default()
+        },
+    )
+    .await;
+    let old = Receiver::start(|_| Answer::Status(503)).await;
+    let new = Receiver::start(|_| Answer::Status(200)).await;
+    let deactivated = Receiver::start(|_| Answer::Status(503)).await;
+    let deleted = Receiver::start(|_| Answer::Status(503)).await;
+    for (name, url) in [
+        ("moved", &old.url),
+        ("deactivated", &deactivated.url),
+        ("deleted", &deleted.url),
+    ] {
+        service
+            .create_webhook(
+                &root(),
+                &env(),
+                &NewWebhook {
+                    name: name.into(),
+                    display_name: name.into(),
+                    payload_url: url.clone(),
+                    format: String::new(),
+                    filters: vec!["updated".into()],
+                    groups: Vec::new(),
+                    active: true,
+                    secret: "the-first-secret".into(),
+                },
+            )
+            .await
+            .unwrap();
+    }
+    write(&service, 1).await;
+    for receiver in [&old, &deactivated, &deleted] {
+        assert_eq!(receiver.wait_for(1).await.len(), 1);
+    }
+    let update = |url: &str, active: bool| WebhookUpdate {
+        active,
+        display_name: "changed".into(),
+        payload_url: url.to_owned(),
+        filters: Some(vec!["updated".into()]),
+        groups: None,
+        format: None,
+        secret: Some("the-rotated-secret".into()),
+    };
+    service
+        .update_webhook(&root(), &env(), "moved", &update(&new.url, true))
+        .await
+        .unwrap();
+    service
+        .update_webhook(
+            &root(),
+            &env(),
+            "deactivated",
+            &update(&deactivated.url, false),
+        )
+        .await
+        .unwrap();
+    service
+        .delete_webhook(&root(), &env(), "deleted")
+        .await
+        .unwrap();
+    service.wait_for_webhooks(Duration::from_secs(20)).await;
+
+    // the retry went to the new URL, signed with the new secret
+    let (first, retried) = (old.got(), new.got());
+    assert_eq!((first.len(), retried.len()), (1, 1));
+    assert_eq!(retried[0].header(ATTEMPT_HEADER).as_deref(), Some("2"));
+    assert_eq!(retried[0].body, first[0].body);
+    let signature = |got: &Got| got.header("Pulumi-Webhook-Signature").unwrap();
+    assert_ne!(signature(&retried[0]), signature(&first[0]));
+    let codes: Vec<Option<u16>> = deliveries(&service, "moved")
+        .await
+        .iter()
+        .map(|d| d.response_code)
+        .collect();
+    assert_eq!(codes, [Some(503), Some(200)]);
+    // no retry for a hook deactivated or deleted meanwhile
+    assert_eq!(deactivated.got().len(), 1);
+    assert_eq!(deleted.got().len(), 1);
+    assert_eq!(deliveries(&service, "deactivated").await.len(), 1);
 }
