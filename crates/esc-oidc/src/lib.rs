@@ -26,4 +26,4 @@ pub use key::{MIN_RSA_BITS, SigningKey};
 pub use keyset::{KeySet, KeyState, RotationPolicy};
 pub use store::{FileKeyStore, KeyStore};
 pub use time::UnixTime;
-pub use token::{ConnectClaims, EnvRef, TokenRequest, body_hash, subject};
+pub use token::{CLOCK_SKEW_ALLOWANCE, ConnectClaims, EnvRef, TokenRequest, body_hash, subject};

@@ -103,7 +103,15 @@ pub fn subject(env: &EnvRef) -> String {
     format!("pulumi:environments:org:{}:env:{}", env.org, env.legacy())
 }
 
-/// The claims for `request` over `body`, issued by `issuer` at `now` for `lifetime`.
+/// How far `iat` and `nbf` are set before the minting time. An adapter
+/// whose clock is a little behind ours would otherwise see a token issued
+/// in its future: PyJWT 2.10+ (the published examples' library) refuses an
+/// `iat` later than its own clock with no leeway by default.
+pub const CLOCK_SKEW_ALLOWANCE: Duration = Duration::from_secs(1);
+
+/// The claims for `request` over `body`, issued by `issuer` at `now` for
+/// `lifetime`: valid from `now` minus [`CLOCK_SKEW_ALLOWANCE`], for
+/// `lifetime` from then.
 pub(crate) fn claims(
     issuer: &str,
     request: &TokenRequest<'_>,
@@ -111,13 +119,14 @@ pub(crate) fn claims(
     now: UnixTime,
     lifetime: Duration,
 ) -> ConnectClaims {
+    let issued = now.minus(CLOCK_SKEW_ALLOWANCE);
     ConnectClaims {
         iss: issuer.to_owned(),
         sub: subject(request.current_env),
         aud: request.audience.to_owned(),
-        exp: now.plus(lifetime).0,
-        iat: now.0,
-        nbf: now.0,
+        exp: issued.plus(lifetime).0,
+        iat: issued.0,
+        nbf: issued.0,
         jti: uuid::Uuid::new_v4().to_string(),
         org: request.current_env.org.clone(),
         env: request.current_env.legacy(),

@@ -47,9 +47,10 @@ fn token_has_every_contract_claim_and_verifies_with_the_jwks_key() {
             "iss": "https://esc.example.com",
             "sub": "pulumi:environments:org:acme:env:payments/prod",
             "aud": "https://adapter.example.com/fetch-secrets",
-            "exp": 1_800_000_300u64,
-            "iat": 1_800_000_000u64,
-            "nbf": 1_800_000_000u64,
+            // issued one second early (clock skew allowance), valid 300 s from then
+            "exp": 1_800_000_299u64,
+            "iat": 1_799_999_999u64,
+            "nbf": 1_799_999_999u64,
             "jti": jti,
             "org": "acme",
             "env": "payments/prod",
