@@ -36,6 +36,34 @@ use clap::Parser as _;
 use clap::error::{ContextKind, ContextValue, ErrorKind};
 
 fn main() -> ExitCode {
+    std::panic::set_hook(Box::new(crash_banner));
+    match std::panic::catch_unwind(run_cli) {
+        Ok(code) => code,
+        // the hook has printed the banner (spec/CLI.md § 10: a crash exits 1)
+        Err(_) => ExitCode::FAILURE,
+    }
+}
+
+/// What a crash prints instead of Rust's panic message: that it is a bug,
+/// where, and nothing of the payload (it could hold a value being
+/// processed, a secret among them).
+fn crash_banner(info: &std::panic::PanicHookInfo<'_>) {
+    let location = info
+        .location()
+        .map(|l| format!("{}:{}", l.file(), l.line()))
+        .unwrap_or_else(|| String::from("unknown"));
+    messages::err(&banner_text(&location));
+}
+
+fn banner_text(location: &str) -> String {
+    let rule = "=".repeat(80);
+    format!(
+        "{rule}\nesc encountered a fatal error. This is a bug!\nPlease report it with the command you ran and this location: {location} (esc v{})\n{rule}\n",
+        env!("CARGO_PKG_VERSION")
+    )
+}
+
+fn run_cli() -> ExitCode {
     ui::init();
     let cli = match cli::Cli::try_parse() {
         Ok(cli) => cli,
@@ -234,5 +262,19 @@ fn clap_error(error: &clap::Error) -> ExitCode {
             }
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_crash_banner_names_the_location_only() {
+        let banner = super::banner_text("src/x.rs:7");
+        let lines: Vec<&str> = banner.lines().collect();
+        assert_eq!(lines.len(), 4, "{banner}");
+        assert_eq!(lines[0], "=".repeat(80));
+        assert_eq!(lines[1], "esc encountered a fatal error. This is a bug!");
+        assert!(lines[2].contains("src/x.rs:7"), "{banner}");
+        assert_eq!(lines[3], lines[0]);
     }
 }
