@@ -362,6 +362,26 @@ async fn scenario(server: &TestServer, second: &TestServer, store: &Arc<dyn Stor
     assert_eq!(bobco_events[0].event.actor, "bob");
     assert_eq!(bobco_events[0].event.detail, "no imports");
 
+    // first opens in a new organization at once: one reserved environment
+    // is created and every open succeeds
+    let open_n = |n: u32| async move {
+        open_yaml(server, "fresh-org", "", &format!("values:\n  n: {n}\n")).await
+    };
+    let (a, b, c, d) = tokio::join!(open_n(0), open_n(1), open_n(2), open_n(3));
+    let ids: Vec<String> = [a, b, c, d].iter().map(opened_id).collect();
+    for (n, id) in ids.iter().enumerate() {
+        let value = server
+            .call(
+                Method::GET,
+                &format!("/api/esc/environments/fresh-org/yaml/open/{id}?property=n"),
+                None,
+            )
+            .await
+            .json();
+        assert_eq!(value["value"], n, "{value}");
+    }
+    assert_eq!(open_events(store, "fresh-org").await.len(), 4);
+
     // the reserved environment exists only as the sessions' home
     assert!(
         store
