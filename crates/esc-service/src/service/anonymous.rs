@@ -47,12 +47,22 @@ pub(crate) fn anonymous_env(org: &str) -> EnvRef {
 }
 
 /// A kept anonymous open.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct AnonymousSession {
     /// The session id (a bearer secret for reading the result).
     pub id: String,
     /// When the session expires.
     pub expires: Timestamp,
+}
+
+/// Never prints the id: it is the capability to read the result.
+impl std::fmt::Debug for AnonymousSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AnonymousSession")
+            .field("id", &"[elided]")
+            .field("expires", &self.expires)
+            .finish()
+    }
 }
 
 impl Service {
@@ -180,5 +190,30 @@ impl Service {
             Err(other) => return Err(other.into()),
         }
         Ok(store.environment_cipher(env).await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_never_prints_the_session_id() {
+        let session = AnonymousSession {
+            id: "bearer-7c1d".into(),
+            expires: Timestamp::now(),
+        };
+        let printed = format!("{session:?}");
+        assert!(!printed.contains("bearer-7c1d"), "{printed}");
+        assert!(printed.contains("[elided]"), "{printed}");
+    }
+
+    #[test]
+    fn the_reserved_environment_is_no_checkable_or_importable_name() {
+        let env = anonymous_env("acme");
+        assert!(crate::names::check_env_ref(&env).is_err());
+        assert!(
+            crate::names::parse_import("acme", &format!("{}/{}", env.project, env.name)).is_err()
+        );
     }
 }
