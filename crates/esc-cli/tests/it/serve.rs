@@ -182,19 +182,21 @@ fn the_values_given_reach_the_server() {
         assert!(line.contains(expected), "{expected} not in {line}");
     }
 
-    // a one-time schedule due in 2 s runs within a few seconds (the default
-    // interval of 30 s would leave it waiting)
+    // a one-time schedule due in 5 s runs within a few seconds of that (the
+    // default interval of 30 s would leave it waiting); 5 s: creating it
+    // takes separate processes, slow on a loaded machine, and a one-time
+    // schedule must still be in the future then
     let esc = Esc::new();
     esc.ok(&["login", &server.url, "--token", &server.token]);
     let env = "alice/default/sched";
     esc.ok(&["env", "init", env]);
-    let due = in_seconds(2);
+    let due = in_seconds(5);
     esc.ok(&["env", "schedule", "new", env, "--once", &due]);
     let listed: serde_json::Value =
         serde_json::from_str(&esc.ok(&["env", "schedule", "list", env, "--output", "json"]))
             .unwrap();
     let id = listed[0]["id"].as_str().unwrap().to_owned();
-    let deadline = Instant::now() + Duration::from_secs(12);
+    let deadline = Instant::now() + Duration::from_secs(15);
     loop {
         let history: serde_json::Value = serde_json::from_str(
             &esc.ok(&["env", "schedule", "history", env, &id, "--output", "json"]),

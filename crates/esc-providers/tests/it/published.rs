@@ -52,9 +52,19 @@ impl PythonAdapter {
             .spawn()
             .unwrap();
         let stdout = child.stdout.take().unwrap();
-        let mut line = String::new();
-        // The script prints its port before serving (or exits: EOF).
-        BufReader::new(stdout).read_line(&mut line).unwrap();
+        // The script prints its port before serving (or exits: EOF); read
+        // on a thread so a child that stalls fails the test in 30 s.
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = BufReader::new(stdout).read_line(&mut line);
+            let _ = tx.send(line);
+        });
+        let Ok(line) = rx.recv_timeout(std::time::Duration::from_secs(30)) else {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the Python adapter printed no port within 30 s");
+        };
         let port = line
             .trim()
             .strip_prefix("listening on ")
