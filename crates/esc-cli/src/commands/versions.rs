@@ -280,6 +280,9 @@ pub(super) async fn tag(
             let positional = with_env_flag(&flag, get.args);
             check_args(&positional, 2, Some(2))?;
             let r = unversioned(&positional[0], "tag")?;
+            if positional[1].is_empty() {
+                bail!("environment tag name cannot be empty");
+            }
             let name = ctx.resolve(&r).await?;
             let tag = ctx.backend.env_tag(&name, &positional[1]).await?;
             if json {
@@ -315,8 +318,15 @@ pub(super) async fn tag(
             let positional = with_env_flag(&flag, mv.args);
             check_args(&positional, 3, Some(3))?;
             let r = unversioned(&positional[0], "tag")?;
-            let name = ctx.resolve(&r).await?;
             let (old, new) = (&positional[1], &positional[2]);
+            if old.is_empty() {
+                bail!("environment tag name cannot be empty");
+            }
+            // the reference's wording for an empty new name
+            if new.is_empty() {
+                bail!("environment tag value cannot be empty");
+            }
+            let name = ctx.resolve(&r).await?;
             let tag = if old == new {
                 ctx.backend.env_tag(&name, old).await?
             } else {

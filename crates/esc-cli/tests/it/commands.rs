@@ -740,6 +740,19 @@ fn environment_tags() {
         "Error: environment tag name cannot be empty\n"
     );
     assert_eq!(
+        esc.fails(&["env", "tag", "get", "default/test", ""]),
+        "Error: environment tag name cannot be empty\n"
+    );
+    assert_eq!(
+        esc.fails(&["env", "tag", "mv", "default/test", "", "x"]),
+        "Error: environment tag name cannot be empty\n"
+    );
+    // the reference words an empty new name as an empty value
+    assert_eq!(
+        esc.fails(&["env", "tag", "mv", "default/test", "Area", ""]),
+        "Error: environment tag value cannot be empty\n"
+    );
+    assert_eq!(
         esc.fails(&["env", "tag", "default/test@1", "a", "v"]),
         "Error: the tag command does not accept versions\n"
     );
