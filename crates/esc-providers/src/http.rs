@@ -42,18 +42,47 @@ impl Hidden {
     /// message would make it unreadable.
     const MIN_CHARS: usize = 4;
 
-    /// Hide `text`, as sent and as it reads JSON-escaped.
+    /// Hide `text`, as sent and as the usual JSON encoders write it inside
+    /// a string: minimal escaping (serde, JavaScript), non-ASCII as `\uXXXX`
+    /// (Python's and PHP's default), `<>&` and U+2028/9 as `\uXXXX` (Go's
+    /// default), each also with `/` as `\/` (PHP).
     pub(crate) fn add(&mut self, text: &str) {
         if text.chars().count() < Hidden::MIN_CHARS {
             return;
         }
+        let mut forms = vec![text.to_owned()];
+        // `to_json` writes Go's form; without Go's extra escapes of `<>&`
+        // and U+2028/9 it is the minimal form other encoders write.
         if let Ok(quoted) = PlainValue::string(text).to_json()
-            && let Some(escaped) = quoted.strip_prefix('"').and_then(|q| q.strip_suffix('"'))
-            && escaped != text
+            && let Some(go) = quoted.strip_prefix('"').and_then(|q| q.strip_suffix('"'))
         {
-            self.0.push(escaped.to_owned());
+            let minimal = [
+                ("\\u003c", "<"),
+                ("\\u003e", ">"),
+                ("\\u0026", "&"),
+                ("\\u2028", "\u{2028}"),
+                ("\\u2029", "\u{2029}"),
+            ]
+            .iter()
+            .fold(go.to_owned(), |form, (escaped, c)| form.replace(escaped, c));
+            for form in [minimal, go.to_owned()] {
+                let ascii = escape_chars(&form, |c| !c.is_ascii());
+                for form in [form, ascii] {
+                    forms.push(form.replace('/', "\\/"));
+                    forms.push(form);
+                }
+            }
         }
-        self.0.push(text.to_owned());
+        for form in forms {
+            if !self.0.contains(&form) {
+                self.0.push(form);
+            }
+        }
+    }
+
+    /// The length in bytes of the longest hidden text.
+    fn longest(&self) -> usize {
+        self.0.iter().map(String::len).max().unwrap_or(0)
     }
 
     /// Hide the string and number leaves of `value`: all of them when
@@ -90,6 +119,23 @@ impl Hidden {
         }
         text
     }
+}
+
+/// `text` with each char matching `escape` written as JSON's `\uXXXX`
+/// (lowercase hex, UTF-16 surrogate pairs beyond the BMP).
+fn escape_chars(text: &str, escape: impl Fn(char) -> bool) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if escape(c) {
+            let mut units = [0u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                out.push_str(&format!("\\u{unit:04x}"));
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// The shared client and settings of every external call.
@@ -339,7 +385,11 @@ async fn status_error(
 ) -> CallError {
     let status = response.status();
     let mut raw = Vec::new();
-    while raw.len() < EXCERPT_READ_BYTES {
+    // Past the excerpt's bytes by the longest hidden text, so a hidden text
+    // starting inside the excerpt is read whole and matched, never cut at
+    // the read's end.
+    let read_bytes = EXCERPT_READ_BYTES.saturating_add(hidden.longest().max(token.len()));
+    while raw.len() < read_bytes {
         match response.chunk().await {
             Ok(Some(chunk)) => raw.extend_from_slice(&chunk),
             _ => break,
@@ -443,6 +493,29 @@ mod tests {
         for url in ["http://10.0.0.1/x", "http://adapter.example/x"] {
             assert!(loopback.check_url(url).is_err(), "{url}");
         }
+    }
+
+    #[test]
+    fn hidden_texts_match_go_python_and_php_escaping() {
+        let mut hidden = Hidden::default();
+        hidden.add("a<b>&c/é-x");
+        for written in [
+            r"a<b>&c/é-x",
+            r"a\u003cb\u003e\u0026c/é-x",
+            r"a\u003cb\u003e\u0026c/\u00e9-x",
+            r"a<b>&c/\u00e9-x",
+            r"a<b>&c\/\u00e9-x",
+            r"a<b>&c\/é-x",
+        ] {
+            assert_eq!(
+                hidden.scrub(&format!("[{written}]"), ""),
+                "[[hidden]]",
+                "{written}"
+            );
+        }
+        // beyond the BMP: a UTF-16 surrogate pair
+        hidden.add("key-🔑");
+        assert_eq!(hidden.scrub(r"key-\ud83d\udd11", ""), "[hidden]");
     }
 
     #[test]

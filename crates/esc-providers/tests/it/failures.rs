@@ -263,6 +263,31 @@ async fn what_an_adapter_echoes_of_secrets_token_and_url_is_hidden() {
     }
 }
 
+/// A long secret echoed across many chunks is read whole before it is
+/// hidden (a secret cut at the read's end would match nothing), and the
+/// escaped forms of Python's and PHP's encoders are hidden too.
+#[tokio::test]
+async fn long_and_escaped_echoes_of_a_secret_are_hidden() {
+    let issuer = new_issuer();
+    let adapter = start_adapter(&issuer, false).await;
+    let providers = esc_providers::registry(adapter.config(), issuer.clone());
+    let secret = format!("SECRETSTART-é/{}", "k".repeat(1500));
+    for path in ["/echo-chunked/400", "/echo-python/400"] {
+        let yaml = format!(
+            "values:\n  x:\n    fn::open::external:\n      url: {}\n      request:\n        password:\n          fn::secret: {secret}\n",
+            adapter.url(path)
+        );
+        let eval = evaluate(&yaml, Mode::Eval, providers.clone()).await;
+        let errs = errors(&eval);
+        assert_eq!(errs.len(), 1, "{errs:?}");
+        let summary = &errs[0].1;
+        assert!(summary.contains("bad request"), "{summary}");
+        assert!(summary.contains("[hidden]"), "{summary}");
+        assert!(!summary.contains("SECRETSTART"), "{summary}");
+        assert!(!summary.contains("kkkk"), "{summary}");
+    }
+}
+
 #[tokio::test]
 async fn stalled_handshake_hits_the_connect_timeout_and_is_retried() {
     let issuer = new_issuer();

@@ -243,7 +243,9 @@ impl Drop for InFlight<'_> {
 /// Routes: `/echo` answers `{"got": body}`; `/secret` a fixed secret;
 /// `/status/N` status N; `/long-status/N` status N with a 5000-character
 /// body; `/echo-error/N` status N echoing the URI, the `Authorization`
-/// header and the body; `/array` a JSON array; `/flaky/N` 503 for the first N hits; `/big`
+/// header and the body; `/echo-chunked/N` and `/echo-python/N` status N
+/// echoing the body in small chunks (the second as Python escapes it);
+/// `/array` a JSON array; `/flaky/N` 503 for the first N hits; `/big`
 /// 2 MiB with a length, `/big-stream` 2 MiB streamed; `/redirect` a 302;
 /// `/sleep/MS` echoes after MS ms; `/gate/N` echoes once N requests are
 /// in flight (or after 5 s); `/rotate` a new key per hit;
@@ -317,6 +319,29 @@ async fn handle(
                 String::from_utf8_lossy(&body)
             );
             (code, text).into_response()
+        }
+        ("echo-chunked" | "echo-python", Some(code)) => {
+            // The body echoed after a short prefix in 64-byte chunks; as
+            // Python's json.dumps and PHP write strings for echo-python
+            // (non-ASCII as \uXXXX, `/` as `\/`).
+            let code = StatusCode::from_u16(code.parse().unwrap()).unwrap();
+            let mut echoed = String::from_utf8_lossy(&body).into_owned();
+            if path.starts_with("/echo-python") {
+                echoed = echoed
+                    .chars()
+                    .map(|c| match c {
+                        '/' => "\\/".to_owned(),
+                        c if !c.is_ascii() => format!("\\u{:04x}", u32::from(c)),
+                        c => c.to_string(),
+                    })
+                    .collect();
+            }
+            let text = format!("bad request: {echoed}").into_bytes();
+            let chunks: Vec<Result<Bytes, Infallible>> = text
+                .chunks(64)
+                .map(|c| Ok(Bytes::copy_from_slice(c)))
+                .collect();
+            (code, Body::from_stream(futures::stream::iter(chunks))).into_response()
         }
         ("array", _) => json(serde_json::json!([1, "two", {"three": 3}])),
         ("flaky", Some(n)) if hit <= n.parse().unwrap() => {
