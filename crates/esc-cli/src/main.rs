@@ -106,16 +106,22 @@ fn is_broken_pipe(error: &anyhow::Error) -> bool {
 /// last argument).
 fn missing_flag_value(error: &clap::Error) -> bool {
     matches!(error.get(ContextKind::InvalidValue), Some(ContextValue::String(v)) if v.is_empty())
-        && std::env::args()
+        && lossy_args()
             .next_back()
             .is_some_and(|arg| arg.starts_with('-'))
+}
+
+/// The command line as text: `std::env::args` panics on an argument that
+/// is not UTF-8, and these are only read to word an error.
+fn lossy_args() -> impl DoubleEndedIterator<Item = String> {
+    std::env::args_os().map(|arg| arg.to_string_lossy().into_owned())
 }
 
 /// cobra's words for an argument too many: `accepts at most 1 arg(s),
 /// received 2` for a command with optional positionals (`login a b`),
 /// `unknown command "x" for "esc env ls"` for one that takes none.
 fn unknown_command(arg: &str) -> String {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    let args: Vec<String> = lossy_args().skip(1).collect();
     let (path, command, given) = command_path(&args);
     let accepted = command.get_positionals().count();
     if accepted > 0 && given > accepted {
@@ -227,7 +233,7 @@ fn clap_error(error: &clap::Error) -> ExitCode {
         }
         ErrorKind::InvalidValue if missing_flag_value(error) => {
             // pflag: `flag needs an argument: --format` / `'f' in -f`
-            let typed = std::env::args().next_back().unwrap_or_default();
+            let typed = lossy_args().next_back().unwrap_or_default();
             let message = match typed.strip_prefix("--") {
                 Some(name) => format!("flag needs an argument: --{name}"),
                 None => match typed.strip_prefix('-').and_then(|s| s.chars().last()) {

@@ -51,7 +51,10 @@ fn check_backend_url(url: &str) -> anyhow::Result<()> {
         .strip_prefix("https://")
         .or_else(|| url.strip_prefix("http://"))
         .unwrap_or(url);
-    if bare.starts_with("app.pulumi.com/") || bare.starts_with("pulumi.com") {
+    // The host exactly: `pulumi.company.example` is someone's own server.
+    let host_end = bare.find(['/', ':']).unwrap_or(bare.len());
+    let (host, rest) = bare.split_at(host_end);
+    if host == "pulumi.com" || (host == "app.pulumi.com" && rest.starts_with('/')) {
         bail!(
             "{url} is not a valid self-hosted backend, use `esc login` without arguments to log into the Pulumi Cloud backend"
         );
@@ -287,6 +290,8 @@ mod tests {
             );
         }
         assert!(check_backend_url("https://api.pulumi.com").is_ok());
+        assert!(check_backend_url("https://pulumi.company.example").is_ok());
+        assert!(check_backend_url("https://app.pulumi.com.example/x").is_ok());
         assert!(check_backend_url("http://127.0.0.1:8080").is_ok());
     }
 }

@@ -1061,3 +1061,28 @@ fn rollback_to_the_empty_first_revision() {
     assert_eq!(esc.ok(&["env", "get", "default/empty", "--definition"]), "");
     assert_eq!(esc.ok(&["open", "default/empty"]), "{}\n");
 }
+
+/// An argument that is not UTF-8 gets an error, not a crash, even where the
+/// error's wording reads the command line again.
+#[test]
+fn arguments_that_are_not_utf8_get_an_error_not_a_crash() {
+    use std::os::unix::ffi::OsStrExt as _;
+    let esc = Esc::new();
+    let bad = std::ffi::OsStr::from_bytes(b"\xff");
+    for args in [
+        vec![std::ffi::OsStr::new("env"), std::ffi::OsStr::new("ls"), bad],
+        vec![std::ffi::OsStr::new("nosuch"), bad],
+        vec![
+            std::ffi::OsStr::new("env"),
+            std::ffi::OsStr::new("get"),
+            bad,
+            std::ffi::OsStr::new("-f"),
+        ],
+    ] {
+        let out = esc.cmd().args(&args).output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.starts_with("Error: "), "{args:?}: {stderr}");
+        assert!(!stderr.contains("bug"), "{args:?}: {stderr}");
+    }
+}
