@@ -283,11 +283,13 @@ async fn a_full_replay_cache_answers_503_until_entries_expire() {
     let adapter = Adapter::start(config).await;
     let now = UnixTime::now().0;
     let key = issuer.snapshot().active().unwrap().clone();
-    // Two tokens that expire in 2 s fill the cache.
+    // Two tokens that expire in 5 s fill the cache (5 s: the three posts
+    // below must all happen before then, on a loaded machine too).
+    let expiry = now + 5;
     let short_lived = || {
         let token = mint(&issuer, AUDIENCE, BODY, UnixTime::now());
         let mut claims = part(&token, 1);
-        claims["exp"] = (now + 2).into();
+        claims["exp"] = expiry.into();
         forge_rs256(&part(&token, 0), &claims, &key)
     };
     for _ in 0..2 {
@@ -308,7 +310,16 @@ async fn a_full_replay_cache_answers_503_until_entries_expire() {
     );
     assert_eq!(challenge, None, "a 503 is not a token problem");
     // Once those two expire, their entries are forgotten and the waiting token passes.
-    tokio::time::sleep(Duration::from_millis(3100)).await;
+    for _ in 0..100 {
+        if UnixTime::now().0 > expiry {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        UnixTime::now().0 > expiry,
+        "the clock did not pass the expiry"
+    );
     let (status, _, body) = post_to(&adapter.url, Some(&format!("Bearer {waiting}")), BODY).await;
     assert_eq!(status, 200, "{body}");
 }
@@ -319,7 +330,8 @@ async fn an_old_jwks_is_refetched_even_for_a_known_kid() {
     let server = JwksServer::start(serde_json::to_value(issuer.jwks()).unwrap()).await;
     let mut config = VerifierConfig::new(ISSUER, AUDIENCE);
     config.keys = KeySource::Url(server.url.clone());
-    config.jwks_max_age = Duration::from_millis(500);
+    // 2 s: the first two sends must both fall inside it on a loaded machine.
+    config.jwks_max_age = Duration::from_secs(2);
     config.jwks_min_refetch_interval = Duration::from_millis(100);
     let adapter = Adapter::start(config).await;
     let send = || async {
@@ -329,14 +341,14 @@ async fn an_old_jwks_is_refetched_even_for_a_known_kid() {
     assert_eq!(send().await.0, 200);
     assert_eq!(send().await.0, 200);
     assert_eq!(server.fetch_count(), 1);
-    tokio::time::sleep(Duration::from_millis(700)).await;
+    tokio::time::sleep(Duration::from_millis(2200)).await;
     assert_eq!(send().await.0, 200);
     assert_eq!(server.fetch_count(), 2, "a stale JWKS was not refreshed");
 
     // The issuer drops the key (a retired key past its tokens' lifetime): once the copy is
     // old, the adapter learns it and refuses the key's tokens.
     *server.document.write().unwrap() = serde_json::json!({"keys": []});
-    tokio::time::sleep(Duration::from_millis(700)).await;
+    tokio::time::sleep(Duration::from_millis(2200)).await;
     let (status, _, body) = send().await;
     assert_eq!(
         (status, body.as_str()),
