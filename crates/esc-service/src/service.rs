@@ -889,15 +889,9 @@ impl Service {
         session_id: &str,
         property: Option<&str>,
     ) -> ServiceResult<String> {
-        let found = self
-            .session_result(caller, env, session_id, property)
-            .await?;
-        match property {
-            Some(property) => property_of(found.value()?.as_ref(), property)?
-                .to_json()
-                .map_err(|error| ServiceError::Internal(format!("encoding a value: {error}"))),
-            None => Ok(found.json()?.to_owned()),
-        }
+        self.session_result(caller, env, session_id, property)
+            .await?
+            .json_at(property)
     }
 
     /// A session's result, from memory if this process opened it, else from
@@ -1727,6 +1721,17 @@ impl FoundSession {
         match self {
             Self::Cached(result) => Ok(&result.json),
             Self::Stored(bytes) => utf8(bytes),
+        }
+    }
+
+    /// What a session read answers: the whole environment's JSON text as
+    /// kept, or the `Value` JSON at `property`.
+    fn json_at(&self, property: Option<&str>) -> ServiceResult<String> {
+        match property {
+            Some(property) => property_of(self.value()?.as_ref(), property)?
+                .to_json()
+                .map_err(|error| ServiceError::Internal(format!("encoding a value: {error}"))),
+            None => Ok(self.json()?.to_owned()),
         }
     }
 }

@@ -24,7 +24,7 @@ use std::time::Duration;
 use esc_eval::Mode;
 use esc_store::{EnvRef, EnvironmentCipher, NewAuditEvent, StoreError, Timestamp};
 
-use super::{Caller, Service, environment_json, has_errors, property_of};
+use super::{Caller, Service, environment_json, has_errors};
 use crate::access::Permission;
 use crate::cache::SessionResult;
 use crate::error::{ServiceError, ServiceResult};
@@ -160,15 +160,9 @@ impl Service {
     ) -> ServiceResult<String> {
         check_org(org)?;
         self.require(caller, org, Permission::Open)?;
-        let found = self
-            .found_session(&anonymous_env(org), session_id, property)
-            .await?;
-        match property {
-            Some(property) => property_of(found.value()?.as_ref(), property)?
-                .to_json()
-                .map_err(|error| ServiceError::Internal(format!("encoding a value: {error}"))),
-            None => Ok(found.json()?.to_owned()),
-        }
+        self.found_session(&anonymous_env(org), session_id, property)
+            .await?
+            .json_at(property)
     }
 
     /// The reserved environment's cipher, creating the environment (and
