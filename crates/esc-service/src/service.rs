@@ -165,6 +165,9 @@ pub struct CloneOptions {
     pub preserve_environment_tags: bool,
     /// Copy the revision tags (with history only).
     pub preserve_revision_tags: bool,
+    /// Clone only while the source's newest revision is this one
+    /// (`Conflict` otherwise).
+    pub source_revision: Option<u64>,
 }
 
 /// The result of a rotation.
@@ -570,6 +573,7 @@ impl Service {
                     preserve_history: options.preserve_history,
                     preserve_environment_tags: options.preserve_environment_tags,
                     preserve_revision_tags: options.preserve_revision_tags,
+                    source_revision: options.source_revision,
                 },
                 &caller.author(),
                 &reencrypt,

@@ -306,6 +306,10 @@ pub struct CloneOptions {
     /// Copy the revision tags (only with `preserve_history`, since they
     /// point at revision numbers).
     pub preserve_revision_tags: bool,
+    /// Clone only while the source's newest revision is this one
+    /// (`Conflict` otherwise), checked in the clone's transaction: a
+    /// client asking for revision N never gets a copy of N+1.
+    pub source_revision: Option<u64>,
 }
 
 /// Why and by whom a revision was retracted.

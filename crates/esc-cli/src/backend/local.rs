@@ -443,6 +443,7 @@ impl Backend for LocalBackend {
             preserve_history: options.history,
             preserve_environment_tags: options.env_tags,
             preserve_revision_tags: options.rev_tags,
+            source_revision: None,
         };
         self.service
             .clone_environment(&self.caller, &store_ref(src), &store_ref(dest), options)

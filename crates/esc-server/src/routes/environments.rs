@@ -237,7 +237,8 @@ pub(crate) async fn clone(
         request.name,
     );
     let _ = request.preserve_access;
-    if let Some(version) = request.version.filter(|version| *version > 0) {
+    let source_revision = request.version.filter(|version| *version > 0);
+    if let Some(version) = source_revision {
         // only the newest revision can be the start of a clone here: say
         // so rather than silently cloning another revision
         let newest = state
@@ -261,6 +262,8 @@ pub(crate) async fn clone(
                 preserve_history: request.preserve_history,
                 preserve_environment_tags: request.preserve_environment_tags,
                 preserve_revision_tags: request.preserve_revision_tags,
+                // a write between the check above and the clone: 409
+                source_revision,
             },
         )
         .await?;

@@ -685,6 +685,7 @@ pub(super) async fn clone(
     reencrypt: &dyn SecretReencryptor,
 ) -> Result<Environment, StoreError> {
     let src = find(tx, source, false).await?;
+    check_expected(&src, options.source_revision)?;
     let src_cipher = src.cipher(master)?;
     // Creates the row, its data key and an empty revision 1 (replaced below).
     let mut created = create(tx, master, destination, author).await?;

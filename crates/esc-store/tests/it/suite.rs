@@ -1878,6 +1878,7 @@ pub(crate) async fn clone_environment(h: &Harness) {
         preserve_history: true,
         preserve_environment_tags: true,
         preserve_revision_tags: true,
+        source_revision: None,
     };
     let full = EnvRef::new("acme", "other", "full");
     let cloned = store
@@ -1918,6 +1919,35 @@ pub(crate) async fn clone_environment(h: &Harness) {
             .number,
         4
     );
+
+    // A clone asked for at a revision that is no longer the newest is a
+    // conflict and creates nothing; at the newest it goes ahead.
+    let pinned = EnvRef::new("acme", "app", "pinned");
+    let at = |revision| esc_store::CloneOptions {
+        source_revision: Some(revision),
+        ..esc_store::CloneOptions::default()
+    };
+    let refused = store
+        .clone_environment(&source, &pinned, &at(2), &alice(), &reseal_lines)
+        .await;
+    assert!(
+        matches!(
+            refused,
+            Err(StoreError::Conflict {
+                current_revision: 3
+            })
+        ),
+        "{refused:?}"
+    );
+    assert!(matches!(
+        store.environment(&pinned).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    let cloned = store
+        .clone_environment(&source, &pinned, &at(3), &alice(), &reseal_lines)
+        .await
+        .unwrap();
+    assert_eq!(cloned.latest_revision, 1);
 
     let minimal = EnvRef::new("acme", "app", "minimal");
     let cloned = store
