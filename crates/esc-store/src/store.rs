@@ -160,11 +160,18 @@ pub trait Store: Send + Sync {
     async fn revision(&self, env: &EnvRef, number: u64) -> StoreResult<RevisionContent>;
     /// A revision by tag name (`latest` included), as [`Store::revision`].
     async fn tagged_revision(&self, env: &EnvRef, tag: &str) -> StoreResult<RevisionContent>;
-    /// Every environment of `org` with its newest definition, in (project,
-    /// name) order, read in one statement (one blocking hop on SQLite, one
-    /// round trip on PostgreSQL): what finding an environment's referrers
-    /// scans. An unknown organization has none.
-    async fn newest_definitions(&self, org: &str) -> StoreResult<Vec<NewestDefinition>>;
+    /// Up to `limit` environments of `org` after `after` (by project, then
+    /// name; from the first when `None`) with their newest definitions, in
+    /// that order, read in one statement: what finding an environment's
+    /// referrers scans, a page at a time so memory stays bounded however
+    /// many environments an organization holds. An unknown organization
+    /// has none.
+    async fn newest_definitions(
+        &self,
+        org: &str,
+        after: Option<&EnvRef>,
+        limit: u32,
+    ) -> StoreResult<Vec<NewestDefinition>>;
     /// A revision (as [`Store::revision`] / [`Store::tagged_revision`]) and
     /// the environment's cipher, read in one transaction: what evaluating
     /// a stored definition needs.

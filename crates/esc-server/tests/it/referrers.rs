@@ -314,3 +314,33 @@ async fn referrers_on_postgres() {
     scenario(&server, &store).await;
     server.stop().await;
 }
+
+/// More environments than one store read holds (the scan reads them a page
+/// at a time): every referrer is found, and the asked-about environment,
+/// sorting last, is found to exist.
+#[tokio::test]
+async fn referrers_span_several_scan_pages() {
+    let (store, _dir) = sqlite_store().await;
+    let server = TestServer::over(store.clone(), HttpLimits::default()).await;
+    create_env(&server, "zz", "target").await;
+    let mut expected = Vec::new();
+    for index in 0..70 {
+        let name = format!("m{index:02}");
+        create_env(&server, "many", &name).await;
+        define(&server, "many", &name, "imports:\n  - zz/target\n").await;
+        expected.push(referrer("many", &name, 2));
+    }
+    let reply = server
+        .call(
+            Method::GET,
+            "/api/esc/environments/acme/zz/target/referrers?count=500",
+            None,
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(
+        reply.json(),
+        json!({"referrers": {"latest": expected}, "continuationToken": ""})
+    );
+    server.stop().await;
+}

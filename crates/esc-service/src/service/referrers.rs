@@ -24,6 +24,10 @@ use crate::names::{Version, check_env_ref, parse_import};
 /// The most referrers one page may hold.
 pub const MAX_REFERRERS_PAGE: u32 = 500;
 
+/// Environments read per store statement while scanning for referrers
+/// (each holds a definition of up to the body limit in memory).
+const SCAN_PAGE: u32 = 32;
+
 /// What [`Service::referrers`] lists.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ReferrersQuery {
@@ -80,32 +84,47 @@ impl Service {
             .as_deref()
             .map(decode_token)
             .transpose()?;
-        // One statement reads every environment's newest definition (the
-        // asked-about one included, so it says whether that exists); only
-        // those the caller may read are parsed.
-        let candidates = self.inner.store.newest_definitions(&env.org).await?;
-        if !candidates.iter().any(|candidate| candidate.env == *env) {
+        // Every environment's newest definition, a page of them per
+        // statement so memory stays bounded (the asked-about one is among
+        // them, so they say whether it exists); only those the caller may
+        // read are parsed.
+        let mut exists = false;
+        let mut found = Vec::new();
+        let mut last: Option<EnvRef> = None;
+        loop {
+            let page = self
+                .inner
+                .store
+                .newest_definitions(&env.org, last.as_ref(), SCAN_PAGE)
+                .await?;
+            let full = page.len() == SCAN_PAGE as usize;
+            last = page.last().map(|candidate| candidate.env.clone());
+            for candidate in page {
+                exists |= candidate.env == *env;
+                if !self.allowed(caller, &candidate.env, Permission::Read) {
+                    continue;
+                }
+                let text = utf8(&candidate.yaml)?;
+                found.extend(
+                    imports_of(&env.org, text, env)
+                        .into_iter()
+                        .filter(|referenced| query.all_revisions || referenced == LATEST_TAG)
+                        .map(|referenced| EnvironmentReferrer {
+                            referenced,
+                            project: candidate.env.project.clone(),
+                            name: candidate.env.name.clone(),
+                            revision: candidate.revision,
+                        }),
+                );
+            }
+            if !full {
+                break;
+            }
+        }
+        if !exists {
             return Err(ServiceError::NotFound {
                 what: format!("environment '{env}'"),
             });
-        }
-        let mut found = Vec::new();
-        for candidate in candidates {
-            if !self.allowed(caller, &candidate.env, Permission::Read) {
-                continue;
-            }
-            let text = utf8(&candidate.yaml)?;
-            found.extend(
-                imports_of(&env.org, text, env)
-                    .into_iter()
-                    .filter(|referenced| query.all_revisions || referenced == LATEST_TAG)
-                    .map(|referenced| EnvironmentReferrer {
-                        referenced,
-                        project: candidate.env.project.clone(),
-                        name: candidate.env.name.clone(),
-                        revision: candidate.revision,
-                    }),
-            );
         }
         Ok(paginate(found, after.as_ref(), query.count as usize))
     }

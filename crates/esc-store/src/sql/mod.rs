@@ -434,11 +434,18 @@ impl Store for SqlStore {
                 .map(|(_, content)| content)
         })
     }
-    async fn newest_definitions(&self, org: &str) -> StoreResult<Vec<NewestDefinition>> {
+    async fn newest_definitions(
+        &self,
+        org: &str,
+        after: Option<&EnvRef>,
+        limit: u32,
+    ) -> StoreResult<Vec<NewestDefinition>> {
         in_tx!(self, statement, |tx| referrers::newest_definitions(
             tx,
             &self.master,
-            org
+            org,
+            after,
+            limit
         ))
     }
     async fn revision_with_cipher(

@@ -2127,7 +2127,13 @@ pub(crate) async fn master_key_rotation(h: &Harness) {
 
 pub(crate) async fn newest_definitions(h: &Harness) {
     let store = h.dyn_store();
-    assert!(store.newest_definitions("acme").await.unwrap().is_empty());
+    assert!(
+        store
+            .newest_definitions("acme", None, 100)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let dev = new_env(&*store, "dev").await;
     for text in ["a: 1\n", "a: 2\n", "a: 3\n"] {
         store
@@ -2164,7 +2170,7 @@ pub(crate) async fn newest_definitions(h: &Harness) {
         .unwrap();
 
     let found: Vec<(String, u64, String)> = store
-        .newest_definitions("acme")
+        .newest_definitions("acme", None, 100)
         .await
         .unwrap()
         .into_iter()
@@ -2186,8 +2192,46 @@ pub(crate) async fn newest_definitions(h: &Harness) {
         ]
     );
     assert_eq!(empty, EnvRef::new("acme", "app", "base"));
-    assert!(store.newest_definitions("nobody").await.unwrap().is_empty());
-    let other = store.newest_definitions("other").await.unwrap();
+    // a page at a time: each starts after the last one's final environment
+    let mut paged = Vec::new();
+    let mut after: Option<EnvRef> = None;
+    for _ in 0..10 {
+        let page = store
+            .newest_definitions("acme", after.as_ref(), 1)
+            .await
+            .unwrap();
+        assert!(page.len() <= 1);
+        let Some(last) = page.last() else { break };
+        after = Some(last.env.clone());
+        paged.push((
+            format!("{}/{}", last.env.project, last.env.name),
+            last.revision,
+        ));
+    }
+    assert_eq!(
+        paged,
+        [
+            ("aaa/zzz".to_owned(), 2),
+            ("app/base".to_owned(), 1),
+            ("app/dev".to_owned(), 4),
+        ]
+    );
+    let two = store
+        .newest_definitions("acme", Some(&other_project), 2)
+        .await
+        .unwrap();
+    assert_eq!(
+        two.iter().map(|d| d.env.clone()).collect::<Vec<_>>(),
+        [empty.clone(), dev.clone()]
+    );
+    assert!(
+        store
+            .newest_definitions("nobody", None, 100)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let other = store.newest_definitions("other", None, 100).await.unwrap();
     assert_eq!(other.len(), 1);
     assert_eq!(other[0].env, elsewhere);
     assert_eq!(other[0].revision, 2);
