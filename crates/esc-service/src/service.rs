@@ -834,14 +834,7 @@ impl Service {
         let (evaluation, imports) = self
             .evaluate_stored_recorded(caller, env, &content, Mode::Eval, cipher.clone())
             .await?;
-        let environment = environment_json(&evaluation);
-        let json = environment
-            .to_json()
-            .map_err(|error| ServiceError::Internal(format!("encoding a session: {error}")))?;
-        let result = SessionResult {
-            value: Arc::new(environment),
-            json: json.into(),
-        };
+        let result = session_result(&evaluation)?;
         let revision = content.revision.number;
         if let Some(imports) = imports {
             let mut dependencies = Vec::with_capacity(imports.len() + 1);
@@ -1878,6 +1871,19 @@ fn with_env_name(error: StoreError, env: &EnvRef) -> ServiceError {
 
 /// The Environment JSON of an evaluation: `{}` when it evaluated to
 /// nothing; `exprs` never (no client reads them from opens).
+/// What an open keeps of `evaluation`: the Environment JSON as a value
+/// and as the text a whole-environment read answers.
+fn session_result(evaluation: &Evaluation) -> ServiceResult<SessionResult> {
+    let environment = environment_json(evaluation);
+    let json = environment
+        .to_json()
+        .map_err(|error| ServiceError::Internal(format!("encoding a session: {error}")))?;
+    Ok(SessionResult {
+        value: Arc::new(environment),
+        json: json.into(),
+    })
+}
+
 fn environment_json(evaluation: &Evaluation) -> PlainValue {
     let mut json = environment_json_raw(evaluation);
     complete_ranges(&mut json);

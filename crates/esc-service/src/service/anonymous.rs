@@ -24,9 +24,8 @@ use std::time::Duration;
 use esc_eval::Mode;
 use esc_store::{EnvRef, EnvironmentCipher, NewAuditEvent, StoreError, Timestamp};
 
-use super::{Caller, Service, environment_json, has_errors};
+use super::{Caller, Service, has_errors, session_result};
 use crate::access::Permission;
-use crate::cache::SessionResult;
 use crate::error::{ServiceError, ServiceResult};
 use crate::loader::NoDecrypter;
 use crate::names::check_org;
@@ -96,14 +95,7 @@ impl Service {
         if has_errors(&diagnostics) {
             return Err(ServiceError::Diagnostics { diagnostics });
         }
-        let environment = environment_json(&evaluation);
-        let json = environment
-            .to_json()
-            .map_err(|error| ServiceError::Internal(format!("encoding a session: {error}")))?;
-        let result = SessionResult {
-            value: Arc::new(environment),
-            json: json.into(),
-        };
+        let result = session_result(&evaluation)?;
         // what was opened, by name and revision: nothing of the text itself
         let imports: Vec<String> = environments
             .loaded()

@@ -20,10 +20,9 @@ use esc_store::{Draft, EnvRef, Plaintext, Revision, RevisionContent, StoreError,
 use esc_syntax::Diagnostic;
 
 use super::{
-    Caller, OpenedSession, Service, audit_event, environment_json, parse_etag, with_env_name,
+    Caller, OpenedSession, Service, audit_event, parse_etag, session_result, with_env_name,
 };
 use crate::access::Permission;
-use crate::cache::SessionResult;
 use crate::error::{ServiceError, ServiceResult};
 use crate::names::{check_env_ref, check_org};
 
@@ -177,14 +176,7 @@ impl Service {
         let (evaluation, _) = self
             .evaluate_stored_recorded(caller, env, &as_revision, Mode::Eval, cipher.clone())
             .await?;
-        let environment = environment_json(&evaluation);
-        let json = environment
-            .to_json()
-            .map_err(|error| ServiceError::Internal(format!("encoding a session: {error}")))?;
-        let result = SessionResult {
-            value: Arc::new(environment),
-            json: json.into(),
-        };
+        let result = session_result(&evaluation)?;
         let expires =
             Timestamp::now().plus_millis(i64::try_from(duration.as_millis()).unwrap_or(i64::MAX));
         let event = audit_event(
