@@ -488,16 +488,7 @@ impl Service {
         check_env_ref(env)?;
         self.require(caller, env, Permission::Write)?;
         self.check_size(yaml)?;
-        let meta = self
-            .inner
-            .store
-            .environment(env)
-            .await
-            .map_err(|error| with_env_name(error, env))?;
-        let expected = match if_match {
-            Some(tag) => Some(parse_etag(tag, &meta.id)?),
-            None => None,
-        };
+        let expected = self.expected_revision(env, if_match).await?;
         let (sealed, warnings) = self.validated_and_sealed(caller, env, yaml).await?;
         let revision = self
             .inner
@@ -1139,6 +1130,22 @@ impl Service {
         Ok(revision)
     }
 
+    /// The revision an `If-Match` etag names for a write of `env` (`None`
+    /// without one), after finding the environment (NotFound named).
+    async fn expected_revision(
+        &self,
+        env: &EnvRef,
+        if_match: Option<&str>,
+    ) -> ServiceResult<Option<u64>> {
+        let meta = self
+            .inner
+            .store
+            .environment(env)
+            .await
+            .map_err(|error| with_env_name(error, env))?;
+        if_match.map(|tag| parse_etag(tag, &meta.id)).transpose()
+    }
+
     /// Writes an older revision's definition again as the newest.
     pub async fn rollback(
         &self,
@@ -1149,16 +1156,7 @@ impl Service {
     ) -> ServiceResult<Revision> {
         check_env_ref(env)?;
         self.require(caller, env, Permission::Write)?;
-        let meta = self
-            .inner
-            .store
-            .environment(env)
-            .await
-            .map_err(|error| with_env_name(error, env))?;
-        let expected = match if_match {
-            Some(tag) => Some(parse_etag(tag, &meta.id)?),
-            None => None,
-        };
+        let expected = self.expected_revision(env, if_match).await?;
         let number = self.resolve(env, version).await?;
         let revision = self
             .inner

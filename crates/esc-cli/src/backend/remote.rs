@@ -131,6 +131,35 @@ impl RemoteBackend {
         parse_json(&reply.body)
     }
 
+    /// POST `open_path` (an environment's or a draft's open), then read the
+    /// session it names: diagnostics instead when the open has them.
+    async fn open_and_read(&self, env: &EnvName, open_path: &str) -> BackendResult<Evaluated> {
+        let reply = self.call(Method::POST, open_path, None, None).await?;
+        if let Some(diagnostics) = diagnostics_of(&reply) {
+            return Ok(Evaluated {
+                root: None,
+                diagnostics,
+                exprs: None,
+            });
+        }
+        if !reply.status.is_success() {
+            return Err(api_error(&reply));
+        }
+        let id = str_of(&parse_json(&reply.body)?, "id");
+        let body = self
+            .json(
+                Method::GET,
+                &format!("{}/open/{}", Self::env_path(env), segment(&id)),
+                None,
+            )
+            .await?;
+        Ok(Evaluated {
+            root: root_of(&body)?,
+            diagnostics: Vec::new(),
+            exprs: None,
+        })
+    }
+
     fn env_path(env: &EnvName) -> String {
         format!(
             "/api/esc/environments/{}/{}/{}",
@@ -521,30 +550,7 @@ impl Backend for RemoteBackend {
             version_path(version),
             lifetime.as_secs()
         );
-        let reply = self.call(Method::POST, &path, None, None).await?;
-        if let Some(diagnostics) = diagnostics_of(&reply) {
-            return Ok(Evaluated {
-                root: None,
-                diagnostics,
-                exprs: None,
-            });
-        }
-        if !reply.status.is_success() {
-            return Err(api_error(&reply));
-        }
-        let id = str_of(&parse_json(&reply.body)?, "id");
-        let body = self
-            .json(
-                Method::GET,
-                &format!("{}/open/{}", Self::env_path(env), segment(&id)),
-                None,
-            )
-            .await?;
-        Ok(Evaluated {
-            root: root_of(&body)?,
-            diagnostics: Vec::new(),
-            exprs: None,
-        })
+        self.open_and_read(env, &path).await
     }
 
     async fn list_revisions(

@@ -19,9 +19,7 @@ use esc_eval::Mode;
 use esc_store::{Draft, EnvRef, Plaintext, Revision, RevisionContent, StoreError, Timestamp};
 use esc_syntax::Diagnostic;
 
-use super::{
-    Caller, OpenedSession, Service, audit_event, parse_etag, session_result, with_env_name,
-};
+use super::{Caller, OpenedSession, Service, audit_event, session_result, with_env_name};
 use crate::access::Permission;
 use crate::error::{ServiceError, ServiceResult};
 use crate::names::{check_env_ref, check_org};
@@ -62,16 +60,7 @@ impl Service {
         check_env_ref(env)?;
         self.require(caller, env, Permission::Write)?;
         self.check_size(yaml)?;
-        let meta = self
-            .inner
-            .store
-            .environment(env)
-            .await
-            .map_err(|error| with_env_name(error, env))?;
-        let expected = match if_match {
-            Some(tag) => Some(parse_etag(tag, &meta.id)?),
-            None => None,
-        };
+        let expected = self.expected_revision(env, if_match).await?;
         let (sealed, warnings) = self.validated_and_sealed(caller, env, yaml).await?;
         let draft = self
             .inner

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use esc_eval::PlainValue;
 use reqwest::Method;
 
-use super::{RemoteBackend, api_error, diag, diagnostics_of, parse_json, root_of, segment, str_of};
+use super::{RemoteBackend, api_error, diag, diagnostics_of, parse_json, segment, str_of};
 use crate::backend::drafts::{DraftBackend, DraftWrite};
 use crate::backend::{BackendResult, DefinitionText, Evaluated};
 use crate::env_ref::EnvName;
@@ -117,30 +117,7 @@ impl DraftBackend for RemoteBackend {
             Self::draft_path(env, id),
             lifetime.as_secs()
         );
-        let reply = self.call(Method::POST, &path, None, None).await?;
-        if let Some(diagnostics) = diagnostics_of(&reply) {
-            return Ok(Evaluated {
-                root: None,
-                diagnostics,
-                exprs: None,
-            });
-        }
-        if !reply.status.is_success() {
-            return Err(api_error(&reply));
-        }
-        let session = str_of(&parse_json(&reply.body)?, "id");
-        let body = self
-            .json(
-                Method::GET,
-                &format!("{}/open/{}", Self::env_path(env), segment(&session)),
-                None,
-            )
-            .await?;
-        Ok(Evaluated {
-            root: root_of(&body)?,
-            diagnostics: Vec::new(),
-            exprs: None,
-        })
+        self.open_and_read(env, &path).await
     }
 
     async fn submit_draft(&self, org: &str, id: &str) -> BackendResult<()> {
