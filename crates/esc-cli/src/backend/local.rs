@@ -45,6 +45,36 @@ pub(crate) struct LocalBackend {
 }
 
 impl LocalBackend {
+    /// What an open (of an environment or a draft) evaluated to: its
+    /// diagnostics, or the session it made, read back.
+    async fn read_opened(
+        &self,
+        env_ref: &EnvRef,
+        opened: Result<esc_service::OpenedSession, ServiceError>,
+    ) -> BackendResult<Evaluated> {
+        let session = match opened {
+            Ok(session) => session,
+            Err(ServiceError::Diagnostics { diagnostics }) => {
+                return Ok(Evaluated {
+                    root: None,
+                    diagnostics: diagnostics.iter().map(|d| self.diag(d)).collect(),
+                    exprs: None,
+                });
+            }
+            Err(e) => return Err(api_error(e)),
+        };
+        let environment = self
+            .service
+            .read_session(&self.caller, env_ref, &session.id, None)
+            .await
+            .map_err(api_error)?;
+        Ok(Evaluated {
+            root: root_of(&environment)?,
+            diagnostics: Vec::new(),
+            exprs: None,
+        })
+    }
+
     /// Open (creating if needed) the store in `data_dir`.
     pub(crate) async fn open(data_dir: &Path) -> anyhow::Result<LocalBackend> {
         let (store, _) = SqlStore::open(Location::Embedded(data_dir))
@@ -530,7 +560,7 @@ impl Backend for LocalBackend {
         lifetime: Duration,
     ) -> BackendResult<Evaluated> {
         let env_ref = store_ref(env);
-        let session = match self
+        let opened = self
             .service
             .open(
                 &self.caller,
@@ -538,28 +568,8 @@ impl Backend for LocalBackend {
                 &service_version(version),
                 Some(lifetime),
             )
-            .await
-        {
-            Ok(session) => session,
-            Err(ServiceError::Diagnostics { diagnostics }) => {
-                return Ok(Evaluated {
-                    root: None,
-                    diagnostics: diagnostics.iter().map(|d| self.diag(d)).collect(),
-                    exprs: None,
-                });
-            }
-            Err(e) => return Err(api_error(e)),
-        };
-        let environment = self
-            .service
-            .read_session(&self.caller, &env_ref, &session.id, None)
-            .await
-            .map_err(api_error)?;
-        Ok(Evaluated {
-            root: root_of(&environment)?,
-            diagnostics: Vec::new(),
-            exprs: None,
-        })
+            .await;
+        self.read_opened(&env_ref, opened).await
     }
 
     async fn list_revisions(

@@ -6,7 +6,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use esc_service::ServiceError;
 
-use super::{LocalBackend, api_error, root_of, store_ref};
+use super::{LocalBackend, api_error, store_ref};
 use crate::backend::drafts::{DraftBackend, DraftWrite};
 use crate::backend::{BackendError, BackendResult, DefinitionText, Evaluated};
 use crate::env_ref::EnvName;
@@ -83,31 +83,11 @@ impl DraftBackend for LocalBackend {
         lifetime: Duration,
     ) -> BackendResult<Evaluated> {
         let env_ref = store_ref(env);
-        let session = match self
+        let opened = self
             .service
             .open_draft(&self.caller, &env_ref, id, Some(lifetime))
-            .await
-        {
-            Ok(session) => session,
-            Err(ServiceError::Diagnostics { diagnostics }) => {
-                return Ok(Evaluated {
-                    root: None,
-                    diagnostics: diagnostics.iter().map(|d| self.diag(d)).collect(),
-                    exprs: None,
-                });
-            }
-            Err(e) => return Err(api_error(e)),
-        };
-        let environment = self
-            .service
-            .read_session(&self.caller, &env_ref, &session.id, None)
-            .await
-            .map_err(api_error)?;
-        Ok(Evaluated {
-            root: root_of(&environment)?,
-            diagnostics: Vec::new(),
-            exprs: None,
-        })
+            .await;
+        self.read_opened(&env_ref, opened).await
     }
 
     async fn submit_draft(&self, org: &str, id: &str) -> BackendResult<()> {
