@@ -399,8 +399,11 @@ impl<'t> Loader<'t, '_> {
         while back > 0 && matches!(text[back - 1], b' ' | b'\t') {
             back -= 1;
         }
-        if back > 0 && text[back - 1] == b'-' {
-            return (line, column.saturating_sub(to_u32(byte - back)));
+        // Only a `-` on the marker's own line: at the end of a text with no
+        // final newline saphyr puts the marker on a line that does not exist.
+        if back > 0 && text[back - 1] == b'-' && self.index.line_column_of_byte(back - 1).0 == line
+        {
+            return (line, column.saturating_sub(to_u32(byte - back)).max(1));
         }
         (line, column)
     }

@@ -424,3 +424,26 @@ fn reference_escape_keys_fixture_ranges() {
         r#"values.object["0leadingDigit"]"#
     );
 }
+
+#[test]
+fn empty_value_at_the_end_of_a_text_ignores_a_dash_on_an_earlier_line() {
+    // found by the property test: the key `:-` ends in a dash, the empty value's
+    // marker sits on the line after the last one, column 1 (never column 0)
+    let root = parse("? :- ");
+    let (key, value) = &entries(&root)[0];
+    assert_eq!(
+        key.kind,
+        NodeKind::String {
+            value: ":-".into(),
+            style: ScalarStyle::Plain
+        }
+    );
+    assert_eq!(value.kind, NodeKind::Null);
+    assert_eq!(span(value).0, (2, 1, 0));
+    // a dash on the marker's own line still places the item after it
+    let root = parse("- ");
+    let NodeKind::Sequence(items) = &root.kind else {
+        panic!()
+    };
+    assert_eq!(span(&items[0]).0, (1, 2, 0));
+}
