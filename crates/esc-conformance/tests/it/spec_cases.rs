@@ -523,3 +523,405 @@ evalJSONRevealed: {"abcà":2,"x":"[unknown]","y":"[unknown]","à":1}
     )
     .await;
 }
+
+/// The three JSON projection lines when check and eval agree and nothing is
+/// secret.
+fn same_json(values: &str) -> String {
+    format!("checkJson: {values}\nevalJsonRedacted: {values}\nevalJSONRevealed: {values}\n")
+}
+
+/// `line` once for the check phase and once for eval (`check: ...`,
+/// `eval: ...`), for diagnostics both phases report alike.
+fn both_phases(lines: &[&str]) -> String {
+    let mut text = String::new();
+    for phase in ["check", "eval"] {
+        for line in lines {
+            text.push_str(&format!("{phase}: {line}\n"));
+        }
+    }
+    text
+}
+
+#[tokio::test]
+async fn non_mapping_documents_are_not_environments() {
+    // §1.2: the document must be a mapping; the error is at the document
+    // node (a block sequence from its first `-` to the end of its last
+    // value; a scalar from its start, as long as its value), with the
+    // root's empty path, and nothing is evaluated.
+    let nothing = "checkJson: -\nevalJsonRedacted: -\nevalJSONRevealed: -\n";
+    check(
+        "- a\n",
+        &format!("load: E environment must be an object @case 1:1(0)-1:4(3) \n{nothing}"),
+    )
+    .await;
+    check(
+        "hello\n",
+        &format!("load: E environment must be an object @case 1:1(0)-1:6(5) \n{nothing}"),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn empty_values_and_no_imports_evaluate_to_nothing() {
+    // §5: no `values` entries and no `imports`: no output at all, also
+    // when both keys are present but empty.
+    let nothing = "checkJson: -\nevalJsonRedacted: -\nevalJSONRevealed: -\n";
+    check("values: {}\n", nothing).await;
+    check("imports: []\nvalues: {}\ndescription: x\n", nothing).await;
+    // An import with nothing in it still makes an (empty) environment.
+    check_texts("imports: [e]\n", &[("e", "values: {}\n")], &same_json("{}")).await;
+}
+
+#[tokio::test]
+async fn import_names_are_verbatim() {
+    // §1.3: a string item is the name as written: no interpolation and no
+    // `$$` unescaping; the loader's text is reported at the name.
+    check_texts(
+        "imports:\n  - ${x}\n  - a$$b\nvalues:\n  v: 1\n",
+        &[],
+        &format!(
+            "{}{}",
+            both_phases(&[
+                "E open testdata/eval/case/${x}.yaml: no such file or directory @case imports[0]",
+                "E open testdata/eval/case/a$$b.yaml: no such file or directory @case imports[1]",
+            ]),
+            same_json(r#"{"v":1}"#)
+        ),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn imported_load_errors_skip_the_import_and_warnings_do_not() {
+    // §1.3: the imported document's load diagnostics are appended to the
+    // importer's (in the imported file); an error skips the import, a
+    // warning does not. `foo` is 6 edits from both 'imports' and 'values':
+    // the stable sort keeps their order.
+    check_texts(
+        "imports:\n  - bad\n  - warn\nvalues:\n  own: 1\n",
+        &[
+            ("bad", "values:\n  a: 1\n  b: ${x\n"),
+            ("warn", "foo: 1\nvalues:\n  c: 1\n"),
+        ],
+        &format!(
+            "{}{}",
+            both_phases(&[
+                "E missing closing brace '}' in interpolation @bad values.b",
+                "W Field 'foo' does not exist on Object 'environment'. Existing fields are: 'imports', 'values', 'description' @warn foo",
+            ]),
+            same_json(r#"{"c":1,"own":1}"#)
+        ),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn imports_are_evaluated_in_the_roots_mode() {
+    // §1.3: an import is checked in check mode (its opens are unknown) and
+    // evaluated in eval mode.
+    check_texts(
+        "imports:\n  - a\nvalues:\n  r: ${o.x}\n",
+        &[("a", "values:\n  o:\n    fn::open::test: {x: 1}\n")],
+        r#"checkJson: {"o":"[unknown]","r":"[unknown]"}
+evalJsonRedacted: {"o":{"x":1},"r":1}
+evalJSONRevealed: {"o":{"x":1},"r":1}
+"#,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn import_cycles_through_another_environment() {
+    // §1.3 (fixture import-cycle-2): `case` imports `a`, `a` imports `b`,
+    // `b` imports `a` while `a` is in progress: the error is in `b` at the
+    // name (line 2 starts at byte 9; the name at column 5), `b` goes on
+    // without it.
+    check_with(
+        "imports:\n  - a\n",
+        &[
+            ("a", "imports:\n  - b\nvalues:\n  a: 1\n"),
+            ("b", "imports:\n  - a\nvalues:\n  b: 1\n"),
+        ],
+        &format!(
+            "{}{}",
+            both_phases(&["E cyclic import of a @b 2:5(13)-2:6(14) imports[0]"]),
+            same_json(r#"{"a":1,"b":1}"#)
+        ),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn merging_replaces_everything_but_objects() {
+    // §1.3: object over object merges key by key; anything else replaces
+    // (arrays never concatenate, `null` is a value and deletes nothing);
+    // own > later imports > earlier imports; `imports.NAME` is the import's
+    // own value, untouched by the merge.
+    check_texts(
+        "imports:\n  - a\n  - b\nvalues:\n  arr: [3]\n  obj: null\n  scalar: {x: 1}\n  orig: ${imports.a.obj}\n",
+        &[
+            (
+                "a",
+                "values:\n  arr: [1, 2]\n  obj: {a: 1}\n  scalar: s\n  only_a: 1\n  shared: a\n  nested: {k: a, l: a}\n",
+            ),
+            ("b", "values:\n  shared: b\n  nested: {k: b}\n"),
+        ],
+        &same_json(
+            r#"{"arr":[3],"nested":{"k":"b","l":"a"},"obj":null,"only_a":1,"orig":{"a":1},"scalar":{"x":1},"shared":"b"}"#,
+        ),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn unknowns_are_opaque_when_merging() {
+    // §1.3 (fixture import-merge-2): an unknown top hides its base's keys;
+    // a known object over an unknown base shows only its own keys (check
+    // mode, where the import's open is unknown), the union once known.
+    // §2.2: a key missing from an object whose base may be an object is
+    // looked up in the base: unknown in check mode, no error.
+    check_texts(
+        "imports:\n  - a\nvalues:\n  o:\n    own: 1\n  u:\n    fn::open::test: {x: 1}\n  r: ${o.base}\n",
+        &[(
+            "a",
+            "values:\n  o:\n    fn::open::test: {base: 1}\n  u:\n    hidden: 1\n",
+        )],
+        r#"checkJson: {"o":{"own":1},"r":"[unknown]","u":"[unknown]"}
+evalJsonRedacted: {"o":{"base":1,"own":1},"r":1,"u":{"hidden":1,"x":1}}
+evalJSONRevealed: {"o":{"base":1,"own":1},"r":1,"u":{"hidden":1,"x":1}}
+"#,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn environments_is_a_reserved_key_too() {
+    // §1.4: `imports`, `context` and `environments` are reserved at the
+    // top of `values`: an error at the key (path of its entry), the entry
+    // dropped; deeper down they are ordinary keys.
+    check(
+        "values:\n  environments: 1\n  a:\n    environments: 2\n",
+        &format!(
+            "{}{}",
+            both_phases(&[
+                r#"E "environments" is a reserved key @case 2:3(10)-2:15(22) values.environments"#
+            ]),
+            same_json(r#"{"a":{"environments":2}}"#)
+        ),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn nested_keys_go_through_the_string_parser() {
+    // §1.4 (fixture escape-keys): top-level keys are verbatim, nested keys
+    // are parsed: `$$` is `$`, and a lone `$` stays.
+    check(
+        "values:\n  a$$b: 1\n  n:\n    c$$d: 2\n    \"$${x}\": 3\n    e$: 4\n",
+        &same_json(r#"{"a$$b":1,"n":{"${x}":3,"c$d":2,"e$":4}}"#),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn nested_keys_with_accesses_are_dropped() {
+    // §1.4 (fixture invalid-object-key): a nested key that parses as a
+    // reference or an interpolation: `object keys must be strings` at the
+    // key (a quoted key from its quote, as long as its decoded text), the
+    // entry dropped.
+    check(
+        "values:\n  x: 1\n  b:\n    ${x}: 1\n    \"a ${x}\": 2\n",
+        &format!(
+            r#"load: E object keys must be strings @case 4:5(24)-4:9(28) values.b["${{x}}"]
+load: E object keys must be strings @case 5:5(36)-5:11(42) values.b["a ${{x}}"]
+{}"#,
+            same_json(r#"{"b":{},"x":1}"#)
+        ),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn top_level_builtin_keys_are_errors_but_still_evaluated() {
+    // §1.4: a `fn::` key at the top of `values` is an error at the key
+    // (path of its entry); the entry is parsed and evaluated as an ordinary
+    // property.
+    check_texts(
+        "values:\n  fn::secret: x\n  a: 1\n",
+        &[],
+        &format!(
+            "load: E builtin function call \"fn::secret\" not allowed at the top level @case values[\"fn::secret\"]\n{}",
+            same_json(r#"{"a":1,"fn::secret":"x"}"#)
+        ),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn context_names_the_root_in_every_environment() {
+    // §2.2 (fixture context-interpolation): each environment sees its own
+    // name as currentEnvironment and the root's as rootEnvironment.
+    check_texts(
+        "imports:\n  - a\nvalues:\n  root: ${context.currentEnvironment.name}-${context.rootEnvironment.name}\n",
+        &[(
+            "a",
+            "values:\n  a: ${context.currentEnvironment.name}-${context.rootEnvironment.name}-${context.pulumi.user.id}\n",
+        )],
+        &same_json(r#"{"a":"a-case-USER_123","root":"case-case"}"#),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn inline_references() {
+    // §2.2: `${environments.P.E...}` loads `P/E` (names or string
+    // subscripts); three accessors give the whole environment; an integer
+    // for P or E is an object-with-integer error; fewer than three
+    // accessors are silently unknown; nothing is merged into the root.
+    check_texts(
+        "values:\n  whole: ${environments.p.e}\n  keyed: ${environments[\"p\"][\"e\"].x}\n  bad: ${environments.p[0].x}\n  short: ${environments.p}\n",
+        &[("p/e", "values:\n  x: 1\n  y: 2\n")],
+        &format!(
+            "{}{}",
+            both_phases(&[
+                "E cannot access an object property using an integer index @case values.bad"
+            ]),
+            same_json(
+                r#"{"bad":"[unknown]","keyed":1,"short":"[unknown]","whole":{"x":1,"y":2}}"#
+            )
+        ),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn opens_fail_skip_and_keep_secrets() {
+    // §3 fn::open (fixture open-unknown): a provider error is reported in
+    // eval mode only (check never opens), verbatim, at the call; inputs
+    // with an unknown are not opened (no `testing` for `n`); without a
+    // provider name the inputs are not evaluated (no error for `nope2`);
+    // secret inputs stay secret when echoed.
+    check_texts(
+        "values:
+  e: {fn::open::error: {why: testing}}
+  n: {fn::open::error: {why: \"${nope}\"}}
+  np:
+    fn::open:
+      inputs: ${nope2}
+  s: {fn::open::test: {a: {fn::secret: x}, b: 1}}
+",
+        &[],
+        r#"load: E missing provider name ('provider') @case values.np["fn::open"]
+check: E unknown property "nope" @case values.n["fn::open::error"].why
+eval: E testing @case values.e
+eval: E unknown property "nope" @case values.n["fn::open::error"].why
+checkJson: {"e":"[unknown]","n":"[unknown]","np":"[unknown]","s":"[unknown]"}
+evalJsonRedacted: {"e":"[unknown]","n":"[unknown]","np":"[unknown]","s":{"a":"[secret]","b":1}}
+evalJSONRevealed: {"e":"[unknown]","n":"[unknown]","np":"[unknown]","s":{"a":"x","b":1}}
+"#,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn secret_flags_through_builtins_and_references() {
+    // §3/§4: plaintext secrets unescape `$$`; a ciphertext mapping with
+    // another key follows the plaintext rule (an error, the secret ""); a
+    // split of a secret flags only the array, a concat only the whole (the
+    // elements keep their own flags); fromJSON of a secret is deep secret;
+    // an interpolation with a secret is secret.
+    let text = r#"values:
+  p: {fn::secret: pa$$word}
+  c: {fn::secret: {ciphertext: ZXNjeAAAAAHo9e705fKyKo30VQ==, extra: 1}}
+  sp: {fn::split: [",", {fn::secret: "a,b"}]}
+  sp0: ${sp[0]}
+  cc: {fn::concat: [[1], [{fn::secret: x}]]}
+  cc0: ${cc[0]}
+  fj: {fn::fromJSON: {fn::secret: '{"a":{"b":[1,"x"]}}'}}
+  fj0: ${fj.a.b[0]}
+  t: "x${p}"
+"#;
+    let redacted = r#"{"c":"[secret]","cc":"[secret]","cc0":1,"fj":"[secret]","fj0":"[secret]","p":"[secret]","sp":"[secret]","sp0":"a","t":"[secret]"}"#;
+    check_texts(
+        text,
+        &[],
+        &format!(
+            "load: E secret values must be string literals @case values.c[\"fn::secret\"]\ncheckJson: {redacted}\nevalJsonRedacted: {redacted}\nevalJSONRevealed: {}\n",
+            r#"{"c":"","cc":[1,"x"],"cc0":1,"fj":{"a":{"b":[1,"x"]}},"fj0":1,"p":"pa$word","sp":["a","b"],"sp0":"a","t":"xpa$word"}"#
+        ),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn ciphertext_envelope_checks_in_order() {
+    // §3 envelope: "escx" ‖ u32 BE version ‖ ciphertext ‖ CRC-32/IEEE.
+    // `good` is rot128("abcd") in a version-1 envelope; `badcrc` flips the
+    // checksum's last bit; `v2` is version 2 with a right checksum, `v2bad`
+    // with a wrong one (checksum before version); `short` holds a 3-byte
+    // ciphertext: 15 bytes in all, under 16, so `EOF` (the quirk); `magic`
+    // starts "escy".
+    let text = "values:
+  good: {fn::secret: {ciphertext: ZXNjeAAAAAHh4uPk9r66Vg==}}
+  badcrc: {fn::secret: {ciphertext: ZXNjeAAAAAHh4uPk9r66Vw==}}
+  v2: {fn::secret: {ciphertext: ZXNjeAAAAALh4uPksR7Ahg==}}
+  v2bad: {fn::secret: {ciphertext: ZXNjeAAAAALh4uPksR7Ahw==}}
+  short: {fn::secret: {ciphertext: ZXNjeAAAAAHh4uMI9n0X}}
+  magic: {fn::secret: {ciphertext: ZXNjeQAAAAFhYmNkO5IYxQ==}}
+";
+    let all_secret = r#"{"badcrc":"[secret]","good":"[secret]","magic":"[secret]","short":"[secret]","v2":"[secret]","v2bad":"[secret]"}"#;
+    check_texts(
+        text,
+        &[],
+        &format!(
+            "{}checkJson: {all_secret}\nevalJsonRedacted: {all_secret}\nevalJSONRevealed: {}\n",
+            both_phases(&[
+                "E invalid ciphertext: invalid checksum @case values.badcrc",
+                "E invalid ciphertext: invalid header @case values.magic",
+                "E invalid ciphertext: EOF @case values.short",
+                "E invalid ciphertext: unsupported version @case values.v2",
+                "E invalid ciphertext: invalid checksum @case values.v2bad",
+            ]),
+            r#"{"badcrc":"[unknown]","good":"abcd","magic":"[unknown]","short":"[unknown]","v2":"[unknown]","v2bad":"[unknown]"}"#
+        ),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn show_secrets_decrypts_in_check_mode() {
+    // §3 fn::secret (fixture ciphertext-show-secrets): with `showSecrets`
+    // check mode decrypts: known and secret.
+    let text =
+        "values:\n  p: {fn::secret: {ciphertext: ZXNjeAAAAAHo9e705fKyKo30VQ==}}\n  q: ${p}\n";
+    let overrides = Overrides {
+        show_secrets: true,
+        ..Overrides::default()
+    };
+    let got = run("case", text, &[], overrides).await;
+    assert_eq!(
+        got,
+        r#"checkJson: {"p":"[secret]","q":"[secret]"}
+evalJsonRedacted: {"p":"[secret]","q":"[secret]"}
+evalJSONRevealed: {"p":"hunter2","q":"hunter2"}
+"#
+    );
+    // Without it the check-mode value is unknown (and secret): the same
+    // redacted projection, but an unknown is only checked for its type
+    // (§6.3) where a known value is fully validated (§6.2).
+    let text = "values:\n  p: {fn::secret: {ciphertext: ZXNjeAAAAAHo9e705fKyKo30VQ==}}\n  v: {fn::validate: {schema: {type: string, maxLength: 1}, value: \"${p}\"}}\n";
+    for show_secrets in [false, true] {
+        let overrides = Overrides {
+            show_secrets,
+            ..Overrides::default()
+        };
+        let got = run("case", text, &[], overrides).await;
+        let check: Vec<_> = got.lines().filter(|l| l.starts_with("check")).collect();
+        let mut expected = vec![];
+        if show_secrets {
+            expected.push(r#"check: E expected a string of at most length 1 @case 3:67(136)-3:71(140) values.v["fn::validate"].value"#);
+        }
+        expected.push(r#"checkJson: {"p":"[secret]","v":"[secret]"}"#);
+        assert_eq!(check, expected, "{got}");
+    }
+}

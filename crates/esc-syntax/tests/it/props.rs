@@ -146,8 +146,21 @@ fn access() -> impl Strategy<Value = Vec<Step>> {
     })
 }
 
+/// 512 cases a property unless `PROPTEST_CASES` asks for more (or fewer):
+/// long random hunts run as `PROPTEST_CASES=200000 cargo test ... props::`.
+fn config() -> ProptestConfig {
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(512);
+    ProptestConfig {
+        cases,
+        ..ProptestConfig::default()
+    }
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+    #![proptest_config(config())]
 
     #[test]
     fn arbitrary_strings_never_panic_the_yaml_parser(text in any::<String>()) {
