@@ -925,3 +925,264 @@ evalJSONRevealed: {"p":"hunter2","q":"hunter2"}
         assert_eq!(check, expected, "{got}");
     }
 }
+
+#[tokio::test]
+async fn rotate_only_inputs_by_mode() {
+    // §5.1 (fixture inline-reference-rotateOnly): `echo`'s `next` is
+    // rotate-only. The root's is evaluated in check and rotate modes, not
+    // in eval (so its failing inline reference is reported there only); an
+    // import's is never evaluated. `fn::open` inputs are always evaluated.
+    // Eval: the skipped input is an unknown that does not count, so echo
+    // opens and returns its (absent) state `{}`; rotate: the root's input
+    // is an observable unknown, so the call is unknown and nothing is
+    // rotated (no patch).
+    let text = "imports:
+  - imp
+values:
+  r:
+    fn::rotate::echo:
+      inputs:
+        next: ${environments.fake.inaccessible1.x}
+  o:
+    fn::open::test:
+      x: ${environments.fake.inaccessible3.x}
+";
+    let imp = "values:
+  ri:
+    fn::rotate::echo:
+      inputs:
+        next: ${environments.fake.inaccessible2.x}
+";
+    let overrides = Overrides {
+        rotate: true,
+        ..Overrides::default()
+    };
+    let got = run("case", text, &[("imp", imp)], overrides).await;
+    let open1 = "open testdata/eval/case/fake/inaccessible1.yaml: no such file or directory";
+    let open3 = "open testdata/eval/case/fake/inaccessible3.yaml: no such file or directory";
+    let at_o = r#"@case 10:10(151)-10:46(187) values.o["fn::open::test"].x"#;
+    let at_r = r#"@case 7:15(80)-7:51(116) values.r["fn::rotate::echo"].inputs.next"#;
+    assert_eq!(
+        got,
+        format!(
+            r#"check: E {open3} {at_o}
+check: E {open1} {at_r}
+eval: E {open3} {at_o}
+rotate: E {open3} {at_o}
+rotate: E {open1} {at_r}
+checkJson: {{"o":"[unknown]","r":"[unknown]","ri":"[unknown]"}}
+evalJsonRedacted: {{"o":"[unknown]","r":{{}},"ri":{{}}}}
+evalJSONRevealed: {{"o":"[unknown]","r":{{}},"ri":{{}}}}
+rotateJson: {{"o":"[unknown]","r":"[unknown]","ri":{{}}}}
+"#
+        )
+    );
+}
+
+#[tokio::test]
+async fn final_values_in_imports_and_unevaluated_overrides() {
+    // §3 fn::final: the override of a final value is not evaluated (no
+    // error for `${nope}`); finality is not checked when imports merge
+    // over each other (`g`); only object members have bases, so a final
+    // array element under a replaced array warns nothing.
+    check_texts(
+        "imports:\n  - a\n  - b\nvalues:\n  f: ${nope}\n  arr: [2]\n",
+        &[
+            (
+                "a",
+                "values:\n  f: {fn::final: 1}\n  g: {fn::final: 1}\n  arr: [{fn::final: 1}]\n",
+            ),
+            ("b", "values:\n  g: 2\n"),
+        ],
+        &format!(
+            "{}{}",
+            both_phases(&["W cannot override final value @case values.f"]),
+            same_json(r#"{"arr":[2],"f":1,"g":2}"#)
+        ),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn cycles_are_reported_at_the_reentered_expression() {
+    // §2.4: accesses walk definitions, so a sibling reference enters the
+    // member, not its object: `a.p` -> `a.q` -> `a.p` re-enters `a.p`;
+    // array elements are paths too. One error per cycle, every member on
+    // it unknown.
+    check(
+        "values:\n  a:\n    p: ${a.q}\n    q: ${a.p}\n  c: [\"${c[1]}\", \"${c[0]}\"]\n",
+        &format!(
+            "{}{}",
+            both_phases(&[
+                "E cyclic reference to a.p @case 3:8(20)-3:14(26) values.a.p",
+                "E cyclic reference to c[0] @case 5:7(47)-5:14(54) values.c[0]",
+            ]),
+            same_json(r#"{"a":{"p":"[unknown]","q":"[unknown]"},"c":["[unknown]","[unknown]"]}"#)
+        ),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn members_evaluate_in_byte_order() {
+    // §2.4: object members (the root's too) run in byte-sorted key order,
+    // so their errors come in that order: `B` < `a` < `b`, `n.Z` < `n.y`.
+    check_texts(
+        "values:\n  b: ${x1}\n  a: ${x2}\n  B: ${x3}\n  n:\n    y: ${x4}\n    Z: ${x5}\n",
+        &[],
+        &format!(
+            "{}{}",
+            both_phases(&[
+                r#"E unknown property "x3" @case values.B"#,
+                r#"E unknown property "x2" @case values.a"#,
+                r#"E unknown property "x1" @case values.b"#,
+                r#"E unknown property "x5" @case values.n.Z"#,
+                r#"E unknown property "x4" @case values.n.y"#,
+            ]),
+            same_json(
+                r#"{"B":"[unknown]","a":"[unknown]","b":"[unknown]","n":{"Z":"[unknown]","y":"[unknown]"}}"#
+            )
+        ),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn lookups_continue_in_the_base_and_suggest_from_there() {
+    // §2.2: a key missing from an object is looked up in its base; the
+    // suggestion comes from the keys of the object where the lookup failed
+    // (the base): `xyy` is 1 edit from the base's `xyz`, `abd` gets none
+    // although it is 1 edit from the own `abc`.
+    check_texts(
+        "imports:\n  - a\nvalues:\n  o:\n    abc: 1\n  m1: ${o.xyy}\n  m2: ${o.abd}\n  m3: ${o.xyz}\n",
+        &[("a", "values:\n  o:\n    xyz: 2\n")],
+        &format!(
+            "{}{}",
+            both_phases(&[
+                r#"E unknown property "xyy"; did you mean "xyz"? @case values.m1"#,
+                r#"E unknown property "abd" @case values.m2"#,
+            ]),
+            same_json(r#"{"m1":"[unknown]","m2":"[unknown]","m3":2,"o":{"abc":1,"xyz":2}}"#)
+        ),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn references_keep_types_and_interpolations_make_strings() {
+    // §1.5/§2.3 and pitfall 1: a whole-string reference keeps the target's
+    // type; any text around it (a space) makes a string of string forms:
+    // null is empty, bools and numbers their text (numbers as decoded).
+    check(
+        "values:\n  nul: null\n  t: true\n  num: 1.50\n  r: ${num}\n  rn: ${nul}\n  s: \" ${num}\"\n  n: \"a${nul}b${t}c${num}\"\n",
+        &same_json(
+            r#"{"n":"abtruec1.5","nul":null,"num":1.5,"r":1.5,"rn":null,"s":" 1.5","t":true}"#,
+        ),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn to_json_escapes_like_go() {
+    // §3 fn::toJSON: Go's encoding/json: `<`, `>`, `&`, U+2028/2029 as
+    // \u escapes, \b \f \n \r \t \" \\ by name, other control bytes \u00XX;
+    // a number text JSON cannot carry (`.inf`) fails the call.
+    let got = run(
+        "case",
+        "values:\n  tj: {fn::toJSON: {a: \"<>&\", b: \"\\u2028\\u2029\", c: \"\\x01\\t\\b\\f\\n\\r\\\"\\\\\"}}\n  inf: {fn::toJSON: [.inf]}\n",
+        &[],
+        Overrides::default(),
+    )
+    .await;
+    let eval: Vec<_> = got
+        .lines()
+        .filter(|l| l.starts_with("eval"))
+        .map(|l| match l.split_once(" @") {
+            Some((head, rest)) => format!("{head} {}", rest.rsplit(' ').next().unwrap()),
+            None => l.to_string(),
+        })
+        .collect();
+    // The projection quotes that JSON text once more (only `\` and `"` in
+    // it need escaping).
+    let inner = r#"{"a":"\u003c\u003e\u0026","b":"\u2028\u2029","c":"\u0001\t\b\f\n\r\"\\"}"#;
+    let quoted = inner.replace('\\', "\\\\").replace('"', "\\\"");
+    let value = format!(r#"{{"inf":"[unknown]","tj":"{quoted}"}}"#);
+    assert_eq!(
+        eval,
+        [
+            r#"eval: E failed to encode JSON: json: invalid number literal "+Inf" values.inf"#
+                .to_string(),
+            format!("evalJsonRedacted: {value}"),
+            format!("evalJSONRevealed: {value}"),
+        ],
+        "{got}"
+    );
+}
+
+#[tokio::test]
+async fn validate_follows_the_schema_rules() {
+    // §3 fn::validate with §6.1/§6.2: the result is always the value.
+    // const compares number texts (`1.0` from fromJSON is not `1`); a
+    // one-member enum reads like a const; oneOf: two passes -> `may`, none
+    // -> branch errors then `must`; `$ref` only into `$defs` (an unknown
+    // one is an invalid schema, at the schema); lengths in bytes (`é` is
+    // 2); patterns unanchored; multipleOf by exact decimals; missing
+    // required names, then dependentRequired ones; `type: ""` is any;
+    // extra items under `items: false` and a short tuple pass silently, as
+    // does the `false` schema; an unknown (check-mode open, output schema
+    // `true`) is only checked for compatibility.
+    let text = r##"values:
+  c1: {fn::validate: {schema: {const: 1}, value: {fn::fromJSON: "1.0"}}}
+  c2: {fn::validate: {schema: {const: 1}, value: {fn::fromJSON: "1"}}}
+  e1: {fn::validate: {schema: {enum: [a]}, value: b}}
+  e2: {fn::validate: {schema: {enum: [a, 1]}, value: b}}
+  f1: {fn::validate: {schema: false, value: 1}}
+  m1: {fn::validate: {schema: {multipleOf: 0.1}, value: 0.3}}
+  m2: {fn::validate: {schema: {multipleOf: 0.1}, value: 0.35}}
+  mv: {fn::validate: {schema: true}}
+  o1: {fn::validate: {schema: {oneOf: [{type: string}, {minLength: 1}]}, value: ab}}
+  o2: {fn::validate: {schema: {oneOf: [{type: number}, {type: boolean}]}, value: ab}}
+  q1: {fn::validate: {schema: {type: object, required: [a, b], dependentRequired: {c: [d]}}, value: {c: 1}}}
+  r1: {fn::validate: {schema: {$ref: "#/$defs/x"}, value: 1}}
+  r2: {fn::validate: {schema: {$defs: {x: {type: string}}, $ref: "#/$defs/x"}, value: 1}}
+  s1: {fn::validate: {schema: {type: string, maxLength: 1}, value: é}}
+  s2: {fn::validate: {schema: {pattern: "b+"}, value: abbc}}
+  t1: {fn::validate: {schema: {type: ""}, value: 1}}
+  t2: {fn::validate: {schema: {prefixItems: [{type: string}], items: false, uniqueItems: true}, value: [a, a]}}
+  t3: {fn::validate: {schema: {prefixItems: [{type: string}, {type: number}]}, value: [a]}}
+  u1: {fn::validate: {schema: {type: string}, value: {fn::open::test: {x: 1}}}}
+"##;
+    let diags = [
+        r#"E expected 1 @case values.c1["fn::validate"].value"#,
+        r#"E expected "a" @case values.e1["fn::validate"].value"#,
+        r#"E expected one of ["a",1] @case values.e2["fn::validate"].value"#,
+        r#"E expected a multiple of 0.1 @case values.m2["fn::validate"].value"#,
+        r#"E exactly one subschema may match @case values.o1["fn::validate"].value"#,
+        r#"E expected number, got string @case values.o2["fn::validate"].value"#,
+        r#"E expected boolean, got string @case values.o2["fn::validate"].value"#,
+        r#"E exactly one subschema must match @case values.o2["fn::validate"].value"#,
+        r#"E missing required properties: a, b, d @case values.q1["fn::validate"].value"#,
+        r#"E invalid schema: unknown subschema #/$defs/x @case values.r1["fn::validate"].schema"#,
+        r#"E expected string, got number @case values.r2["fn::validate"].value"#,
+        r#"E expected a string of at most length 1 @case values.s1["fn::validate"].value"#,
+    ];
+    let mut expected = String::from(
+        "load: E missing required property 'value' @case values.mv[\"fn::validate\"]\n",
+    );
+    for d in diags {
+        expected.push_str(&format!("check: {d}\n"));
+    }
+    for d in diags {
+        expected.push_str(&format!("eval: {d}\n"));
+        if d.contains("values.s1") {
+            expected.push_str(
+                "eval: E expected string, got object @case values.u1[\"fn::validate\"].value\n",
+            );
+        }
+    }
+    let common = r#""c1":1.0,"c2":1,"e1":"b","e2":"b","f1":1,"m1":0.3,"m2":0.35,"mv":"[unknown]","o1":"ab","o2":"ab","q1":{"c":1},"r1":1,"r2":1,"s1":"é","s2":"abbc","t1":1,"t2":["a","a"],"t3":["a"]"#;
+    expected.push_str(&format!(
+        "checkJson: {{{common},\"u1\":\"[unknown]\"}}\nevalJsonRedacted: {{{common},\"u1\":{{\"x\":1}}}}\nevalJSONRevealed: {{{common},\"u1\":{{\"x\":1}}}}\n"
+    ));
+    check_texts(text, &[], &expected).await;
+}
