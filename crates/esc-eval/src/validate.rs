@@ -346,7 +346,11 @@ pub(crate) fn compatible(
 }
 
 fn error(summary: impl Into<String>, site: &Site) -> Diagnostic {
-    Diagnostic::error(summary, Some(site.range.clone()), site.path.clone())
+    // A value defined nowhere in the text (the "" of an invalid
+    // `fn::secret`, a missing part) has a zero range; the reference blames
+    // its synthetic node, which has no range: the diagnostic has none.
+    let range = (site.range.start.line != 0).then(|| site.range.clone());
+    Diagnostic::error(summary, range, site.path.clone())
 }
 
 fn json_text(v: &PlainValue) -> String {

@@ -1186,3 +1186,29 @@ async fn validate_follows_the_schema_rules() {
     ));
     check_texts(text, &[], &expected).await;
 }
+
+#[tokio::test]
+async fn values_defined_nowhere_are_blamed_without_a_range() {
+    // §3 fn::secret: an invalid plaintext evaluates to the secret "",
+    // defined nowhere in the text (§9: a zero range); a validation error
+    // blaming it (§6.2) has no range and the empty path, as the
+    // reference's error on a synthetic node. Found by the evaluator
+    // property test (it reported line 0). The concat is unknown (a type
+    // error) and secret (its argument holds a secret).
+    check(
+        "values:\n  k1: {fn::open::error: {fn::secret: [x]}}\n  k4: {fn::concat: [{fn::secret: [1]}]}\n",
+        &format!(
+            r#"load: E secret values must be string literals @case 2:38(45)-2:40(47) values.k1["fn::open::error"]["fn::secret"]
+load: E secret values must be string literals @case 3:34(84)-3:36(86) values.k4["fn::concat"][0]["fn::secret"]
+{}checkJson: {{"k1":"[unknown]","k4":"[secret]"}}
+evalJsonRedacted: {{"k1":"[unknown]","k4":"[secret]"}}
+evalJSONRevealed: {{"k1":"[unknown]","k4":"[unknown]"}}
+"#,
+            both_phases(&[
+                "E expected object, got string @- ",
+                "E expected array, got string @- ",
+            ])
+        ),
+    )
+    .await;
+}

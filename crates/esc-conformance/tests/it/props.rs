@@ -1,0 +1,288 @@
+//! Properties of the evaluator on generated definitions: no definition
+//! panics load, check, eval or rotate (with an import that may import the
+//! root back), and every diagnostic with a range names a document of the
+//! run and starts inside it.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use esc_conformance::providers::{CaseLoader, Rot128, TestProviders};
+use esc_conformance::{CaseOutput, Overrides, fixture_context, run_text};
+use esc_eval::{Limits, Session};
+use proptest::prelude::*;
+
+/// 256 cases a property unless `PROPTEST_CASES` says otherwise.
+fn config() -> ProptestConfig {
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(256);
+    ProptestConfig {
+        cases,
+        ..ProptestConfig::default()
+    }
+}
+
+/// Scalars in flow style: literals, references into the generated keys,
+/// the other roots (`imports`, `context`, `environments`), malformed
+/// accesses and escapes.
+fn scalar() -> impl Strategy<Value = String> {
+    prop::sample::select(vec![
+        "1",
+        "-2.5",
+        ".inf",
+        "null",
+        "true",
+        "\"\"",
+        "abc",
+        "\"a,b\"",
+        "\"{\\\"k\\\": [1, \\\"x\\\"]}\"",
+        "aGk=",
+        "ZXNjeAAAAAHo9e705fKyKo30VQ==",
+        "hunter23",
+        "swap",
+        "test",
+        "\"${k1}\"",
+        "\"${k2.x}\"",
+        "\"${k3[0]}\"",
+        "\"${k1.x[1].y}\"",
+        "\"x ${k2} y ${k3.x}\"",
+        "\"${imports.a}\"",
+        "\"${imports.a.k1}\"",
+        "\"${a1}\"",
+        "\"${context.rootEnvironment.name}\"",
+        "\"${context.pulumi.user}\"",
+        "\"${environments.p.e.x}\"",
+        "\"${environments.p.e}\"",
+        "\"${environments.p}\"",
+        "\"${environments.p[0].x}\"",
+        "\"${environments.case.a.x}\"",
+        "\"${\"",
+        "\"${k1[}\"",
+        "\"${k1[\\\"}\"",
+        "\"${[0]}\"",
+        "\"${k1..x}\"",
+        "\"${}\"",
+        "\"$${k1}\"",
+        "\"${k1} à ${k2}\"",
+        "\"${à}\"",
+    ])
+    .prop_map(str::to_owned)
+}
+
+/// Builtin call heads (some malformed or unknown).
+const CALLS: &[&str] = &[
+    "fn::open::test",
+    "fn::open::secret-wrapper",
+    "fn::open::error",
+    "fn::open::schema",
+    "fn::open::nope",
+    "fn::open",
+    "fn::rotate::swap",
+    "fn::rotate::echo",
+    "fn::rotate",
+    "fn::secret",
+    "fn::join",
+    "fn::split",
+    "fn::concat",
+    "fn::toJSON",
+    "fn::fromJSON",
+    "fn::toString",
+    "fn::toBase64",
+    "fn::fromBase64",
+    "fn::final",
+    "fn::validate",
+    "fn::bogus",
+    "FN::secret",
+];
+
+/// Keys of generated objects: the referenced ones, argument names of the
+/// builtins, and odd ones.
+const KEYS: &[&str] = &[
+    "k1",
+    "k2",
+    "k3",
+    "x",
+    "y",
+    "provider",
+    "inputs",
+    "state",
+    "ciphertext",
+    "schema",
+    "value",
+    "why",
+    "next",
+    "a",
+    "b",
+    "type",
+    "items",
+    "prefixItems",
+    "properties",
+    "required",
+    "$ref",
+    "\"${k1}\"",
+    "c$$d",
+];
+
+/// Flow-style expressions: scalars, arrays, objects and builtin calls.
+fn expr() -> impl Strategy<Value = String> {
+    scalar().prop_recursive(4, 24, 4, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4)
+                .prop_map(|items| format!("[{}]", items.join(", "))),
+            prop::collection::vec((prop::sample::select(KEYS), inner.clone()), 0..4).prop_map(
+                |entries| {
+                    let body: Vec<_> = entries.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+                    format!("{{{}}}", body.join(", "))
+                }
+            ),
+            (prop::sample::select(CALLS), inner)
+                .prop_map(|(call, arg)| format!("{{{call}: {arg}}}")),
+        ]
+    })
+}
+
+/// A definition: optional imports, then `values` with some of `k1`..`k3`
+/// (and a block-style member, so block positions are exercised too).
+fn definition(imports: &'static [&'static str]) -> impl Strategy<Value = String> {
+    (
+        prop::sample::subsequence(imports.to_vec(), 0..=imports.len()),
+        prop::collection::vec(
+            (
+                prop::sample::select(vec!["k1", "k2", "k3", "a1", "fn::x"]),
+                expr(),
+            ),
+            0..5,
+        ),
+        prop::option::of(expr()),
+    )
+        .prop_map(|(imports, values, block)| {
+            let mut text = String::new();
+            if !imports.is_empty() {
+                text.push_str("imports:\n");
+                for import in imports {
+                    text.push_str(&format!("  - {import}\n"));
+                }
+            }
+            text.push_str("values:\n");
+            for (key, value) in values {
+                text.push_str(&format!("  {key}: {value}\n"));
+            }
+            if let Some(block) = block {
+                text.push_str(&format!(
+                    "  blk:\n    - {block}\n    - nested:\n        deeper: {block}\n"
+                ));
+            }
+            text
+        })
+}
+
+/// Runs every mode of spec §8 (rotating too) on `root` with the others
+/// importable.
+fn run_all(root: &str, others: &[(&str, &str)]) -> CaseOutput {
+    let preloaded: HashMap<String, String> = others
+        .iter()
+        .map(|(n, t)| (n.to_string(), t.to_string()))
+        .collect();
+    let session = Session {
+        providers: Arc::new(TestProviders {
+            open_delay: Duration::ZERO,
+        }),
+        environments: Arc::new(CaseLoader {
+            dir: PathBuf::new(),
+            case: "case".to_string(),
+            load_delay: Duration::ZERO,
+            preloaded: Some(preloaded),
+        }),
+        decrypter: Arc::new(Rot128),
+        context: fixture_context(),
+        limits: Limits::default(),
+    };
+    let overrides = Overrides {
+        rotate: true,
+        ..Overrides::default()
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime
+        .block_on(run_text("case", root, &overrides, &session, true))
+        .unwrap()
+}
+
+/// Every ranged diagnostic names one of `docs` and starts inside it: its
+/// line exists, its column is within the line (one past its end at most)
+/// and its byte is the line's offset plus the column's bytes (or 0 on a
+/// last line without a newline, the reference quirk); ends do not come
+/// before starts.
+fn check_ranges(out: &CaseOutput, docs: &[(&str, &str)]) -> Result<(), TestCaseError> {
+    let phases = [
+        &out.load_diags,
+        &out.check_diags,
+        &out.eval_diags,
+        &out.rotate_diags,
+    ];
+    for diag in phases.into_iter().flatten() {
+        let Some(range) = &diag.range else { continue };
+        let text = docs
+            .iter()
+            .find(|(name, _)| *name == &*range.filename)
+            .map(|(_, text)| *text);
+        prop_assert!(text.is_some(), "{diag:?} names no document");
+        let text = text.unwrap_or_default();
+        let lines: Vec<&str> = text.split('\n').collect();
+        let start = range.start;
+        prop_assert!(
+            start.line >= 1 && (start.line as usize) <= lines.len(),
+            "{diag:?}: line outside {text:?}"
+        );
+        let line = lines[start.line as usize - 1];
+        prop_assert!(
+            start.column >= 1 && (start.column as usize) <= line.chars().count() + 1,
+            "{diag:?}: column outside line {line:?} of {text:?}"
+        );
+        let offset: usize = lines[..start.line as usize - 1]
+            .iter()
+            .map(|l| l.len() + 1)
+            .sum();
+        if line.is_ascii() {
+            prop_assert_eq!(
+                start.byte as usize,
+                offset + start.column as usize - 1,
+                "{:?}: byte is not the line's offset plus the column in {:?}",
+                diag,
+                text
+            );
+        } else {
+            prop_assert!(
+                (start.byte as usize) >= offset && (start.byte as usize) <= offset + line.len(),
+                "{diag:?}: byte outside its line in {text:?}"
+            );
+        }
+        let end = range.end;
+        prop_assert!(
+            (end.line, end.column) >= (start.line, start.column),
+            "{diag:?}: ends before it starts in {text:?}"
+        );
+        prop_assert!(!diag.summary.is_empty(), "{diag:?}: empty summary");
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn generated_definitions_never_panic_and_diagnostics_are_located(
+        root in definition(&["a", "p/e", "missing"]),
+        a in definition(&["case", "p/e"]),
+        pe in definition(&[]),
+    ) {
+        let docs = [("case", root.as_str()), ("a", a.as_str()), ("p/e", pe.as_str())];
+        let out = run_all(&root, &docs[1..]);
+        check_ranges(&out, &docs)?;
+    }
+}
