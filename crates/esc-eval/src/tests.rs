@@ -571,3 +571,76 @@ async fn parsed_definitions_evaluate_like_texts_and_can_be_reused() {
         assert_eq!(e.n_calls(), 1);
     }
 }
+
+#[tokio::test]
+async fn each_environment_loads_once_per_evaluation() {
+    // §1.3: within one top-level evaluation each environment is loaded and
+    // evaluated once, the memo shared by imports (direct, repeated,
+    // transitive) and inline references (§2.2).
+    let s = setup(
+        &[
+            ("p/e", "values: { x: 1 }"),
+            (
+                "b",
+                "imports: [p/e]\nvalues: { y: '${environments.p.e.x}' }",
+            ),
+        ],
+        Limits::default(),
+    );
+    let text = "imports: [p/e, b, p/e]\nvalues:\n  r: ${environments.p.e.x}\n  s: ${environments[\"p\"][\"e\"]}\n";
+    let e = run(text, Mode::Eval, &s.session).await;
+    assert!(e.diagnostics().is_empty(), "{:?}", summaries(&e));
+    assert_eq!(s.loads.total.load(Ordering::SeqCst), 2);
+    assert_eq!(
+        e.to_json(false).unwrap().to_json().unwrap(),
+        r#"{"r":1,"s":{"x":1},"x":1,"y":1}"#
+    );
+}
+
+/// Refuses every ciphertext, as a decrypter with the wrong key would.
+struct Refusing;
+
+#[async_trait::async_trait]
+impl Decrypter for Refusing {
+    async fn decrypt(&self, _ciphertext: &[u8]) -> Result<Vec<u8>, CallError> {
+        Err(CallError::new("wrong key"))
+    }
+}
+
+#[tokio::test]
+async fn decryption_failures_are_unknown_secrets_at_the_call() {
+    // §3 fn::secret: a well-formed envelope the decrypter refuses:
+    // `decrypting: <reason>` at the call, the value unknown and secret; in
+    // check mode without showSecrets nothing is decrypted, so no error.
+    let mut s = setup(&[], Limits::default());
+    s.session.decrypter = Arc::new(Refusing);
+    let envelope = encode_envelope(b"hush");
+    let text = format!("values:\n  p: {{fn::secret: {{ciphertext: {envelope}}}}}\n");
+    let e = run(&text, Mode::Eval, &s.session).await;
+    assert_eq!(summaries(&e), ["decrypting: wrong key"]);
+    let d = &e.diagnostics()[0];
+    assert_eq!(d.path, "values.p");
+    assert_eq!(
+        d.range.as_ref().map(|r| (r.start.line, r.start.column)),
+        Some((2, 6))
+    );
+    assert_eq!(
+        e.to_json(true).unwrap().to_json().unwrap(),
+        r#"{"p":"[secret]"}"#
+    );
+    assert_eq!(
+        e.to_json(false).unwrap().to_json().unwrap(),
+        r#"{"p":"[unknown]"}"#
+    );
+    let e = run(
+        &text,
+        Mode::Check {
+            show_secrets: false,
+        },
+        &s.session,
+    )
+    .await;
+    assert!(e.diagnostics().is_empty(), "{:?}", summaries(&e));
+    let e = run(&text, Mode::Check { show_secrets: true }, &s.session).await;
+    assert_eq!(summaries(&e), ["decrypting: wrong key"]);
+}

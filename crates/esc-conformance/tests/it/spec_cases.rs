@@ -1212,3 +1212,30 @@ evalJSONRevealed: {{"k1":"[unknown]","k4":"[unknown]"}}
     )
     .await;
 }
+
+#[tokio::test]
+async fn digit_leading_keys_are_never_selected_for_rotation() {
+    // §5.2 quirk: a rotate path's segment of [A-Za-z0-9_] stays bare
+    // (`values.1a`) while the document path brackets a digit-leading key
+    // (`values["1a"]`): the call is never selected, so it only opens;
+    // `z1` is selected and rotated.
+    let text = "values:\n  \"1a\":\n    fn::rotate::swap: {inputs: {}, state: {a: x, b: y}}\n  z1:\n    fn::rotate::swap: {inputs: {}, state: {a: x, b: y}}\n";
+    let overrides = Overrides {
+        rotate: true,
+        rotate_paths: vec!["1a".to_string(), "z1".to_string()],
+        ..Overrides::default()
+    };
+    let got = run("case", text, &[], overrides).await;
+    let tail: Vec<_> = got
+        .lines()
+        .filter(|l| l.starts_with("rotate") || l.starts_with("patch "))
+        .collect();
+    assert_eq!(
+        tail,
+        [
+            r#"rotateJson: {"1a":{"a":"x","b":"y"},"z1":{"a":"y","b":"x"}}"#,
+            r#"patch values.z1["fn::rotate::swap"].state: {"a":"y","b":"x"}"#,
+        ],
+        "{got}"
+    );
+}
