@@ -1,7 +1,8 @@
 //! Properties of the evaluator on generated definitions: no definition
 //! panics load, check, eval or rotate (with an import that may import the
-//! root back), and every diagnostic with a range names a document of the
-//! run and starts inside it.
+//! root back); every diagnostic with a range names a document of the run
+//! and starts inside it; load diagnostics are not repeated later; a second
+//! run gives the same listing.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -9,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use esc_conformance::providers::{CaseLoader, Rot128, TestProviders};
-use esc_conformance::{CaseOutput, Overrides, fixture_context, run_text};
+use esc_conformance::{CaseOutput, Overrides, fixture_context, print_case, run_text};
 use esc_eval::{Limits, Session};
 use proptest::prelude::*;
 
@@ -68,6 +69,10 @@ fn scalar() -> impl Strategy<Value = String> {
         "\"$${k1}\"",
         "\"${k1} à ${k2}\"",
         "\"${à}\"",
+        "日本${k1}",
+        "'${k2} it''s'",
+        "\"\\t${k3}\\u00e9\"",
+        "é${k1.x}",
     ])
     .prop_map(str::to_owned)
 }
@@ -172,7 +177,7 @@ fn definition(imports: &'static [&'static str]) -> impl Strategy<Value = String>
             }
             if let Some(block) = block {
                 text.push_str(&format!(
-                    "  blk:\n    - {block}\n    - nested:\n        deeper: {block}\n"
+                    "  blk:\n    - {block}\n    - nested:\n        deeper: {block}\n    - |\n      é ${{k1}}\n      ${{blk[0]}} x\n"
                 ));
             }
             text
@@ -284,5 +289,13 @@ proptest! {
         let docs = [("case", root.as_str()), ("a", a.as_str()), ("p/e", pe.as_str())];
         let out = run_all(&root, &docs[1..]);
         check_ranges(&out, &docs)?;
+        // Load diagnostics are not repeated by a later phase.
+        for diag in out.check_diags.iter().chain(&out.eval_diags).chain(&out.rotate_diags) {
+            prop_assert!(!out.load_diags.contains(diag), "{:?} repeated", diag);
+        }
+        // The same definition gives the same listing, whatever order the
+        // concurrent opens and loads finish in.
+        let again = run_all(&root, &docs[1..]);
+        prop_assert_eq!(print_case(&out), print_case(&again));
     }
 }
