@@ -211,7 +211,8 @@ impl<'t> Loader<'t, '_> {
                 self.scalar(value, style, anchor != 0, tag, span, path)
             }
             Event::SequenceStart(..) => {
-                let start = self.start_pos(span.start);
+                let (line, column) = self.sequence_start(span.start);
+                let start = self.index.pos(line, column);
                 self.check_depth(depth, &start, path)?;
                 self.open_collections.push(span.start.line());
                 let mut items = Vec::new();
@@ -404,6 +405,27 @@ impl<'t> Loader<'t, '_> {
         if back > 0 && text[back - 1] == b'-' && self.index.line_column_of_byte(back - 1).0 == line
         {
             return (line, column.saturating_sub(to_u32(byte - back)).max(1));
+        }
+        (line, column)
+    }
+
+    /// go-yaml starts a block sequence at its first `-` (or at its tag or
+    /// anchor); saphyr starts an indentless one (`key:` then `- a` at the
+    /// key's indentation) at its first item, after the `- `.
+    fn sequence_start(&self, mark: Marker) -> (u32, u32) {
+        let text = self.index.text().as_bytes();
+        let byte = self.index.byte_of_char(mark.index());
+        let (line, column) = go_line_column(mark);
+        if matches!(text.get(byte), Some(b'-' | b'[' | b'&' | b'!')) {
+            return (line, column);
+        }
+        let mut back = byte;
+        while back > 0 && matches!(text[back - 1], b' ' | b'\t') {
+            back -= 1;
+        }
+        if back > 0 && text[back - 1] == b'-' && self.index.line_column_of_byte(back - 1).0 == line
+        {
+            return self.index.line_column_of_byte(back - 1);
         }
         (line, column)
     }

@@ -1239,3 +1239,16 @@ async fn digit_leading_keys_are_never_selected_for_rotation() {
         "{got}"
     );
 }
+
+#[tokio::test]
+async fn indentless_sequences_start_at_their_dash() {
+    // §1.1: a block sequence starts at its first `-`, also when it sits at
+    // its key's indentation; it ends where its last value ends. Found by
+    // the evaluator property test (`values:\n- ` ran from column 3 to 2).
+    let nothing = "checkJson: -\nevalJsonRedacted: -\nevalJSONRevealed: -\n";
+    check(
+        "values:\n- a\n- bc\n",
+        &format!("load: E values must be an object @case 2:1(8)-3:5(16) values\n{nothing}"),
+    )
+    .await;
+}

@@ -447,3 +447,23 @@ fn empty_value_at_the_end_of_a_text_ignores_a_dash_on_an_earlier_line() {
     };
     assert_eq!(span(&items[0]).0, (1, 2, 0));
 }
+
+#[test]
+fn indentless_sequences_start_at_their_first_dash() {
+    // A block sequence as a mapping value at the key's own indentation
+    // (go-yaml's "indentless sequence") starts at its first `-`, like any
+    // block sequence. Found by the evaluator property test: `values:\n- `
+    // reported the sequence from column 3 to column 2.
+    let root = parse("values:\n- a\n- bc\nx: 1\n");
+    assert_eq!(span(value(&root, "values")), ((2, 1, 8), (3, 5, 16)));
+    let root = parse("values:\n- \n");
+    assert_eq!(span(value(&root, "values")), ((2, 1, 8), (2, 2, 9)));
+    // nested under a sequence item's mapping, and with a tag or an anchor
+    let root = parse("a:\n  - k:\n    - x\nb: !!seq\n- y\nc: &s\n- z\n");
+    let NodeKind::Sequence(items) = &value(&root, "a").kind else {
+        panic!()
+    };
+    assert_eq!(span(value(&items[0], "k")).0, (3, 5, 14));
+    assert_eq!(span(value(&root, "b")).0, (4, 4, 21));
+    assert_eq!(span(value(&root, "c")).0, (6, 4, 34));
+}
