@@ -1252,3 +1252,20 @@ async fn indentless_sequences_start_at_their_dash() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn other_argument_keys_are_ignored_and_context_is_an_object() {
+    // §3: fn::open (and fn::rotate, fn::validate) ignore keys other than
+    // their own: not evaluated, so `${nope}` there reports nothing; a
+    // rotate without `state` has state null (swap opens to `{}`). §2.2:
+    // `${context}` is the execution context with the two added names.
+    let ctx = r#"{"currentEnvironment":{"name":"case"},"pulumi":{"user":{"id":"USER_123"}},"rootEnvironment":{"name":"case"}}"#;
+    check_texts(
+        "values:\n  o: {fn::open: {provider: test, inputs: {a: 1}, extra: \"${nope}\"}}\n  r: {fn::rotate: {provider: swap, inputs: {}, extra: \"${nope}\"}}\n  v: {fn::validate: {schema: {type: number}, value: 1, extra: \"${nope}\"}}\n  ctx: ${context}\n",
+        &[],
+        &format!(
+            "checkJson: {{\"ctx\":{ctx},\"o\":\"[unknown]\",\"r\":\"[unknown]\",\"v\":1}}\nevalJsonRedacted: {{\"ctx\":{ctx},\"o\":{{\"a\":1}},\"r\":{{}},\"v\":1}}\nevalJSONRevealed: {{\"ctx\":{ctx},\"o\":{{\"a\":1}},\"r\":{{}},\"v\":1}}\n"
+        ),
+    )
+    .await;
+}
