@@ -1269,3 +1269,26 @@ async fn other_argument_keys_are_ignored_and_context_is_an_object() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn show_secrets_reaches_imports() {
+    // §1.3/§3: imports are checked in the root's mode, `showSecrets`
+    // included: an imported ciphertext is decrypted (so fully validated)
+    // only when it is set.
+    let text = "imports:\n  - a\nvalues:\n  v: {fn::validate: {schema: {type: string, maxLength: 1}, value: \"${p}\"}}\n";
+    let a = "values:\n  p: {fn::secret: {ciphertext: ZXNjeAAAAAHo9e705fKyKo30VQ==}}\n";
+    for show_secrets in [false, true] {
+        let overrides = Overrides {
+            show_secrets,
+            ..Overrides::default()
+        };
+        let got = run("case", text, &[("a", a)], overrides).await;
+        let check: Vec<_> = got.lines().filter(|l| l.starts_with("check")).collect();
+        let mut expected = vec![];
+        if show_secrets {
+            expected.push(r#"check: E expected a string of at most length 1 @case 4:67(89)-4:71(93) values.v["fn::validate"].value"#);
+        }
+        expected.push(r#"checkJson: {"p":"[secret]","v":"[secret]"}"#);
+        assert_eq!(check, expected, "{got}");
+    }
+}
