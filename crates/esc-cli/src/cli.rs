@@ -35,9 +35,7 @@ pub(crate) enum Command {
     #[command(after_help = crate::messages::RUN_HELP)]
     Run(RunArgs),
     /// Log in to an ESC server (or switch back to the local store)
-    #[command(
-        after_help = "Example:\n  esc login https://esc.example.com --token \"$TOKEN\"\n  esc login --local"
-    )]
+    #[command(after_help = crate::messages::LOGIN_HELP)]
     Login(LoginArgs),
     /// Log out of the ESC server and use the local store again
     #[command(after_help = "Example:\n  esc logout\n  esc logout --all")]
@@ -462,20 +460,65 @@ pub(crate) struct RunArgs {
     pub(crate) draft: Option<String>,
 }
 
-/// `esc login` options. `Debug` is written by hand: the token is a secret.
+/// `esc login` options. `Debug` is written by hand: the tokens are secrets.
 #[derive(Args)]
 pub(crate) struct LoginArgs {
-    /// The server URL (http:// or https://)
+    /// The server URL (http:// or https://; default: $PULUMI_BACKEND_URL,
+    /// else $PULUMI_API, else the saved one)
     pub(crate) url: Option<String>,
     /// The server URL (same as the argument)
     #[arg(short = 'c', long = "cloud-url")]
     pub(crate) cloud_url: Option<String>,
-    /// Access token (default: $ESC_ACCESS_TOKEN, else a prompt)
+    /// Access token (default: $PULUMI_ACCESS_TOKEN, else $ESC_ACCESS_TOKEN,
+    /// else the saved one for that URL, else a prompt)
     #[arg(long)]
     pub(crate) token: Option<String>,
+    /// The organization of references that name none (saved with the account;
+    /// default: the server's default organization)
+    #[arg(long, value_name = "ORG")]
+    pub(crate) default_org: Option<String>,
+    /// Do not verify the server's TLS certificate (saved with the account;
+    /// --insecure=false turns verification back on)
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub(crate) insecure: Option<bool>,
+    /// Log in without a URL of its own (esc has no pulumi CLI account to
+    /// keep: the same as no flag)
+    #[arg(long)]
+    pub(crate) shared: bool,
+    /// Exchange an OIDC token for an access token (Pulumi Cloud only: not supported)
+    #[arg(long, value_name = "TOKEN")]
+    pub(crate) oidc_token: Option<String>,
+    /// Organization for the OIDC token exchange (Pulumi Cloud only: not supported)
+    #[arg(long, value_name = "ORG")]
+    pub(crate) oidc_org: Option<String>,
+    /// Team for the OIDC token exchange (Pulumi Cloud only: not supported)
+    #[arg(long, value_name = "TEAM")]
+    pub(crate) oidc_team: Option<String>,
+    /// User for the OIDC token exchange (Pulumi Cloud only: not supported)
+    #[arg(long, value_name = "USER")]
+    pub(crate) oidc_user: Option<String>,
+    /// Lifetime of the exchanged token (Pulumi Cloud only: not supported)
+    #[arg(long, value_name = "DURATION")]
+    pub(crate) oidc_expiration: Option<String>,
     /// Use the local store under $ESC_HOME instead of a server
-    #[arg(long, conflicts_with_all = ["url", "cloud_url", "token"])]
+    #[arg(long, conflicts_with_all = ["url", "cloud_url", "token", "default_org", "insecure", "shared"])]
     pub(crate) local: bool,
+}
+
+impl LoginArgs {
+    /// The `--oidc-*` flags given, by name.
+    pub(crate) fn oidc_flags(&self) -> Vec<&'static str> {
+        [
+            ("--oidc-token", self.oidc_token.is_some()),
+            ("--oidc-org", self.oidc_org.is_some()),
+            ("--oidc-team", self.oidc_team.is_some()),
+            ("--oidc-user", self.oidc_user.is_some()),
+            ("--oidc-expiration", self.oidc_expiration.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(name, given)| given.then_some(name))
+        .collect()
+    }
 }
 
 #[derive(Debug, Args)]
@@ -582,6 +625,14 @@ impl std::fmt::Debug for LoginArgs {
             .field("url", &self.url)
             .field("cloud_url", &self.cloud_url)
             .field("token", &self.token.as_ref().map(|_| "[secret]"))
+            .field("default_org", &self.default_org)
+            .field("insecure", &self.insecure)
+            .field("shared", &self.shared)
+            .field("oidc_token", &self.oidc_token.as_ref().map(|_| "[secret]"))
+            .field("oidc_org", &self.oidc_org)
+            .field("oidc_team", &self.oidc_team)
+            .field("oidc_user", &self.oidc_user)
+            .field("oidc_expiration", &self.oidc_expiration)
             .field("local", &self.local)
             .finish()
     }

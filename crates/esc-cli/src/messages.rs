@@ -23,6 +23,20 @@ The most common commands from there are:
 
 Without `esc login URL`, esc works on a local store under $ESC_HOME (default ~/.esc): no server needed.";
 
+/// Help epilogue of `login`: the variables that choose the server and token.
+pub(crate) const LOGIN_HELP: &str = "Example:
+  esc login https://esc.example.com --token \"$TOKEN\"
+  esc login --local
+
+Environment variables (for every command, e.g. in CI without `esc login`):
+  PULUMI_BACKEND_URL, else PULUMI_API   the server to use, in place of the saved
+                                       one (no URL anywhere: the local store)
+  PULUMI_ACCESS_TOKEN, else ESC_ACCESS_TOKEN
+                                       the access token, in place of the saved
+                                       one (stderr then says so)
+Nothing is saved for the variables; `esc login` saves the server, token,
+--insecure and --default-org in $ESC_HOME/credentials.json (mode 0600).";
+
 /// Help epilogue of `run`, including where we differ from the reference.
 pub(crate) const RUN_HELP: &str = "Example:
   esc run myproject/dev -- printenv GREETING

@@ -287,13 +287,32 @@ pub(crate) struct CloneOptions {
     pub(crate) rev_tags: bool,
 }
 
-/// The backend the configuration names: remote after `esc login URL`,
-/// else the local store.
+/// The backend of this invocation (`config.rs`): a server named by the
+/// variables or `esc login`, else the local store. Says on stderr when the
+/// token comes from a variable in place of a saved one, and when TLS
+/// verification is off.
 pub(crate) async fn connect(config: &Config) -> anyhow::Result<Box<dyn Backend>> {
-    match &config.remote {
-        Some(account) => Ok(Box::new(remote::RemoteBackend::new(account)?)),
+    match config.remote()? {
+        Some(remote) => {
+            if let config::Source::Variable(name) = remote.token_source
+                && remote.announce_token
+            {
+                crate::messages::err(&format!("Logging in using access token from {name}\n"));
+            }
+            if remote.account.insecure {
+                crate::messages::err(&insecure_warning(&remote.account.url));
+            }
+            Ok(Box::new(remote::RemoteBackend::new(&remote.account)?))
+        }
         None => Ok(Box::new(
             local::LocalBackend::open(&config.data_dir()).await?,
         )),
     }
+}
+
+/// The warning of every command on an account saved with `--insecure`.
+pub(crate) fn insecure_warning(url: &str) -> String {
+    format!(
+        "warning: TLS certificate verification is off for {url} (saved by `esc login --insecure`)\n"
+    )
 }

@@ -31,6 +31,9 @@ pub(crate) struct RemoteBackend {
     client: reqwest::Client,
     base: String,
     token: String,
+    /// `esc login --default-org`: answers [`Backend::default_org`] without
+    /// asking the server (as the reference's `config.json` does).
+    default_org: Option<String>,
 }
 
 /// A response: status, headers we use, body text.
@@ -46,12 +49,15 @@ impl RemoteBackend {
         let client = reqwest::Client::builder()
             .timeout(TIMEOUT)
             .user_agent(concat!("esc/", env!("CARGO_PKG_VERSION")))
+            // `esc login --insecure`: the user chose to skip verification
+            .tls_danger_accept_invalid_certs(account.insecure)
             .build()
             .context("building the HTTP client")?;
         Ok(RemoteBackend {
             client,
             base: account.url.trim_end_matches('/').to_string(),
             token: account.token.clone(),
+            default_org: account.default_org.clone(),
         })
     }
 
@@ -355,6 +361,9 @@ impl Backend for RemoteBackend {
     }
 
     async fn default_org(&self) -> BackendResult<String> {
+        if let Some(org) = &self.default_org {
+            return Ok(org.clone());
+        }
         let reply = self
             .call(Method::GET, "/api/user/organizations/default", None, None)
             .await?;

@@ -3,10 +3,13 @@
 
 use std::process::ExitCode;
 
-use anyhow::{Context as _, bail};
+use anyhow::{Context as _, anyhow, bail};
 
 use super::Ctx;
-use crate::backend::config::{Config, RemoteAccount, remove_credentials, save_credentials};
+use crate::backend::config::{
+    ACCESS_TOKEN_VARS, BACKEND_URL_VARS, Config, RemoteAccount, Source, checked_url,
+    first_variable, remove_credentials, save_credentials,
+};
 use crate::backend::{Backend as _, remote::RemoteBackend};
 use crate::cli::{LoginArgs, LogoutArgs};
 use crate::messages;
@@ -44,31 +47,12 @@ fn backend_name(url: &str) -> &str {
     }
 }
 
-/// The reference's refusals of URLs that are no ESC server: Pulumi Cloud's
-/// console and bare domain, and the pulumi CLI's DIY state backends.
-fn check_backend_url(url: &str) -> anyhow::Result<()> {
-    let bare = url
-        .strip_prefix("https://")
-        .or_else(|| url.strip_prefix("http://"))
-        .unwrap_or(url);
-    // The host exactly: `pulumi.company.example` is someone's own server.
-    let host_end = bare.find(['/', ':']).unwrap_or(bare.len());
-    let (host, rest) = bare.split_at(host_end);
-    if host == "pulumi.com" || (host == "app.pulumi.com" && rest.starts_with('/')) {
-        bail!(
-            "{url} is not a valid self-hosted backend, use `esc login` without arguments to log into the Pulumi Cloud backend"
-        );
-    }
-    if ["file://", "s3://", "azblob://", "gs://"]
-        .iter()
-        .any(|scheme| url.starts_with(scheme))
-    {
-        bail!("{url} does not support Pulumi ESC.");
-    }
-    Ok(())
-}
-
-/// `login [<url>] [--token T] | --local`.
+/// `login [<url>] [--token T] [--insecure] [--default-org O] | --local`.
+/// URL: the argument, else `PULUMI_BACKEND_URL`/`PULUMI_API`, else the
+/// saved one; token: `--token`, else `PULUMI_ACCESS_TOKEN`, else
+/// `ESC_ACCESS_TOKEN`, else the saved one for that URL, else a prompt.
+/// `--insecure` and `--default-org` not given keep what was saved for that
+/// URL.
 pub(super) async fn login(config: &Config, args: LoginArgs) -> anyhow::Result<ExitCode> {
     if args.local {
         remove_credentials(&config.home)?;
@@ -78,43 +62,69 @@ pub(super) async fn login(config: &Config, args: LoginArgs) -> anyhow::Result<Ex
         ))?;
         return Ok(ExitCode::SUCCESS);
     }
-    let url = match (args.url, args.cloud_url) {
+    let url = match (&args.url, &args.cloud_url) {
         (Some(_), Some(_)) => {
             bail!("only one of --cloud-url or argument URL may be specified, not both")
         }
-        (Some(url), None) | (None, Some(url)) => Some(url),
+        (Some(url), None) | (None, Some(url)) => Some(url.clone()),
         (None, None) => None,
     };
-    let Some(url) = url.or_else(|| config.remote.as_ref().map(|r| r.url.clone())) else {
-        let ctx = Ctx::new(config).await?;
-        let user = ctx.backend.user().await?;
-        messages::out(&format!(
-            "Using the local store in {} as {user}; run `esc login <url>` to use a server\n",
-            config.data_dir().display()
-        ))?;
-        return Ok(ExitCode::SUCCESS);
-    };
-    check_backend_url(&url)?;
-    if !(url.starts_with("http://") || url.starts_with("https://")) {
-        bail!("{url} is not a valid server URL: it must start with http:// or https://");
+    if args.shared && url.is_some() {
+        bail!("a cloud URL may not be specified with --shared");
     }
+    let oidc_flags = args.oidc_flags();
+    if !oidc_flags.is_empty() {
+        bail!(
+            "{}: OIDC token exchange is a Pulumi Cloud feature that esc does not support; log in with an access token (--token or PULUMI_ACCESS_TOKEN)",
+            oidc_flags.join(", ")
+        );
+    }
+    let url = match url {
+        Some(url) => checked_url(&url)?,
+        None => match first_variable(&BACKEND_URL_VARS) {
+            Some((url, name)) => checked_url(&url).map_err(|error| anyhow!("{name}: {error}"))?,
+            None => match &config.saved {
+                Some(saved) => checked_url(&saved.url)?,
+                None => return local_login(config, &args).await,
+            },
+        },
+    };
+    let saved = config
+        .saved
+        .as_ref()
+        .filter(|saved| saved.url.trim_end_matches('/') == url);
     let token = match args.token {
-        Some(t) => t,
-        None => match std::env::var("ESC_ACCESS_TOKEN")
-            .ok()
-            .filter(|t| !t.is_empty())
-        {
-            Some(t) => t,
-            None => match config.remote.as_ref().filter(|r| r.url == url) {
-                Some(existing) => existing.token.clone(),
+        Some(token) => token,
+        None => match first_variable(&ACCESS_TOKEN_VARS) {
+            Some((token, name)) => {
+                messages::err(&format!("Logging in using access token from {name}\n"));
+                token
+            }
+            None => match saved {
+                Some(saved) => saved.token.clone(),
                 None => prompt_token(&url)?,
             },
         },
     };
-    let account = RemoteAccount {
-        url: url.trim_end_matches('/').to_string(),
-        token,
+    let default_org = match args.default_org {
+        // `--default-org ""` forgets the saved one
+        Some(org) => Some(org).filter(|org| !org.is_empty()),
+        None => saved.and_then(|saved| saved.default_org.clone()),
     };
+    let account = RemoteAccount {
+        insecure: args
+            .insecure
+            .unwrap_or_else(|| saved.is_some_and(|saved| saved.insecure)),
+        url,
+        token,
+        default_org,
+    };
+    if account.insecure {
+        messages::err(&format!(
+            "warning: TLS certificate verification is off for {} (--insecure; `esc login --insecure=false` turns it back on)\n",
+            account.url
+        ));
+    }
     let user = RemoteBackend::new(&account)?
         .user()
         .await
@@ -128,6 +138,22 @@ pub(super) async fn login(config: &Config, args: LoginArgs) -> anyhow::Result<Ex
     Ok(ExitCode::SUCCESS)
 }
 
+/// `esc login` with no URL anywhere: local mode, nothing to save.
+async fn local_login(config: &Config, args: &LoginArgs) -> anyhow::Result<ExitCode> {
+    if args.default_org.is_some() || args.insecure == Some(true) {
+        bail!(
+            "--default-org and --insecure are saved with a server's account: run `esc login <url>` with them"
+        );
+    }
+    let ctx = Ctx::new(config).await?;
+    let user = ctx.backend.user().await?;
+    messages::out(&format!(
+        "Using the local store in {} as {user}; run `esc login <url>` to use a server\n",
+        config.data_dir().display()
+    ))?;
+    Ok(ExitCode::SUCCESS)
+}
+
 fn prompt_token(url: &str) -> anyhow::Result<String> {
     messages::err(&format!("Enter your access token for {url}: "));
     let mut line = String::new();
@@ -136,7 +162,7 @@ fn prompt_token(url: &str) -> anyhow::Result<String> {
         .context("reading the access token")?;
     let token = line.trim().to_string();
     if n == 0 || token.is_empty() {
-        bail!("no access token given: pass --token or set ESC_ACCESS_TOKEN");
+        bail!("no access token given: pass --token or set PULUMI_ACCESS_TOKEN");
     }
     Ok(token)
 }
@@ -156,7 +182,7 @@ pub(super) fn logout(config: &Config, args: LogoutArgs) -> anyhow::Result<ExitCo
         messages::out("Logged out of all clouds\n")?;
         return Ok(ExitCode::SUCCESS);
     }
-    let current = config.remote.as_ref().map(|account| account.url.as_str());
+    let current = config.saved.as_ref().map(|account| account.url.as_str());
     match (url.as_deref(), current) {
         (None, None) => messages::out("Already logged out.\n")?,
         (None, Some(current)) => {
@@ -178,14 +204,39 @@ fn only_one_logout_target() -> anyhow::Error {
     anyhow::anyhow!("only one of --all, --cloud-url or argument URL may be specified, not both")
 }
 
-/// `whoami`: the user and where environments live.
+/// `whoami`: the user, where environments live and where the server's URL
+/// and token came from (never the token).
 pub(super) async fn whoami(ctx: &Ctx, config: &Config) -> anyhow::Result<ExitCode> {
     let user = ctx.backend.user().await?;
-    let backend = match &config.remote {
-        Some(account) => account.url.clone(),
-        None => format!("local ({})", config.data_dir().display()),
-    };
-    messages::out(&format!("User: {user}\nBackend: {backend}\n"))?;
+    let mut out = format!("User: {user}\n");
+    match config.remote()? {
+        Some(remote) => {
+            let origin = |source: Source| match source {
+                Source::Variable(name) => format!("from {name}"),
+                Source::Saved => String::from("saved by `esc login`"),
+            };
+            let account = &remote.account;
+            out.push_str(&format!(
+                "Backend: {} ({})\nToken: {}\n",
+                account.url,
+                origin(remote.url_source),
+                origin(remote.token_source)
+            ));
+            if let Some(org) = &account.default_org {
+                out.push_str(&format!(
+                    "Default organization: {org} (saved by `esc login --default-org`)\n"
+                ));
+            }
+            if account.insecure {
+                out.push_str("TLS verification: off (saved by `esc login --insecure`)\n");
+            }
+        }
+        None => out.push_str(&format!(
+            "Backend: local ({})\n",
+            config.data_dir().display()
+        )),
+    }
+    messages::out(&out)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -241,11 +292,21 @@ mod tests {
             url: Some("http://x".into()),
             cloud_url: None,
             token: Some("tok-123-secret".into()),
+            default_org: None,
+            insecure: None,
+            shared: false,
+            oidc_token: Some("oidc-456-secret".into()),
+            oidc_org: None,
+            oidc_team: None,
+            oidc_user: None,
+            oidc_expiration: None,
             local: false,
         };
         let text = format!("{args:?}");
         assert!(
-            !text.contains("tok-123-secret") && text.contains("[secret]"),
+            !text.contains("tok-123-secret")
+                && !text.contains("oidc-456-secret")
+                && text.contains("[secret]"),
             "{text}"
         );
     }
@@ -277,7 +338,7 @@ mod tests {
             "https://pulumi.com",
         ] {
             assert_eq!(
-                check_backend_url(url).unwrap_err().to_string(),
+                checked_url(url).unwrap_err().to_string(),
                 format!(
                     "{url} is not a valid self-hosted backend, use `esc login` without arguments to log into the Pulumi Cloud backend"
                 )
@@ -285,13 +346,13 @@ mod tests {
         }
         for url in ["file:///tmp/state", "s3://bucket", "azblob://c", "gs://b"] {
             assert_eq!(
-                check_backend_url(url).unwrap_err().to_string(),
+                checked_url(url).unwrap_err().to_string(),
                 format!("{url} does not support Pulumi ESC.")
             );
         }
-        assert!(check_backend_url("https://api.pulumi.com").is_ok());
-        assert!(check_backend_url("https://pulumi.company.example").is_ok());
-        assert!(check_backend_url("https://app.pulumi.com.example/x").is_ok());
-        assert!(check_backend_url("http://127.0.0.1:8080").is_ok());
+        assert!(checked_url("https://api.pulumi.com").is_ok());
+        assert!(checked_url("https://pulumi.company.example").is_ok());
+        assert!(checked_url("https://app.pulumi.com.example/x").is_ok());
+        assert!(checked_url("http://127.0.0.1:8080").is_ok());
     }
 }

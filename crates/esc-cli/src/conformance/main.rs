@@ -279,11 +279,29 @@ fn seedable_definition(text: &str) -> String {
     .unwrap_or_else(|_| text.to_owned())
 }
 
+/// The variables that would choose another backend or token than the
+/// fake's login (the goldens ran without them).
+const BACKEND_VARIABLES: [&str; 4] = [
+    "PULUMI_BACKEND_URL",
+    "PULUMI_API",
+    "PULUMI_ACCESS_TOKEN",
+    "ESC_ACCESS_TOKEN",
+];
+
+/// `esc` logged in to the fake in `home`, whatever the caller's variables.
+fn esc_command(esc: &Path, home: &Path) -> Command {
+    let mut command = Command::new(esc);
+    command.env("ESC_HOME", home);
+    for name in BACKEND_VARIABLES {
+        command.env_remove(name);
+    }
+    command
+}
+
 /// Run `esc` quietly for seeding.
 fn seed_call(esc: &Path, home: &Path, args: &[&str], stdin: Option<&str>) -> anyhow::Result<()> {
-    let mut child = Command::new(esc)
+    let mut child = esc_command(esc, home)
         .args(args)
-        .env("ESC_HOME", home)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -307,9 +325,8 @@ fn seed_call(esc: &Path, home: &Path, args: &[&str], stdin: Option<&str>) -> any
 /// `false` when the server refused it (errors on stderr). Warnings alone
 /// mean it was stored: writing it again would add a revision.
 fn seed_edit(esc: &Path, home: &Path, name: &str, text: &str) -> anyhow::Result<bool> {
-    let mut child = Command::new(esc)
+    let mut child = esc_command(esc, home)
         .args(["env", "edit", name, "-f", "-"])
-        .env("ESC_HOME", home)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -587,6 +604,9 @@ fn replay(
         .env_remove("EDITOR")
         .env_remove("VISUAL")
         .stdin(Stdio::null());
+    for name in BACKEND_VARIABLES {
+        command.env_remove(name);
+    }
     for (k, v) in &t.environ {
         command.env(k, v);
     }

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod admin;
+mod backend_env;
 mod commands;
 mod conformance;
 mod connect;
@@ -49,6 +50,9 @@ impl Esc {
             .env("ESC_USER", "test-user")
             .env_remove("ESC_MASTER_KEY")
             .env_remove("ESC_ACCESS_TOKEN")
+            .env_remove("PULUMI_ACCESS_TOKEN")
+            .env_remove("PULUMI_BACKEND_URL")
+            .env_remove("PULUMI_API")
             .env_remove("VISUAL")
             .env_remove("EDITOR")
             .env_remove("PULUMI_SKIP_CONFIRMATIONS");

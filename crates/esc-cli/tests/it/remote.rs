@@ -12,7 +12,7 @@ pub(crate) struct Server {
     child: Child,
     pub(crate) url: String,
     pub(crate) token: String,
-    _home: Esc,
+    home: Esc,
 }
 
 impl Drop for Server {
@@ -48,7 +48,27 @@ pub(crate) fn start_server() -> Server {
         url: words[2].to_string(),
         token: words[4].to_string(),
         child,
-        _home: home,
+        home,
+    }
+}
+
+impl Server {
+    /// `esc serve ARGS` (user, member, token administration) on this
+    /// server's database; returns stdout.
+    pub(crate) fn admin_ok(&self, args: &[&str]) -> String {
+        let out = self
+            .home
+            .std_cmd()
+            .arg("serve")
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "esc serve {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
     }
 }
 
@@ -64,10 +84,10 @@ fn commands_work_against_a_server() {
         std::fs::metadata(&creds).unwrap().permissions().mode() & 0o777,
         0o600
     );
-    assert!(
-        esc.ok(&["whoami"])
-            .starts_with(&format!("User: alice\nBackend: {}\n", server.url))
-    );
+    assert!(esc.ok(&["whoami"]).starts_with(&format!(
+        "User: alice\nBackend: {} (saved by `esc login`)\nToken: saved by `esc login`\n",
+        server.url
+    )));
 
     assert_eq!(
         esc.ok(&["env", "init", "app/dev"]),
