@@ -1292,3 +1292,24 @@ async fn show_secrets_reaches_imports() {
         assert_eq!(check, expected, "{got}");
     }
 }
+
+#[tokio::test]
+async fn string_forms_flag_only_what_they_visit() {
+    // §2.3 quirk: an object's string form uses its own keys only and its
+    // unknown/secret flags are ORed over what was visited, so an inherited
+    // secret (or check-mode unknown) member leaves toString and
+    // interpolations plain; toJSON uses the merged keys and is secret (and
+    // unknown in check mode).
+    check_texts(
+        "imports:\n  - a\nvalues:\n  o:\n    p: 1\n  t: {fn::toString: \"${o}\"}\n  j: {fn::toJSON: \"${o}\"}\n  i: \"x${o}\"\n",
+        &[(
+            "a",
+            "values:\n  o:\n    s: {fn::secret: hidden}\n    u: {fn::open::test: 1}\n",
+        )],
+        r#"checkJson: {"i":"x\"p\"=\"1\"","j":"[secret]","o":{"p":1,"s":"[secret]","u":"[unknown]"},"t":"\"p\"=\"1\""}
+evalJsonRedacted: {"i":"x\"p\"=\"1\"","j":"[secret]","o":{"p":1,"s":"[secret]","u":1},"t":"\"p\"=\"1\""}
+evalJSONRevealed: {"i":"x\"p\"=\"1\"","j":"{\"p\":1,\"s\":\"hidden\",\"u\":1}","o":{"p":1,"s":"hidden","u":1},"t":"\"p\"=\"1\""}
+"#,
+    )
+    .await;
+}
