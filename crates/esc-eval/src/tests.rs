@@ -644,3 +644,136 @@ async fn decryption_failures_are_unknown_secrets_at_the_call() {
     let e = run(&text, Mode::Check { show_secrets: true }, &s.session).await;
     assert_eq!(summaries(&e), ["decrypting: wrong key"]);
 }
+
+#[tokio::test]
+async fn files_are_string_forms_like_environment_variables() {
+    // §1.4: `files` members become files holding their string forms, as
+    // environmentVariables: scalars only, null empty, secretness kept.
+    let s = setup(&[], Limits::default());
+    let text = "values:\n  files:\n    F: x\n    G: { fn::secret: s3cret }\n    H: [ 1 ]\n    I: null\n    J: 2.50\n";
+    let e = run(text, Mode::Eval, &s.session).await;
+    let files: Vec<_> = e
+        .files()
+        .into_iter()
+        .map(|v| (v.name, v.value, v.secret, v.unknown))
+        .collect();
+    assert_eq!(
+        files,
+        vec![
+            ("F".into(), "x".into(), false, false),
+            ("G".into(), "s3cret".into(), true, false),
+            ("I".into(), "".into(), false, false),
+            ("J".into(), "2.5".into(), false, false),
+        ]
+    );
+}
+
+/// `flaky`: its rotation fails when `inputs.fail` is true, else gives the
+/// state `{k: "new"}` flagged secret; `open` returns the state.
+struct Flaky;
+
+#[async_trait::async_trait]
+impl Rotator for Flaky {
+    fn schema(&self) -> RotatorSchema {
+        RotatorSchema {
+            inputs: Schema::always(),
+            state: Schema::always(),
+            outputs: Schema::always(),
+        }
+    }
+
+    async fn open(
+        &self,
+        _inputs: &PlainValue,
+        state: Option<&PlainValue>,
+        _ctx: &ProviderContext,
+    ) -> Result<PlainValue, CallError> {
+        Ok(state.cloned().unwrap_or(PlainValue::Null))
+    }
+
+    async fn rotate(
+        &self,
+        inputs: &PlainValue,
+        _state: Option<&PlainValue>,
+        _ctx: &ProviderContext,
+    ) -> Result<PlainValue, CallError> {
+        if inputs.member("fail") == Some(&PlainValue::Bool(true)) {
+            return Err(CallError::new("boom"));
+        }
+        Ok(PlainValue::Secret(Box::new(PlainValue::object([(
+            "k",
+            PlainValue::string("new"),
+        )]))))
+    }
+}
+
+struct FlakyLoader;
+
+#[async_trait::async_trait]
+impl ProviderLoader for FlakyLoader {
+    async fn load_provider(&self, name: &str) -> Result<Arc<dyn Provider>, CallError> {
+        Err(CallError::new(format!(
+            "unknown provider {}",
+            go_quote(name)
+        )))
+    }
+
+    async fn load_rotator(&self, name: &str) -> Result<Arc<dyn Rotator>, CallError> {
+        match name {
+            "flaky" => Ok(Arc::new(Flaky)),
+            _ => Err(CallError::new(format!(
+                "unknown rotator {}",
+                go_quote(name)
+            ))),
+        }
+    }
+}
+
+#[tokio::test]
+async fn rotator_failures_and_secret_states() {
+    // §3 fn::rotate: a failing rotation is `rotate: <text>` at the call,
+    // status failed, the value unknown, no patch; a successful one
+    // patches the state, and a new state flagged secret is deep secret
+    // in what `open` then returns (§4).
+    let mut s = setup(&[], Limits::default());
+    s.session.providers = Arc::new(FlakyLoader);
+    let text = "values:\n  bad: { fn::rotate::flaky: { inputs: { fail: true }, state: { k: old } } }\n  good: { fn::rotate::flaky: { inputs: { fail: false }, state: { k: old } } }\n  ref: ${good.k}\n";
+    let e = run(text, Mode::Rotate { paths: vec![] }, &s.session).await;
+    assert_eq!(summaries(&e), ["rotate: boom"]);
+    let d = &e.diagnostics()[0];
+    assert_eq!(d.path, "values.bad");
+    assert_eq!(
+        d.range.as_ref().map(|r| (r.start.line, r.start.column)),
+        Some((2, 8))
+    );
+    let statuses: Vec<_> = e
+        .rotations()
+        .iter()
+        .map(|r| (r.path.as_str(), r.status, r.patch.is_some()))
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            ("values.bad", RotationStatus::Failed, false),
+            ("values.good", RotationStatus::Succeeded, true),
+        ]
+    );
+    let patches = e.patches();
+    assert_eq!(patches.len(), 1);
+    assert_eq!(
+        patches[0].doc_path,
+        r#"values.good["fn::rotate::flaky"].state"#
+    );
+    assert_eq!(
+        patches[0].replacement.revealed().to_json().unwrap(),
+        r#"{"k":"new"}"#
+    );
+    assert_eq!(
+        e.to_json(true).unwrap().to_json().unwrap(),
+        r#"{"bad":"[unknown]","good":"[secret]","ref":"[secret]"}"#
+    );
+    assert_eq!(
+        e.to_json(false).unwrap().to_json().unwrap(),
+        r#"{"bad":"[unknown]","good":{"k":"new"},"ref":"new"}"#
+    );
+}
