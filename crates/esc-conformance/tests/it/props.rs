@@ -195,6 +195,15 @@ fn definition(imports: &'static [&'static str]) -> impl Strategy<Value = String>
 /// Runs every mode of spec §8 (rotating too) on `root` with the others
 /// importable.
 fn run_all(root: &str, others: &[(&str, &str)]) -> CaseOutput {
+    let overrides = Overrides {
+        rotate: true,
+        ..Overrides::default()
+    };
+    run_named("case", root, others, &overrides)
+}
+
+/// [`run_all`] with the root called `name` and the given overrides.
+fn run_named(name: &str, root: &str, others: &[(&str, &str)], overrides: &Overrides) -> CaseOutput {
     let preloaded: HashMap<String, String> = others
         .iter()
         .map(|(n, t)| (n.to_string(), t.to_string()))
@@ -213,16 +222,12 @@ fn run_all(root: &str, others: &[(&str, &str)]) -> CaseOutput {
         context: fixture_context(),
         limits: Limits::default(),
     };
-    let overrides = Overrides {
-        rotate: true,
-        ..Overrides::default()
-    };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
     runtime
-        .block_on(run_text("case", root, &overrides, &session, true))
+        .block_on(run_text(name, root, overrides, &session, true))
         .unwrap()
 }
 
@@ -463,5 +468,33 @@ proptest! {
             let text = json.to_json().unwrap_or_else(|_| format!("{json:?}"));
             prop_assert!(!text.contains(MARK), "{} of {:?}", text, root);
         }
+    }
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn anonymous_roots_and_selected_rotations_never_panic(
+        name in prop::sample::select(vec!["<yaml>", "", "p/e"]),
+        root in definition(&["a", "p/e"]),
+        a in definition(&["p/e"]),
+        pe in definition(&["a"]),
+        paths in prop::sample::subsequence(
+            vec!["k1", "k2.x", "k3[0]", "blk[0]", "blk[1].nested.deeper", "[\"k1\"]", "a1"],
+            0..=3,
+        ),
+    ) {
+        // The root may be anonymous (§2.2: imports see their own name as
+        // rootEnvironment), nameless, or share its name with an import.
+        let overrides = Overrides {
+            rotate: true,
+            rotate_paths: paths.iter().map(|p| p.to_string()).collect(),
+            ..Overrides::default()
+        };
+        let docs = [(name, root.as_str()), ("a", a.as_str()), ("p/e", pe.as_str())];
+        let out = run_named(name, &root, &docs[1..], &overrides);
+        let ranged = if name == "p/e" { &docs[..2] } else { &docs[..] };
+        check_ranges(&out, ranged)?;
     }
 }
