@@ -26,16 +26,21 @@ Without `esc login URL`, esc works on a local store under $ESC_HOME (default ~/.
 /// Help epilogue of `login`: the variables that choose the server and token.
 pub(crate) const LOGIN_HELP: &str = "Example:
   esc login https://esc.example.com --token \"$TOKEN\"
+  PULUMI_ACCESS_TOKEN=\"$TOKEN\" esc login https://esc.example.com
   esc login --local
 
-Environment variables (for every command, e.g. in CI without `esc login`):
-  PULUMI_BACKEND_URL, else PULUMI_API   the server to use, in place of the saved
-                                       one (no URL anywhere: the local store)
+Environment variables (every command reads them, e.g. in CI without `esc login`):
+  PULUMI_BACKEND_URL, else PULUMI_API
+      the server, in place of the saved one (neither and none saved: the
+      local store)
   PULUMI_ACCESS_TOKEN, else ESC_ACCESS_TOKEN
-                                       the access token, in place of the saved
-                                       one (stderr then says so)
-Nothing is saved for the variables; `esc login` saves the server, token,
---insecure and --default-org in $ESC_HOME/credentials.json (mode 0600).";
+      the token for that server, in place of the saved one; stderr says
+      \"Logging in using access token from <VARIABLE>\" when it is not the
+      saved token. A server from the variables and no token anywhere:
+      \"no credentials, please run `esc login` to log in\"
+Nothing is saved for the variables. `esc login` takes its URL and token from
+them when not given, and saves the server, token, --insecure and
+--default-org in $ESC_HOME/credentials.json (mode 0600).";
 
 /// Help epilogue of `run`, including where we differ from the reference.
 pub(crate) const RUN_HELP: &str = "Example:

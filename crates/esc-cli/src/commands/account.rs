@@ -60,6 +60,7 @@ pub(super) async fn login(config: &Config, args: LoginArgs) -> anyhow::Result<Ex
             "Using the local store in {}\n",
             config.data_dir().display()
         ))?;
+        warn_of_url_variable();
         return Ok(ExitCode::SUCCESS);
     }
     let url = match (&args.url, &args.cloud_url) {
@@ -180,6 +181,7 @@ pub(super) fn logout(config: &Config, args: LogoutArgs) -> anyhow::Result<ExitCo
         }
         remove_credentials(&config.home)?;
         messages::out("Logged out of all clouds\n")?;
+        warn_of_url_variable();
         return Ok(ExitCode::SUCCESS);
     }
     let current = config.saved.as_ref().map(|account| account.url.as_str());
@@ -197,7 +199,18 @@ pub(super) fn logout(config: &Config, args: LogoutArgs) -> anyhow::Result<ExitCo
             messages::out(&format!("Logged out of {url}\n"))?;
         }
     }
+    warn_of_url_variable();
     Ok(ExitCode::SUCCESS)
+}
+
+/// After leaving the saved server: a URL variable still names one, which
+/// the next commands use (stderr only: the goldens run without it).
+fn warn_of_url_variable() {
+    if let Some((url, name)) = first_variable(&BACKEND_URL_VARS) {
+        messages::err(&format!(
+            "warning: {name} is set: commands use {url} while it is\n"
+        ));
+    }
 }
 
 fn only_one_logout_target() -> anyhow::Error {

@@ -230,6 +230,19 @@ fn a_url_from_the_variables_without_a_token_is_the_references_error() {
     // Commands that use no backend ignore them.
     let out = run(&esc, &[("PULUMI_BACKEND_URL", "s3://b")], &["version"], &[]);
     assert!(out.status.success(), "{}", stderr(&out));
+    // Logging out leaves the variable in charge, and says so.
+    let out = run(
+        &esc,
+        &[("PULUMI_BACKEND_URL", "http://127.0.0.1:9")],
+        &["logout"],
+        &[&server.token],
+    );
+    assert_eq!(stdout(&out), format!("Logged out of {}\n", server.url));
+    assert_eq!(
+        stderr(&out),
+        "warning: PULUMI_BACKEND_URL is set: commands use http://127.0.0.1:9 while it is\n"
+    );
+    assert!(!credentials(&esc).exists());
 }
 
 #[test]
