@@ -211,7 +211,8 @@ impl<'t> Loader<'t, '_> {
                 self.scalar(value, style, anchor != 0, tag, span, path)
             }
             Event::SequenceStart(..) => {
-                let (line, column) = self.sequence_start(span.start);
+                let mapping_value = matches!(path, PathRef::Key(..));
+                let (line, column) = self.sequence_start(span.start, mapping_value);
                 let start = self.index.pos(line, column);
                 self.check_depth(depth, &start, path)?;
                 self.open_collections.push(span.start.line());
@@ -409,14 +410,15 @@ impl<'t> Loader<'t, '_> {
         (line, column)
     }
 
-    /// go-yaml starts a block sequence at its first `-` (or at its tag or
-    /// anchor); saphyr starts an indentless one (`key:` then `- a` at the
-    /// key's indentation) at its first item, after the `- `.
-    fn sequence_start(&self, mark: Marker) -> (u32, u32) {
+    /// go-yaml starts a block sequence at its first `-` (or at its own tag
+    /// or anchor); saphyr starts an indentless one (a mapping value whose
+    /// `- a` sits at the key's indentation) at its first item, after the
+    /// `- ` (at the item's anchor or tag, if any).
+    fn sequence_start(&self, mark: Marker, mapping_value: bool) -> (u32, u32) {
         let text = self.index.text().as_bytes();
         let byte = self.index.byte_of_char(mark.index());
         let (line, column) = go_line_column(mark);
-        if matches!(text.get(byte), Some(b'-' | b'[' | b'&' | b'!')) {
+        if !mapping_value {
             return (line, column);
         }
         let mut back = byte;

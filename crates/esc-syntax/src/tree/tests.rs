@@ -467,3 +467,32 @@ fn indentless_sequences_start_at_their_first_dash() {
     assert_eq!(span(value(&root, "b")).0, (4, 4, 21));
     assert_eq!(span(value(&root, "c")).0, (6, 4, 34));
 }
+
+#[test]
+fn indentless_sequences_whose_first_item_has_properties() {
+    // The first item's anchor or tag belongs to the item: the sequence
+    // still starts at the `-` before it.
+    let root = parse("a:\n- &x 1\nb:\n- !!str 2\nc:\n-   [3]\nd:\n- - x\n");
+    assert_eq!(span(value(&root, "a")).0, (2, 1, 3));
+    assert_eq!(span(value(&root, "b")).0, (4, 1, 13));
+    assert_eq!(span(value(&root, "c")).0, (6, 1, 26));
+    let d = value(&root, "d");
+    assert_eq!(span(d).0, (8, 1, 37));
+    let NodeKind::Sequence(items) = &d.kind else {
+        panic!()
+    };
+    assert_eq!(span(&items[0]).0, (8, 3, 39));
+}
+
+#[test]
+fn sequences_with_their_own_properties_start_there() {
+    // A sequence's own anchor or tag (before its first `-`) is its start;
+    // a nested sequence starts at its own `-`.
+    let root = parse("a: &s\n- 1\nb:\n- - x\n- &t\n  - y\n");
+    assert_eq!(span(value(&root, "a")).0, (1, 4, 3));
+    let NodeKind::Sequence(items) = &value(&root, "b").kind else {
+        panic!()
+    };
+    assert_eq!(span(&items[0]).0, (4, 3, 15));
+    assert_eq!(span(&items[1]).0, (5, 3, 21));
+}
