@@ -373,6 +373,10 @@ fn esc_yamlish() -> impl Strategy<Value = String> {
         "\"#/$defs/x\"",
         "a",
         "case",
+        "&x ",
+        "!!str ",
+        "- - ",
+        "#c\n",
     ]);
     prop::collection::vec(piece, 0..60).prop_map(|pieces| pieces.concat())
 }
