@@ -145,8 +145,8 @@ impl std::fmt::Debug for CheckOutcome {
     }
 }
 
-/// An opened environment.
-#[derive(Clone, Debug)]
+/// An opened environment. Its Debug output hides the session id.
+#[derive(Clone)]
 pub struct OpenedSession {
     /// The session id (a bearer secret for reading the result).
     pub id: String,
@@ -154,6 +154,16 @@ pub struct OpenedSession {
     pub revision: u64,
     /// When it expires.
     pub expires: Timestamp,
+}
+
+impl std::fmt::Debug for OpenedSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OpenedSession")
+            .field("id", &"[secret]")
+            .field("revision", &self.revision)
+            .field("expires", &self.expires)
+            .finish()
+    }
 }
 
 /// What to carry over when cloning.
@@ -1975,6 +1985,18 @@ mod tests {
         assert!(check_tag_name("tags").is_err());
         assert!(check_tag_name("1x").is_err());
         assert!(check_tag_name("").is_err());
+    }
+
+    #[test]
+    fn opened_session_debug_hides_the_session_id() {
+        let opened = OpenedSession {
+            id: "session-7f3a9c".to_owned(),
+            revision: 4,
+            expires: Timestamp::now(),
+        };
+        let text = format!("{opened:?}");
+        assert!(!text.contains("session-7f3a9c"), "{text}");
+        assert!(text.contains("revision: 4"), "{text}");
     }
 
     #[test]
