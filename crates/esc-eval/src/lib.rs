@@ -281,6 +281,34 @@ impl Patch {
     pub fn write_back_form(&self) -> PlainValue {
         write_back_form(&self.replacement)
     }
+
+    /// The replacement as an edit for [`esc_syntax::edit::set_value`] at
+    /// [`Self::doc_path`]: secrets marked for wrapping as in
+    /// [`Self::write_back_form`], and every `$` in strings and keys doubled,
+    /// because the definition reads strings through the interpolation
+    /// grammar (a state `${x}` or `pa$$word` must read back as itself, not
+    /// as a reference or `pa$word`).
+    pub fn edit_value(&self) -> esc_syntax::edit::EditValue {
+        edit_value(&self.replacement)
+    }
+}
+
+fn edit_value(v: &PlainValue) -> esc_syntax::edit::EditValue {
+    use esc_syntax::edit::EditValue;
+    let escape = |s: &str| s.replace('$', "$$");
+    match v {
+        PlainValue::Null => EditValue::Null,
+        PlainValue::Bool(b) => EditValue::Bool(*b),
+        PlainValue::Number(n) => EditValue::Number(n.clone()),
+        PlainValue::String(s) => EditValue::String(escape(s)),
+        PlainValue::Array(items) => EditValue::Sequence(items.iter().map(edit_value).collect()),
+        PlainValue::Object(map) => EditValue::Mapping(
+            map.iter()
+                .map(|(k, member)| (escape(k), edit_value(member)))
+                .collect(),
+        ),
+        PlainValue::Secret(inner) => EditValue::Secret(Box::new(edit_value(inner))),
+    }
 }
 
 fn write_back_form(v: &PlainValue) -> PlainValue {

@@ -777,3 +777,56 @@ async fn rotator_failures_and_secret_states() {
         r#"{"bad":"[unknown]","good":{"k":"new"},"ref":"new"}"#
     );
 }
+
+#[test]
+fn write_back_edits_double_every_dollar() {
+    // §5.2 write-back goes through the definition's string grammar (§2.1):
+    // a rotated state `${x}` must not read back as a reference, nor
+    // `pa$$word` as `pa$word`; keys are parsed too. Found by the
+    // write-back property (esc-conformance props): `${x}` came back as
+    // `unknown property "x"`.
+    use esc_syntax::edit::EditValue;
+    let secret = |v: PlainValue| PlainValue::Secret(Box::new(v));
+    let patch = Patch {
+        doc_path: "values.r[\"fn::rotate::swap\"].state".into(),
+        replacement: PlainValue::object([
+            ("a", PlainValue::string("${x}")),
+            ("k$", secret(PlainValue::string("pa$$word"))),
+            ("n", PlainValue::Number("1".into())),
+        ]),
+    };
+    assert_eq!(
+        patch.edit_value(),
+        EditValue::Mapping(vec![
+            ("a".into(), EditValue::String("$${x}".into())),
+            (
+                "k$$".into(),
+                EditValue::Secret(Box::new(EditValue::String("pa$$$$word".into())))
+            ),
+            ("n".into(), EditValue::Number("1".into())),
+        ])
+    );
+    // Written into a definition, it evaluates to the state itself.
+    let at_s = Patch {
+        doc_path: "values.s".into(),
+        ..patch
+    };
+    let edited =
+        esc_syntax::edit::set_value("values:\n  s: old\n", &at_s.doc_path, &at_s.edit_value())
+            .unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let s = setup(&[], Limits::default());
+    let e = rt.block_on(run(&edited, Mode::Eval, &s.session));
+    assert!(e.diagnostics().is_empty(), "{:?}", summaries(&e));
+    assert_eq!(
+        e.to_json(false).unwrap().to_json().unwrap(),
+        r#"{"s":{"a":"${x}","k$":"pa$$word","n":1}}"#
+    );
+    assert_eq!(
+        e.to_json(true).unwrap().to_json().unwrap(),
+        r#"{"s":{"a":"${x}","k$":"[secret]","n":1}}"#
+    );
+}
