@@ -290,7 +290,8 @@ fn check_ranges(out: &CaseOutput, docs: &[(&str, &str)]) -> Result<(), TestCaseE
             (end.line, end.column) >= (start.line, start.column),
             "{diag:?}: ends before it starts in {text:?}"
         );
-        prop_assert!(!diag.summary.is_empty(), "{diag:?}: empty summary");
+        // (No rule on summaries: a provider's error text is reported as
+        // is, even empty: `fn::open::error: {why: ""}`.)
     }
     Ok(())
 }
