@@ -3,7 +3,14 @@
 //! PostgreSQL; OpenBao's KV v2 read of a 10-key secret as the reference.
 //!
 //! Run: `source scripts/services.sh && services_start && cargo bench -p esc-server --bench open_read`
-//! (`ESC_BENCH_SECONDS`, default 10, per target). Prints requests/s and
+//! (`ESC_BENCH_SECONDS`, default 10, per target; `ESC_BENCH_TARGETS`, a
+//! comma-separated subset of `sqlite,postgresql,openbao`, default all).
+//! Each target is warmed up for a second first (connection pools, caches),
+//! then measured. Prints requests/s, p50/p99 latency, and the CPU time
+//! per request of every process serving it (this process, which is also
+//! the client, plus the PostgreSQL backends of its database or the
+//! OpenBao server): a figure that other work on the machine skews far
+//! less than requests/s. Prints requests/s and
 //! p50/p99 latency; PostgreSQL and OpenBao are skipped when their variables
 //! are unset.
 // a bench binary: it reports on stdout and stops at the first broken assumption
@@ -137,6 +144,8 @@ struct Report {
     elapsed: Duration,
     latencies: Vec<Duration>,
     errors: usize,
+    /// CPU time of the processes serving it, over the measured run.
+    cpu: Duration,
 }
 
 impl Report {
@@ -150,10 +159,11 @@ impl Report {
                 .unwrap_or_default()
         };
         println!(
-            "{label:<50} {:>9.0} {unit}/s   p50 {:>7.2} ms   p99 {:>7.2} ms   ({} in {:.1} s, {} errors)",
+            "{label:<50} {:>9.0} {unit}/s   p50 {:>7.2} ms   p99 {:>7.2} ms   cpu {:>5.0} us/{unit}   ({} in {:.1} s, {} errors)",
             self.requests as f64 / self.elapsed.as_secs_f64(),
             pick(0.50).as_secs_f64() * 1e3,
             pick(0.99).as_secs_f64() * 1e3,
+            self.cpu.as_secs_f64() * 1e6 / self.requests.max(1) as f64,
             self.requests,
             self.elapsed.as_secs_f64(),
             self.errors,
@@ -161,8 +171,22 @@ impl Report {
     }
 }
 
+/// Runs `one` from `CONNECTIONS` tasks for a second (not measured), then
+/// for `seconds`, with the CPU time `serving` reports over that run.
+async fn drive<F, Fut>(seconds: u64, serving: &dyn Fn() -> Duration, one: F) -> Report
+where
+    F: Fn(reqwest::Client, usize) -> Fut + Clone + Send + Sync + 'static,
+    Fut: std::future::Future<Output = bool> + Send,
+{
+    drive_for(1, one.clone()).await;
+    let before = serving();
+    let mut report = drive_for(seconds, one).await;
+    report.cpu = serving().saturating_sub(before);
+    report
+}
+
 /// Runs `one` from `CONNECTIONS` tasks for `seconds`.
-async fn drive<F, Fut>(seconds: u64, one: F) -> Report
+async fn drive_for<F, Fut>(seconds: u64, one: F) -> Report
 where
     F: Fn(reqwest::Client, usize) -> Fut + Send + Sync + 'static,
     Fut: std::future::Future<Output = bool> + Send,
@@ -198,6 +222,7 @@ where
         elapsed: Duration::ZERO,
         latencies: Vec::new(),
         errors: 0,
+        cpu: Duration::ZERO,
     };
     for task in tasks {
         let (latencies, errors) = task.await.unwrap();
@@ -209,7 +234,54 @@ where
     report
 }
 
-async fn bench_esc(label: &str, store: Arc<dyn Store>, seconds: u64) {
+/// CPU time (user + system) of process `pid` (`self`: this one), or zero
+/// if it is gone.
+fn process_cpu(pid: &str) -> Duration {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return Duration::ZERO;
+    };
+    // after the command name in parentheses: utime and stime are fields
+    // 14 and 15, in clock ticks (100 per second on Linux)
+    let Some((_, rest)) = stat.rsplit_once(')') else {
+        return Duration::ZERO;
+    };
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: u64 = [11, 12]
+        .iter()
+        .filter_map(|&idx| fields.get(idx)?.parse::<u64>().ok())
+        .sum();
+    Duration::from_millis(ticks * 10)
+}
+
+/// The processes whose command line contains `needle` (PostgreSQL names
+/// each backend's database in its title).
+fn processes_titled(needle: &str) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|entry| {
+            let name = entry.ok()?.file_name().into_string().ok()?;
+            name.bytes().all(|b| b.is_ascii_digit()).then_some(())?;
+            let title = std::fs::read(format!("/proc/{name}/cmdline")).ok()?;
+            String::from_utf8_lossy(&title)
+                .contains(needle)
+                .then_some(name)
+        })
+        .collect()
+}
+
+async fn bench_esc(label: &str, store: Arc<dyn Store>, seconds: u64, database: Option<&str>) {
+    // this process (server and client), and the backends of its database
+    let serving = |database: Option<&str>| {
+        let backends = database.map(processes_titled).unwrap_or_default();
+        process_cpu("self")
+            + backends
+                .iter()
+                .map(|pid| process_cpu(pid))
+                .sum::<Duration>()
+    };
+    let serving = move || serving(database);
     let target = start_server(store).await;
     seed(&reqwest::Client::new(), &target).await;
     for per_connection in [false, true] {
@@ -223,7 +295,7 @@ async fn bench_esc(label: &str, store: Arc<dyn Store>, seconds: u64) {
         } else {
             vec![format!("token {}", target.token); CONNECTIONS]
         });
-        let report = run_open_read(seconds, base, auths).await;
+        let report = run_open_read(seconds, &serving, base, auths).await;
         let tokens = if per_connection {
             "token per connection"
         } else {
@@ -233,8 +305,13 @@ async fn bench_esc(label: &str, store: Arc<dyn Store>, seconds: u64) {
     }
 }
 
-async fn run_open_read(seconds: u64, base: String, auths: Arc<Vec<String>>) -> Report {
-    drive(seconds, move |client, connection| {
+async fn run_open_read(
+    seconds: u64,
+    serving: &dyn Fn() -> Duration,
+    base: String,
+    auths: Arc<Vec<String>>,
+) -> Report {
+    drive(seconds, serving, move |client, connection| {
         let base = base.clone();
         let auth = Arc::new(auths[connection].clone());
         async move {
@@ -325,7 +402,9 @@ async fn bench_bao(bao: &str, seconds: u64) {
         .unwrap();
     assert_eq!(written.status(), 200);
     let read_url = format!("{url}/v1/secret/data/bench");
-    let report = drive(seconds, move |client, _| {
+    let bao_pid = child.id().map(|pid| pid.to_string()).unwrap_or_default();
+    let serving = || process_cpu("self") + process_cpu(&bao_pid);
+    let report = drive(seconds, &serving, move |client, _| {
         let read_url = read_url.clone();
         async move {
             match client
@@ -359,13 +438,22 @@ async fn main() {
         load_average()
     );
 
-    let dir = tempfile::tempdir().unwrap();
-    let sqlite = SqlStore::open_sqlite(dir.path(), MasterKey::generate().unwrap())
-        .await
-        .unwrap();
-    bench_esc("esc open+read (sqlite)", Arc::new(sqlite), seconds).await;
+    let targets = service_var("ESC_BENCH_TARGETS");
+    let wanted = |name: &str| {
+        targets
+            .as_deref()
+            .is_none_or(|targets| targets.split(',').any(|target| target.trim() == name))
+    };
 
-    match service_var("ESC_TEST_DATABASE_URL") {
+    let dir = tempfile::tempdir().unwrap();
+    if wanted("sqlite") {
+        let sqlite = SqlStore::open_sqlite(dir.path(), MasterKey::generate().unwrap())
+            .await
+            .unwrap();
+        bench_esc("esc open+read (sqlite)", Arc::new(sqlite), seconds, None).await;
+    }
+
+    match service_var("ESC_TEST_DATABASE_URL").filter(|_| wanted("postgresql")) {
         Some(admin) => {
             let (client, connection) = tokio_postgres::connect(&admin, tokio_postgres::NoTls)
                 .await
@@ -384,14 +472,20 @@ async fn main() {
             let postgres = SqlStore::connect_postgres(&url, MasterKey::generate().unwrap(), 32)
                 .await
                 .unwrap();
-            bench_esc("esc open+read (postgresql)", Arc::new(postgres), seconds).await;
+            bench_esc(
+                "esc open+read (postgresql)",
+                Arc::new(postgres),
+                seconds,
+                Some(&name),
+            )
+            .await;
         }
-        None => println!("postgresql: skipped (ESC_TEST_DATABASE_URL unset)"),
+        None => println!("postgresql: skipped (ESC_TEST_DATABASE_URL unset or not asked for)"),
     }
 
-    match service_var("ESC_TEST_BAO") {
+    match service_var("ESC_TEST_BAO").filter(|_| wanted("openbao")) {
         Some(bao) => bench_bao(&bao, seconds).await,
-        None => println!("openbao: skipped (ESC_TEST_BAO unset)"),
+        None => println!("openbao: skipped (ESC_TEST_BAO unset or not asked for)"),
     }
     // other work on the machine skews every figure: print it beside them
     println!("load average at the end {}", load_average());
