@@ -255,4 +255,15 @@ pub(crate) trait Backend: Send + Sync {
     async fn begin_statement(&self) -> Result<Box<dyn Tx>, StoreError>;
     /// Takes the lock that serializes migrations across processes, inside `tx`.
     async fn lock_for_migration(&self, tx: &mut dyn Tx) -> Result<(), StoreError>;
+    /// Runs one writing statement as a transaction of its own (committed
+    /// when it succeeds, nothing kept when it fails) and returns its rows.
+    async fn write_statement(&self, sql: &str, args: Vec<Param>) -> Result<Vec<Row>, StoreError> {
+        let mut tx = self.begin().await?;
+        // on failure, dropping the transaction rolls it back
+        let rows = tx.query(sql, args).await?;
+        tx.commit().await?;
+        Ok(rows)
+    }
+    /// Which SQL dialect this is.
+    fn dialect(&self) -> Dialect;
 }

@@ -101,6 +101,23 @@ impl Backend for PostgresBackend {
         .await
         .map(|_| ())
     }
+
+    async fn write_statement(&self, sql: &str, args: Vec<Param>) -> Result<Vec<Row>, StoreError> {
+        // Outside any transaction: the statement is one of its own, with
+        // no `BEGIN` and `COMMIT` round trips.
+        check_args(&args)?;
+        let client = self.connection().await?;
+        let statement = client.prepare_cached(sql).await.map_err(map_error)?;
+        let boxed = to_sql_args(&args);
+        let refs: Vec<&(dyn ToSql + Sync)> =
+            boxed.iter().map(|b| &**b as &(dyn ToSql + Sync)).collect();
+        let rows = client.query(&statement, &refs).await.map_err(map_error)?;
+        rows.iter().map(convert_row).collect()
+    }
+
+    fn dialect(&self) -> Dialect {
+        Dialect::Postgres
+    }
 }
 
 struct PostgresTx {

@@ -141,6 +141,10 @@ impl Backend for SqliteBackend {
         // BEGIN IMMEDIATE already holds the database's write lock.
         Ok(())
     }
+
+    fn dialect(&self) -> Dialect {
+        Dialect::Sqlite
+    }
 }
 
 impl SqliteBackend {

@@ -4,6 +4,7 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
+use super::batch::SessionRow;
 use super::environments::find;
 use super::{db_number, limit};
 use crate::crypto::{EnvironmentCipher, MasterKey, Plaintext, hex, random_bytes, sha256};
@@ -132,16 +133,17 @@ const SHARED_RESULT_CONTEXT: &str = "session-result";
 /// result first if it is new, then the session pointing to it, written
 /// only if the result exists for this environment and is kept at least
 /// until the session expires, then the audit event, written only if the
-/// session was. Returns the session id, the result id, and the index of
-/// the session's statement (it changes no row when the session was not
-/// written).
+/// session was. Returns the session id, the result id, the index of the
+/// session's statement (it changes no row when the session was not
+/// written), and for a stored result the same writes as a row of a merged
+/// batch (see `batch`).
 pub(super) fn create_shared_session(
     cipher: &EnvironmentCipher,
     revision: u64,
     result: SharedResult<'_>,
     expires: Timestamp,
     audit: Option<&NewAuditEvent>,
-) -> Result<(SharedSession, usize, Vec<Statement>), StoreError> {
+) -> Result<(SharedSession, usize, Vec<Statement>, Option<SessionRow>), StoreError> {
     let id = hex(&random_bytes::<16>()?);
     let id_hash = sha256(id.as_bytes());
     let now = Timestamp::now().unix_millis();
@@ -170,6 +172,20 @@ pub(super) fn create_shared_session(
         }
         SharedResult::Stored(result_id) => result_id.to_owned(),
     };
+    // one event id for both forms of the write
+    let audit_args = audit.map(|event| audit_statement(event).1.args);
+    let row = match &result {
+        SharedResult::Stored(result_id) => Some(SessionRow::new(
+            id_hash.clone(),
+            db_number(revision)?,
+            now,
+            expires.unix_millis(),
+            result_id,
+            cipher.environment_id(),
+            audit_args.clone(),
+        )?),
+        SharedResult::New { .. } => None,
+    };
     let session_statement = statements.len();
     statements.push(Statement {
         sql: "INSERT INTO sessions (id_hash, env_id, revision, result, created, expires, result_id) \
@@ -185,9 +201,7 @@ pub(super) fn create_shared_session(
             cipher.environment_id()
         ],
     });
-    if let Some(event) = audit {
-        let (_, event) = audit_statement(event);
-        let mut args = event.args;
+    if let Some(mut args) = audit_args {
         args.push(id_hash.into());
         statements.push(Statement {
             sql: "INSERT INTO audit_events (id, time, org, actor, action, target, detail) \
@@ -199,6 +213,7 @@ pub(super) fn create_shared_session(
         SharedSession { id, result_id },
         session_statement,
         statements,
+        row,
     ))
 }
 

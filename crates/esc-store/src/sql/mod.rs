@@ -5,6 +5,7 @@
 
 mod access;
 mod batch;
+mod coalesce;
 pub(crate) mod drafts;
 mod environments;
 pub(crate) mod members;
@@ -79,6 +80,8 @@ pub struct SqlStore {
     backend: Arc<dyn Backend>,
     /// Group commit of session writes.
     sessions: Arc<batch::WriteBatcher>,
+    /// Shared statements of concurrent identical `resolve_revisions` calls.
+    resolves: Arc<coalesce::ResolveCoalescer>,
     master: MasterKey,
 }
 
@@ -157,10 +160,13 @@ impl SqlStore {
     }
 
     async fn start(backend: Box<dyn Backend>, master: MasterKey) -> StoreResult<Self> {
+        // PostgreSQL writes a batch of opens as one statement
+        let merge = backend.dialect() == crate::db::Dialect::Postgres;
         let store = Self {
             backend: Arc::from(backend),
             master,
-            sessions: Default::default(),
+            sessions: Arc::new(batch::WriteBatcher::new(merge)),
+            resolves: Arc::default(),
         };
         store.migrate().await?;
         store.check_master_key().await?;
@@ -237,6 +243,7 @@ impl SqlStore {
             backend: self.backend,
             master: new,
             sessions: self.sessions,
+            resolves: self.resolves,
         })
     }
 
@@ -462,19 +469,8 @@ impl Store for SqlStore {
         &self,
         targets: &[(EnvRef, RevisionAt<'_>)],
     ) -> StoreResult<Vec<Option<ResolvedRevision>>> {
-        if targets.len() <= environments::RESOLVE_CHUNK {
-            in_tx!(self, statement, |tx| environments::resolve_revisions(
-                tx, targets
-            ))
-        } else {
-            in_tx!(self, read, |tx| async {
-                let mut resolved = Vec::with_capacity(targets.len());
-                for chunk in targets.chunks(environments::RESOLVE_CHUNK) {
-                    resolved.extend(environments::resolve_revisions(tx, chunk).await?);
-                }
-                Ok(resolved)
-            })
-        }
+        // identical concurrent calls share a statement
+        self.resolves.resolve(&self.backend, targets).await
     }
     async fn list_revisions(
         &self,
@@ -707,7 +703,7 @@ impl Store for SqlStore {
         // Nothing to read first: the statements and the commit are one step,
         // shared with the sessions opened meanwhile (group commit).
         self.sessions
-            .write(&self.backend, statements)
+            .write(&self.backend, statements, None)
             .await
             .map_err(|error| {
                 if error.is_foreign_key_violation() {
@@ -727,11 +723,11 @@ impl Store for SqlStore {
         expires: Timestamp,
         audit: Option<&NewAuditEvent>,
     ) -> StoreResult<SharedSession> {
-        let (session, index, statements) =
+        let (session, index, statements, row) =
             access::create_shared_session(cipher, revision, result, expires, audit)?;
         let changed = self
             .sessions
-            .write(&self.backend, statements)
+            .write(&self.backend, statements, row)
             .await
             .map_err(|error| {
                 if error.is_foreign_key_violation() {

@@ -61,8 +61,10 @@ macro_rules! store_suite {
             case!(session_with_audit_event);
             case!(concurrent_sessions_commit_together_and_fail_alone);
             case!(shared_sessions);
+            case!(shared_sessions_in_batches);
             case!(revision_with_cipher);
             case!(resolve_revisions);
+            case!(concurrent_resolves_see_earlier_writes);
             case!(newest_definitions);
             case!(access_tokens);
             case!(audit_events_page);

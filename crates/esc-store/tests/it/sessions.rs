@@ -271,3 +271,130 @@ pub(crate) async fn shared_sessions(h: &Harness) {
         ));
     }
 }
+
+/// Many opens of stored results at once (on PostgreSQL a batch of them is
+/// one statement): each keeps its own outcome, each written session has
+/// its own audit event and only those, and one caller's bad write fails
+/// that caller alone.
+pub(crate) async fn shared_sessions_in_batches(h: &Harness) {
+    let store = h.dyn_store();
+    let env = new_env(&*store, "dev").await;
+    let other = new_env(&*store, "other").await;
+    let cipher = std::sync::Arc::new(store.environment_cipher(&env).await.unwrap());
+    let other_cipher = std::sync::Arc::new(store.environment_cipher(&other).await.unwrap());
+    let now = Timestamp::now();
+    let expires = now.plus_millis(3_600_000);
+    let keep_until = now.plus_millis(4_000_000);
+    let mut result_ids = Vec::new();
+    for (target, cipher, body) in [
+        (&env, &cipher, &b"{\"env\":1}"[..]),
+        (&other, &other_cipher, &b"{\"other\":1}"[..]),
+    ] {
+        let stored = store
+            .create_shared_session(
+                target,
+                cipher,
+                1,
+                SharedResult::New {
+                    result: body,
+                    keep_until,
+                },
+                expires,
+                None,
+            )
+            .await
+            .unwrap();
+        result_ids.push(stored.result_id);
+    }
+    assert_eq!(n_events(&*store).await, 0);
+    let mut expected_details = Vec::new();
+    // first every write can be stored (on PostgreSQL each batch is one
+    // statement), then one in twelve fails its batch
+    for (round, poisoned) in [(0, false), (1, true)] {
+        let mut tasks = Vec::new();
+        for idx in 0..120_u32 {
+            let store = store.clone();
+            let (env, other) = (env.clone(), other.clone());
+            let (cipher, other_cipher) = (cipher.clone(), other_cipher.clone());
+            let result_ids = result_ids.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut event = open_event(&format!("batched {round} {idx}"));
+                let (target, cipher, result_id, session_expires, audited) = match idx % 6 {
+                    // outlives the result
+                    0 => (
+                        &env,
+                        &cipher,
+                        &result_ids[0],
+                        keep_until.plus_millis(1),
+                        true,
+                    ),
+                    // the other environment's result
+                    1 => (&env, &cipher, &result_ids[1], expires, true),
+                    // an unknown result
+                    2 => (&env, &cipher, &"f".repeat(32), expires, true),
+                    // no audit event asked for
+                    3 => (&other, &other_cipher, &result_ids[1], expires, false),
+                    // a detail no backend can store: refused, alone
+                    4 if poisoned && idx % 12 == 4 => {
+                        event.detail.push('\0');
+                        (&env, &cipher, &result_ids[0], expires, true)
+                    }
+                    _ => (&env, &cipher, &result_ids[0], expires, true),
+                };
+                let outcome = store
+                    .create_shared_session(
+                        target,
+                        cipher,
+                        1,
+                        SharedResult::Stored(result_id),
+                        session_expires,
+                        audited.then_some(&event),
+                    )
+                    .await;
+                (idx, outcome)
+            }));
+        }
+        for task in tasks {
+            let (idx, outcome) = task.await.unwrap();
+            match idx % 6 {
+                0..=2 => assert!(
+                    matches!(outcome, Err(StoreError::NotFound { .. })),
+                    "{idx}: {outcome:?}"
+                ),
+                3 => assert_eq!(
+                    store
+                        .session(&other, &outcome.unwrap().id)
+                        .await
+                        .unwrap()
+                        .expose(),
+                    b"{\"other\":1}"
+                ),
+                4 if poisoned && idx % 12 == 4 => assert!(
+                    matches!(outcome, Err(StoreError::Invalid { .. })),
+                    "{idx}: {outcome:?}"
+                ),
+                _ => {
+                    let session = outcome.unwrap();
+                    assert_eq!(session.result_id, result_ids[0]);
+                    assert_eq!(
+                        store.session(&env, &session.id).await.unwrap().expose(),
+                        b"{\"env\":1}"
+                    );
+                    expected_details.push(format!("batched {round} {idx}"));
+                }
+            }
+        }
+    }
+    let events = store.list_audit_events("acme", None, 200).await.unwrap();
+    let mut details: Vec<String> = events
+        .items
+        .iter()
+        .map(|event| event.event.detail.clone())
+        .collect();
+    details.sort();
+    expected_details.sort();
+    assert_eq!(details, expected_details);
+    // per round 120 / 6 * 2 written with an event, less the 10 refused in
+    // the second
+    assert_eq!(details.len(), 40 + 30);
+}

@@ -11,7 +11,7 @@ use esc_store::{
 
 use crate::harness::{Harness, alice, bob, new_env};
 pub(crate) use crate::members::users_memberships_and_grants;
-pub(crate) use crate::sessions::shared_sessions;
+pub(crate) use crate::sessions::{shared_sessions, shared_sessions_in_batches};
 
 async fn body(store: &dyn Store, env: &EnvRef, number: u64) -> String {
     let content = store.revision(env, number).await.unwrap();
@@ -2236,4 +2236,95 @@ pub(crate) async fn newest_definitions(h: &Harness) {
     assert_eq!(other[0].env, elsewhere);
     assert_eq!(other[0].revision, 2);
     assert_eq!(other[0].yaml.expose_str(), Some("b: 1\n"));
+}
+
+/// Concurrent `resolve_revisions` calls (identical ones share a statement):
+/// each sees every write committed before it was called, different lists
+/// get their own answers, and a list that cannot be read fails alone.
+pub(crate) async fn concurrent_resolves_see_earlier_writes(h: &Harness) {
+    use esc_store::RevisionAt;
+    let store = h.dyn_store();
+    let dev = new_env(&*store, "dev").await;
+    let base = new_env(&*store, "base").await;
+    let dev_id = store.environment(&dev).await.unwrap().id;
+    let base_id = store.environment(&base).await.unwrap().id;
+    // a writer moving `latest` of dev while readers resolve it: each
+    // reader resolves after reading the newest revision it knows of
+    let newest = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(1));
+    let writer = {
+        let (store, dev, newest) = (store.clone(), dev.clone(), newest.clone());
+        tokio::spawn(async move {
+            for number in 2..=21_u64 {
+                store
+                    .update_environment(&dev, format!("v: {number}\n").as_bytes(), None, &alice())
+                    .await
+                    .unwrap();
+                newest.store(number, std::sync::atomic::Ordering::SeqCst);
+            }
+        })
+    };
+    let mut readers = Vec::new();
+    for idx in 0..16_u32 {
+        let (store, dev, base, newest) = (store.clone(), dev.clone(), base.clone(), newest.clone());
+        let (dev_id, base_id) = (dev_id.clone(), base_id.clone());
+        readers.push(tokio::spawn(async move {
+            for _ in 0..25 {
+                let committed = newest.load(std::sync::atomic::Ordering::SeqCst);
+                match idx % 4 {
+                    // an unreadable number: refused, alone
+                    3 => assert!(matches!(
+                        store
+                            .resolve_revisions(&[(dev.clone(), RevisionAt::Number(u64::MAX))])
+                            .await,
+                        Err(esc_store::StoreError::Invalid { .. })
+                    )),
+                    // another list, with an import
+                    2 => {
+                        let resolved = store
+                            .resolve_revisions(&[
+                                (dev.clone(), RevisionAt::Number(1)),
+                                (base.clone(), RevisionAt::Tag("latest")),
+                            ])
+                            .await
+                            .unwrap();
+                        let [Some(first), Some(second)] = &resolved[..] else {
+                            panic!("unresolved: {resolved:?}");
+                        };
+                        assert_eq!(
+                            (first.environment_id.as_str(), first.number),
+                            (dev_id.as_str(), 1)
+                        );
+                        assert_eq!(
+                            (second.environment_id.as_str(), second.number),
+                            (base_id.as_str(), 1)
+                        );
+                    }
+                    _ => {
+                        let resolved = store
+                            .resolve_revisions(&[(dev.clone(), RevisionAt::Tag("latest"))])
+                            .await
+                            .unwrap();
+                        let Some(Some(latest)) = resolved.first() else {
+                            panic!("unresolved: {resolved:?}");
+                        };
+                        assert_eq!(latest.environment_id, dev_id);
+                        assert!(
+                            latest.number >= committed,
+                            "resolved {} after {committed} was committed",
+                            latest.number
+                        );
+                    }
+                }
+            }
+        }));
+    }
+    writer.await.unwrap();
+    for reader in readers {
+        reader.await.unwrap();
+    }
+    let resolved = store
+        .resolve_revisions(&[(dev.clone(), RevisionAt::Tag("latest"))])
+        .await
+        .unwrap();
+    assert_eq!(resolved[0].as_ref().map(|found| found.number), Some(21));
 }
