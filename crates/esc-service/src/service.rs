@@ -1071,11 +1071,7 @@ impl Service {
     ) -> ServiceResult<Revision> {
         let mut text = utf8(&content.yaml)?.to_owned();
         for patch in patches {
-            text = esc_syntax::edit::set_value(
-                &text,
-                &patch.doc_path,
-                &edit_value(&patch.replacement),
-            )?;
+            text = esc_syntax::edit::set_value(&text, &patch.doc_path, &patch.edit_value())?;
         }
         let sealed = seal_secrets(&text, cipher)?;
         let revision = self
@@ -1771,24 +1767,6 @@ fn seal_secrets(yaml: &str, cipher: &EnvironmentCipher) -> ServiceResult<String>
         seal_secret(cipher, plaintext.as_bytes())
             .map_err(|error| ServiceError::Internal(format!("sealing a secret: {error}")))
     })
-}
-
-/// A rotated state as a value to write into the document.
-fn edit_value(value: &PlainValue) -> esc_syntax::edit::EditValue {
-    use esc_syntax::edit::EditValue;
-    match value {
-        PlainValue::Null => EditValue::Null,
-        PlainValue::Bool(b) => EditValue::Bool(*b),
-        PlainValue::Number(n) => EditValue::Number(n.clone()),
-        PlainValue::String(s) => EditValue::String(s.clone()),
-        PlainValue::Array(items) => EditValue::Sequence(items.iter().map(edit_value).collect()),
-        PlainValue::Object(map) => EditValue::Mapping(
-            map.iter()
-                .map(|(key, member)| (key.clone(), edit_value(member)))
-                .collect(),
-        ),
-        PlainValue::Secret(inner) => EditValue::Secret(Box::new(edit_value(inner))),
-    }
 }
 
 /// Reads a revision by version selector.

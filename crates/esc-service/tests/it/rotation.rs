@@ -153,3 +153,121 @@ async fn rotation_writes_sealed_state_back_as_a_new_revision() {
     let history = store.list_rotation_events(&env, 10).await.unwrap();
     assert_eq!(history.len(), 2);
 }
+
+/// Rotates to a state full of `$`; opens to the state it is given.
+struct DollarState;
+
+#[async_trait]
+impl Rotator for DollarState {
+    fn schema(&self) -> RotatorSchema {
+        RotatorSchema {
+            inputs: Schema::always(),
+            state: Schema::always(),
+            outputs: Schema::always(),
+        }
+    }
+
+    async fn open(
+        &self,
+        _inputs: &PlainValue,
+        state: Option<&PlainValue>,
+        _ctx: &ProviderContext,
+    ) -> Result<PlainValue, CallError> {
+        Ok(state.cloned().unwrap_or(PlainValue::Null))
+    }
+
+    async fn rotate(
+        &self,
+        _inputs: &PlainValue,
+        _state: Option<&PlainValue>,
+        _ctx: &ProviderContext,
+    ) -> Result<PlainValue, CallError> {
+        Ok(PlainValue::object([
+            ("plain", PlainValue::string("pa$$word ${other} $x")),
+            (
+                "sealed",
+                PlainValue::Secret(Box::new(PlainValue::string("s$$cret-${other}"))),
+            ),
+            ("k$${other}", PlainValue::string("key with dollars")),
+        ]))
+    }
+}
+
+#[tokio::test]
+async fn rotated_state_with_dollars_reads_back_as_itself() {
+    // the definition reads strings through the interpolation grammar: a
+    // written-back `pa$$word` must not come back as `pa$word`, nor
+    // `${other}` as a reference
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> = Arc::new(
+        SqlStore::open_sqlite(dir.path(), MasterKey::generate().unwrap())
+            .await
+            .unwrap(),
+    );
+    let registry = ProviderRegistry::new();
+    registry.register_rotator("dollars", Arc::new(DollarState));
+    let service = Service::new(
+        store,
+        Arc::new(registry),
+        ServiceConfig {
+            access: AccessPolicy {
+                admins: vec!["root".into()],
+                memberships: Vec::new(),
+            },
+            ..ServiceConfig::default()
+        },
+    );
+    let root = Caller {
+        login: "root".into(),
+        name: "Root".into(),
+    };
+    let env = EnvRef::new("acme", "app", "dollars");
+    service.create_environment(&root, &env).await.unwrap();
+    service
+        .update(
+            &root,
+            &env,
+            "values:\n  other: SHOULD-NOT-APPEAR\n  creds:\n    fn::rotate::dollars:\n      inputs: {}\n",
+            None,
+        )
+        .await
+        .unwrap();
+    let outcome = service.rotate(&root, &env, &[]).await.unwrap();
+    assert_eq!(
+        outcome.event.event.status,
+        RotationStatus::Succeeded,
+        "{:?}",
+        outcome.event.event
+    );
+    let session = service
+        .open(&root, &env, &Version::Latest, None)
+        .await
+        .unwrap();
+    let read = |path: &'static str| {
+        let service = &service;
+        let root = &root;
+        let env = &env;
+        let id = session.id.clone();
+        async move {
+            service
+                .read_session(root, env, &id, Some(path))
+                .await
+                .unwrap()
+                .member("value")
+                .and_then(PlainValue::as_str)
+                .map(str::to_owned)
+        }
+    };
+    assert_eq!(
+        read("creds.plain").await.as_deref(),
+        Some("pa$$word ${other} $x")
+    );
+    assert_eq!(
+        read("creds.sealed").await.as_deref(),
+        Some("s$$cret-${other}")
+    );
+    assert_eq!(
+        read("creds[\"k$${other}\"]").await.as_deref(),
+        Some("key with dollars")
+    );
+}
