@@ -1,5 +1,6 @@
 //! RS256 throughput with our crypto (aws-lc-rs): raw sign, full token mint, verify; then
-//! `openssl speed -seconds 3 rsa2048` from the same machine for comparison.
+//! `openssl speed -seconds 3 rsa2048` from the same machine for comparison, by CPU time
+//! (openssl's default) and by wall-clock time (`-elapsed`).
 //!
 //! Run with `cargo bench -p esc-oidc --bench sign_verify`. Single thread, 3 s per figure.
 
@@ -15,11 +16,24 @@ use esc_oidc::{EnvRef, Issuer, IssuerConfig, TokenRequest, UnixTime};
 
 const RUN: Duration = Duration::from_secs(3);
 
-fn per_second(mut op: impl FnMut()) -> f64 {
+/// CPU time the calling thread has used so far (`/proc/thread-self/schedstat`,
+/// nanoseconds on CPU); `None` where that is not available.
+fn thread_cpu() -> Option<Duration> {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    Some(Duration::from_nanos(
+        text.split_whitespace().next()?.parse().ok()?,
+    ))
+}
+
+/// Operations per wall-clock second, and the thread's CPU time per
+/// operation (what `openssl speed` divides by unless given `-elapsed`):
+/// on a shared machine the two differ by the time the thread waited.
+fn per_second(mut op: impl FnMut()) -> (f64, Option<Duration>) {
     // Warm up, then count whole operations for RUN.
     for _ in 0..10 {
         op();
     }
+    let cpu = thread_cpu();
     let start = Instant::now();
     let mut n_ops = 0u64;
     while start.elapsed() < RUN {
@@ -28,7 +42,23 @@ fn per_second(mut op: impl FnMut()) -> f64 {
         }
         n_ops += 16;
     }
-    n_ops as f64 / start.elapsed().as_secs_f64()
+    let rate = n_ops as f64 / start.elapsed().as_secs_f64();
+    let cpu_per_op = match (cpu, thread_cpu()) {
+        (Some(before), Some(after)) => Some(after.saturating_sub(before) / n_ops as u32),
+        _ => None,
+    };
+    (rate, cpu_per_op)
+}
+
+/// `rate` as "N /s (wall M ms, CPU C ms per operation)".
+fn figure((rate, cpu): (f64, Option<Duration>)) -> String {
+    let cpu = cpu.map_or(String::from("n/a"), |c| {
+        format!("{:.3} ms", c.as_secs_f64() * 1e3)
+    });
+    format!(
+        "{rate:>8.0} /s (wall {:.3} ms, CPU {cpu} per op)",
+        1e3 / rate
+    )
 }
 
 fn main() {
@@ -73,17 +103,27 @@ fn main() {
             .unwrap();
     });
     println!("esc-oidc RS256, RSA-2048, one thread, aws-lc-rs:");
-    println!("  sign (RSASSA-PKCS1-v1_5 SHA-256)   {sign:>10.0} /s");
-    println!("  mint (claims + jti + sign + b64)   {mint:>10.0} /s");
-    println!("  verify (parsed public key)         {verify:>10.0} /s");
+    println!("  sign (RSASSA-PKCS1-v1_5 SHA-256)  {}", figure(sign));
+    println!("  mint (claims + jti + sign + b64)  {}", figure(mint));
+    println!("  verify (parsed public key)        {}", figure(verify));
+    // openssl speed divides by the process's user CPU time unless given
+    // -elapsed: both, so each of our figures has its like beside it.
+    for args in [
+        &["speed", "-seconds", "3", "rsa2048"][..],
+        &["speed", "-elapsed", "-seconds", "3", "rsa2048"],
+    ] {
+        openssl_speed(args);
+    }
+}
 
+fn openssl_speed(args: &[&str]) {
     match std::process::Command::new("openssl")
-        .args(["speed", "-seconds", "3", "rsa2048"])
+        .args(args)
         .stderr(std::process::Stdio::null())
         .output()
     {
         Ok(output) if output.status.success() => {
-            println!("openssl speed -seconds 3 rsa2048 (same machine):");
+            println!("openssl {} (same machine):", args.join(" "));
             let text = String::from_utf8_lossy(&output.stdout);
             for line in text.lines().filter(|line| {
                 line.contains("sign") || line.contains("rsa") || line.contains("version")
