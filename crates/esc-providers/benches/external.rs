@@ -55,6 +55,18 @@ impl ProviderLoader for AtOnce {
     }
 }
 
+/// CPU time (user + system) this process has used so far, every thread
+/// (the adapter's included, ended ones too), from `/proc/self/stat` in
+/// clock ticks of 10 ms: summed over many rounds, not per round.
+fn process_cpu() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name (which may hold spaces): state is the
+    // first, utime the 12th, stime the 13th.
+    let mut fields = stat.rsplit_once(')')?.1.split_whitespace().skip(11);
+    let ticks: u64 = fields.next()?.parse::<u64>().ok()? + fields.next()?.parse::<u64>().ok()?;
+    Some(Duration::from_millis(ticks * 10))
+}
+
 fn median(mut samples: Vec<Duration>) -> Duration {
     samples.sort();
     samples[samples.len() / 2]
@@ -208,6 +220,37 @@ fn main() {
             ten.push(t.elapsed());
             assert!(eval.diagnostics().is_empty());
         }
+        // Where the CPU goes: the process's CPU time (every thread, the
+        // adapter's included) for evaluations back to back, beside that of
+        // as many rounds of ten mints on one thread per core. Read once
+        // around each loop: the clock ticks in 10 ms steps.
+        const CPU_ROUNDS: u32 = 50;
+        let cpu_before = process_cpu();
+        for _ in 0..CPU_ROUNDS {
+            let eval = support::evaluate_definition(&definition, Mode::Eval, providers.clone()).await;
+            assert!(eval.diagnostics().is_empty());
+        }
+        let cpu_between = process_cpu();
+        for _ in 0..CPU_ROUNDS {
+            std::thread::scope(|scope| {
+                for core in 0..n_cores {
+                    let mint = &mint;
+                    scope.spawn(move || {
+                        for _ in (core..10).step_by(n_cores) {
+                            mint();
+                        }
+                    });
+                }
+            });
+        }
+        let cpu_figures = match (cpu_before, cpu_between, process_cpu()) {
+            (Some(before), Some(between), Some(after)) => Some((
+                between.saturating_sub(before) / CPU_ROUNDS,
+                after.saturating_sub(between) / CPU_ROUNDS,
+            )),
+            _ => None,
+        };
+
         // The evaluator's own work for these ten opens: the same definition
         // with a provider that has the external schemas and answers at once.
         let at_once: Arc<dyn ProviderLoader> = Arc::new(AtOnce(provider.clone()));
@@ -253,6 +296,12 @@ fn main() {
             median(evaluator_only)
         );
         println!("10 concurrent provider opens (no evaluator): {:?}", median(direct));
+        if let Some((evaluation, ten_signatures)) = cpu_figures {
+            println!(
+                "CPU time of one evaluation below (every thread, the adapter's included; mean of {CPU_ROUNDS}): {evaluation:?} = 10 mints' CPU ({ten_signatures:?}) + {:?} of HTTPS, adapter, evaluator and thread hand-offs",
+                evaluation.saturating_sub(ten_signatures)
+            );
+        }
         println!(
             "10 external opens vs a 10 ms adapter, one evaluation, median of 20: {ten:?} (target {target:?} = 10 ms + 10 x {ten_mint:?} / {n_cores} cores + 3 ms)"
         );

@@ -132,6 +132,8 @@ impl TlsListener {
                     tokio::time::sleep(Duration::from_millis(5)).await;
                     continue;
                 };
+                // Answers go out at once, as a real server's do.
+                let _ = stream.set_nodelay(true);
                 let (acceptor, tx) = (acceptor.clone(), tx.clone());
                 tokio::spawn(async move {
                     // Bounded: a stuck handshake is dropped.
