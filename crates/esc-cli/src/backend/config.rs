@@ -260,10 +260,16 @@ pub(crate) fn save_credentials(home: &Path, account: &RemoteAccount) -> anyhow::
     text.push_str("\n}\n");
     let path = home.join(CREDENTIALS_FILE);
     let temp = home.join(format!("{CREDENTIALS_FILE}.tmp"));
+    // A leftover temp file would keep its own mode (or be a symlink):
+    // remove it and create a fresh 0600 one.
+    match std::fs::remove_file(&temp) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e).with_context(|| format!("removing {}", temp.display())),
+    }
     let mut file = std::fs::OpenOptions::new()
         .write(true)
-        .create(true)
-        .truncate(true)
+        .create_new(true)
         .mode(0o600)
         .open(&temp)
         .with_context(|| format!("writing {}", temp.display()))?;
@@ -416,6 +422,31 @@ mod tests {
             assert!(!text.contains("tok-123-secret"), "{text}");
             assert!(text.contains("[secret]"), "{text}");
         }
+    }
+
+    #[test]
+    fn a_stale_temp_file_never_widens_the_credentials_mode() {
+        // A `credentials.json.tmp` left behind (a crash, an older esc, a
+        // home that was not 0700) keeps its mode through `truncate`: the
+        // token must still land in a 0600 file, and through no symlink.
+        let home = tempfile::tempdir().unwrap();
+        let temp = home.path().join(format!("{CREDENTIALS_FILE}.tmp"));
+        std::fs::write(&temp, "stale").unwrap();
+        std::fs::set_permissions(&temp, std::fs::Permissions::from_mode(0o644)).unwrap();
+        save_credentials(home.path(), &saved("https://esc.example", "tok")).unwrap();
+        let path = home.path().join(CREDENTIALS_FILE);
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+
+        let elsewhere = tempfile::tempdir().unwrap();
+        let target = elsewhere.path().join("target");
+        std::fs::write(&target, "untouched").unwrap();
+        std::os::unix::fs::symlink(&target, &temp).unwrap();
+        save_credentials(home.path(), &saved("https://esc.example", "tok2")).unwrap();
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "untouched");
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        assert!(std::fs::read_to_string(&path).unwrap().contains("\"tok2\""));
     }
 
     #[test]
