@@ -161,8 +161,12 @@ impl<'t> Loader<'t, '_> {
             }
         }
         let (event, span) = self.next_event()?;
-        // Only the first document is used: later ones are never read.
-        self.node(event, span, &PathRef::Root, 0)
+        let root = self.node(event, span, &PathRef::Root, 0)?;
+        // The first document must end well (go-yaml reads up to its end:
+        // `[a\n]}` is an error, as `[a]}` is); later documents are never
+        // read.
+        self.next_event()?;
+        Ok(root)
     }
 
     fn next_event(&mut self) -> Result<(Event<'t>, Span), Diagnostic> {

@@ -496,3 +496,24 @@ fn sequences_with_their_own_properties_start_there() {
     assert_eq!(span(&items[0]).0, (4, 3, 15));
     assert_eq!(span(&items[1]).0, (5, 3, 21));
 }
+
+#[test]
+fn junk_after_a_multi_line_root_is_an_error() {
+    // The first document is read to its end: a stray bracket after a root
+    // flow collection closed on a later line was accepted (found by the
+    // edit property: editing `[---\n"]}` gave a document that no longer
+    // parsed).
+    for text in ["[a\n]}", "{a: 1\n}}", "[---\n\"]}"] {
+        let err = error(text);
+        assert!(
+            err.summary.starts_with("yaml: line "),
+            "{text:?}: {}",
+            err.summary
+        );
+        assert_eq!(err.range, None);
+    }
+    // the same as on one line
+    assert_eq!(error("[a]}").summary, error("[a]}\n").summary);
+    // a later document is still never read
+    assert!(parse_document("env", "a: 1\n---\nb: [\n").is_ok());
+}

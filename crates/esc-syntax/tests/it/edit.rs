@@ -33,7 +33,7 @@ fn fixture_documents() -> Vec<(PathBuf, String)> {
 
 /// Paths of every node below the root (first of duplicate keys only, as
 /// `set_value` edits the first).
-fn paths(node: &Node, path: DocPath, out: &mut Vec<DocPath>) {
+pub(crate) fn paths(node: &Node, path: DocPath, out: &mut Vec<DocPath>) {
     match &node.kind {
         NodeKind::Sequence(items) => {
             for (i, item) in items.iter().enumerate() {
@@ -58,7 +58,7 @@ fn paths(node: &Node, path: DocPath, out: &mut Vec<DocPath>) {
 }
 
 /// The tree without ranges, as comparable text; the node at `skip` is blanked.
-fn shape(node: &Node, path: DocPath, skip: &DocPath) -> String {
+pub(crate) fn shape(node: &Node, path: DocPath, skip: &DocPath) -> String {
     if &path == skip {
         return "<edited>".to_owned();
     }

@@ -3,8 +3,9 @@
 
 use std::sync::Arc;
 
+use esc_syntax::edit::{EditValue, set_value};
 use esc_syntax::{
-    Accessor, InterpolationKind, Node, NodeKind, Pos, Range, ScalarStyle, parse_document,
+    Accessor, DocPath, InterpolationKind, Node, NodeKind, Pos, Range, ScalarStyle, parse_document,
     parse_interpolation,
 };
 use proptest::prelude::*;
@@ -249,6 +250,46 @@ proptest! {
                 prop_assert_eq!(range.start.column, column);
                 column = range.end.column;
             }
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn setting_a_node_of_a_yamlish_document_changes_only_that_node(text in yamlish()) {
+        // What the rotation write-back and `esc env set` rely on: on any
+        // document the parser accepts, setting an existing node keeps the
+        // document valid, puts the value there and leaves the rest alone.
+        // (explicit `? ` keys are left out: esoteric, and the edit module
+        // does not track their spans)
+        let Ok(Some(root)) = parse_document("x", &text) else {
+            return Ok(());
+        };
+        if text.contains('?') {
+            return Ok(());
+        }
+        if !matches!(root.kind, NodeKind::Mapping(_) | NodeKind::Sequence(_)) {
+            return Ok(());
+        }
+        let mut all = Vec::new();
+        crate::edit::paths(&root, DocPath::root(), &mut all);
+        let marker = EditValue::Mapping(vec![("edited".into(), EditValue::String("yes: $x".into()))]);
+        for path in all.into_iter().take(12) {
+            let out = match set_value(&text, path.as_str(), &marker) {
+                Ok(out) => out,
+                // documents with aliases or several `<<` are refused, not damaged
+                Err(_) => continue,
+            };
+            let edited = parse_document("x", &out);
+            prop_assert!(matches!(edited, Ok(Some(_))), "{} in {:?}: {:?}\n{}", path, text, edited, out);
+            let Ok(Some(edited)) = edited else { continue };
+            prop_assert_eq!(
+                crate::edit::shape(&edited, DocPath::root(), &path),
+                crate::edit::shape(&root, DocPath::root(), &path),
+                "{} in {:?}:\n{}", path, text, out
+            );
         }
     }
 }
