@@ -1,5 +1,6 @@
 //! Properties: no input panics the parsers, every outcome is a tree or a
-//! diagnostic, generated accesses round-trip, `$$` escaping round-trips.
+//! diagnostic, generated accesses round-trip, `$$` escaping round-trips,
+//! setting an existing node of a document changes only that node.
 
 use std::sync::Arc;
 
