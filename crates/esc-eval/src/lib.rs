@@ -291,6 +291,38 @@ impl Patch {
     pub fn edit_value(&self) -> esc_syntax::edit::EditValue {
         edit_value(&self.replacement)
     }
+
+    /// The first key of the replacement that a definition cannot hold as a
+    /// literal key: one starting with `fn::` (any case) reads back as a
+    /// builtin call or a load error (§1.5), so a state with one must not be
+    /// written back (a rotator's reply would otherwise choose calls, e.g.
+    /// `fn::open::…`, run at every open). Keys inside a secret other than a
+    /// string are safe: [`Self::edit_value`] writes those as JSON text.
+    pub fn reserved_key(&self) -> Option<&str> {
+        reserved_key(&self.replacement)
+    }
+}
+
+fn reserved_key(v: &PlainValue) -> Option<&str> {
+    match v {
+        PlainValue::Object(map) => map.iter().find_map(|(k, member)| {
+            let reserved = k
+                .as_bytes()
+                .get(..4)
+                .is_some_and(|prefix| prefix.eq_ignore_ascii_case(b"fn::"));
+            if reserved {
+                Some(k.as_str())
+            } else {
+                reserved_key(member)
+            }
+        }),
+        PlainValue::Array(items) => items.iter().find_map(reserved_key),
+        PlainValue::Null
+        | PlainValue::Bool(_)
+        | PlainValue::Number(_)
+        | PlainValue::String(_)
+        | PlainValue::Secret(_) => None,
+    }
 }
 
 fn edit_value(v: &PlainValue) -> esc_syntax::edit::EditValue {

@@ -830,3 +830,38 @@ fn write_back_edits_double_every_dollar() {
         r#"{"s":{"a":"${x}","k$":"[secret]","n":1}}"#
     );
 }
+
+#[test]
+fn reserved_keys_of_a_write_back() {
+    // §1.5: a key starting with `fn::` (any case) is a call or an error
+    // when read back; inside a secret container it is JSON text.
+    let secret = |v: PlainValue| PlainValue::Secret(Box::new(v));
+    let patch = |replacement: PlainValue| Patch {
+        doc_path: "values.r[\"fn::rotate::x\"].state".into(),
+        replacement,
+    };
+    let call = PlainValue::object([("fn::open::aws-login", PlainValue::object::<&str>([]))]);
+    assert_eq!(
+        patch(PlainValue::object([("current", call.clone())])).reserved_key(),
+        Some("fn::open::aws-login")
+    );
+    let nested = PlainValue::object([(
+        "a",
+        PlainValue::Array(vec![
+            PlainValue::Null,
+            PlainValue::object([
+                ("fine", PlainValue::string("fn::secret")),
+                ("FN::Secret", PlainValue::string("x")),
+            ]),
+        ]),
+    )]);
+    assert_eq!(patch(nested).reserved_key(), Some("FN::Secret"));
+    for safe in [
+        PlainValue::object([("fn:", PlainValue::Null), ("xfn::y", PlainValue::Null)]),
+        PlainValue::object([("é", PlainValue::string("fn::open::x"))]),
+        PlainValue::object([("s", secret(call))]),
+        PlainValue::string("fn::secret"),
+    ] {
+        assert_eq!(patch(safe.clone()).reserved_key(), None, "{safe:?}");
+    }
+}
