@@ -1071,6 +1071,12 @@ impl Service {
     ) -> ServiceResult<Revision> {
         let mut text = utf8(&content.yaml)?.to_owned();
         for patch in patches {
+            // A `fn::` key would read back as a call the rotator chose.
+            if let Some(key) = patch.reserved_key() {
+                return Err(ServiceError::invalid(format!(
+                    "the new state has the key {key:?}: keys starting with 'fn::' cannot be written into a definition"
+                )));
+            }
             text = esc_syntax::edit::set_value(&text, &patch.doc_path, &patch.edit_value())?;
         }
         let sealed = seal_secrets(&text, cipher)?;

@@ -271,3 +271,158 @@ async fn rotated_state_with_dollars_reads_back_as_itself() {
         Some("key with dollars")
     );
 }
+
+/// Rotates to the state it holds (a rotator's reply is remote input).
+struct Returns(PlainValue);
+
+#[async_trait]
+impl Rotator for Returns {
+    fn schema(&self) -> RotatorSchema {
+        RotatorSchema {
+            inputs: Schema::always(),
+            state: Schema::always(),
+            outputs: Schema::always(),
+        }
+    }
+
+    async fn open(
+        &self,
+        _inputs: &PlainValue,
+        state: Option<&PlainValue>,
+        _ctx: &ProviderContext,
+    ) -> Result<PlainValue, CallError> {
+        Ok(state.cloned().unwrap_or(PlainValue::Null))
+    }
+
+    async fn rotate(
+        &self,
+        _inputs: &PlainValue,
+        _state: Option<&PlainValue>,
+        _ctx: &ProviderContext,
+    ) -> Result<PlainValue, CallError> {
+        Ok(self.0.clone())
+    }
+}
+
+#[tokio::test]
+async fn a_rotated_state_with_an_fn_key_is_never_written_back() {
+    // A key starting with `fn::` has no literal form in a definition: written
+    // back it would be a builtin call (`fn::open::…` opening a provider with
+    // the rotator's chosen inputs, `fn::secret` decrypting a ciphertext, at
+    // every open) or a load error. The rotation fails and the definition
+    // stays as it was.
+    let states = [
+        (
+            "call",
+            PlainValue::object([(
+                "current",
+                PlainValue::object([("fn::fromBase64", PlainValue::string("aGk="))]),
+            )]),
+        ),
+        (
+            "mixedcase",
+            PlainValue::object([(
+                "a",
+                PlainValue::Array(vec![PlainValue::object([
+                    ("x", PlainValue::Number("1".into())),
+                    ("Fn::Open::probe", PlainValue::object::<&str>([])),
+                ])]),
+            )]),
+        ),
+    ];
+    // Inside a secret container the state is written as JSON text: safe.
+    let sealed = PlainValue::object([(
+        "current",
+        PlainValue::Secret(Box::new(PlainValue::object([(
+            "fn::secret",
+            PlainValue::string("x"),
+        )]))),
+    )]);
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> = Arc::new(
+        SqlStore::open_sqlite(dir.path(), MasterKey::generate().unwrap())
+            .await
+            .unwrap(),
+    );
+    let registry = ProviderRegistry::new();
+    for (name, state) in &states {
+        registry.register_rotator(*name, Arc::new(Returns(state.clone())));
+    }
+    registry.register_rotator("sealed", Arc::new(Returns(sealed)));
+    let service = Service::new(
+        store,
+        Arc::new(registry),
+        ServiceConfig {
+            access: AccessPolicy {
+                admins: vec!["root".into()],
+                memberships: Vec::new(),
+            },
+            ..ServiceConfig::default()
+        },
+    );
+    let root = Caller {
+        login: "root".into(),
+        name: "Root".into(),
+    };
+    for (name, _) in &states {
+        let env = EnvRef::new("acme", "app", *name);
+        service.create_environment(&root, &env).await.unwrap();
+        let definition =
+            format!("values:\n  creds:\n    fn::rotate::{name}:\n      inputs: {{}}\n");
+        service
+            .update(&root, &env, &definition, None)
+            .await
+            .unwrap();
+        let outcome = service.rotate(&root, &env, &[]).await.unwrap();
+        let event = &outcome.event.event;
+        assert_eq!(event.status, RotationStatus::Failed, "{name}: {event:?}");
+        assert_eq!(event.post_rotation_revision, None, "{name}");
+        let message = event.error_message.as_deref().unwrap_or_default();
+        assert!(
+            message.starts_with("writing the rotated state back failed: ")
+                && message.contains("'fn::'"),
+            "{name}: {message}"
+        );
+        let stored = service
+            .definition(&root, &env, &Version::Latest, false)
+            .await
+            .unwrap();
+        assert_eq!(stored.revision, 2, "{name}");
+        assert_eq!(stored.yaml.expose_str().unwrap(), definition, "{name}");
+    }
+    let env = EnvRef::new("acme", "app", "sealed");
+    service.create_environment(&root, &env).await.unwrap();
+    service
+        .update(
+            &root,
+            &env,
+            "values:\n  creds:\n    fn::rotate::sealed:\n      inputs: {}\n",
+            None,
+        )
+        .await
+        .unwrap();
+    let outcome = service.rotate(&root, &env, &[]).await.unwrap();
+    assert_eq!(
+        outcome.event.event.status,
+        RotationStatus::Succeeded,
+        "{:?}",
+        outcome.event.event
+    );
+    let session = service
+        .open(&root, &env, &Version::Latest, None)
+        .await
+        .unwrap();
+    let value = service
+        .read_session(
+            &root,
+            &env,
+            &session.id,
+            Some("creds.current[\"fn::secret\"]"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        value.member("value").and_then(PlainValue::as_str),
+        Some("x")
+    );
+}
