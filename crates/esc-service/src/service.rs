@@ -1071,6 +1071,14 @@ impl Service {
     ) -> ServiceResult<Revision> {
         let mut text = utf8(&content.yaml)?.to_owned();
         for patch in patches {
+            // `state:` must be a mapping (a secret one is written as a
+            // `fn::fromJSON` mapping): anything else would leave an
+            // environment that no longer loads.
+            if !matches!(patch.replacement.unwrap_secret(), PlainValue::Object(_)) {
+                return Err(ServiceError::invalid(
+                    "the new state is not a mapping: a rotation state in a definition must be one",
+                ));
+            }
             // A `fn::` key would read back as a call the rotator chose.
             if let Some(key) = patch.reserved_key() {
                 return Err(ServiceError::invalid(format!(

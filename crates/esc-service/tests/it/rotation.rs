@@ -305,7 +305,7 @@ impl Rotator for Returns {
 }
 
 #[tokio::test]
-async fn a_rotated_state_with_an_fn_key_is_never_written_back() {
+async fn a_rotated_state_a_definition_cannot_hold_is_never_written_back() {
     // A key starting with `fn::` has no literal form in a definition: written
     // back it would be a builtin call (`fn::open::…` opening a provider with
     // the rotator's chosen inputs, `fn::secret` decrypting a ciphertext, at
@@ -318,6 +318,13 @@ async fn a_rotated_state_with_an_fn_key_is_never_written_back() {
                 "current",
                 PlainValue::object([("fn::fromBase64", PlainValue::string("aGk="))]),
             )]),
+        ),
+        // not a mapping: `state:` must be one, the environment would no
+        // longer load
+        ("scalar", PlainValue::string("rotated")),
+        (
+            "list",
+            PlainValue::Array(vec![PlainValue::Number("1".into())]),
         ),
         (
             "mixedcase",
@@ -380,7 +387,7 @@ async fn a_rotated_state_with_an_fn_key_is_never_written_back() {
         let message = event.error_message.as_deref().unwrap_or_default();
         assert!(
             message.starts_with("writing the rotated state back failed: ")
-                && message.contains("'fn::'"),
+                && (message.contains("'fn::'") || message.contains("not a mapping")),
             "{name}: {message}"
         );
         let stored = service
