@@ -106,8 +106,7 @@ pub(super) fn create_session(
     expires: Timestamp,
     audit: Option<&NewAuditEvent>,
 ) -> Result<(String, Vec<Statement>), StoreError> {
-    let id = hex(&random_bytes::<16>()?);
-    let id_hash = sha256(id.as_bytes());
+    let (id, id_hash) = new_session_id()?;
     let sealed = cipher.seal("session", &hex(&id_hash), result)?;
     let mut statements = vec![Statement {
         sql: "INSERT INTO sessions (id_hash, env_id, revision, result, created, expires) VALUES ($1, $2, $3, $4, $5, $6)",
@@ -124,6 +123,45 @@ pub(super) fn create_session(
         statements.push(audit_statement(event).1);
     }
     Ok((id, statements))
+}
+
+/// Hex digits of the creation time that start a session id.
+const SESSION_TIME_DIGITS: usize = 12;
+
+/// A new session id and the key it is stored under ([`session_key`]): the
+/// creation time in milliseconds (12 hex digits), then 128 random bits.
+fn new_session_id() -> Result<(String, Vec<u8>), StoreError> {
+    let millis = u64::try_from(Timestamp::now().unix_millis()).unwrap_or(0) & 0xffff_ffff_ffff;
+    let id = format!(
+        "{millis:0width$x}{}",
+        hex(&random_bytes::<16>()?),
+        width = SESSION_TIME_DIGITS
+    );
+    let key = session_key(&id);
+    Ok((id, key))
+}
+
+/// The key a session is stored under (`sessions.id_hash`): the SHA-256 of
+/// its id (a bearer capability, never stored), after the id's creation
+/// time for ids that start with one, so new sessions append to the key
+/// index instead of dirtying a random page of it each (SQLite writes
+/// every dirtied page to its WAL at commit). The time is no secret: the
+/// row keeps it anyway (`created`). Ids of the earlier form (32 hex
+/// digits, no time) are keyed by their SHA-256 alone.
+pub(super) fn session_key(id: &str) -> Vec<u8> {
+    let digest = sha256(id.as_bytes());
+    let time = id
+        .get(..SESSION_TIME_DIGITS)
+        .filter(|_| id.len() == SESSION_TIME_DIGITS + 32)
+        .and_then(|time| u64::from_str_radix(time, 16).ok());
+    match time {
+        Some(millis) => {
+            let mut key = millis.to_be_bytes()[2..].to_vec();
+            key.extend_from_slice(&digest);
+            key
+        }
+        None => digest,
+    }
 }
 
 /// The sealing context of shared session results (bound to their id).
@@ -144,8 +182,7 @@ pub(super) fn create_shared_session(
     expires: Timestamp,
     audit: Option<&NewAuditEvent>,
 ) -> Result<(SharedSession, usize, Vec<Statement>, Option<SessionRow>), StoreError> {
-    let id = hex(&random_bytes::<16>()?);
-    let id_hash = sha256(id.as_bytes());
+    let (id, id_hash) = new_session_id()?;
     let now = Timestamp::now().unix_millis();
     let mut statements = Vec::with_capacity(3);
     let result_id = match result {
@@ -224,7 +261,7 @@ pub(super) async fn session(
     id: &str,
 ) -> Result<Plaintext, StoreError> {
     let row = find(tx, env, false).await?;
-    let id_hash = sha256(id.as_bytes());
+    let id_hash = session_key(id);
     let found = tx
         .query_opt(
             "SELECT s.result, s.result_id, r.result FROM sessions s \
@@ -393,7 +430,16 @@ pub(super) async fn delete_token(tx: &mut dyn Tx, owner: &str, id: &str) -> Resu
 
 /// A new audit event id and the statement that appends the event.
 fn audit_statement(event: &NewAuditEvent) -> (String, Statement) {
-    let id = uuid::Uuid::new_v4().to_string();
+    // time-ordered (version 7): new events append to the id index
+    let id = match random_bytes::<10>() {
+        Ok(random) => {
+            let millis = u64::try_from(event.time.unix_millis()).unwrap_or(0);
+            uuid::Builder::from_unix_timestamp_millis(millis, &random)
+                .into_uuid()
+                .to_string()
+        }
+        Err(_) => uuid::Uuid::new_v4().to_string(),
+    };
     let statement = Statement {
         sql: "INSERT INTO audit_events (id, time, org, actor, action, target, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)",
         args: args![
@@ -842,4 +888,61 @@ pub(super) async fn delete_signing_key(tx: &mut dyn Tx, kid: &str) -> Result<(),
         return Err(StoreError::not_found(format!("signing key {kid}")));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn session_ids_start_with_their_time_and_keys_sort_by_it() {
+        let (first, first_key) = new_session_id().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(3));
+        let (second, second_key) = new_session_id().unwrap();
+        for (id, key) in [(&first, &first_key), (&second, &second_key)] {
+            assert_eq!(id.len(), 44);
+            assert!(id.bytes().all(|b| b.is_ascii_hexdigit()));
+            assert_eq!(*key, session_key(id));
+            // 6 bytes of time, then the digest of the whole id
+            assert_eq!(key.len(), 6 + 32);
+            assert_eq!(key[6..], sha256(id.as_bytes())[..]);
+            let millis = u64::from_str_radix(&id[..12], 16).unwrap();
+            let now = u64::try_from(Timestamp::now().unix_millis()).unwrap();
+            assert!(millis <= now && now - millis < 60_000, "{millis} vs {now}");
+        }
+        assert!(first < second);
+        assert!(first_key < second_key);
+    }
+
+    #[test]
+    fn ids_of_the_earlier_form_keep_their_key() {
+        // 32 hex digits: what sessions were stored under before
+        let old = "0123456789abcdef0123456789abcdef";
+        assert_eq!(session_key(old), sha256(old.as_bytes()));
+        // anything else a client sends: its digest alone, no panic
+        for other in ["", "zz", &"g".repeat(44), "é", &"0".repeat(45)] {
+            assert_eq!(session_key(other), sha256(other.as_bytes()));
+        }
+    }
+
+    #[test]
+    fn audit_ids_are_time_ordered_uuids() {
+        let event = |millis| NewAuditEvent {
+            time: Timestamp::from_unix_millis(millis),
+            org: "acme".into(),
+            actor: "alice".into(),
+            action: "environment.open".into(),
+            target: "app/dev".into(),
+            detail: String::new(),
+        };
+        let (early, _) = audit_statement(&event(1_700_000_000_000));
+        let (late, _) = audit_statement(&event(1_700_000_000_001));
+        for id in [&early, &late] {
+            let parsed = uuid::Uuid::parse_str(id).unwrap();
+            assert_eq!(parsed.get_version_num(), 7);
+        }
+        assert!(early < late);
+    }
 }
