@@ -98,7 +98,10 @@ pub(super) async fn login(config: &Config, args: LoginArgs) -> anyhow::Result<Ex
         Some(token) => token,
         None => match first_variable(&ACCESS_TOKEN_VARS) {
             Some((token, name)) => {
-                messages::err(&format!("Logging in using access token from {name}\n"));
+                // spec/CLI.md § 4: announced when it replaces a saved token
+                if saved.is_none_or(|saved| saved.token != token) {
+                    messages::err(&format!("Logging in using access token from {name}\n"));
+                }
                 token
             }
             None => match saved {

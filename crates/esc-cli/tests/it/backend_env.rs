@@ -357,6 +357,19 @@ fn login_takes_the_url_and_token_from_the_variables() {
         stderr(&out),
         "Logging in using access token from ESC_ACCESS_TOKEN\n"
     );
+    // the saved token itself in the variable: nothing to announce (§ 4:
+    // only a variable that differs from the stored token is announced)
+    let out = run(
+        &esc,
+        &[("PULUMI_ACCESS_TOKEN", &server.token)],
+        &["login"],
+        &secrets,
+    );
+    assert_eq!(
+        stdout(&out),
+        format!("Logged in to {} as alice ()\n", server.url)
+    );
+    assert_eq!(stderr(&out), "");
     // a wrong variable token is refused and the saved account kept
     let saved = std::fs::read_to_string(credentials(&esc)).unwrap();
     let out = run(
