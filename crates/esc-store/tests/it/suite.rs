@@ -2248,27 +2248,69 @@ pub(crate) async fn concurrent_resolves_see_earlier_writes(h: &Harness) {
     let base = new_env(&*store, "base").await;
     let dev_id = store.environment(&dev).await.unwrap().id;
     let base_id = store.environment(&base).await.unwrap().id;
-    // a writer moving `latest` of dev while readers resolve it: each
-    // reader resolves after reading the newest revision it knows of
+    // A writer moves `latest` of dev while readers resolve it without a
+    // pause, so a shared statement is nearly always in flight: right after
+    // each of its updates returns, the writer resolves dev itself and must
+    // see that update (a call joining a statement that started before it
+    // was made would see the revision before). Each reader resolves after
+    // reading the newest revision it knows of, and must see that one.
+    const WRITES: u64 = 60;
+    // bounds the readers should the writer stop early
+    const MAX_READS: u32 = 20_000;
     let newest = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(1));
+    let writing = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
     let writer = {
-        let (store, dev, newest) = (store.clone(), dev.clone(), newest.clone());
+        let (store, dev, newest, writing) =
+            (store.clone(), dev.clone(), newest.clone(), writing.clone());
         tokio::spawn(async move {
-            for number in 2..=21_u64 {
+            // the readers stop when the writer does, even on a failure
+            struct Stop(std::sync::Arc<std::sync::atomic::AtomicBool>);
+            impl Drop for Stop {
+                fn drop(&mut self) {
+                    self.0.store(false, std::sync::atomic::Ordering::SeqCst);
+                }
+            }
+            let _stop = Stop(writing);
+            let mut stale = Vec::new();
+            for number in 2..=WRITES + 1 {
                 store
                     .update_environment(&dev, format!("v: {number}\n").as_bytes(), None, &alice())
                     .await
                     .unwrap();
                 newest.store(number, std::sync::atomic::Ordering::SeqCst);
+                let resolved = store
+                    .resolve_revisions(&[(dev.clone(), RevisionAt::Tag("latest"))])
+                    .await
+                    .unwrap();
+                let seen = resolved[0].as_ref().map_or(0, |found| found.number);
+                if seen < number {
+                    stale.push((number, seen));
+                }
+                // let the readers' statements overlap the next update
+                tokio::task::yield_now().await;
             }
+            assert!(
+                stale.is_empty(),
+                "resolved right after an update returned, (written, seen): {stale:?}"
+            );
         })
     };
     let mut readers = Vec::new();
     for idx in 0..16_u32 {
-        let (store, dev, base, newest) = (store.clone(), dev.clone(), base.clone(), newest.clone());
+        let (store, dev, base, newest, writing) = (
+            store.clone(),
+            dev.clone(),
+            base.clone(),
+            newest.clone(),
+            writing.clone(),
+        );
         let (dev_id, base_id) = (dev_id.clone(), base_id.clone());
         readers.push(tokio::spawn(async move {
-            for _ in 0..25 {
+            for read in 0..MAX_READS {
+                // at least a few reads each, then until the writer is done
+                if read >= 25 && !writing.load(std::sync::atomic::Ordering::SeqCst) {
+                    break;
+                }
                 let committed = newest.load(std::sync::atomic::Ordering::SeqCst);
                 match idx % 4 {
                     // an unreadable number: refused, alone
@@ -2326,5 +2368,8 @@ pub(crate) async fn concurrent_resolves_see_earlier_writes(h: &Harness) {
         .resolve_revisions(&[(dev.clone(), RevisionAt::Tag("latest"))])
         .await
         .unwrap();
-    assert_eq!(resolved[0].as_ref().map(|found| found.number), Some(21));
+    assert_eq!(
+        resolved[0].as_ref().map(|found| found.number),
+        Some(WRITES + 1)
+    );
 }
