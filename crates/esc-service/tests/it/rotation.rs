@@ -8,6 +8,35 @@ use esc_eval::{CallError, PlainValue, ProviderContext, Rotator, RotatorSchema, S
 use esc_service::{AccessPolicy, Caller, ProviderRegistry, Service, ServiceConfig, Version};
 use esc_store::{EnvRef, MasterKey, RotationStatus, SqlStore, Store};
 
+/// A service on a fresh SQLite store with `registry`'s rotators, and its
+/// admin caller; the directory lives as long as the returned guard.
+async fn service_with(
+    registry: ProviderRegistry,
+) -> (tempfile::TempDir, Arc<dyn Store>, Service, Caller) {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> = Arc::new(
+        SqlStore::open_sqlite(dir.path(), MasterKey::generate().unwrap())
+            .await
+            .unwrap(),
+    );
+    let service = Service::new(
+        store.clone(),
+        Arc::new(registry),
+        ServiceConfig {
+            access: AccessPolicy {
+                admins: vec!["root".into()],
+                memberships: Vec::new(),
+            },
+            ..ServiceConfig::default()
+        },
+    );
+    let root = Caller {
+        login: "root".into(),
+        name: "Root".into(),
+    };
+    (dir, store, service, root)
+}
+
 /// State `{generation: n, password: secret}`; rotating increments `n`.
 struct Counter;
 
@@ -67,29 +96,9 @@ impl Rotator for Counter {
 
 #[tokio::test]
 async fn rotation_writes_sealed_state_back_as_a_new_revision() {
-    let dir = tempfile::tempdir().unwrap();
-    let store: Arc<dyn Store> = Arc::new(
-        SqlStore::open_sqlite(dir.path(), MasterKey::generate().unwrap())
-            .await
-            .unwrap(),
-    );
     let registry = ProviderRegistry::new();
     registry.register_rotator("counter", Arc::new(Counter));
-    let service = Service::new(
-        store.clone(),
-        Arc::new(registry),
-        ServiceConfig {
-            access: AccessPolicy {
-                admins: vec!["root".into()],
-                memberships: Vec::new(),
-            },
-            ..ServiceConfig::default()
-        },
-    );
-    let root = Caller {
-        login: "root".into(),
-        name: "Root".into(),
-    };
+    let (_dir, store, service, root) = service_with(registry).await;
     let env = EnvRef::new("acme", "app", "db");
     service.create_environment(&root, &env).await.unwrap();
     service
@@ -198,29 +207,9 @@ async fn rotated_state_with_dollars_reads_back_as_itself() {
     // the definition reads strings through the interpolation grammar: a
     // written-back `pa$$word` must not come back as `pa$word`, nor
     // `${other}` as a reference
-    let dir = tempfile::tempdir().unwrap();
-    let store: Arc<dyn Store> = Arc::new(
-        SqlStore::open_sqlite(dir.path(), MasterKey::generate().unwrap())
-            .await
-            .unwrap(),
-    );
     let registry = ProviderRegistry::new();
     registry.register_rotator("dollars", Arc::new(DollarState));
-    let service = Service::new(
-        store,
-        Arc::new(registry),
-        ServiceConfig {
-            access: AccessPolicy {
-                admins: vec!["root".into()],
-                memberships: Vec::new(),
-            },
-            ..ServiceConfig::default()
-        },
-    );
-    let root = Caller {
-        login: "root".into(),
-        name: "Root".into(),
-    };
+    let (_dir, _store, service, root) = service_with(registry).await;
     let env = EnvRef::new("acme", "app", "dollars");
     service.create_environment(&root, &env).await.unwrap();
     service
@@ -345,32 +334,12 @@ async fn a_rotated_state_a_definition_cannot_hold_is_never_written_back() {
             PlainValue::string("x"),
         )]))),
     )]);
-    let dir = tempfile::tempdir().unwrap();
-    let store: Arc<dyn Store> = Arc::new(
-        SqlStore::open_sqlite(dir.path(), MasterKey::generate().unwrap())
-            .await
-            .unwrap(),
-    );
     let registry = ProviderRegistry::new();
     for (name, state) in &states {
         registry.register_rotator(*name, Arc::new(Returns(state.clone())));
     }
     registry.register_rotator("sealed", Arc::new(Returns(sealed)));
-    let service = Service::new(
-        store,
-        Arc::new(registry),
-        ServiceConfig {
-            access: AccessPolicy {
-                admins: vec!["root".into()],
-                memberships: Vec::new(),
-            },
-            ..ServiceConfig::default()
-        },
-    );
-    let root = Caller {
-        login: "root".into(),
-        name: "Root".into(),
-    };
+    let (_dir, _store, service, root) = service_with(registry).await;
     for (name, _) in &states {
         let env = EnvRef::new("acme", "app", *name);
         service.create_environment(&root, &env).await.unwrap();
