@@ -2,7 +2,7 @@
 
 use esc_store::{NewAuditEvent, SharedResult, Store, StoreError, Timestamp};
 
-use crate::harness::{Harness, new_env};
+use crate::harness::{Harness, Kind, new_env};
 
 fn open_event(detail: &str) -> NewAuditEvent {
     NewAuditEvent {
@@ -397,4 +397,151 @@ pub(crate) async fn shared_sessions_in_batches(h: &Harness) {
     // per round 120 / 6 * 2 written with an event, less the 10 refused in
     // the second
     assert_eq!(details.len(), 40 + 30);
+}
+
+/// Rewrites the key of the only session stored to `key` (as a session of
+/// an earlier version was stored), on the database itself.
+async fn rekey_only_session(h: &Harness, key: Vec<u8>) {
+    match h.kind {
+        Kind::Sqlite => {
+            let path = h
+                .data_dir
+                .as_ref()
+                .unwrap()
+                .path()
+                .join(esc_store::DATABASE_FILE);
+            let db = rusqlite::Connection::open(path).unwrap();
+            let changed = db
+                .execute("UPDATE sessions SET id_hash = ?1", rusqlite::params![key])
+                .unwrap();
+            assert_eq!(changed, 1);
+        }
+        Kind::Postgres => {
+            let url = h.database_url.as_ref().unwrap();
+            let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+                .await
+                .unwrap();
+            tokio::spawn(connection);
+            let changed = client
+                .execute("UPDATE sessions SET id_hash = $1", &[&key])
+                .await
+                .unwrap();
+            assert_eq!(changed, 1);
+        }
+    }
+}
+
+/// Session ids are 12 hex digits of their creation time then 32 hex
+/// digits (128 random bits); a session stored under an id of the earlier
+/// form (32 hex digits, keyed by its SHA-256) still opens; an id of any
+/// other shape (it comes from a URL) is not found, without a panic.
+pub(crate) async fn session_ids_new_old_and_odd(h: &Harness) {
+    let store = h.dyn_store();
+    let env = new_env(&*store, "dev").await;
+    let cipher = store.environment_cipher(&env).await.unwrap();
+    let now = Timestamp::now();
+    let session = store
+        .create_shared_session(
+            &env,
+            &cipher,
+            1,
+            SharedResult::New {
+                result: b"{\"a\":1}",
+                keep_until: now.plus_millis(4_000_000),
+            },
+            now.plus_millis(3_600_000),
+            None,
+        )
+        .await
+        .unwrap();
+    let id = session.id.clone();
+    assert_eq!(id.len(), 44, "{id}");
+    assert!(id.bytes().all(|b| b.is_ascii_hexdigit()), "{id}");
+    let millis = i64::from_str_radix(&id[..12], 16).unwrap();
+    assert!(
+        (millis - now.unix_millis()).abs() < 60_000,
+        "{millis} vs {}",
+        now.unix_millis()
+    );
+    assert_eq!(
+        store.session(&env, &id).await.unwrap().expose(),
+        b"{\"a\":1}"
+    );
+    // each id carries fresh randomness: no two of many share their tail
+    let mut tails = std::collections::HashSet::new();
+    for _ in 0..50 {
+        let other = store
+            .create_shared_session(
+                &env,
+                &cipher,
+                1,
+                SharedResult::Stored(&session.result_id),
+                now.plus_millis(3_600_000),
+                None,
+            )
+            .await
+            .unwrap();
+        assert!(tails.insert(other.id[12..].to_owned()), "{}", other.id);
+    }
+    let odd = [
+        String::new(),
+        "zz".to_owned(),
+        id[..12].to_owned(),
+        id[..43].to_owned(),
+        format!("{id}0"),
+        id.to_uppercase(),
+        // 12 hex digits of a time no session has, then the right tail
+        format!("ffffffffffff{}", &id[12..]),
+        format!("{}{}", &id[..12], "g".repeat(32)),
+        format!("+{}", &id[1..]),
+        // a multi-byte character across the 12th byte
+        format!("00000000000é{}", &id[13..]),
+        "é".repeat(22),
+        "0".repeat(32),
+        "a".repeat(10_000),
+        "../../x".to_owned(),
+        "\0".repeat(44),
+    ];
+    for other in &odd {
+        assert!(
+            matches!(
+                store.session(&env, other).await,
+                Err(StoreError::NotFound { .. })
+            ),
+            "{other:?}"
+        );
+    }
+    // only the session just made and the 50 others: drop those 50, then
+    // store the first under the key of an id of the earlier form
+    store
+        .purge_expired_sessions(now.plus_millis(3_600_001))
+        .await
+        .unwrap();
+    let session = store
+        .create_shared_session(
+            &env,
+            &cipher,
+            1,
+            SharedResult::New {
+                result: b"{\"b\":2}",
+                keep_until: now.plus_millis(8_000_000),
+            },
+            now.plus_millis(7_200_000),
+            None,
+        )
+        .await
+        .unwrap();
+    let old_id = "0123456789abcdef0123456789abcdef";
+    let old_key = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, old_id.as_bytes())
+        .as_ref()
+        .to_vec();
+    rekey_only_session(h, old_key).await;
+    assert_eq!(
+        store.session(&env, old_id).await.unwrap().expose(),
+        b"{\"b\":2}"
+    );
+    assert!(matches!(
+        store.session(&env, &session.id).await,
+        Err(StoreError::NotFound { .. })
+    ));
 }
