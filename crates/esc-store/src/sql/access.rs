@@ -153,6 +153,8 @@ pub(super) fn session_key(id: &str) -> Vec<u8> {
     let time = id
         .get(..SESSION_TIME_DIGITS)
         .filter(|_| id.len() == SESSION_TIME_DIGITS + 32)
+        // digits only: `from_str_radix` also takes a leading '+'
+        .filter(|time| time.bytes().all(|b| b.is_ascii_hexdigit()))
         .and_then(|time| u64::from_str_radix(time, 16).ok());
     match time {
         Some(millis) => {
@@ -922,7 +924,8 @@ mod tests {
         let old = "0123456789abcdef0123456789abcdef";
         assert_eq!(session_key(old), sha256(old.as_bytes()));
         // anything else a client sends: its digest alone, no panic
-        for other in ["", "zz", &"g".repeat(44), "é", &"0".repeat(45)] {
+        let signed = format!("+{}", "0".repeat(43));
+        for other in ["", "zz", &"g".repeat(44), "é", &"0".repeat(45), &signed] {
             assert_eq!(session_key(other), sha256(other.as_bytes()));
         }
     }
