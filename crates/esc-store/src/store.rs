@@ -78,12 +78,23 @@ pub enum SharedResult<'a> {
 }
 
 /// A session written by [`Store::create_shared_session`].
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct SharedSession {
     /// The session id (as [`Store::create_session`] returns).
     pub id: String,
     /// The id of the stored result it reads, for later sessions.
     pub result_id: String,
+}
+
+/// The id is left out: it is a bearer credential (with a token, it reads
+/// the session's result), so it must not reach logs or panic messages.
+impl std::fmt::Debug for SharedSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SharedSession")
+            .field("id", &"<redacted>")
+            .field("result_id", &self.result_id)
+            .finish()
+    }
 }
 
 /// Persistence of everything the service keeps. Object-safe: use `Arc<dyn Store>`.

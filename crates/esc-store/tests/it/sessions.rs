@@ -455,6 +455,10 @@ pub(crate) async fn session_ids_new_old_and_odd(h: &Harness) {
         .await
         .unwrap();
     let id = session.id.clone();
+    // a bearer credential: not in Debug output (panic messages, logs)
+    let debug = format!("{session:?}");
+    assert!(!debug.contains(&id[12..]), "{debug}");
+    assert!(debug.contains(&session.result_id), "{debug}");
     assert_eq!(id.len(), 44, "{id}");
     assert!(id.bytes().all(|b| b.is_ascii_hexdigit()), "{id}");
     let millis = i64::from_str_radix(&id[..12], 16).unwrap();
