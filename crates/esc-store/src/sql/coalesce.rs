@@ -1,18 +1,19 @@
 //! Coalesced `resolve_revisions` reads: concurrent opens of one environment
 //! each check that their remembered result is current, with the same list
-//! of targets. Instead of one statement each, the calls that queue up while
-//! one round of statements runs share the next round: one statement per
-//! distinct list of targets.
+//! of targets. Instead of one statement each, the calls of one list that
+//! queue up while a statement for it runs share the next statement for it
+//! (each list on its own: a slow list does not hold up the others).
 //!
 //! A caller only shares a statement sent after it queued, so it sees every
 //! write committed before its call, as its own statement would. A failed
 //! statement is not shared: each of its callers runs its own (its own
 //! outcome, as without coalescing).
 //!
-//! The rounds run in a spawned task (not in a caller's future, which may be
-//! dropped when its client goes away).
+//! The statements of a list run in a spawned task (not in a caller's
+//! future, which may be dropped when its client goes away).
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use tokio::sync::oneshot;
@@ -42,9 +43,10 @@ pub(super) struct ResolveCoalescer {
 
 #[derive(Default)]
 struct Queue {
-    pending: HashMap<Targets, Vec<oneshot::Sender<Shared>>>,
-    /// A task is running rounds.
-    running: bool,
+    /// Each list of targets being resolved (a task runs its statements
+    /// while it is here), with the callers waiting for its next statement.
+    /// Lists are independent: a slow one delays only its own callers.
+    lists: HashMap<Targets, Vec<oneshot::Sender<Shared>>>,
 }
 
 impl ResolveCoalescer {
@@ -69,16 +71,32 @@ impl ResolveCoalescer {
         let (done, shared) = oneshot::channel();
         let start = {
             let mut queue = self.lock();
-            queue.pending.entry(key).or_default().push(done);
-            !std::mem::replace(&mut queue.running, true)
+            match queue.lists.entry(key) {
+                Entry::Occupied(mut waiting) => {
+                    let waiting = waiting.get_mut();
+                    // callers dropped while a slow statement runs leave
+                    // their senders behind: drop those now and then
+                    // (amortized, at each power of two)
+                    if waiting.len() >= 64 && waiting.len().is_power_of_two() {
+                        waiting.retain(|done| !done.is_closed());
+                    }
+                    waiting.push(done);
+                    None
+                }
+                Entry::Vacant(vacant) => {
+                    let key = vacant.key().clone();
+                    vacant.insert(vec![done]);
+                    Some(key)
+                }
+            }
         };
-        if start {
+        if let Some(key) = start {
             let coalescer = self.clone();
             let backend = backend.clone();
             tokio::spawn(async move {
-                let mut guard = RoundGuard(Some(coalescer.clone()));
-                coalescer.run_rounds(&backend).await;
-                // ended normally: the queue is already handed over
+                let mut guard = ListGuard(Some((coalescer.clone(), key.clone())));
+                coalescer.run_statements(&backend, &key).await;
+                // ended normally: the list is already removed
                 guard.0 = None;
             });
         }
@@ -89,35 +107,35 @@ impl ResolveCoalescer {
         }
     }
 
-    async fn run_rounds(&self, backend: &Arc<dyn Backend>) {
+    /// Runs statements for `targets` while callers wait for one: each
+    /// statement answers the callers queued before it was sent.
+    async fn run_statements(&self, backend: &Arc<dyn Backend>, targets: &Targets) {
+        let borrowed: Vec<(EnvRef, RevisionAt<'_>)> = targets
+            .iter()
+            .map(|(env, selector)| {
+                let at = match selector {
+                    Selector::Number(number) => RevisionAt::Number(*number),
+                    Selector::Tag(tag) => RevisionAt::Tag(tag),
+                };
+                (env.clone(), at)
+            })
+            .collect();
         loop {
-            let round: Vec<(Targets, Vec<oneshot::Sender<Shared>>)> = {
+            let waiting = {
                 let mut queue = self.lock();
-                if queue.pending.is_empty() {
-                    queue.running = false;
-                    return;
+                match queue.lists.get_mut(targets) {
+                    Some(waiting) if !waiting.is_empty() => std::mem::take(waiting),
+                    _ => {
+                        queue.lists.remove(targets);
+                        return;
+                    }
                 }
-                queue.pending.drain().collect()
             };
-            // distinct lists at once (a pool of connections on PostgreSQL,
-            // a few readers on SQLite)
-            futures::future::join_all(round.into_iter().map(|(targets, waiting)| async move {
-                let borrowed: Vec<(EnvRef, RevisionAt<'_>)> = targets
-                    .iter()
-                    .map(|(env, selector)| {
-                        let at = match selector {
-                            Selector::Number(number) => RevisionAt::Number(*number),
-                            Selector::Tag(tag) => RevisionAt::Tag(tag),
-                        };
-                        (env.clone(), at)
-                    })
-                    .collect();
-                let shared = resolve_now(&**backend, &borrowed).await.ok();
-                for done in waiting {
-                    let _ = done.send(shared.clone());
-                }
-            }))
-            .await;
+            // sent after every one of `waiting` queued (taken above)
+            let shared = resolve_now(&**backend, &borrowed).await.ok();
+            for done in waiting {
+                let _ = done.send(shared.clone());
+            }
         }
     }
 
@@ -153,18 +171,16 @@ pub(super) async fn resolve_now(
     Ok(resolved)
 }
 
-/// If the task ends early (a panic), the queued callers run their own
-/// statements instead of waiting forever, and the next call starts a new
-/// task.
-struct RoundGuard(Option<Arc<ResolveCoalescer>>);
+/// If the task of a list ends early (a panic, or its runtime shutting
+/// down), the callers queued for it run their own statements instead of
+/// waiting forever, and the next call starts a new task.
+struct ListGuard(Option<(Arc<ResolveCoalescer>, Targets)>);
 
-impl Drop for RoundGuard {
+impl Drop for ListGuard {
     fn drop(&mut self) {
-        if let Some(coalescer) = &self.0 {
-            let mut queue = coalescer.lock();
-            queue.running = false;
+        if let Some((coalescer, targets)) = &self.0 {
             // dropping the senders wakes their callers
-            queue.pending.clear();
+            coalescer.lock().lists.remove(targets);
         }
     }
 }

@@ -66,6 +66,7 @@ macro_rules! store_suite {
             case!(revision_with_cipher);
             case!(resolve_revisions);
             case!(concurrent_resolves_see_earlier_writes);
+            case!(dropped_resolves_do_not_hold_up_others);
             case!(newest_definitions);
             case!(access_tokens);
             case!(audit_events_page);

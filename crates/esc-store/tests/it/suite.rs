@@ -2375,3 +2375,58 @@ pub(crate) async fn concurrent_resolves_see_earlier_writes(h: &Harness) {
         Some(WRITES + 1)
     );
 }
+
+/// Callers of `resolve_revisions` dropped while they wait for a shared
+/// statement (their client went away) hold up nobody: the callers still
+/// waiting with them, and later ones, get their answers.
+pub(crate) async fn dropped_resolves_do_not_hold_up_others(h: &Harness) {
+    use esc_store::RevisionAt;
+    let store = h.dyn_store();
+    let dev = new_env(&*store, "dev").await;
+    let base = new_env(&*store, "base").await;
+    for round in 0..50_u32 {
+        let mut kept = Vec::new();
+        for idx in 0..12_u32 {
+            let (store, dev, base) = (store.clone(), dev.clone(), base.clone());
+            let task = tokio::spawn(async move {
+                let targets = if idx % 2 == 0 {
+                    vec![(dev, RevisionAt::Tag("latest"))]
+                } else {
+                    vec![
+                        (dev, RevisionAt::Number(1)),
+                        (base, RevisionAt::Tag("latest")),
+                    ]
+                };
+                store
+                    .resolve_revisions(&targets)
+                    .await
+                    .map(|found| found.len())
+            });
+            if (idx + round) % 3 == 0 {
+                // dropped at once, or after a moment in the queue
+                if round % 2 == 1 {
+                    tokio::task::yield_now().await;
+                }
+                task.abort();
+            } else {
+                kept.push((idx, task));
+            }
+        }
+        for (idx, task) in kept {
+            let answered = tokio::time::timeout(std::time::Duration::from_secs(20), task)
+                .await
+                .unwrap_or_else(|_| panic!("round {round}: caller {idx} still waits"))
+                .unwrap()
+                .unwrap();
+            assert_eq!(answered, if idx % 2 == 0 { 1 } else { 2 });
+        }
+    }
+    let resolved = tokio::time::timeout(
+        std::time::Duration::from_secs(20),
+        store.resolve_revisions(&[(dev.clone(), RevisionAt::Tag("latest"))]),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(resolved[0].as_ref().map(|found| found.number), Some(1));
+}
