@@ -21,11 +21,15 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use tokio::sync::oneshot;
 
-use crate::db::{Backend, Param, Statement};
+use crate::db::{Backend, Param, Statement, check_args};
 use crate::error::{DatabaseError, StoreError};
 
 /// The most callers' writes in one transaction.
 const MAX_BATCH: usize = 64;
+
+// A merged statement has MAX_BATCH rows of ROW_COLUMNS parameters each:
+// PostgreSQL's protocol takes at most 65,535 parameters in one statement.
+const _: () = assert!(MAX_BATCH * ROW_COLUMNS.len() <= 65_535);
 
 /// Queued session writes of one store.
 pub(super) struct WriteBatcher {
@@ -208,9 +212,29 @@ impl WriteBatcher {
                 let take = queue.pending.len().min(MAX_BATCH);
                 queue.pending.drain(..take).collect::<Vec<_>>()
             };
-            let rows: Option<Vec<&SessionRow>> =
-                batch.iter().map(|pending| pending.row.as_ref()).collect();
-            if let Some(rows) = rows {
+            if batch.iter().all(|pending| pending.row.is_some()) {
+                // A row the backend refuses before sending it (a NUL in a
+                // text) is written alone (and fails alone), instead of
+                // failing the merged statement and sending the whole batch
+                // down the one-at-a-time path.
+                let (refused, batch): (Vec<Pending>, Vec<Pending>) =
+                    batch.into_iter().partition(|pending| {
+                        pending
+                            .row
+                            .as_ref()
+                            .is_some_and(|row| check_args(&row.values).is_err())
+                    });
+                for pending in refused {
+                    let outcome = write_one(backend, pending.statements).await;
+                    let _ = pending.done.send(outcome);
+                }
+                if batch.is_empty() {
+                    continue;
+                }
+                let rows: Vec<&SessionRow> = batch
+                    .iter()
+                    .filter_map(|pending| pending.row.as_ref())
+                    .collect();
                 let (sql, args) = merged_statement(&rows);
                 if let Ok(written) = backend.write_statement(&sql, args).await {
                     // kept: whatever the answer, never written again
