@@ -163,52 +163,23 @@ async fn rotation_writes_sealed_state_back_as_a_new_revision() {
     assert_eq!(history.len(), 2);
 }
 
-/// Rotates to a state full of `$`; opens to the state it is given.
-struct DollarState;
-
-#[async_trait]
-impl Rotator for DollarState {
-    fn schema(&self) -> RotatorSchema {
-        RotatorSchema {
-            inputs: Schema::always(),
-            state: Schema::always(),
-            outputs: Schema::always(),
-        }
-    }
-
-    async fn open(
-        &self,
-        _inputs: &PlainValue,
-        state: Option<&PlainValue>,
-        _ctx: &ProviderContext,
-    ) -> Result<PlainValue, CallError> {
-        Ok(state.cloned().unwrap_or(PlainValue::Null))
-    }
-
-    async fn rotate(
-        &self,
-        _inputs: &PlainValue,
-        _state: Option<&PlainValue>,
-        _ctx: &ProviderContext,
-    ) -> Result<PlainValue, CallError> {
-        Ok(PlainValue::object([
-            ("plain", PlainValue::string("pa$$word ${other} $x")),
-            (
-                "sealed",
-                PlainValue::Secret(Box::new(PlainValue::string("s$$cret-${other}"))),
-            ),
-            ("k$${other}", PlainValue::string("key with dollars")),
-        ]))
-    }
-}
-
 #[tokio::test]
 async fn rotated_state_with_dollars_reads_back_as_itself() {
     // the definition reads strings through the interpolation grammar: a
     // written-back `pa$$word` must not come back as `pa$word`, nor
     // `${other}` as a reference
     let registry = ProviderRegistry::new();
-    registry.register_rotator("dollars", Arc::new(DollarState));
+    registry.register_rotator(
+        "dollars",
+        Arc::new(Returns(PlainValue::object([
+            ("plain", PlainValue::string("pa$$word ${other} $x")),
+            (
+                "sealed",
+                PlainValue::Secret(Box::new(PlainValue::string("s$$cret-${other}"))),
+            ),
+            ("k$${other}", PlainValue::string("key with dollars")),
+        ]))),
+    );
     let (_dir, _store, service, root) = service_with(registry).await;
     let env = EnvRef::new("acme", "app", "dollars");
     service.create_environment(&root, &env).await.unwrap();
