@@ -184,6 +184,13 @@ pub(crate) fn checked_url(url: &str) -> anyhow::Result<String> {
         .strip_prefix("https://")
         .or_else(|| url.strip_prefix("http://"))
         .unwrap_or(url);
+    // Checked first, and the URL not repeated: it would show the password.
+    let authority = &bare[..bare.find(['/', '?', '#']).unwrap_or(bare.len())];
+    if authority.contains('@') {
+        bail!(
+            "the server URL must not carry a user name or password (`user:password@host`): esc authenticates with an access token"
+        );
+    }
     // The host exactly: `pulumi.company.example` is someone's own server.
     let host_end = bare.find(['/', ':']).unwrap_or(bare.len());
     let (host, rest) = bare.split_at(host_end);

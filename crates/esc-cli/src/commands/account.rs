@@ -366,6 +366,20 @@ mod tests {
                 format!("{url} does not support Pulumi ESC.")
             );
         }
+        for url in [
+            "https://alice:hunter2-pw@esc.example.com",
+            "http://alice:hunter2-pw@127.0.0.1:8080/",
+            "https://token-hunter2-pw@esc.example.com/api",
+        ] {
+            let message = checked_url(url).unwrap_err().to_string();
+            assert!(
+                message.contains("must not carry a user name or password")
+                    && !message.contains("hunter2-pw"),
+                "{message}"
+            );
+        }
+        // an `@` past the authority is no user name
+        assert!(checked_url("https://esc.example.com/a@b").is_ok());
         assert!(checked_url("https://api.pulumi.com").is_ok());
         assert!(checked_url("https://pulumi.company.example").is_ok());
         assert!(checked_url("https://app.pulumi.com.example/x").is_ok());
