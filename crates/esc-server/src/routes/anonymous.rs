@@ -6,18 +6,12 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use serde::Serialize;
 
 use crate::AppState;
-use crate::duration::parse_go_duration;
 use crate::error::ApiError;
 use crate::extract::{Authed, Params, RawBody, Segments};
-use crate::wire::{json_response, with_type};
-
-#[derive(Serialize)]
-struct Opened {
-    id: String,
-}
+use crate::routes::open::{open_duration, opened_response};
+use crate::wire::with_type;
 
 /// Endpoint 19, `POST /api/esc/environments/{org}/yaml/open?duration=`:
 /// the YAML is the body (the CLI sends it with a JSON `Content-Type`).
@@ -28,16 +22,12 @@ pub(crate) async fn open(
     params: Params,
     body: RawBody,
 ) -> Result<Response, ApiError> {
-    let duration = params
-        .get("duration")
-        .map(parse_go_duration)
-        .transpose()
-        .map_err(ApiError::bad_request)?;
+    let duration = open_duration(&params)?;
     let opened = state
         .service
         .open_yaml(&caller, segments.get("org"), body.text()?, duration)
         .await?;
-    Ok(json_response(StatusCode::OK, &Opened { id: opened.id }))
+    Ok(opened_response(opened.id))
 }
 
 /// Endpoint 20, `GET /api/esc/environments/{org}/yaml/open/{session}[?property=]`,

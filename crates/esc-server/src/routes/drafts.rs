@@ -10,9 +10,9 @@ use esc_service::DraftOutcome;
 use serde::{Deserialize, Serialize};
 
 use crate::AppState;
-use crate::duration::parse_go_duration;
 use crate::error::{ApiError, WireDiagnostic};
 use crate::extract::{Authed, Params, RawBody, Segments};
+use crate::routes::open::{open_duration, opened_response};
 use crate::wire::{json_response, no_content, with_type};
 
 /// The answer to a create or an edit.
@@ -23,11 +23,6 @@ struct ChangeRequestRef {
     latest_revision_number: u64,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     diagnostics: Vec<WireDiagnostic>,
-}
-
-#[derive(Serialize)]
-struct Opened {
-    id: String,
 }
 
 /// The optional body of a submit.
@@ -133,16 +128,12 @@ pub(crate) async fn open(
     segments: Segments,
     params: Params,
 ) -> Result<Response, ApiError> {
-    let duration = params
-        .get("duration")
-        .map(parse_go_duration)
-        .transpose()
-        .map_err(ApiError::bad_request)?;
+    let duration = open_duration(&params)?;
     let opened = state
         .service
         .open_draft(&caller, &segments.env(), segments.get("id"), duration)
         .await?;
-    Ok(json_response(StatusCode::OK, &Opened { id: opened.id }))
+    Ok(opened_response(opened.id))
 }
 
 /// Body of `POST E/open/request`: how long the grant and the access last.

@@ -18,6 +18,20 @@ struct Opened {
     id: String,
 }
 
+/// The `?duration=` of every open (Go's duration syntax); absent = the default.
+pub(crate) fn open_duration(params: &Params) -> Result<Option<std::time::Duration>, ApiError> {
+    params
+        .get("duration")
+        .map(parse_go_duration)
+        .transpose()
+        .map_err(ApiError::bad_request)
+}
+
+/// The answer to every open: `{"id": <session id>}`.
+pub(crate) fn opened_response(session_id: String) -> Response {
+    json_response(StatusCode::OK, &Opened { id: session_id })
+}
+
 async fn open_version(
     state: &AppState,
     caller: &esc_service::Caller,
@@ -25,16 +39,12 @@ async fn open_version(
     params: &Params,
     version: Version,
 ) -> Result<Response, ApiError> {
-    let duration = params
-        .get("duration")
-        .map(parse_go_duration)
-        .transpose()
-        .map_err(ApiError::bad_request)?;
+    let duration = open_duration(params)?;
     let opened = state
         .service
         .open(caller, &segments.env(), &version, duration)
         .await?;
-    Ok(json_response(StatusCode::OK, &Opened { id: opened.id }))
+    Ok(opened_response(opened.id))
 }
 
 /// 15. `POST E/open?duration=`.
