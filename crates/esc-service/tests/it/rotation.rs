@@ -5,7 +5,9 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use esc_eval::{CallError, PlainValue, ProviderContext, Rotator, RotatorSchema, Schema};
-use esc_service::{AccessPolicy, Caller, ProviderRegistry, Service, ServiceConfig, Version};
+use esc_service::{
+    AccessPolicy, Caller, ProviderRegistry, RotationOutcome, Service, ServiceConfig, Version,
+};
 use esc_store::{EnvRef, MasterKey, RotationStatus, SqlStore, Store};
 
 /// A service on a fresh SQLite store with `registry`'s rotators, and its
@@ -35,6 +37,20 @@ async fn service_with(
         name: "Root".into(),
     };
     (dir, store, service, root)
+}
+
+/// Creates `acme/app/<name>` holding `definition` and rotates every rotator in it.
+async fn define_and_rotate(
+    service: &Service,
+    root: &Caller,
+    name: &str,
+    definition: &str,
+) -> (EnvRef, RotationOutcome) {
+    let env = EnvRef::new("acme", "app", name);
+    service.create_environment(root, &env).await.unwrap();
+    service.update(root, &env, definition, None).await.unwrap();
+    let outcome = service.rotate(root, &env, &[]).await.unwrap();
+    (env, outcome)
 }
 
 /// State `{generation: n, password: secret}`; rotating increments `n`.
@@ -99,19 +115,8 @@ async fn rotation_writes_sealed_state_back_as_a_new_revision() {
     let registry = ProviderRegistry::new();
     registry.register_rotator("counter", Arc::new(Counter));
     let (_dir, store, service, root) = service_with(registry).await;
-    let env = EnvRef::new("acme", "app", "db");
-    service.create_environment(&root, &env).await.unwrap();
-    service
-        .update(
-            &root,
-            &env,
-            "values:\n  # rotated by the counter\n  creds:\n    fn::rotate::counter:\n      inputs: {}\n  other: kept\n",
-            None,
-        )
-        .await
-        .unwrap();
-
-    let outcome = service.rotate(&root, &env, &[]).await.unwrap();
+    let (env, outcome) =
+        define_and_rotate(&service, &root, "db", "values:\n  # rotated by the counter\n  creds:\n    fn::rotate::counter:\n      inputs: {}\n  other: kept\n").await;
     let event = &outcome.event.event;
     assert_eq!(event.status, RotationStatus::Succeeded, "{event:?}");
     assert_eq!(event.pre_rotation_revision, 2);
@@ -181,18 +186,8 @@ async fn rotated_state_with_dollars_reads_back_as_itself() {
         ]))),
     );
     let (_dir, _store, service, root) = service_with(registry).await;
-    let env = EnvRef::new("acme", "app", "dollars");
-    service.create_environment(&root, &env).await.unwrap();
-    service
-        .update(
-            &root,
-            &env,
-            "values:\n  other: SHOULD-NOT-APPEAR\n  creds:\n    fn::rotate::dollars:\n      inputs: {}\n",
-            None,
-        )
-        .await
-        .unwrap();
-    let outcome = service.rotate(&root, &env, &[]).await.unwrap();
+    let (env, outcome) =
+        define_and_rotate(&service, &root, "dollars", "values:\n  other: SHOULD-NOT-APPEAR\n  creds:\n    fn::rotate::dollars:\n      inputs: {}\n").await;
     assert_eq!(
         outcome.event.event.status,
         RotationStatus::Succeeded,
@@ -312,15 +307,9 @@ async fn a_rotated_state_a_definition_cannot_hold_is_never_written_back() {
     registry.register_rotator("sealed", Arc::new(Returns(sealed)));
     let (_dir, _store, service, root) = service_with(registry).await;
     for (name, _) in &states {
-        let env = EnvRef::new("acme", "app", *name);
-        service.create_environment(&root, &env).await.unwrap();
         let definition =
             format!("values:\n  creds:\n    fn::rotate::{name}:\n      inputs: {{}}\n");
-        service
-            .update(&root, &env, &definition, None)
-            .await
-            .unwrap();
-        let outcome = service.rotate(&root, &env, &[]).await.unwrap();
+        let (env, outcome) = define_and_rotate(&service, &root, name, &definition).await;
         let event = &outcome.event.event;
         assert_eq!(event.status, RotationStatus::Failed, "{name}: {event:?}");
         assert_eq!(event.post_rotation_revision, None, "{name}");
@@ -337,18 +326,13 @@ async fn a_rotated_state_a_definition_cannot_hold_is_never_written_back() {
         assert_eq!(stored.revision, 2, "{name}");
         assert_eq!(stored.yaml.expose_str().unwrap(), definition, "{name}");
     }
-    let env = EnvRef::new("acme", "app", "sealed");
-    service.create_environment(&root, &env).await.unwrap();
-    service
-        .update(
-            &root,
-            &env,
-            "values:\n  creds:\n    fn::rotate::sealed:\n      inputs: {}\n",
-            None,
-        )
-        .await
-        .unwrap();
-    let outcome = service.rotate(&root, &env, &[]).await.unwrap();
+    let (env, outcome) = define_and_rotate(
+        &service,
+        &root,
+        "sealed",
+        "values:\n  creds:\n    fn::rotate::sealed:\n      inputs: {}\n",
+    )
+    .await;
     assert_eq!(
         outcome.event.event.status,
         RotationStatus::Succeeded,
