@@ -24,8 +24,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use esc_server::{AppState, HttpLimits, router};
-use esc_service::{AccessPolicy, ProviderRegistry, Service, ServiceConfig};
+use esc_server::{ServeConfig, start_with_store};
 use esc_store::{MasterKey, SqlStore, Store};
 
 const CONNECTIONS: usize = 32;
@@ -41,24 +40,19 @@ struct Target {
 }
 
 /// The server process: serves `store` until stdin closes.
-async fn serve_store(store: Arc<dyn Store>) {
-    let service = Service::new(
-        store.clone(),
-        Arc::new(ProviderRegistry::new()),
-        ServiceConfig {
-            access: AccessPolicy {
-                admins: vec!["admin".into()],
-                memberships: Vec::new(),
-            },
-            ..ServiceConfig::default()
-        },
-    );
-    service.bootstrap_user("admin", "bench").await.unwrap();
-    let token = store
-        .create_access_token("admin", "bench", None, "test-admin")
-        .await
-        .unwrap();
-    let token = token.secret.expose_str().unwrap().to_owned();
+async fn serve_store(store: Arc<dyn Store>, data_dir: &std::path::Path) {
+    // what `esc serve` runs: its log subscriber (info; each request opens a
+    // span), the issuer, scheduler and key maintenance, and the router
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new("info"))
+        .with_writer(std::io::stderr)
+        .try_init();
+    let config = ServeConfig {
+        listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+        data_dir: data_dir.to_owned(),
+        ..ServeConfig::default()
+    };
+    let started = start_with_store(config, store.clone()).await.unwrap();
     let mut tokens = Vec::new();
     for _ in 0..CONNECTIONS {
         let extra = store
@@ -67,17 +61,12 @@ async fn serve_store(store: Arc<dyn Store>) {
             .unwrap();
         tokens.push(extra.secret.expose_str().unwrap().to_owned());
     }
-    let state = AppState {
-        service,
-        issuer: None,
-        limits: HttpLimits::default(),
-    };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
+    let token = started.bootstrap_token.as_ref().unwrap();
+    let token = token.expose_str().unwrap().to_owned();
     // the first line of stdout tells the parent where we listen
-    println!("{url} {token} {}", tokens.join(" "));
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(async {
+    println!("http://{} {token} {}", started.address, tokens.join(" "));
+    started
+        .run(async {
             // the parent closes our stdin (or dies): stop
             let _ = tokio::task::spawn_blocking(|| {
                 std::io::Read::read_to_end(&mut std::io::stdin(), &mut Vec::new())
@@ -94,6 +83,7 @@ fn server_main(spec: &str) {
     // as `esc serve` runs: a multi-threaded runtime, one worker per core
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
+        let dir = tempfile::tempdir().unwrap();
         let store: Arc<dyn Store> = match spec.split_once(':').unwrap() {
             ("sqlite", dir) => Arc::new(
                 SqlStore::open_sqlite(std::path::Path::new(dir), MasterKey::generate().unwrap())
@@ -107,7 +97,7 @@ fn server_main(spec: &str) {
             ),
             (other, _) => panic!("unknown store {other}"),
         };
-        serve_store(store).await;
+        serve_store(store, dir.path()).await;
     });
 }
 
