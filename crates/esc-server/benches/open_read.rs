@@ -24,8 +24,11 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use esc_server::{ServeConfig, start_with_store};
 use esc_store::{MasterKey, SqlStore, Store};
+use http_body_util::{BodyExt, Full};
+use hyper_util::rt::TokioIo;
 
 const CONNECTIONS: usize = 32;
 
@@ -226,45 +229,158 @@ impl Report {
     }
 }
 
-/// Runs `one` from `CONNECTIONS` tasks for a second (not measured), then
-/// for `seconds`, with the CPU time `serving` reports over that run.
-async fn drive<F, Fut>(seconds: u64, serving: &dyn Fn() -> Duration, one: F) -> Report
-where
-    F: Fn(reqwest::Client, usize) -> Fut + Clone + Send + Sync + 'static,
-    Fut: std::future::Future<Output = bool> + Send,
-{
-    drive_for(1, one.clone()).await;
+/// What each connection does in a loop; one round is one measured request.
+#[derive(Clone)]
+enum Workload {
+    /// `POST {base}/open`, then `GET {base}/open/{id}` with
+    /// `auths[connection]`; the read must carry a decrypted secret.
+    EscOpenRead {
+        base: String,
+        auths: Arc<Vec<String>>,
+    },
+    /// `GET {path}` with OpenBao's root token.
+    BaoRead { path: String },
+}
+
+/// One HTTP/1.1 keep-alive connection on hyper's bare client (no pool, no
+/// URL parsing per request): a load generator should cost the machine as
+/// little as it can, since it shares the two cores with the server.
+struct Connection {
+    address: std::net::SocketAddr,
+    sender: Option<hyper::client::conn::http1::SendRequest<Full<Bytes>>>,
+}
+
+impl Target {
+    /// The address in `url` (`http://127.0.0.1:port`).
+    fn address(&self) -> std::net::SocketAddr {
+        self.url.trim_start_matches("http://").parse().unwrap()
+    }
+}
+
+impl Connection {
+    fn new(address: std::net::SocketAddr) -> Self {
+        Self {
+            address,
+            sender: None,
+        }
+    }
+
+    /// Sends one request (reconnecting if the connection closed); the
+    /// status and whole body, or `None` on a transport error.
+    async fn send(
+        &mut self,
+        method: hyper::Method,
+        path: &str,
+        header: (&'static str, &str),
+    ) -> Option<(hyper::StatusCode, Bytes)> {
+        if self.sender.as_ref().is_none_or(|sender| sender.is_closed()) {
+            let stream = tokio::net::TcpStream::connect(self.address).await.ok()?;
+            stream.set_nodelay(true).ok()?;
+            let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+                .await
+                .ok()?;
+            tokio::spawn(connection);
+            self.sender = Some(sender);
+        }
+        let sender = self.sender.as_mut()?;
+        let request = hyper::Request::builder()
+            .method(method)
+            .uri(path)
+            .header("host", "127.0.0.1")
+            .header(header.0, header.1)
+            .body(Full::new(Bytes::new()))
+            .ok()?;
+        let sent = async {
+            sender.ready().await.ok()?;
+            let response = sender.send_request(request).await.ok()?;
+            let status = response.status();
+            let body = response.into_body().collect().await.ok()?.to_bytes();
+            Some((status, body))
+        }
+        .await;
+        if sent.is_none() {
+            self.sender = None;
+        }
+        sent
+    }
+
+    /// One round of `workload`; whether it succeeded.
+    async fn round(&mut self, workload: &Workload, connection: usize) -> bool {
+        match workload {
+            Workload::EscOpenRead { base, auths } => {
+                let auth = ("authorization", auths[connection].as_str());
+                let Some((status, body)) = self
+                    .send(hyper::Method::POST, &format!("{base}/open"), auth)
+                    .await
+                else {
+                    return false;
+                };
+                #[derive(serde::Deserialize)]
+                struct Opened {
+                    id: String,
+                }
+                let Ok(opened) = serde_json::from_slice::<Opened>(&body) else {
+                    return false;
+                };
+                if status != 200 {
+                    return false;
+                }
+                self.send(
+                    hyper::Method::GET,
+                    &format!("{base}/open/{}", opened.id),
+                    auth,
+                )
+                .await
+                // the decrypted secret proves a full evaluation
+                .is_some_and(|(status, body)| {
+                    status == 200
+                        && std::str::from_utf8(&body).is_ok_and(|text| text.contains("secret-v-1"))
+                })
+            }
+            Workload::BaoRead { path } => self
+                .send(hyper::Method::GET, path, ("x-vault-token", "root"))
+                .await
+                .is_some_and(|(status, _)| status == 200),
+        }
+    }
+}
+
+/// Runs `workload` on `CONNECTIONS` connections to `address` for a second
+/// (not measured), then for `seconds`, with the CPU time `serving`
+/// reports over that run.
+async fn drive(
+    address: std::net::SocketAddr,
+    seconds: u64,
+    serving: &dyn Fn() -> Duration,
+    workload: Workload,
+) -> Report {
+    drive_for(address, 1, workload.clone()).await;
     let (before, client_before) = (serving(), process_cpu("self"));
-    let mut report = drive_for(seconds, one).await;
+    let mut report = drive_for(address, seconds, workload).await;
     report.cpu = serving().saturating_sub(before);
     report.client_cpu = process_cpu("self").saturating_sub(client_before);
     report
 }
 
-/// Runs `one` from `CONNECTIONS` tasks for `seconds`.
-async fn drive_for<F, Fut>(seconds: u64, one: F) -> Report
-where
-    F: Fn(reqwest::Client, usize) -> Fut + Send + Sync + 'static,
-    Fut: std::future::Future<Output = bool> + Send,
-{
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(CONNECTIONS)
-        .timeout(Duration::from_secs(30))
-        .build()
-        .unwrap();
-    let one = Arc::new(one);
+/// Runs `workload` on `CONNECTIONS` connections for `seconds`.
+async fn drive_for(address: std::net::SocketAddr, seconds: u64, workload: Workload) -> Report {
+    let workload = Arc::new(workload);
     let start = Instant::now();
     let deadline = start + Duration::from_secs(seconds);
     let mut tasks = Vec::new();
     for connection in 0..CONNECTIONS {
-        let client = client.clone();
-        let one = one.clone();
+        let workload = workload.clone();
         tasks.push(tokio::spawn(async move {
+            let mut http = Connection::new(address);
             let mut latencies = Vec::new();
             let mut errors = 0;
             while Instant::now() < deadline {
                 let begin = Instant::now();
-                if one(client.clone(), connection).await {
+                let round = tokio::time::timeout(
+                    Duration::from_secs(30),
+                    http.round(&workload, connection),
+                );
+                if round.await.unwrap_or(false) {
                     latencies.push(begin.elapsed());
                 } else {
                     errors += 1;
@@ -343,7 +459,7 @@ async fn bench_esc(label: &str, spec: &str, seconds: u64, database: Option<&str>
     let serving = move || serving(database);
     seed(&reqwest::Client::new(), &target).await;
     for per_connection in [false, true] {
-        let base = format!("{}/api/esc/environments/bench/app/dev", target.url);
+        let base = "/api/esc/environments/bench/app/dev".to_owned();
         let auths: Arc<Vec<String>> = Arc::new(if per_connection {
             target
                 .tokens
@@ -353,7 +469,13 @@ async fn bench_esc(label: &str, spec: &str, seconds: u64, database: Option<&str>
         } else {
             vec![format!("token {}", target.token); CONNECTIONS]
         });
-        let report = run_open_read(seconds, &serving, base, auths).await;
+        let report = drive(
+            target.address(),
+            seconds,
+            &serving,
+            Workload::EscOpenRead { base, auths },
+        )
+        .await;
         let tokens = if per_connection {
             "token per connection"
         } else {
@@ -364,56 +486,6 @@ async fn bench_esc(label: &str, spec: &str, seconds: u64, database: Option<&str>
     // closing its stdin stops the server; wait so its database is free
     drop(target.process.stdin.take());
     let _ = tokio::time::timeout(Duration::from_secs(30), target.process.wait()).await;
-}
-
-async fn run_open_read(
-    seconds: u64,
-    serving: &dyn Fn() -> Duration,
-    base: String,
-    auths: Arc<Vec<String>>,
-) -> Report {
-    drive(seconds, serving, move |client, connection| {
-        let base = base.clone();
-        let auth = Arc::new(auths[connection].clone());
-        async move {
-            let Ok(opened) = client
-                .post(format!("{base}/open"))
-                .header("Authorization", auth.as_str())
-                .send()
-                .await
-            else {
-                return false;
-            };
-            if opened.status() != 200 {
-                return false;
-            }
-            let Ok(body) = opened.json::<serde_json::Value>().await else {
-                return false;
-            };
-            let Some(id) = body["id"].as_str() else {
-                return false;
-            };
-            match client
-                .get(format!("{base}/open/{id}"))
-                .header("Authorization", auth.as_str())
-                .send()
-                .await
-            {
-                Ok(read) if read.status() == 200 => read
-                    .bytes()
-                    .await
-                    // the decrypted secret proves a full evaluation (a
-                    // substring search: a byte-window scan of every
-                    // response was a visible share of the in-process
-                    // client's CPU, taken from the server's)
-                    .is_ok_and(|bytes| {
-                        std::str::from_utf8(&bytes).is_ok_and(|text| text.contains("secret-v-1"))
-                    }),
-                _ => false,
-            }
-        }
-    })
-    .await
 }
 
 async fn bench_bao(bao: &str, seconds: u64) {
@@ -462,24 +534,13 @@ async fn bench_bao(bao: &str, seconds: u64) {
         .await
         .unwrap();
     assert_eq!(written.status(), 200);
-    let read_url = format!("{url}/v1/secret/data/bench");
     let bao_pid = child.id().map(|pid| pid.to_string()).unwrap_or_default();
     let serving = || process_cpu(&bao_pid);
-    let report = drive(seconds, &serving, move |client, _| {
-        let read_url = read_url.clone();
-        async move {
-            match client
-                .get(read_url)
-                .header("X-Vault-Token", "root")
-                .send()
-                .await
-            {
-                Ok(reply) if reply.status() == 200 => reply.bytes().await.is_ok(),
-                _ => false,
-            }
-        }
-    })
-    .await;
+    let address = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let workload = Workload::BaoRead {
+        path: "/v1/secret/data/bench".to_owned(),
+    };
+    let report = drive(address, seconds, &serving, workload).await;
     report.print("openbao kv v2 read (10 keys)", "read");
     let _ = child.kill().await;
 }
