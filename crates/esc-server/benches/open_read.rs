@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use esc_server::{ServeConfig, start_with_store};
-use esc_store::{MasterKey, SqlStore, Store};
+use esc_store::{Location, MasterKey, SqlStore, Store};
 use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
 
@@ -86,20 +86,15 @@ fn server_main(spec: &str) {
     // as `esc serve` runs: a multi-threaded runtime, one worker per core
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
+        // the store as `esc serve` opens it (its pool size, its master key
+        // source: `master.key` in the data directory, or ESC_MASTER_KEY)
         let dir = tempfile::tempdir().unwrap();
-        let store: Arc<dyn Store> = match spec.split_once(':').unwrap() {
-            ("sqlite", dir) => Arc::new(
-                SqlStore::open_sqlite(std::path::Path::new(dir), MasterKey::generate().unwrap())
-                    .await
-                    .unwrap(),
-            ),
-            ("postgresql", url) => Arc::new(
-                SqlStore::connect_postgres(url, MasterKey::generate().unwrap(), 32)
-                    .await
-                    .unwrap(),
-            ),
+        let location = match spec.split_once(':').unwrap() {
+            ("sqlite", _) => Location::Embedded(dir.path()),
+            ("postgresql", url) => Location::Postgres(url),
             (other, _) => panic!("unknown store {other}"),
         };
+        let (store, _) = SqlStore::open(location).await.unwrap();
         serve_store(store, dir.path()).await;
     });
 }
@@ -108,8 +103,16 @@ fn server_main(spec: &str) {
 /// names, and waits for it to listen.
 async fn start_server(spec: &str) -> Target {
     use tokio::io::AsyncBufReadExt;
-    let mut process = tokio::process::Command::new(std::env::current_exe().unwrap())
-        .env("ESC_BENCH_SERVE", spec)
+    let mut command = tokio::process::Command::new(std::env::current_exe().unwrap());
+    command.env("ESC_BENCH_SERVE", spec);
+    if spec.starts_with("postgresql:") {
+        // PostgreSQL takes its master key from ESC_MASTER_KEY: a fresh one
+        let keys = tempfile::tempdir().unwrap();
+        let (_, _) = MasterKey::load_or_create(&keys.path().join("master.key")).unwrap();
+        let master_key = std::fs::read_to_string(keys.path().join("master.key")).unwrap();
+        command.env("ESC_MASTER_KEY", master_key.trim());
+    }
+    let mut process = command
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .kill_on_drop(true)
@@ -578,9 +581,8 @@ async fn client_main() {
             .is_none_or(|targets| targets.split(',').any(|target| target.trim() == name))
     };
 
-    let dir = tempfile::tempdir().unwrap();
     if wanted("sqlite") {
-        let spec = format!("sqlite:{}", dir.path().display());
+        let spec = "sqlite:".to_owned();
         bench_esc("esc open+read (sqlite)", &spec, seconds, None).await;
     }
 
