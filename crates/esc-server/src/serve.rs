@@ -246,7 +246,14 @@ impl StartedServer {
             self.schedules_per_tick,
             scheduler_stopped,
         ));
-        let served = axum::serve(self.listener, router(self.state))
+        // answers go out at once (as Go's servers do, OpenBao among them):
+        // no Nagle delay when a response leaves in more than one write
+        let listener = axum::serve::ListenerExt::tap_io(self.listener, |stream| {
+            if let Err(error) = stream.set_nodelay(true) {
+                tracing::debug!(%error, "could not set TCP_NODELAY");
+            }
+        });
+        let served = axum::serve(listener, router(self.state))
             .with_graceful_shutdown(shutdown)
             .await
             .map_err(|source| ServeError::Io { address, source });
