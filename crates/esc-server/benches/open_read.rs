@@ -201,6 +201,8 @@ struct Report {
     requests: usize,
     elapsed: Duration,
     latencies: Vec<Duration>,
+    /// How long the first request of each round took (the open).
+    firsts: Vec<Duration>,
     errors: usize,
     /// CPU time of the processes serving it, over the measured run.
     cpu: Duration,
@@ -210,14 +212,7 @@ struct Report {
 
 impl Report {
     fn print(&self, label: &str, unit: &str) {
-        let mut sorted = self.latencies.clone();
-        sorted.sort_unstable();
-        let pick = |q: f64| {
-            sorted
-                .get(((sorted.len() as f64 - 1.0) * q).round() as usize)
-                .copied()
-                .unwrap_or_default()
-        };
+        let pick = quantiles(&self.latencies);
         println!(
             "{label:<50} {:>9.0} {unit}/s   p50 {:>7.2} ms   p99 {:>7.2} ms   server cpu {:>5.0} us/{unit}, client {:>4.0} us   ({} in {:.1} s, {} errors)",
             self.requests as f64 / self.elapsed.as_secs_f64(),
@@ -229,6 +224,39 @@ impl Report {
             self.elapsed.as_secs_f64(),
             self.errors,
         );
+    }
+
+    /// The open's and the read's own p50/p99 (where the tail comes from).
+    fn print_legs(&self) {
+        let opens = quantiles(&self.firsts);
+        let reads = quantiles(
+            &self
+                .latencies
+                .iter()
+                .zip(&self.firsts)
+                .map(|(round, first)| round.saturating_sub(*first))
+                .collect::<Vec<_>>(),
+        );
+        println!(
+            "{:<50} open p50 {:>5.2} p99 {:>5.2} ms, read p50 {:>5.2} p99 {:>5.2} ms",
+            "",
+            opens(0.50).as_secs_f64() * 1e3,
+            opens(0.99).as_secs_f64() * 1e3,
+            reads(0.50).as_secs_f64() * 1e3,
+            reads(0.99).as_secs_f64() * 1e3,
+        );
+    }
+}
+
+/// The quantile function of `latencies`.
+fn quantiles(latencies: &[Duration]) -> impl Fn(f64) -> Duration + use<> {
+    let mut sorted = latencies.to_vec();
+    sorted.sort_unstable();
+    move |q: f64| {
+        sorted
+            .get(((sorted.len() as f64 - 1.0) * q).round() as usize)
+            .copied()
+            .unwrap_or_default()
     }
 }
 
@@ -308,43 +336,46 @@ impl Connection {
     }
 
     /// One round of `workload`; whether it succeeded.
-    async fn round(&mut self, workload: &Workload, connection: usize) -> bool {
-        match workload {
+    /// One round of `workload`: `None` if it failed, else how long its
+    /// first request took (the open of an open+read).
+    async fn round(&mut self, workload: &Workload, connection: usize) -> Option<Duration> {
+        let begin = Instant::now();
+        let succeeded = match workload {
             Workload::EscOpenRead { base, auths } => {
                 let auth = ("authorization", auths[connection].as_str());
-                let Some((status, body)) = self
+                let (status, body) = self
                     .send(hyper::Method::POST, &format!("{base}/open"), auth)
-                    .await
-                else {
-                    return false;
-                };
+                    .await?;
+                let opened_in = begin.elapsed();
                 #[derive(serde::Deserialize)]
                 struct Opened {
                     id: String,
                 }
-                let Ok(opened) = serde_json::from_slice::<Opened>(&body) else {
-                    return false;
-                };
+                let opened = serde_json::from_slice::<Opened>(&body).ok()?;
                 if status != 200 {
-                    return false;
+                    return None;
                 }
-                self.send(
-                    hyper::Method::GET,
-                    &format!("{base}/open/{}", opened.id),
-                    auth,
-                )
-                .await
-                // the decrypted secret proves a full evaluation
-                .is_some_and(|(status, body)| {
-                    status == 200
-                        && std::str::from_utf8(&body).is_ok_and(|text| text.contains("secret-v-1"))
-                })
+                let read = self
+                    .send(
+                        hyper::Method::GET,
+                        &format!("{base}/open/{}", opened.id),
+                        auth,
+                    )
+                    .await
+                    // the decrypted secret proves a full evaluation
+                    .is_some_and(|(status, body)| {
+                        status == 200
+                            && std::str::from_utf8(&body)
+                                .is_ok_and(|text| text.contains("secret-v-1"))
+                    });
+                return read.then_some(opened_in);
             }
             Workload::BaoRead { path } => self
                 .send(hyper::Method::GET, path, ("x-vault-token", "root"))
                 .await
                 .is_some_and(|(status, _)| status == 200),
-        }
+        };
+        succeeded.then(|| begin.elapsed())
     }
 }
 
@@ -375,7 +406,7 @@ async fn drive_for(address: std::net::SocketAddr, seconds: u64, workload: Worklo
         let workload = workload.clone();
         tasks.push(tokio::spawn(async move {
             let mut http = Connection::new(address);
-            let mut latencies = Vec::new();
+            let (mut latencies, mut firsts) = (Vec::new(), Vec::new());
             let mut errors = 0;
             while Instant::now() < deadline {
                 let begin = Instant::now();
@@ -383,26 +414,29 @@ async fn drive_for(address: std::net::SocketAddr, seconds: u64, workload: Worklo
                     Duration::from_secs(30),
                     http.round(&workload, connection),
                 );
-                if round.await.unwrap_or(false) {
+                if let Ok(Some(first)) = round.await {
                     latencies.push(begin.elapsed());
+                    firsts.push(first);
                 } else {
                     errors += 1;
                 }
             }
-            (latencies, errors)
+            (latencies, firsts, errors)
         }));
     }
     let mut report = Report {
         requests: 0,
         elapsed: Duration::ZERO,
         latencies: Vec::new(),
+        firsts: Vec::new(),
         errors: 0,
         cpu: Duration::ZERO,
         client_cpu: Duration::ZERO,
     };
     for task in tasks {
-        let (latencies, errors) = task.await.unwrap();
+        let (latencies, firsts, errors) = task.await.unwrap();
         report.latencies.extend(latencies);
+        report.firsts.extend(firsts);
         report.errors += errors;
     }
     report.elapsed = start.elapsed();
@@ -485,6 +519,7 @@ async fn bench_esc(label: &str, spec: &str, seconds: u64, database: Option<&str>
             "one token"
         };
         report.print(&format!("{label}, {tokens}"), "open+read");
+        report.print_legs();
     }
     // closing its stdin stops the server; wait so its database is free
     drop(target.process.stdin.take());
