@@ -69,11 +69,12 @@ fn run_cli() -> ExitCode {
         Ok(cli) => cli,
         Err(error) => return clap_error(&error),
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    // a command needs little parallelism; `esc serve` gets a worker per core
+    if !matches!(cli.command, Some(cli::Command::Serve(_))) {
+        builder.worker_threads(2);
+    }
+    let runtime = match builder.enable_all().build() {
         Ok(runtime) => runtime,
         Err(error) => {
             messages::err(&format!("Error: starting the async runtime: {error}\n"));

@@ -29,9 +29,27 @@ impl Drop for Server {
 
 /// `esc serve --listen 127.0.0.1:0 --admin alice ARGS`, logging at info.
 fn start(args: &[&str]) -> Server {
+    start_under(None, args)
+}
+
+/// [`start`], run by `wrapper` (a program and its arguments, given esc's
+/// path and arguments last) if any.
+fn start_under(wrapper: Option<&[&str]>, args: &[&str]) -> Server {
     let home = Esc::new();
-    let mut child = home
-        .std_cmd()
+    let mut command = home.std_cmd();
+    if let Some((program, wrapper_args)) = wrapper.and_then(|w| w.split_first()) {
+        let esc = command.get_program().to_owned();
+        let mut wrapped = std::process::Command::new(program);
+        for (key, value) in command.get_envs() {
+            match value {
+                Some(value) => wrapped.env(key, value),
+                None => wrapped.env_remove(key),
+            };
+        }
+        wrapped.args(wrapper_args).arg(esc);
+        command = wrapped;
+    }
+    let mut child = command
         .args(["serve", "--listen", "127.0.0.1:0", "--admin", "alice"])
         .args(args)
         .env("ESC_LOG", "info")
@@ -239,4 +257,17 @@ fn without_ansi(line: &str) -> String {
         }
     }
     out
+}
+
+/// `esc serve` runs a worker thread per core it may use (other commands
+/// keep two): under `taskset -c 0`, one.
+#[test]
+fn serve_runs_a_worker_per_core_it_may_use() {
+    let server = start_under(Some(&["taskset", "-c", "0"]), &[]);
+    let line = server.log_line("esc server runtime");
+    assert!(line.contains("workers=1"), "{line}");
+    let server = start(&[]);
+    let line = server.log_line("esc server runtime");
+    let cores = std::thread::available_parallelism().unwrap().get();
+    assert!(line.contains(&format!("workers={cores}")), "{line}");
 }
