@@ -60,6 +60,11 @@ pub struct ServeConfig {
     /// The most schedules one scheduler tick runs (non-zero); the rest wait
     /// for the next ticks.
     pub schedules_per_tick: u32,
+    /// How often expired open sessions (and their encrypted results) are
+    /// deleted from the store (non-zero). An expired session is refused
+    /// whether or not it was deleted yet; deleting keeps the store from
+    /// growing with every open and drops the sealed secrets it kept.
+    pub session_purge_interval: Duration,
 }
 
 impl Default for ServeConfig {
@@ -76,6 +81,7 @@ impl Default for ServeConfig {
             key_maintenance_interval: Duration::from_secs(300),
             schedule_interval: Duration::from_secs(30),
             schedules_per_tick: 16,
+            session_purge_interval: Duration::from_secs(60),
         }
     }
 }
@@ -121,6 +127,7 @@ pub struct StartedServer {
     key_maintenance_interval: Duration,
     schedule_interval: Duration,
     schedules_per_tick: u32,
+    session_purge_interval: Duration,
 }
 
 /// Opens the store, bootstraps the admin and binds; does not serve yet.
@@ -205,6 +212,7 @@ pub async fn start_with_store(
         key_maintenance_interval: config.key_maintenance_interval,
         schedule_interval: config.schedule_interval,
         schedules_per_tick: config.schedules_per_tick,
+        session_purge_interval: config.session_purge_interval,
     })
 }
 
@@ -213,6 +221,11 @@ fn check(config: &ServeConfig) -> Result<(), ServeError> {
     if config.key_maintenance_interval.is_zero() {
         return Err(ServeError::Config(
             "key_maintenance_interval must be non-zero",
+        ));
+    }
+    if config.session_purge_interval.is_zero() {
+        return Err(ServeError::Config(
+            "session_purge_interval must be non-zero",
         ));
     }
     if config.schedule_interval.is_zero() || config.schedules_per_tick == 0 {
@@ -246,6 +259,12 @@ impl StartedServer {
             self.schedules_per_tick,
             scheduler_stopped,
         ));
+        let (stop_purging, purging_stopped) = tokio::sync::oneshot::channel();
+        let purging = tokio::spawn(purge_sessions(
+            self.state.service.store().clone(),
+            self.session_purge_interval,
+            purging_stopped,
+        ));
         // answers go out at once (as Go's servers do, OpenBao among them):
         // no Nagle delay when a response leaves in more than one write
         let listener = axum::serve::ListenerExt::tap_io(self.listener, |stream| {
@@ -259,6 +278,10 @@ impl StartedServer {
             .map_err(|source| ServeError::Io { address, source });
         let _ = stop_maintenance.send(());
         let _ = stop_scheduler.send(());
+        let _ = stop_purging.send(());
+        if let Err(error) = purging.await {
+            tracing::error!(%error, "the session purge task failed");
+        }
         if let Err(error) = scheduler.await {
             tracing::error!(%error, "the scheduler task failed");
         }
@@ -277,6 +300,31 @@ impl StartedServer {
 /// Applies the issuer's key rotation rules every `every` until `stop`; a
 /// round in progress finishes first. Failures are logged and retried on the
 /// next tick (the keys in use stay valid meanwhile).
+/// Deletes expired sessions every `every` until `stop`. Every server on a
+/// shared PostgreSQL does it: a delete of rows already gone is a no-op.
+async fn purge_sessions(
+    store: Arc<dyn Store>,
+    every: Duration,
+    mut stop: tokio::sync::oneshot::Receiver<()>,
+) {
+    let mut ticks = tokio::time::interval(every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = &mut stop => return,
+            _ = ticks.tick() => {}
+        }
+        match store
+            .purge_expired_sessions(esc_store::Timestamp::now())
+            .await
+        {
+            Ok(0) => {}
+            Ok(purged) => tracing::debug!(purged, "deleted expired open sessions"),
+            Err(error) => tracing::error!(%error, "deleting expired open sessions failed"),
+        }
+    }
+}
+
 async fn maintain_keys(
     issuer: Arc<Issuer>,
     every: Duration,

@@ -310,3 +310,77 @@ async fn shutdown_ends_webhook_retries_and_does_not_wait_for_them() {
     assert_eq!(deliveries.load(Ordering::SeqCst), 1);
     receiver.abort();
 }
+
+/// The server deletes expired open sessions itself, every
+/// `session_purge_interval`, and leaves unexpired ones readable.
+#[tokio::test]
+async fn expired_sessions_are_deleted_by_the_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().join("data");
+    let (store, _) = esc_store::SqlStore::open(esc_store::Location::Embedded(&data_dir))
+        .await
+        .unwrap();
+    let config = ServeConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        data_dir,
+        session_purge_interval: Duration::from_millis(50),
+        ..ServeConfig::default()
+    };
+    let started = esc_server::start_with_store(config, store.clone())
+        .await
+        .unwrap();
+    let token =
+        String::from_utf8(started.bootstrap_token.as_ref().unwrap().expose().to_vec()).unwrap();
+    let url = format!("http://{}/api/esc/environments/acme", started.address);
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(started.run(async {
+        let _ = rx.await;
+    }));
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let auth = format!("token {token}");
+    let created = client
+        .post(&url)
+        .header("Authorization", &auth)
+        .body(r#"{"project":"app","name":"dev"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 204);
+    let open = |duration: &'static str| {
+        let request = client
+            .post(format!("{url}/app/dev/open?duration={duration}"))
+            .header("Authorization", &auth);
+        async move {
+            let opened = request.send().await.unwrap();
+            assert_eq!(opened.status(), 200);
+            let body: serde_json::Value = opened.json().await.unwrap();
+            body["id"].as_str().unwrap().to_owned()
+        }
+    };
+    let _short = open("1ms").await;
+    let long = open("1h").await;
+    // twenty purge intervals
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let left = store
+        .purge_expired_sessions(esc_store::Timestamp::now())
+        .await
+        .unwrap();
+    assert_eq!(left, 0, "the server left an expired session in the store");
+    let read = client
+        .get(format!("{url}/app/dev/open/{long}"))
+        .header("Authorization", &auth)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(read.status(), 200, "an unexpired session stays");
+
+    tx.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(10), server)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+}
