@@ -1,7 +1,9 @@
 //! The one error-to-response map: every failure becomes
 //! `{"code": <status>, "message": "…"}` (plus `diagnostics` for definition
 //! errors). Caller mistakes keep their text and are logged at debug;
-//! internal faults get a generic body and are logged once, here.
+//! internal faults get a generic body and are handed to the request log
+//! ([`crate::log`]) as a [`Fault`] extension of the response, which logs
+//! them once, with the request's method and route.
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -9,6 +11,7 @@ use esc_service::ServiceError;
 use esc_syntax::{Diagnostic, Severity};
 use serde::Serialize;
 
+use crate::log::Fault;
 use crate::wire::json_response;
 
 /// An error answer of the API.
@@ -17,6 +20,8 @@ pub struct ApiError {
     status: StatusCode,
     message: String,
     diagnostics: Option<Vec<WireDiagnostic>>,
+    /// The internal fault behind a 5xx (for the request log only).
+    fault: Option<Fault>,
 }
 
 impl ApiError {
@@ -27,6 +32,7 @@ impl ApiError {
             status,
             message: format!("{reason}: {message}"),
             diagnostics: None,
+            fault: None,
         }
     }
 
@@ -70,14 +76,18 @@ struct ErrorBody<'a> {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        json_response(
+        let mut response = json_response(
             self.status,
             &ErrorBody {
                 code: self.status.as_u16(),
                 message: &self.message,
                 diagnostics: self.diagnostics.as_deref(),
             },
-        )
+        );
+        if let Some(fault) = self.fault {
+            response.extensions_mut().insert(fault);
+        }
+        response
     }
 }
 
@@ -101,11 +111,12 @@ impl From<ServiceError> for ApiError {
                 status,
                 message: "Bad Request".into(),
                 diagnostics: Some(diagnostics.iter().map(WireDiagnostic::from).collect()),
+                fault: None,
             },
-            error if status == StatusCode::INTERNAL_SERVER_ERROR => {
-                tracing::error!(error = %error, "request failed");
-                Self::new(status, "the server could not complete the request")
-            }
+            error if status == StatusCode::INTERNAL_SERVER_ERROR => Self {
+                fault: Some(Fault(error.to_string().into())),
+                ..Self::new(status, "the server could not complete the request")
+            },
             // the status's reason phrase already says "Unauthorized" or
             // "Forbidden": do not repeat it
             ServiceError::Unauthenticated { reason } => {

@@ -8,12 +8,14 @@
 //!
 //! **Invariants:** one error-to-response map ([`error::ApiError`]); logs
 //! carry the method, the route template, status and latency, never bodies,
-//! query strings, `Authorization` or decrypted values.
+//! query strings, `Authorization` or decrypted values. At info level a
+//! request costs no log work unless it fails (see [`log`]).
 
 mod duration;
 pub mod error;
 mod extract;
 pub mod keystore;
+mod log;
 mod routes;
 mod scheduler;
 mod serve;
@@ -23,13 +25,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use esc_oidc::Issuer;
 use esc_service::Service;
 use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::TraceLayer;
 
 pub use duration::parse_go_duration;
 pub use serve::{ServeConfig, ServeError, StartedServer, serve, start, start_with_store};
@@ -245,16 +246,7 @@ fn routes(state: AppState) -> Router {
         ))
         // the timeout layer answers with an empty body: give it our shape
         .layer(axum::middleware::map_response(timeout_body))
-        .layer(
-            TraceLayer::new_for_http().make_span_with(|request: &Request| {
-                // the route template only: no query string, ids or headers
-                let route = request
-                    .extensions()
-                    .get::<MatchedPath>()
-                    .map_or("<unmatched>", MatchedPath::as_str);
-                tracing::info_span!("request", method = %request.method(), route)
-            }),
-        )
+        .layer(log::RequestLogLayer)
         .with_state(state)
 }
 

@@ -9,6 +9,8 @@ use esc_eval::PlainValue;
 use esc_store::{Environment, EnvironmentTag, Revision, RevisionTag};
 use serde::{Deserialize, Deserializer, Serialize};
 
+use crate::log::Fault;
+
 pub(crate) mod webhooks;
 
 /// A JSON response: compact, followed by one `\n` (Go's encoder).
@@ -18,14 +20,7 @@ pub(crate) fn json_response<T: Serialize>(status: StatusCode, body: &T) -> Respo
             bytes.push(b'\n');
             with_type(status, bytes, "application/json")
         }
-        Err(error) => {
-            tracing::error!(%error, "encoding a response failed");
-            with_type(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                b"{\"code\":500,\"message\":\"Internal Server Error\"}\n".to_vec(),
-                "application/json",
-            )
-        }
+        Err(error) => encoding_failed(&error),
     }
 }
 
@@ -36,15 +31,21 @@ pub(crate) fn plain_response(status: StatusCode, value: &PlainValue) -> Response
             text.push('\n');
             with_type(status, text.into_bytes(), "application/json")
         }
-        Err(error) => {
-            tracing::error!(%error, "encoding a response failed");
-            with_type(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                b"{\"code\":500,\"message\":\"Internal Server Error\"}\n".to_vec(),
-                "application/json",
-            )
-        }
+        Err(error) => encoding_failed(&error),
     }
+}
+
+/// The 500 answer when a response could not be encoded; the request log
+/// reports `error`.
+fn encoding_failed(error: &dyn std::fmt::Display) -> Response {
+    let mut response = with_type(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        b"{\"code\":500,\"message\":\"Internal Server Error\"}\n".to_vec(),
+        "application/json",
+    );
+    let fault = format!("encoding a response failed: {error}");
+    response.extensions_mut().insert(Fault(fault.into()));
+    response
 }
 
 /// A response with a body and content type.

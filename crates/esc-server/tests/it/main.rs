@@ -12,6 +12,7 @@ mod harness;
 mod keystore;
 mod postgres;
 mod referrers;
+mod request_log;
 mod rotation;
 mod schedules;
 mod sdk;
