@@ -397,6 +397,35 @@ pub(crate) async fn shared_sessions_in_batches(h: &Harness) {
     // per round 120 / 6 * 2 written with an event, less the 10 refused in
     // the second
     assert_eq!(details.len(), 40 + 30);
+    if h.kind == Kind::Postgres {
+        // Merged batches are one statement each, so their sessions share a
+        // transaction id; had the merged statement failed, each caller's
+        // writes would have run alone (a transaction each).
+        let (sessions, transactions) = session_transactions(h).await;
+        // two of new results, 60 then 50 of stored ones
+        assert_eq!(sessions, 2 + 60 + 50);
+        assert!(
+            transactions * 2 < sessions,
+            "{sessions} sessions written in {transactions} transactions"
+        );
+    }
+}
+
+/// How many sessions are stored, and by how many transactions (PostgreSQL).
+async fn session_transactions(h: &Harness) -> (i64, i64) {
+    let url = h.database_url.as_ref().unwrap();
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    let row = client
+        .query_one(
+            "SELECT count(*), count(DISTINCT xmin::text) FROM sessions",
+            &[],
+        )
+        .await
+        .unwrap();
+    (row.get(0), row.get(1))
 }
 
 /// Rewrites the key of the only session stored to `key` (as a session of
