@@ -1,8 +1,9 @@
 //! The ESC-compatible REST API (spec/API.md) over [`esc_service::Service`],
 //! plus the issuer's JWKS and OpenID discovery documents.
 //!
-//! Entry points: [`router`] (the whole API as an axum `Router`; tests drive
-//! it with `oneshot` or over real HTTP) and [`serve`] (open the store, bind,
+//! Entry points: [`ApiService`] (the whole API as a tower service, what
+//! the server runs; tests drive it over real HTTP), [`router`] (the same as
+//! an axum `Router`, to embed) and [`serve`] (open the store, bind,
 //! bootstrap an admin token, serve until shutdown) configured by
 //! [`ServeConfig`].
 //!
@@ -68,17 +69,51 @@ pub struct AppState {
     pub limits: HttpLimits,
 }
 
-/// The whole API. A trailing slash is ignored (`…/tags/` routes as
-/// `…/tags`): clients written to Pulumi's API may add one.
+/// The whole API as an axum `Router` (to embed it or add layers; the
+/// server itself runs [`ApiService`]). A trailing slash is ignored
+/// (`…/tags/` routes as `…/tags`): clients written to Pulumi's API may add
+/// one.
 pub fn router(state: AppState) -> Router {
-    Router::new().fallback_service(tower::Layer::layer(
-        &axum::middleware::map_request(trim_trailing_slash),
-        routes(state),
-    ))
+    Router::new().fallback_service(ApiService::new(state))
+}
+
+/// The whole API as a tower service, what the server runs: the routes
+/// behind the trailing-slash trim, without the routing layer [`router`]
+/// adds around them (one route lookup per request, not two).
+#[derive(Clone)]
+pub struct ApiService {
+    routes: Router,
+}
+
+impl ApiService {
+    /// The API over `state`.
+    pub fn new(state: AppState) -> Self {
+        Self {
+            routes: routes(state),
+        }
+    }
+}
+
+impl tower::Service<Request> for ApiService {
+    type Response = axum::response::Response;
+    type Error = std::convert::Infallible;
+    type Future = <Router as tower::Service<Request>>::Future;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        tower::Service::<Request>::poll_ready(&mut self.routes, cx)
+    }
+
+    fn call(&mut self, mut request: Request) -> Self::Future {
+        trim_trailing_slash(&mut request);
+        self.routes.call(request)
+    }
 }
 
 /// `/a/b/` → `/a/b` (the query kept); `/` stays.
-async fn trim_trailing_slash(mut request: Request) -> Request {
+fn trim_trailing_slash(request: &mut Request) {
     let path = request.uri().path();
     if path.len() > 1 && path.ends_with('/') {
         let trimmed = match path.trim_end_matches('/') {
@@ -97,7 +132,6 @@ async fn trim_trailing_slash(mut request: Request) -> Request {
             }
         }
     }
-    request
 }
 
 fn routes(state: AppState) -> Router {

@@ -21,7 +21,7 @@ use esc_store::{Location, Plaintext, SqlStore, Store};
 use tokio::net::TcpListener;
 
 use crate::keystore::{StoreKeyStore, import_keys};
-use crate::{AppState, HttpLimits, router};
+use crate::{ApiService, AppState, HttpLimits};
 
 /// How to run the server. Plain data; [`ServeConfig::default`] is a local
 /// single-user server on 127.0.0.1:8080 with its data in `./esc-data`.
@@ -272,7 +272,10 @@ impl StartedServer {
                 tracing::debug!(%error, "could not set TCP_NODELAY");
             }
         });
-        let served = axum::serve(listener, router(self.state))
+        let api = axum::ServiceExt::<axum::extract::Request>::into_make_service(ApiService::new(
+            self.state,
+        ));
+        let served = axum::serve(listener, api)
             .with_graceful_shutdown(shutdown)
             .await
             .map_err(|source| ServeError::Io { address, source });

@@ -945,3 +945,78 @@ async fn the_clis_paging_loops_end_and_see_everything() {
     assert_eq!(listed["environments"][0]["project"], "app");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn path_values_are_percent_decoded_and_must_be_utf8() {
+    let (server, _dir) = sqlite_server().await;
+    create_env(&server, "app", "dev").await;
+    // `d%65v` is `dev`
+    let definition = server
+        .call(Method::GET, "/api/esc/environments/acme/app/d%65v", None)
+        .await;
+    assert_eq!(definition.status, StatusCode::OK, "{}", definition.body);
+    assert_eq!(definition.header("Pulumi-ESC-Revision"), "1");
+    // a value that decodes to no UTF-8 text is the caller's mistake
+    let message = server
+        .call(Method::GET, "/api/esc/environments/acme/app/d%FFv", None)
+        .await
+        .error(StatusCode::BAD_REQUEST);
+    assert!(message.contains("malformed path"), "{message}");
+    server.stop().await;
+}
+
+/// `router()`, the form to embed, answers as the served API does.
+#[tokio::test]
+async fn the_embeddable_router_routes_as_the_served_api() {
+    use std::sync::Arc;
+
+    use axum::body::Body;
+    use esc_server::{AppState, HttpLimits, router};
+    use esc_service::{AccessPolicy, ProviderRegistry, Service, ServiceConfig};
+
+    let (store, _dir) = crate::harness::sqlite_store().await;
+    let service = Service::new(
+        store.clone(),
+        Arc::new(ProviderRegistry::new()),
+        ServiceConfig {
+            access: AccessPolicy {
+                admins: vec![crate::harness::ADMIN.into()],
+                memberships: Vec::new(),
+            },
+            ..ServiceConfig::default()
+        },
+    );
+    service
+        .bootstrap_user(crate::harness::ADMIN, "test")
+        .await
+        .unwrap();
+    let token = store
+        .create_access_token(crate::harness::ADMIN, "test", None, "test-admin")
+        .await
+        .unwrap();
+    let auth = format!("token {}", token.secret.expose_str().unwrap());
+    let app = router(AppState {
+        service,
+        issuer: None,
+        limits: HttpLimits::default(),
+    });
+    for (path, status, body_has) in [
+        ("/api/user", 200, r#""githubLogin":"admin""#),
+        ("/api/user/", 200, r#""githubLogin":"admin""#),
+        ("/api/esc/nothing/", 404, r#""code":404"#),
+    ] {
+        let request = axum::http::Request::get(path)
+            .header("Authorization", &auth)
+            .body(Body::empty())
+            .unwrap();
+        let response = tower::ServiceExt::oneshot(app.clone(), request)
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), status, "{path}");
+        let body = axum::body::to_bytes(response.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        let body = String::from_utf8(body.to_vec()).unwrap();
+        assert!(body.contains(body_has), "{path}: {body}");
+    }
+}

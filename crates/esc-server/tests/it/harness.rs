@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use esc_server::{AppState, HttpLimits, router};
+use esc_server::{ApiService, AppState, HttpLimits};
 use esc_service::{AccessPolicy, ProviderRegistry, Service, ServiceConfig};
 use esc_store::{MasterKey, SqlStore, Store};
 use reqwest::{Method, StatusCode};
@@ -59,7 +59,11 @@ impl TestServer {
         let url = format!("http://{}", listener.local_addr().unwrap());
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
-            axum::serve(listener, router(state))
+            // what `esc serve` runs
+            let api = axum::ServiceExt::<axum::extract::Request>::into_make_service(
+                ApiService::new(state),
+            );
+            axum::serve(listener, api)
                 .with_graceful_shutdown(async {
                     let _ = rx.await;
                 })
