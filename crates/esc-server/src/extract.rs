@@ -148,25 +148,28 @@ impl Params {
     }
 }
 
-/// Path parameters by name.
-pub(crate) struct Segments(HashMap<String, String>);
+/// Path parameters by name (percent-decoded, as the router matched them:
+/// no copy per request).
+pub(crate) struct Segments(axum::extract::RawPathParams);
 
 impl<S: Send + Sync> FromRequestParts<S> for Segments {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-        let axum::extract::Path(map) =
-            axum::extract::Path::<HashMap<String, String>>::from_request_parts(parts, state)
-                .await
-                .map_err(|_| ApiError::bad_request("malformed path"))?;
-        Ok(Self(map))
+        axum::extract::RawPathParams::from_request_parts(parts, state)
+            .await
+            .map(Self)
+            .map_err(|_| ApiError::bad_request("malformed path"))
     }
 }
 
 impl Segments {
     /// A path parameter (routes guarantee their own names exist).
     pub(crate) fn get(&self, key: &str) -> &str {
-        self.0.get(key).map_or("", String::as_str)
+        self.0
+            .iter()
+            .find_map(|(name, value)| (name == key).then_some(value))
+            .unwrap_or("")
     }
 
     /// The environment `E` of the path.
