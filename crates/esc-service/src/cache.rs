@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use esc_eval::PlainValue;
 use esc_store::{EnvRef, Timestamp, secret_digest};
+use zeroize::Zeroize;
 
 use crate::service::Caller;
 
@@ -118,12 +119,71 @@ struct CachedSession {
 }
 
 /// A session's result, as a value and as the JSON text the store keeps.
+/// Both hold the environment's secrets in clear: they are wiped when the
+/// last holder drops them, and neither has a Debug form.
 #[derive(Clone)]
 pub(crate) struct SessionResult {
     /// The environment.
-    pub(crate) value: Arc<PlainValue>,
+    pub(crate) value: Arc<SecretEnvironment>,
     /// `value` serialized (what a read of the whole environment answers).
-    pub(crate) json: Arc<str>,
+    pub(crate) json: Arc<SecretJson>,
+}
+
+impl SessionResult {
+    /// The result `value`, serialized as `json`.
+    pub(crate) fn new(value: PlainValue, json: String) -> Self {
+        Self {
+            value: Arc::new(SecretEnvironment(value)),
+            json: Arc::new(SecretJson(json)),
+        }
+    }
+}
+
+/// An opened environment (secrets in clear): its strings are zeroized on
+/// drop.
+pub(crate) struct SecretEnvironment(pub(crate) PlainValue);
+
+impl std::ops::Deref for SecretEnvironment {
+    type Target = PlainValue;
+
+    fn deref(&self) -> &PlainValue {
+        &self.0
+    }
+}
+
+impl Drop for SecretEnvironment {
+    fn drop(&mut self) {
+        wipe(&mut self.0);
+    }
+}
+
+/// Zeroizes every string and number text in `value` (keys are names, not
+/// values).
+fn wipe(value: &mut PlainValue) {
+    match value {
+        PlainValue::Null | PlainValue::Bool(_) => {}
+        PlainValue::Number(text) | PlainValue::String(text) => text.zeroize(),
+        PlainValue::Array(items) => items.iter_mut().for_each(wipe),
+        PlainValue::Object(map) => map.values_mut().for_each(wipe),
+        PlainValue::Secret(inner) => wipe(inner),
+    }
+}
+
+/// An opened environment's JSON text (secrets in clear): zeroized on drop.
+pub(crate) struct SecretJson(String);
+
+impl std::ops::Deref for SecretJson {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Drop for SecretJson {
+    fn drop(&mut self) {
+        self.0.zeroize();
+    }
 }
 
 impl SessionCache {

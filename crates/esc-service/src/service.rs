@@ -16,7 +16,7 @@ use esc_store::{
 use esc_syntax::{Diagnostic, Severity};
 
 use crate::access::{AccessCache, AccessPolicy, Permission, Scope};
-use crate::cache::{SessionCache, SessionResult, TokenCache};
+use crate::cache::{SecretEnvironment, SessionCache, SessionResult, TokenCache};
 use crate::error::{ServiceError, ServiceResult};
 use crate::loader::{
     DefinitionCache, EnvironmentDecrypter, NoDecrypter, RecordingProviders, StoreEnvironmentLoader,
@@ -872,8 +872,8 @@ impl Service {
             .session_result(caller, env, session_id, property)
             .await?;
         match property {
-            Some(property) => property_of(found.value()?.as_ref(), property),
-            None => Ok(Arc::unwrap_or_clone(found.value()?)),
+            Some(property) => property_of(&**found.value()?, property),
+            None => Ok(PlainValue::clone(&**found.value()?)),
         }
     }
 
@@ -1723,11 +1723,11 @@ enum FoundSession {
 }
 
 impl FoundSession {
-    fn value(&self) -> ServiceResult<Arc<PlainValue>> {
+    fn value(&self) -> ServiceResult<Arc<SecretEnvironment>> {
         match self {
             Self::Cached(result) => Ok(result.value.clone()),
             Self::Stored(bytes) => PlainValue::from_json_document(utf8(bytes)?)
-                .map(Arc::new)
+                .map(|value| Arc::new(SecretEnvironment(value)))
                 .map_err(|error| ServiceError::Internal(format!("decoding a session: {error}"))),
         }
     }
@@ -1743,7 +1743,7 @@ impl FoundSession {
     /// kept, or the `Value` JSON at `property`.
     fn json_at(&self, property: Option<&str>) -> ServiceResult<String> {
         match property {
-            Some(property) => property_of(self.value()?.as_ref(), property)?
+            Some(property) => property_of(&**self.value()?, property)?
                 .to_json()
                 .map_err(|error| ServiceError::Internal(format!("encoding a value: {error}"))),
             None => Ok(self.json()?.to_owned()),
@@ -1878,10 +1878,7 @@ fn session_result(evaluation: &Evaluation) -> ServiceResult<SessionResult> {
     let json = environment
         .to_json()
         .map_err(|error| ServiceError::Internal(format!("encoding a session: {error}")))?;
-    Ok(SessionResult {
-        value: Arc::new(environment),
-        json: json.into(),
-    })
+    Ok(SessionResult::new(environment, json))
 }
 
 fn environment_json(evaluation: &Evaluation) -> PlainValue {

@@ -11,10 +11,8 @@ fn alice() -> Caller {
 }
 
 fn result(value: PlainValue) -> SessionResult {
-    SessionResult {
-        json: value.to_json().unwrap().into(),
-        value: Arc::new(value),
-    }
+    let json = value.to_json().unwrap();
+    SessionResult::new(value, json)
 }
 
 #[test]
@@ -79,8 +77,8 @@ fn sessions_answer_for_their_environment_until_expiry() {
         result(value.clone()),
     );
     let found = cache.lookup("id1", &env).unwrap();
-    assert_eq!(*found.value, value);
-    assert_eq!(&*found.json, "\"x\"");
+    assert_eq!(**found.value, value);
+    assert_eq!(&**found.json, "\"x\"");
     assert!(cache.lookup("id1", &other).is_none());
     assert!(cache.lookup("id2", &env).is_none());
     std::thread::sleep(Duration::from_millis(100));
@@ -131,4 +129,29 @@ fn the_session_cache_keeps_the_newest_within_its_bound() {
             .lookup(&format!("id{}", MAX_SESSIONS + 4), &env)
             .is_some()
     );
+}
+
+#[test]
+fn wiping_an_environment_zeroizes_every_value_text() {
+    let object = |password: &str, number: &str, secret: &str| {
+        PlainValue::Object(
+            [
+                ("password".to_owned(), PlainValue::string(password)),
+                (
+                    "nested".to_owned(),
+                    PlainValue::Array(vec![
+                        PlainValue::Number(number.into()),
+                        PlainValue::Secret(Box::new(PlainValue::string(secret))),
+                        PlainValue::Bool(true),
+                    ]),
+                ),
+            ]
+            .into_iter()
+            .collect(),
+        )
+    };
+    let mut value = object("hunter2", "42", "s3cret");
+    wipe(&mut value);
+    // the same shape and names, every text gone
+    assert_eq!(value, object("", "", ""));
 }

@@ -32,10 +32,7 @@ impl Results {
         Arc::new(CachedResult {
             dependencies,
             cipher: self.0.clone(),
-            result: SessionResult {
-                value: Arc::new(PlainValue::string(json)),
-                json: json.into(),
-            },
+            result: SessionResult::new(PlainValue::string(json), json.to_owned()),
             stored: Default::default(),
         })
     }
