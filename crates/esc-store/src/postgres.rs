@@ -13,7 +13,9 @@ use std::future::Future;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
+use deadpool_postgres::{
+    Manager, ManagerConfig, Object, Pool, QueueMode, RecyclingMethod, Runtime,
+};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::{ToSql, Type};
 
@@ -42,6 +44,11 @@ impl PostgresBackend {
         );
         let pool = Pool::builder(manager)
             .max_size(max_connections.max(1))
+            // The most recently returned connection first: the few a load
+            // keeps busy stay warm (their backends' caches, prepared
+            // statements), instead of every statement going to the one
+            // idle longest.
+            .queue_mode(QueueMode::Lifo)
             .runtime(Runtime::Tokio1)
             .wait_timeout(Some(Duration::from_secs(30)))
             .create_timeout(Some(Duration::from_secs(10)))
