@@ -35,6 +35,12 @@ use std::process::ExitCode;
 use clap::Parser as _;
 use clap::error::{ContextKind, ContextValue, ErrorKind};
 
+// mimalloc, not glibc's malloc: esc serve's allocations were ~15% of its
+// CPU per request under load (perf), and mimalloc cut the whole server's
+// CPU per open+read by 8%
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     std::panic::set_hook(Box::new(crash_banner));
     match std::panic::catch_unwind(run_cli) {

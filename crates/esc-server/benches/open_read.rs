@@ -32,6 +32,10 @@ use hyper_util::rt::TokioIo;
 
 const CONNECTIONS: usize = 32;
 
+// the allocator of the `esc` binary, so the server process runs as `esc serve`
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// A running esc server process.
 struct Target {
     url: String,
