@@ -210,6 +210,8 @@ struct Report {
     errors: usize,
     /// CPU time of the processes serving it, over the measured run.
     cpu: Duration,
+    /// Of `cpu`, the database backends' share.
+    database_cpu: Duration,
     /// CPU time of the client (this process), over the measured run.
     client_cpu: Duration,
 }
@@ -230,7 +232,8 @@ impl Report {
         );
     }
 
-    /// The open's and the read's own p50/p99 (where the tail comes from).
+    /// The open's and the read's own p50/p99 (where the tail comes from),
+    /// and the database backends' CPU.
     fn print_legs(&self) {
         let opens = quantiles(&self.firsts);
         let reads = quantiles(
@@ -242,12 +245,13 @@ impl Report {
                 .collect::<Vec<_>>(),
         );
         println!(
-            "{:<50} open p50 {:>5.2} p99 {:>5.2} ms, read p50 {:>5.2} p99 {:>5.2} ms",
+            "{:<50} open p50 {:>5.2} p99 {:>5.2} ms, read p50 {:>5.2} p99 {:>5.2} ms; server cpu of which database {:.0} us",
             "",
             opens(0.50).as_secs_f64() * 1e3,
             opens(0.99).as_secs_f64() * 1e3,
             reads(0.50).as_secs_f64() * 1e3,
             reads(0.99).as_secs_f64() * 1e3,
+            self.database_cpu.as_secs_f64() * 1e6 / self.requests.max(1) as f64,
         );
     }
 }
@@ -385,17 +389,20 @@ impl Connection {
 
 /// Runs `workload` on `CONNECTIONS` connections to `address` for a second
 /// (not measured), then for `seconds`, with the CPU time `serving`
+/// (all, of which the database's)
 /// reports over that run.
 async fn drive(
     address: std::net::SocketAddr,
     seconds: u64,
-    serving: &dyn Fn() -> Duration,
+    serving: &dyn Fn() -> (Duration, Duration),
     workload: Workload,
 ) -> Report {
     drive_for(address, 1, workload.clone()).await;
-    let (before, client_before) = (serving(), process_cpu("self"));
+    let ((before, database_before), client_before) = (serving(), process_cpu("self"));
     let mut report = drive_for(address, seconds, workload).await;
-    report.cpu = serving().saturating_sub(before);
+    let (after, database_after) = serving();
+    report.cpu = after.saturating_sub(before);
+    report.database_cpu = database_after.saturating_sub(database_before);
     report.client_cpu = process_cpu("self").saturating_sub(client_before);
     report
 }
@@ -435,6 +442,7 @@ async fn drive_for(address: std::net::SocketAddr, seconds: u64, workload: Worklo
         firsts: Vec::new(),
         errors: 0,
         cpu: Duration::ZERO,
+        database_cpu: Duration::ZERO,
         client_cpu: Duration::ZERO,
     };
     for task in tasks {
@@ -491,11 +499,11 @@ async fn bench_esc(label: &str, spec: &str, seconds: u64, database: Option<&str>
     let server_pid = target.process.id().unwrap().to_string();
     let serving = |database: Option<&str>| {
         let backends = database.map(processes_titled).unwrap_or_default();
-        process_cpu(&server_pid)
-            + backends
-                .iter()
-                .map(|pid| process_cpu(pid))
-                .sum::<Duration>()
+        let database = backends
+            .iter()
+            .map(|pid| process_cpu(pid))
+            .sum::<Duration>();
+        (process_cpu(&server_pid) + database, database)
     };
     let serving = move || serving(database);
     seed(&reqwest::Client::new(), &target).await;
@@ -577,7 +585,7 @@ async fn bench_bao(bao: &str, seconds: u64) {
         .unwrap();
     assert_eq!(written.status(), 200);
     let bao_pid = child.id().map(|pid| pid.to_string()).unwrap_or_default();
-    let serving = || process_cpu(&bao_pid);
+    let serving = || (process_cpu(&bao_pid), Duration::ZERO);
     let address = std::net::SocketAddr::from(([127, 0, 0, 1], port));
     let workload = Workload::BaoRead {
         path: "/v1/secret/data/bench".to_owned(),
