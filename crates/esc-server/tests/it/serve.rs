@@ -19,6 +19,45 @@ async fn get(url: &str, token: Option<&str>) -> (u16, serde_json::Value) {
     (status, response.json().await.unwrap())
 }
 
+/// A started server `run` in a task until [`Running::shutdown`].
+struct Running {
+    /// `http://<address>`.
+    url: String,
+    /// The admin token created on first start.
+    token: String,
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<Result<(), esc_server::ServeError>>,
+}
+
+/// Runs `started` in a task; it must be a first start (a token printed).
+fn run(started: esc_server::StartedServer) -> Running {
+    let token =
+        String::from_utf8(started.bootstrap_token.as_ref().unwrap().expose().to_vec()).unwrap();
+    let url = format!("http://{}", started.address);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(started.run(async {
+        let _ = stopped.await;
+    }));
+    Running {
+        url,
+        token,
+        stop,
+        task,
+    }
+}
+
+impl Running {
+    /// Shuts the server down; it must stop cleanly within 10 s.
+    async fn shutdown(self) {
+        self.stop.send(()).unwrap();
+        tokio::time::timeout(Duration::from_secs(10), self.task)
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+    }
+}
+
 #[tokio::test]
 async fn first_start_bootstraps_admin_and_serves_until_shutdown() {
     let dir = tempfile::tempdir().unwrap();
@@ -34,11 +73,8 @@ async fn first_start_bootstraps_admin_and_serves_until_shutdown() {
         !format!("{:?}", started.bootstrap_token).contains(&token),
         "Debug hides the token"
     );
-    let url = format!("http://{}", started.address);
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(started.run(async {
-        let _ = rx.await;
-    }));
+    let server = run(started);
+    let url = server.url.clone();
 
     let (status, user) = get(&format!("{url}/api/user"), Some(&token)).await;
     assert_eq!(status, 200);
@@ -57,13 +93,7 @@ async fn first_start_bootstraps_admin_and_serves_until_shutdown() {
     assert_eq!(status, 200);
     assert_eq!(discovery["issuer"], url);
     assert_eq!(discovery["jwks_uri"], format!("{url}/.well-known/jwks"));
-
-    tx.send(()).unwrap();
-    tokio::time::timeout(Duration::from_secs(10), server)
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
+    server.shutdown().await;
 
     // second start on the same data: no new token, the old one still works
     let again = start(config).await.unwrap();
@@ -95,14 +125,8 @@ async fn external_open_is_signed_by_the_servers_own_issuer() {
         allow_insecure_loopback_http: true,
         ..ServeConfig::default()
     };
-    let started = start(config).await.unwrap();
-    let token =
-        String::from_utf8(started.bootstrap_token.as_ref().unwrap().expose().to_vec()).unwrap();
-    let url = format!("http://{}", started.address);
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(started.run(async {
-        let _ = rx.await;
-    }));
+    let server = run(start(config).await.unwrap());
+    let (url, token) = (server.url.clone(), server.token.clone());
 
     // the adapter trusts only this server's issuer and JWKS
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -200,12 +224,7 @@ async fn external_open_is_signed_by_the_servers_own_issuer() {
     );
 
     adapter.abort();
-    tx.send(()).unwrap();
-    tokio::time::timeout(Duration::from_secs(10), server)
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
+    server.shutdown().await;
 }
 
 /// A webhook receiver on 127.0.0.1 that answers every delivery with 500
@@ -248,13 +267,8 @@ async fn shutdown_ends_webhook_retries_and_does_not_wait_for_them() {
     })
     .await
     .unwrap();
-    let token =
-        String::from_utf8(started.bootstrap_token.as_ref().unwrap().expose().to_vec()).unwrap();
-    let url = format!("http://{}", started.address);
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(started.run(async {
-        let _ = stopped.await;
-    }));
+    let server = run(started);
+    let (url, token) = (server.url.clone(), server.token.clone());
     let (hook_url, deliveries, receiver) = failing_receiver().await;
     let client = reqwest::Client::new();
     let auth = format!("token {token}");
@@ -294,12 +308,7 @@ async fn shutdown_ends_webhook_retries_and_does_not_wait_for_them() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let stopping = std::time::Instant::now();
-    stop.send(()).unwrap();
-    tokio::time::timeout(Duration::from_secs(10), server)
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
+    server.shutdown().await;
     assert!(
         stopping.elapsed() < Duration::from_secs(3),
         "shutdown took {:?}",
@@ -326,21 +335,15 @@ async fn expired_sessions_are_deleted_by_the_server() {
         session_purge_interval: Duration::from_millis(50),
         ..ServeConfig::default()
     };
-    let started = esc_server::start_with_store(config, store.clone())
+    let server = run(esc_server::start_with_store(config, store.clone())
         .await
-        .unwrap();
-    let token =
-        String::from_utf8(started.bootstrap_token.as_ref().unwrap().expose().to_vec()).unwrap();
-    let url = format!("http://{}/api/esc/environments/acme", started.address);
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(started.run(async {
-        let _ = rx.await;
-    }));
+        .unwrap());
+    let url = format!("{}/api/esc/environments/acme", server.url);
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         .build()
         .unwrap();
-    let auth = format!("token {token}");
+    let auth = format!("token {}", server.token);
     let created = client
         .post(&url)
         .header("Authorization", &auth)
@@ -376,11 +379,5 @@ async fn expired_sessions_are_deleted_by_the_server() {
         .await
         .unwrap();
     assert_eq!(read.status(), 200, "an unexpired session stays");
-
-    tx.send(()).unwrap();
-    tokio::time::timeout(Duration::from_secs(10), server)
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
+    server.shutdown().await;
 }
