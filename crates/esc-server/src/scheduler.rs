@@ -17,15 +17,9 @@ pub(crate) async fn run_schedules(
     service: Service,
     every: Duration,
     per_tick: u32,
-    mut stop: oneshot::Receiver<()>,
+    stop: oneshot::Receiver<()>,
 ) {
-    let mut ticks = tokio::time::interval(every);
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = &mut stop => return,
-            _ = ticks.tick() => {}
-        }
+    repeat(every, false, stop, || async {
         match service.run_due_schedules(Timestamp::now(), per_tick).await {
             Ok(runs) => {
                 for run in runs {
@@ -40,5 +34,33 @@ pub(crate) async fn run_schedules(
             }
             Err(error) => tracing::error!(%error, "reading the due schedules failed"),
         }
+    })
+    .await;
+}
+
+/// Runs `work` every `every` (the first time at once, or after one
+/// interval if `wait_first`) until `stop`; a call that runs late delays
+/// the next rather than bunching them.
+pub(crate) async fn repeat<Work, Done>(
+    every: Duration,
+    wait_first: bool,
+    mut stop: oneshot::Receiver<()>,
+    mut work: Work,
+) where
+    Work: FnMut() -> Done,
+    Done: std::future::Future<Output = ()>,
+{
+    let mut ticks = tokio::time::interval(every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    if wait_first {
+        // the first tick is immediate
+        ticks.tick().await;
+    }
+    loop {
+        tokio::select! {
+            _ = &mut stop => return,
+            _ = ticks.tick() => {}
+        }
+        work().await;
     }
 }

@@ -21,6 +21,7 @@ use esc_store::{Location, Plaintext, SqlStore, Store};
 use tokio::net::TcpListener;
 
 use crate::keystore::{StoreKeyStore, import_keys};
+use crate::scheduler::repeat;
 use crate::{ApiService, AppState, HttpLimits};
 
 /// How to run the server. Plain data; [`ServeConfig::default`] is a local
@@ -308,15 +309,9 @@ impl StartedServer {
 async fn purge_sessions(
     store: Arc<dyn Store>,
     every: Duration,
-    mut stop: tokio::sync::oneshot::Receiver<()>,
+    stop: tokio::sync::oneshot::Receiver<()>,
 ) {
-    let mut ticks = tokio::time::interval(every);
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = &mut stop => return,
-            _ = ticks.tick() => {}
-        }
+    repeat(every, false, stop, || async {
         match store
             .purge_expired_sessions(esc_store::Timestamp::now())
             .await
@@ -325,27 +320,23 @@ async fn purge_sessions(
             Ok(purged) => tracing::debug!(purged, "deleted expired open sessions"),
             Err(error) => tracing::error!(%error, "deleting expired open sessions failed"),
         }
-    }
+    })
+    .await;
 }
 
+/// Runs the issuer's key rotation rules every `every` until `stop` (not at
+/// once: `start` has just run them).
 async fn maintain_keys(
     issuer: Arc<Issuer>,
     every: Duration,
-    mut stop: tokio::sync::oneshot::Receiver<()>,
+    stop: tokio::sync::oneshot::Receiver<()>,
 ) {
-    let mut ticks = tokio::time::interval(every);
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    // the first tick is immediate, and `start` has just maintained
-    ticks.tick().await;
-    loop {
-        tokio::select! {
-            _ = &mut stop => return,
-            _ = ticks.tick() => {}
-        }
+    repeat(every, true, stop, || async {
         if let Err(error) = issuer.maintain().await {
             tracing::error!(%error, "issuer key maintenance failed");
         }
-    }
+    })
+    .await;
 }
 
 /// Runs the server: [`start`], print how to log in (first start only), and
