@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use esc_server::{ServeConfig, start};
 
+use crate::started::Served;
+
 async fn get(url: &str, token: Option<&str>) -> (u16, serde_json::Value) {
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
@@ -19,43 +21,9 @@ async fn get(url: &str, token: Option<&str>) -> (u16, serde_json::Value) {
     (status, response.json().await.unwrap())
 }
 
-/// A started server `run` in a task until [`Running::shutdown`].
-struct Running {
-    /// `http://<address>`.
-    url: String,
-    /// The admin token created on first start.
-    token: String,
-    stop: tokio::sync::oneshot::Sender<()>,
-    task: tokio::task::JoinHandle<Result<(), esc_server::ServeError>>,
-}
-
-/// Runs `started` in a task; it must be a first start (a token printed).
-fn run(started: esc_server::StartedServer) -> Running {
-    let token =
-        String::from_utf8(started.bootstrap_token.as_ref().unwrap().expose().to_vec()).unwrap();
-    let url = format!("http://{}", started.address);
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(started.run(async {
-        let _ = stopped.await;
-    }));
-    Running {
-        url,
-        token,
-        stop,
-        task,
-    }
-}
-
-impl Running {
-    /// Shuts the server down; it must stop cleanly within 10 s.
-    async fn shutdown(self) {
-        self.stop.send(()).unwrap();
-        tokio::time::timeout(Duration::from_secs(10), self.task)
-            .await
-            .unwrap()
-            .unwrap()
-            .unwrap();
-    }
+/// Runs `started` in a task (a first start: its bootstrap token is the admin's).
+fn run(started: esc_server::StartedServer) -> Served {
+    Served::run(started, None)
 }
 
 #[tokio::test]
@@ -93,7 +61,7 @@ async fn first_start_bootstraps_admin_and_serves_until_shutdown() {
     assert_eq!(status, 200);
     assert_eq!(discovery["issuer"], url);
     assert_eq!(discovery["jwks_uri"], format!("{url}/.well-known/jwks"));
-    server.shutdown().await;
+    server.stop().await;
 
     // second start on the same data: no new token, the old one still works
     let again = start(config).await.unwrap();
@@ -224,7 +192,7 @@ async fn external_open_is_signed_by_the_servers_own_issuer() {
     );
 
     adapter.abort();
-    server.shutdown().await;
+    server.stop().await;
 }
 
 /// A webhook receiver on 127.0.0.1 that answers every delivery with 500
@@ -308,7 +276,7 @@ async fn shutdown_ends_webhook_retries_and_does_not_wait_for_them() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let stopping = std::time::Instant::now();
-    server.shutdown().await;
+    server.stop().await;
     assert!(
         stopping.elapsed() < Duration::from_secs(3),
         "shutdown took {:?}",
@@ -379,5 +347,5 @@ async fn expired_sessions_are_deleted_by_the_server() {
         .await
         .unwrap();
     assert_eq!(read.status(), 200, "an unexpired session stays");
-    server.shutdown().await;
+    server.stop().await;
 }
