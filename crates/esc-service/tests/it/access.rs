@@ -6,7 +6,7 @@ use esc_service::{
     AccessPolicy, Caller, Membership, ProviderRegistry, Role, Service, ServiceConfig, ServiceError,
     Version,
 };
-use esc_store::{EnvRef, MasterKey, SqlStore, Store};
+use esc_store::{EnvRef, Store};
 
 struct Fixture {
     service: Service,
@@ -22,12 +22,7 @@ fn caller(login: &str) -> Caller {
 }
 
 async fn fixture() -> Fixture {
-    let dir = tempfile::tempdir().unwrap();
-    let store: Arc<dyn Store> = Arc::new(
-        SqlStore::open_sqlite(dir.path(), MasterKey::generate().unwrap())
-            .await
-            .unwrap(),
-    );
+    let (dir, store) = crate::sqlite_store().await;
     let service = Service::new(
         store.clone(),
         Arc::new(ProviderRegistry::new()),

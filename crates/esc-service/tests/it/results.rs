@@ -14,7 +14,7 @@ use esc_service::{
     AccessPolicy, Caller, Membership, ProviderRegistry, Role, Service, ServiceConfig, ServiceError,
     Version,
 };
-use esc_store::{EnvRef, MasterKey, MemberRole, OrgMembership, SqlStore, Store};
+use esc_store::{EnvRef, MemberRole, OrgMembership, Store};
 
 struct Fixture {
     service: Service,
@@ -30,12 +30,7 @@ fn caller(login: &str) -> Caller {
 }
 
 async fn fixture(providers: ProviderRegistry, token_cache_ttl: Duration) -> Fixture {
-    let dir = tempfile::tempdir().unwrap();
-    let store: Arc<dyn Store> = Arc::new(
-        SqlStore::open_sqlite(dir.path(), MasterKey::generate().unwrap())
-            .await
-            .unwrap(),
-    );
+    let (dir, store) = crate::sqlite_store().await;
     let service = Service::new(
         store.clone(),
         Arc::new(providers),

@@ -8,19 +8,14 @@ use esc_eval::{CallError, PlainValue, ProviderContext, Rotator, RotatorSchema, S
 use esc_service::{
     AccessPolicy, Caller, ProviderRegistry, RotationOutcome, Service, ServiceConfig, Version,
 };
-use esc_store::{EnvRef, MasterKey, RotationStatus, SqlStore, Store};
+use esc_store::{EnvRef, RotationStatus, Store};
 
 /// A service on a fresh SQLite store with `registry`'s rotators, and its
 /// admin caller; the directory lives as long as the returned guard.
 async fn service_with(
     registry: ProviderRegistry,
 ) -> (tempfile::TempDir, Arc<dyn Store>, Service, Caller) {
-    let dir = tempfile::tempdir().unwrap();
-    let store: Arc<dyn Store> = Arc::new(
-        SqlStore::open_sqlite(dir.path(), MasterKey::generate().unwrap())
-            .await
-            .unwrap(),
-    );
+    let (dir, store) = crate::sqlite_store().await;
     let service = Service::new(
         store.clone(),
         Arc::new(registry),

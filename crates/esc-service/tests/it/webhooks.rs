@@ -8,7 +8,7 @@ use esc_service::{
     AccessPolicy, Caller, Membership, NewWebhook, ProviderRegistry, Role, Service, ServiceConfig,
     ServiceError, WebhookUpdate,
 };
-use esc_store::{EnvRef, MasterKey, SqlStore, Store};
+use esc_store::EnvRef;
 
 const SECRET: &str = "hook-secret-0d9e";
 const URL: &str = "https://hooks.example.com/t0ken-in-path";
@@ -22,12 +22,7 @@ fn caller(login: &str) -> Caller {
 
 #[tokio::test]
 async fn admins_manage_hooks_and_the_audit_log_holds_no_url_or_secret() {
-    let dir = tempfile::tempdir().unwrap();
-    let store: Arc<dyn Store> = Arc::new(
-        SqlStore::open_sqlite(dir.path(), MasterKey::generate().unwrap())
-            .await
-            .unwrap(),
-    );
+    let (_dir, store) = crate::sqlite_store().await;
     let service = Service::new(
         store.clone(),
         Arc::new(ProviderRegistry::new()),
@@ -148,12 +143,7 @@ async fn admins_manage_hooks_and_the_audit_log_holds_no_url_or_secret() {
 
 #[tokio::test]
 async fn a_hook_named_with_the_largest_number_leaves_generated_names_refused_not_panicking() {
-    let dir = tempfile::tempdir().unwrap();
-    let store: Arc<dyn Store> = Arc::new(
-        SqlStore::open_sqlite(dir.path(), MasterKey::generate().unwrap())
-            .await
-            .unwrap(),
-    );
+    let (_dir, store) = crate::sqlite_store().await;
     let service = Service::new(
         store.clone(),
         Arc::new(ProviderRegistry::new()),
