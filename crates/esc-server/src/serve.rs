@@ -351,6 +351,8 @@ pub async fn serve(
         schedule_interval = ?started.schedule_interval,
         schedules_per_tick = started.schedules_per_tick,
         key_maintenance_interval = ?started.key_maintenance_interval,
+        // the runtime's threads (esc serve: one per core it may use)
+        workers = tokio::runtime::Handle::current().metrics().num_workers(),
         "esc server listening"
     );
     if let Some(token) = &started.bootstrap_token {

@@ -284,11 +284,6 @@ pub(super) async fn serve(
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .try_init();
-    // one per core this process may use (main.rs): say how many it got
-    tracing::info!(
-        workers = tokio::runtime::Handle::current().metrics().num_workers(),
-        "esc server runtime"
-    );
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .context("installing signal handler")?;
     let shutdown = async move {

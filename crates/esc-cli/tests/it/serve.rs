@@ -264,10 +264,10 @@ fn without_ansi(line: &str) -> String {
 #[test]
 fn serve_runs_a_worker_per_core_it_may_use() {
     let server = start_under(Some(&["taskset", "-c", "0"]), &[]);
-    let line = server.log_line("esc server runtime");
+    let line = server.log_line("esc server listening");
     assert!(line.contains("workers=1"), "{line}");
     let server = start(&[]);
-    let line = server.log_line("esc server runtime");
+    let line = server.log_line("esc server listening");
     let cores = std::thread::available_parallelism().unwrap().get();
     assert!(line.contains(&format!("workers={cores}")), "{line}");
 }
