@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use crate::error::StoreError;
 
 /// A bound parameter. Typed nulls, because PostgreSQL checks parameter types.
-#[derive(Clone)]
+#[derive(Clone, PartialEq)]
 pub(crate) enum Param {
     Int(Option<i64>),
     Text(Option<String>),
