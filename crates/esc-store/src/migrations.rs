@@ -1,12 +1,13 @@
 //! Versioned schema migrations, shared by both backends (SQLite reads
-//! `BYTEA` as `BLOB`). All pending migrations apply in one transaction under
+//! `BYTEA` as `BLOB`; a migration may have a PostgreSQL form where SQLite
+//! cannot do it the same way). All pending migrations apply in one transaction under
 //! the backend's migration lock (an advisory lock on PostgreSQL), and each
 //! applied version is recorded in `schema_migrations`, so re-running is a
 //! no-op and two servers starting at once cannot both apply one.
 //!
 //! Never edit a released migration: add a new one.
 
-use crate::db::{Backend, args};
+use crate::db::{Backend, Dialect, args};
 use crate::error::StoreError;
 use crate::model::Timestamp;
 
@@ -15,6 +16,9 @@ struct Migration {
     version: i64,
     name: &'static str,
     sql: &'static str,
+    /// The same change written for PostgreSQL, where it differs (SQLite
+    /// copies a table where PostgreSQL alters it in place).
+    postgres_sql: Option<&'static str>,
 }
 
 const MIGRATIONS: &[Migration] = &[
@@ -22,26 +26,39 @@ const MIGRATIONS: &[Migration] = &[
         version: 1,
         name: "initial schema",
         sql: include_str!("migrations/0001_initial.sql"),
+        postgres_sql: None,
     },
     Migration {
         version: 2,
         name: "webhook deliveries",
         sql: include_str!("migrations/0002_webhook_deliveries.sql"),
+        postgres_sql: None,
     },
     Migration {
         version: 3,
         name: "users, memberships and grants",
         sql: include_str!("migrations/0003_members.sql"),
+        postgres_sql: None,
     },
     Migration {
         version: 4,
         name: "environment drafts",
         sql: include_str!("migrations/0004_drafts.sql"),
+        postgres_sql: None,
     },
     Migration {
         version: 5,
         name: "shared session results",
         sql: include_str!("migrations/0005_shared_session_results.sql"),
+        postgres_sql: None,
+    },
+    Migration {
+        version: 6,
+        name: "sessions without a foreign key",
+        sql: include_str!("migrations/0006_sessions_without_foreign_key.sql"),
+        postgres_sql: Some(include_str!(
+            "migrations/0006_sessions_without_foreign_key.postgres.sql"
+        )),
     },
 ];
 
@@ -91,7 +108,11 @@ async fn migrate_up_to(backend: &dyn Backend, target: i64) -> Result<Vec<i64>, S
             .iter()
             .filter(|m| m.version <= target && !applied.contains(&m.version))
         {
-            tx.batch(migration.sql).await?;
+            let sql = match (tx.dialect(), migration.postgres_sql) {
+                (Dialect::Postgres, Some(sql)) => sql,
+                _ => migration.sql,
+            };
+            tx.batch(sql).await?;
             tx.execute(
                 "INSERT INTO schema_migrations (version, name, applied) VALUES ($1, $2, $3)",
                 args![

@@ -98,7 +98,9 @@ pub(super) async fn list_projects(tx: &mut dyn Tx, org: &str) -> Result<Vec<Proj
 
 /// A new session id and the statements that store the session (and its
 /// audit event): the result sealed with the environment's cipher, bound to
-/// the session id; the environment row must still exist (foreign key).
+/// the session id; the session is written only if the environment row
+/// still exists, and the event only if the session was (the first
+/// statement's count says which).
 pub(super) fn create_session(
     cipher: &EnvironmentCipher,
     revision: u64,
@@ -109,9 +111,10 @@ pub(super) fn create_session(
     let (id, id_hash) = new_session_id()?;
     let sealed = cipher.seal("session", &hex(&id_hash), result)?;
     let mut statements = vec![Statement {
-        sql: "INSERT INTO sessions (id_hash, env_id, revision, result, created, expires) VALUES ($1, $2, $3, $4, $5, $6)",
+        sql: "INSERT INTO sessions (id_hash, env_id, revision, result, created, expires) \
+              SELECT $1, id, $3, $4, $5, $6 FROM environments WHERE id = $2",
         args: args![
-            id_hash,
+            id_hash.clone(),
             cipher.environment_id(),
             db_number(revision)?,
             sealed,
@@ -120,10 +123,20 @@ pub(super) fn create_session(
         ],
     }];
     if let Some(event) = audit {
-        statements.push(audit_statement(event).1);
+        let mut args = audit_statement(event).1.args;
+        args.push(id_hash.into());
+        statements.push(Statement {
+            sql: AUDIT_IF_SESSION,
+            args,
+        });
     }
     Ok((id, statements))
 }
+
+/// An open's audit event (`access::audit_statement`'s arguments, then the
+/// session's `id_hash`), written only if its session was.
+const AUDIT_IF_SESSION: &str = "INSERT INTO audit_events (id, time, org, actor, action, target, detail) \
+     SELECT $1, $2, $3, $4, $5, $6, $7 FROM sessions WHERE id_hash = $8";
 
 /// Hex digits of the creation time that start a session id.
 const SESSION_TIME_DIGITS: usize = 12;
@@ -243,8 +256,7 @@ pub(super) fn create_shared_session(
     if let Some(mut args) = audit_args {
         args.push(id_hash.into());
         statements.push(Statement {
-            sql: "INSERT INTO audit_events (id, time, org, actor, action, target, detail) \
-                  SELECT $1, $2, $3, $4, $5, $6, $7 FROM sessions WHERE id_hash = $8",
+            sql: AUDIT_IF_SESSION,
             args,
         });
     }

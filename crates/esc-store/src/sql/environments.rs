@@ -217,6 +217,12 @@ pub(super) async fn delete(tx: &mut dyn Tx, env: &EnvRef) -> Result<(), StoreErr
         args![&row.info.id],
     )
     .await?;
+    // no foreign key cascades to sessions (schema version 6)
+    tx.execute(
+        "DELETE FROM sessions WHERE env_id = $1",
+        args![&row.info.id],
+    )
+    .await?;
     tx.execute(
         "DELETE FROM environments WHERE id = $1",
         args![&row.info.id],

@@ -702,16 +702,11 @@ impl Store for SqlStore {
         let (id, statements) = access::create_session(cipher, revision, result, expires, audit)?;
         // Nothing to read first: the statements and the commit are one step,
         // shared with the sessions opened meanwhile (group commit).
-        self.sessions
-            .write(&self.backend, statements, None)
-            .await
-            .map_err(|error| {
-                if error.is_foreign_key_violation() {
-                    StoreError::not_found(format!("environment {env}"))
-                } else {
-                    error
-                }
-            })?;
+        let changed = self.sessions.write(&self.backend, statements, None).await?;
+        if changed.first() != Some(&1) {
+            // the environment is gone: nothing was written
+            return Err(StoreError::not_found(format!("environment {env}")));
+        }
         Ok(id)
     }
     async fn create_shared_session(

@@ -62,6 +62,7 @@ macro_rules! store_suite {
             case!(concurrent_sessions_commit_together_and_fail_alone);
             case!(shared_sessions);
             case!(shared_sessions_in_batches);
+            case!(deleting_an_environment_deletes_its_sessions);
             case!(session_ids_new_old_and_odd);
             case!(revision_with_cipher);
             case!(resolve_revisions);

@@ -411,6 +411,83 @@ pub(crate) async fn shared_sessions_in_batches(h: &Harness) {
     }
 }
 
+/// Deleting an environment deletes its sessions, of both forms (the
+/// sessions table has no foreign key to cascade from since schema version
+/// 6), and no other environment's.
+pub(crate) async fn deleting_an_environment_deletes_its_sessions(h: &Harness) {
+    let store = h.dyn_store();
+    let expires = Timestamp::now().plus_millis(60_000);
+    let keep_until = expires.plus_millis(60_000);
+    let mut sessions = Vec::new();
+    for name in ["kept", "gone"] {
+        let env = new_env(&*store, name).await;
+        let cipher = store.environment_cipher(&env).await.unwrap();
+        let own = store
+            .create_session(&env, &cipher, 1, b"{}", expires, Some(&open_event(name)))
+            .await
+            .unwrap();
+        let shared = store
+            .create_shared_session(
+                &env,
+                &cipher,
+                1,
+                SharedResult::New {
+                    result: b"{}",
+                    keep_until,
+                },
+                expires,
+                None,
+            )
+            .await
+            .unwrap();
+        sessions.push((env, own, shared.id));
+    }
+    assert_eq!(count_rows(h, "SELECT count(*) FROM sessions").await, 4);
+    if h.kind == Kind::Postgres {
+        // dropped in place by the PostgreSQL form of migration 6
+        let foreign_keys = "SELECT count(*) FROM pg_constraint \
+                            WHERE conrelid = 'sessions'::regclass AND contype = 'f'";
+        assert_eq!(count_rows(h, foreign_keys).await, 0);
+    }
+    let (gone, _, _) = &sessions[1];
+    store.delete_environment(gone).await.unwrap();
+    assert_eq!(count_rows(h, "SELECT count(*) FROM sessions").await, 2);
+    assert_eq!(
+        count_rows(h, "SELECT count(*) FROM session_results").await,
+        1
+    );
+    // the other environment's sessions still open; the audit events stay
+    let (kept, own, shared) = &sessions[0];
+    for id in [own, shared] {
+        assert_eq!(store.session(kept, id).await.unwrap().expose(), b"{}");
+    }
+    assert_eq!(n_events(&*store).await, 2);
+}
+
+/// The one number `sql` answers, read from the database itself.
+async fn count_rows(h: &Harness, sql: &str) -> i64 {
+    match h.kind {
+        Kind::Sqlite => {
+            let path = h
+                .data_dir
+                .as_ref()
+                .unwrap()
+                .path()
+                .join(esc_store::DATABASE_FILE);
+            let db = rusqlite::Connection::open(path).unwrap();
+            db.query_row(sql, [], |row| row.get(0)).unwrap()
+        }
+        Kind::Postgres => {
+            let url = h.database_url.as_ref().unwrap();
+            let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+                .await
+                .unwrap();
+            tokio::spawn(connection);
+            client.query_one(sql, &[]).await.unwrap().get(0)
+        }
+    }
+}
+
 /// How many sessions are stored, and by how many transactions (PostgreSQL).
 async fn session_transactions(h: &Harness) -> (i64, i64) {
     let url = h.database_url.as_ref().unwrap();
