@@ -89,7 +89,7 @@ pub(crate) use args;
 /// A statement with its parameters, for [`Tx::execute_and_commit`].
 #[derive(Clone)]
 pub(crate) struct Statement {
-    pub(crate) sql: &'static str,
+    pub(crate) sql: std::borrow::Cow<'static, str>,
     pub(crate) args: Vec<Param>,
 }
 

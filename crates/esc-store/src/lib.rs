@@ -50,5 +50,6 @@ pub use sql::referrers::NewestDefinition;
 pub use sql::{Location, MASTER_KEY_FILE, SqlStore};
 pub use sqlite::DATABASE_FILE;
 pub use store::{
-    ResolvedRevision, SecretReencryptor, SharedResult, SharedSession, Store, StoreResult,
+    MAX_PINS, Pin, ResolvedRevision, SecretReencryptor, SharedResult, SharedSession, Store,
+    StoreResult,
 };

@@ -319,7 +319,7 @@ impl Tx for PostgresTx {
         let mut prepared = Vec::with_capacity(statements.len());
         for statement in &statements {
             let prepared_statement = client
-                .prepare_cached(statement.sql)
+                .prepare_cached(&statement.sql)
                 .await
                 .map_err(map_error)?;
             prepared.push((prepared_statement, to_sql_args(&statement.args)));

@@ -293,7 +293,7 @@ impl Tx for SqliteTx {
         }
         let statements: Vec<(String, Vec<Param>)> = statements
             .into_iter()
-            .map(|statement| (placeholders(statement.sql), statement.args))
+            .map(|statement| (placeholders(&statement.sql), statement.args))
             .collect();
         self.run(move |connection| {
             let outcome = (|| {

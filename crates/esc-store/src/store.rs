@@ -75,6 +75,32 @@ pub enum SharedResult<'a> {
     },
     /// The result stored earlier under this id ([`SharedSession::result_id`]).
     Stored(&'a str),
+    /// As `Stored`, and only while every pin still holds: each selector
+    /// still points where it pointed when the result was evaluated (as
+    /// [`Store::resolve_revisions`] would answer now). The check is part
+    /// of the write, so an open of a remembered result needs no read
+    /// before it. At most [`MAX_PINS`].
+    StoredWhile {
+        /// The stored result's id.
+        result_id: &'a str,
+        /// The selectors the result was evaluated from.
+        pins: &'a [Pin<'a>],
+    },
+}
+
+/// The most pins one [`SharedResult::StoredWhile`] takes.
+pub const MAX_PINS: usize = 64;
+
+/// A selector and the revision it pointed at (see
+/// [`SharedResult::StoredWhile`]).
+#[derive(Clone, Copy, Debug)]
+pub struct Pin<'a> {
+    /// The environment, by name.
+    pub env: &'a EnvRef,
+    /// The selector.
+    pub at: RevisionAt<'a>,
+    /// Where it pointed.
+    pub resolved: &'a ResolvedRevision,
 }
 
 /// A session written by [`Store::create_shared_session`].
@@ -415,7 +441,8 @@ pub trait Store: Send + Sync {
     /// sessions (an open of an unchanged environment then writes a small
     /// row and its audit event). With [`SharedResult::Stored`], `NotFound`
     /// (and nothing written, the audit event neither) if that result is
-    /// gone, of another environment, or kept for less long than `expires`.
+    /// gone, of another environment, or kept for less long than `expires`;
+    /// with [`SharedResult::StoredWhile`], also if a pin no longer holds.
     async fn create_shared_session(
         &self,
         env: &EnvRef,

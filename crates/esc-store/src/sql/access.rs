@@ -6,6 +6,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use super::batch::SessionRow;
 use super::environments::find;
+use super::pins;
 use super::{db_number, limit};
 use crate::crypto::{EnvironmentCipher, MasterKey, Plaintext, hex, random_bytes, sha256};
 use crate::db::{Row, Statement, Tx, args};
@@ -112,7 +113,8 @@ pub(super) fn create_session(
     let sealed = cipher.seal("session", &hex(&id_hash), result)?;
     let mut statements = vec![Statement {
         sql: "INSERT INTO sessions (id_hash, env_id, revision, result, created, expires) \
-              SELECT $1, id, $3, $4, $5, $6 FROM environments WHERE id = $2",
+              SELECT $1, id, $3, $4, $5, $6 FROM environments WHERE id = $2"
+            .into(),
         args: args![
             id_hash.clone(),
             cipher.environment_id(),
@@ -126,7 +128,7 @@ pub(super) fn create_session(
         let mut args = audit_statement(event).1.args;
         args.push(id_hash.into());
         statements.push(Statement {
-            sql: AUDIT_IF_SESSION,
+            sql: AUDIT_IF_SESSION.into(),
             args,
         });
     }
@@ -137,6 +139,14 @@ pub(super) fn create_session(
 /// session's `id_hash`), written only if its session was.
 const AUDIT_IF_SESSION: &str = "INSERT INTO audit_events (id, time, org, actor, action, target, detail) \
      SELECT $1, $2, $3, $4, $5, $6, $7 FROM sessions WHERE id_hash = $8";
+
+/// A session pointing to a stored result (its 7 parameters as
+/// `create_shared_session` binds them), written only if the result exists
+/// for the environment and is kept at least as long; pin conditions may
+/// follow (`AND …`).
+const SESSION_OF_STORED_RESULT: &str = "INSERT INTO sessions (id_hash, env_id, revision, result, created, expires, result_id) \
+     SELECT $1, env_id, $2, $3, $4, $5, id FROM session_results \
+     WHERE id = $6 AND env_id = $7 AND expires >= $5";
 
 /// Hex digits of the creation time that start a session id.
 const SESSION_TIME_DIGITS: usize = 12;
@@ -211,7 +221,8 @@ pub(super) fn create_shared_session(
             let sealed = cipher.seal(SHARED_RESULT_CONTEXT, &result_id, result)?;
             statements.push(Statement {
                 sql: "INSERT INTO session_results (id, env_id, result, created, expires) \
-                      VALUES ($1, $2, $3, $4, $5)",
+                      VALUES ($1, $2, $3, $4, $5)"
+                    .into(),
                 args: args![
                     result_id.as_str(),
                     cipher.environment_id(),
@@ -222,41 +233,63 @@ pub(super) fn create_shared_session(
             });
             result_id
         }
-        SharedResult::Stored(result_id) => result_id.to_owned(),
+        SharedResult::Stored(result_id) | SharedResult::StoredWhile { result_id, .. } => {
+            result_id.to_owned()
+        }
     };
+    let pins = match &result {
+        SharedResult::StoredWhile { pins, .. } => match pins::pin_args(pins)? {
+            Some(args) => args,
+            // it cannot hold: nothing to write
+            None => return Err(StoreError::not_found("a pinned revision")),
+        },
+        _ => Vec::new(),
+    };
+    let n_pins = pins.len() / pins::PIN_COLUMNS.len();
     // one event id for both forms of the write
     let audit_args = audit.map(|event| audit_statement(event).1.args);
     let row = match &result {
-        SharedResult::Stored(result_id) => Some(SessionRow::new(
-            id_hash.clone(),
-            db_number(revision)?,
-            now,
-            expires.unix_millis(),
-            result_id,
-            cipher.environment_id(),
-            audit_args.clone(),
-        )?),
+        SharedResult::Stored(result_id) | SharedResult::StoredWhile { result_id, .. } => Some(
+            SessionRow::new(
+                id_hash.clone(),
+                db_number(revision)?,
+                now,
+                expires.unix_millis(),
+                result_id,
+                cipher.environment_id(),
+                audit_args.clone(),
+            )?
+            .pinned(pins.clone())?,
+        ),
         SharedResult::New { .. } => None,
     };
     let session_statement = statements.len();
+    let mut session_args = args![
+        id_hash.clone(),
+        db_number(revision)?,
+        Vec::<u8>::new(),
+        now,
+        expires.unix_millis(),
+        result_id.as_str(),
+        cipher.environment_id()
+    ];
+    let first_pin = session_args.len() + 1;
+    session_args.extend(pins);
     statements.push(Statement {
-        sql: "INSERT INTO sessions (id_hash, env_id, revision, result, created, expires, result_id) \
-              SELECT $1, env_id, $2, $3, $4, $5, id FROM session_results \
-              WHERE id = $6 AND env_id = $7 AND expires >= $5",
-        args: args![
-            id_hash.clone(),
-            db_number(revision)?,
-            Vec::<u8>::new(),
-            now,
-            expires.unix_millis(),
-            result_id.as_str(),
-            cipher.environment_id()
-        ],
+        sql: match n_pins {
+            0 => SESSION_OF_STORED_RESULT.into(),
+            n => format!(
+                "{SESSION_OF_STORED_RESULT}{}",
+                pins::pins_hold_at(first_pin, n)
+            )
+            .into(),
+        },
+        args: session_args,
     });
     if let Some(mut args) = audit_args {
         args.push(id_hash.into());
         statements.push(Statement {
-            sql: AUDIT_IF_SESSION,
+            sql: AUDIT_IF_SESSION.into(),
             args,
         });
     }
@@ -455,7 +488,7 @@ fn audit_statement(event: &NewAuditEvent) -> (String, Statement) {
         Err(_) => uuid::Uuid::new_v4().to_string(),
     };
     let statement = Statement {
-        sql: "INSERT INTO audit_events (id, time, org, actor, action, target, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        sql: "INSERT INTO audit_events (id, time, org, actor, action, target, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)".into(),
         args: args![
             id.as_str(),
             event.time.unix_millis(),
@@ -474,7 +507,7 @@ pub(super) async fn append_audit(
     event: &NewAuditEvent,
 ) -> Result<AuditEvent, StoreError> {
     let (id, statement) = audit_statement(event);
-    tx.execute(statement.sql, statement.args).await?;
+    tx.execute(&statement.sql, statement.args).await?;
     Ok(AuditEvent {
         id,
         event: event.clone(),

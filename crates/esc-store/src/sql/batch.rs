@@ -23,13 +23,26 @@ use tokio::sync::oneshot;
 
 use crate::db::{Backend, Param, Statement, check_args};
 use crate::error::{DatabaseError, StoreError};
+use crate::store::MAX_PINS;
+
+use super::pins::{self, PIN_COLUMNS};
 
 /// The most callers' writes in one transaction.
 const MAX_BATCH: usize = 64;
 
-// A merged statement has MAX_BATCH rows of ROW_COLUMNS parameters each:
-// PostgreSQL's protocol takes at most 65,535 parameters in one statement.
-const _: () = assert!(MAX_BATCH * ROW_COLUMNS.len() <= 65_535);
+/// The most pins (before sharing equal lists) in one merged statement: a
+/// batch ends before a row whose pins would pass it.
+const MAX_BATCH_PINS: usize = 256;
+
+// A merged statement has MAX_BATCH rows of ROW_COLUMNS parameters and a
+// list index each, and MAX_BATCH_PINS pins of PIN_COLUMNS and a list index
+// each: PostgreSQL's protocol takes at most 65,535 parameters in one
+// statement.
+const _: () = assert!(
+    MAX_BATCH * (ROW_COLUMNS.len() + 1) + MAX_BATCH_PINS * (PIN_COLUMNS.len() + 1) <= 65_535
+);
+// any one session's pins fit in a batch
+const _: () = assert!(MAX_PINS <= MAX_BATCH_PINS);
 
 /// Queued session writes of one store.
 pub(super) struct WriteBatcher {
@@ -62,6 +75,8 @@ pub(super) struct SessionRow {
     values: Vec<Param>,
     /// Whether an audit event goes with it (its statement's count).
     audited: bool,
+    /// The pins the session is written under ([`PIN_COLUMNS`] each).
+    pins: Vec<Param>,
 }
 
 /// The columns of a [`SessionRow`], with the type each value is cast to.
@@ -81,14 +96,19 @@ const ROW_COLUMNS: [(&str, &str); 13] = [
     ("a_detail", "text"),
 ];
 
-/// What a merged batch writes: the sessions whose result is there (the
-/// conditions of `access::create_shared_session`), then the audit events of
-/// the sessions written; answers the `id_hash` of each session written.
-const MERGED_TAIL: &str = ", \
+/// What a merged batch writes, after the rows (`v`, each with the index of
+/// its list of pins, `pins`) and the pins (`p`, each with its list's index,
+/// `list`): the lists with a pin that no longer holds, then the sessions
+/// whose result is there and whose pins all hold (the conditions of
+/// `access::create_shared_session`), then the audit events of the sessions
+/// written; answers the `id_hash` of each session written.
+const MERGED_TAIL: &str = "stale AS (SELECT DISTINCT p.list FROM p \
+          WHERE p.list IS NOT NULL AND NOT {PIN_HOLDS}), \
     s AS (INSERT INTO sessions (id_hash, env_id, revision, result, created, expires, result_id) \
           SELECT v.id_hash, r.env_id, v.revision, ''::bytea, v.created, v.expires, r.id \
           FROM v JOIN session_results r \
           ON r.id = v.result_id AND r.env_id = v.env_id AND r.expires >= v.expires \
+          WHERE NOT EXISTS (SELECT 1 FROM stale WHERE stale.list = v.pins) \
           RETURNING id_hash), \
     a AS (INSERT INTO audit_events (id, time, org, actor, action, target, detail) \
           SELECT v.a_id, v.a_time, v.a_org, v.a_actor, v.a_action, v.a_target, v.a_detail \
@@ -125,42 +145,136 @@ impl SessionRow {
                 Param::Text(None),
             ]),
         }
-        Ok(Self { values, audited })
+        Ok(Self {
+            values,
+            audited,
+            pins: Vec::new(),
+        })
+    }
+
+    /// The row, written only while `pins` hold (`pins::pin_args`).
+    pub(super) fn pinned(mut self, pins: Vec<Param>) -> Result<Self, StoreError> {
+        if !pins.len().is_multiple_of(PIN_COLUMNS.len())
+            || pins.len() / PIN_COLUMNS.len() > MAX_PINS
+        {
+            return Err(DatabaseError::new("pins of the wrong width").into());
+        }
+        self.pins = pins;
+        Ok(self)
     }
 }
 
 /// One statement writing every row of `rows` (see [`MERGED_TAIL`]) and its
-/// parameters. The rows are padded with rows of NULLs (which join no
-/// result, so write nothing) up to a power of two: a batch then takes one
-/// of 7 statement texts instead of one of 64, and PostgreSQL plans each
-/// text a few times per connection before it keeps a generic plan
-/// (planning the merged statement was ~9% of the backends' CPU time).
+/// parameters. The rows, and the pins, are padded with rows of NULLs
+/// (which join no result and belong to no list, so write nothing) up to a
+/// power of two: a batch then takes one of a few statement texts instead
+/// of one per size, and PostgreSQL plans each text a few times per
+/// connection before it keeps a generic plan (planning the merged
+/// statement was ~9% of the backends' CPU time). Rows with equal pins
+/// share one list of them (the opens of one remembered result).
 fn merged_statement(rows: &[&SessionRow]) -> (String, Vec<Param>) {
+    // each row's list of pins: equal lists once
+    let mut lists: Vec<&[Param]> = Vec::new();
+    let row_lists: Vec<Option<usize>> = rows
+        .iter()
+        .map(|row| {
+            if row.pins.is_empty() {
+                return None;
+            }
+            match lists.iter().position(|list| *list == &row.pins[..]) {
+                Some(index) => Some(index),
+                None => {
+                    lists.push(&row.pins);
+                    Some(lists.len() - 1)
+                }
+            }
+        })
+        .collect();
+    let n_pins: usize = lists
+        .iter()
+        .map(|list| list.len() / PIN_COLUMNS.len())
+        .sum();
+
+    let mut args = Vec::new();
+    let mut sql = String::from("WITH v (");
     let names: Vec<&str> = ROW_COLUMNS.iter().map(|(name, _)| *name).collect();
-    let mut sql = format!("WITH v ({}) AS (VALUES ", names.join(", "));
-    let width = rows.len().next_power_of_two();
-    let mut args = Vec::with_capacity(width * ROW_COLUMNS.len());
-    for index in 0..width {
+    sql.push_str(&names.join(", "));
+    sql.push_str(", pins) AS (VALUES ");
+    let row_types: Vec<&str> = ROW_COLUMNS.iter().map(|(_, ty)| *ty).collect();
+    let mut given = rows.iter().zip(&row_lists);
+    for index in 0..rows.len().next_power_of_two() {
         if index > 0 {
             sql.push_str(", ");
         }
-        sql.push('(');
-        for (column, (_, ty)) in ROW_COLUMNS.iter().enumerate() {
-            if column > 0 {
-                sql.push_str(", ");
+        push_placeholders(
+            &mut sql,
+            args.len(),
+            row_types.iter().copied().chain(["bigint"]),
+        );
+        match given.next() {
+            Some((row, list)) => {
+                args.extend(row.values.iter().cloned());
+                args.push(Param::Int(list.and_then(|list| i64::try_from(list).ok())));
             }
-            // placeholders are numbered by us, not taken from input
-            sql.push_str(&format!("${}::{ty}", args.len() + column + 1));
-        }
-        sql.push(')');
-        match rows.get(index) {
-            Some(row) => args.extend(row.values.iter().cloned()),
-            None => args.extend(ROW_COLUMNS.iter().map(|(_, ty)| null_of(ty))),
+            None => {
+                args.extend(row_types.iter().map(|ty| null_of(ty)));
+                args.push(Param::Int(None));
+            }
         }
     }
-    sql.push(')');
-    sql.push_str(MERGED_TAIL);
+    sql.push_str("), p (list, ");
+    let pin_names: Vec<&str> = PIN_COLUMNS.iter().map(|(name, _)| *name).collect();
+    sql.push_str(&pin_names.join(", "));
+    sql.push_str(") AS (VALUES ");
+    let pin_types: Vec<&str> = PIN_COLUMNS.iter().map(|(_, ty)| *ty).collect();
+    let mut pin_rows = lists.iter().enumerate().flat_map(|(list, pins)| {
+        pins.chunks(PIN_COLUMNS.len())
+            .map(move |pin| (i64::try_from(list).ok(), pin))
+    });
+    for index in 0..n_pins.max(1).next_power_of_two() {
+        if index > 0 {
+            sql.push_str(", ");
+        }
+        push_placeholders(
+            &mut sql,
+            args.len(),
+            ["bigint"].into_iter().chain(pin_types.iter().copied()),
+        );
+        match pin_rows.next() {
+            Some((list, pin)) => {
+                args.push(Param::Int(list));
+                args.extend(pin.iter().cloned());
+            }
+            None => {
+                args.push(Param::Int(None));
+                args.extend(pin_types.iter().map(|ty| null_of(ty)));
+            }
+        }
+    }
+    sql.push_str("), ");
+    let holds = pins::pin_holds([
+        "p.org",
+        "p.project",
+        "p.name",
+        "p.env_id",
+        "p.number",
+        "p.tag",
+    ]);
+    sql.push_str(&MERGED_TAIL.replace("{PIN_HOLDS}", &holds));
     (sql, args)
+}
+
+/// Appends `(${first + 1}::type, …)`, one placeholder per type.
+fn push_placeholders<'a>(sql: &mut String, first: usize, types: impl Iterator<Item = &'a str>) {
+    sql.push('(');
+    for (column, ty) in types.enumerate() {
+        if column > 0 {
+            sql.push_str(", ");
+        }
+        // placeholders are numbered by us, not taken from input
+        sql.push_str(&format!("${}::{ty}", first + column + 1));
+    }
+    sql.push(')');
 }
 
 /// A NULL of a [`ROW_COLUMNS`] type.
@@ -226,7 +340,17 @@ impl WriteBatcher {
                     queue.draining = false;
                     return;
                 }
-                let take = queue.pending.len().min(MAX_BATCH);
+                // up to MAX_BATCH callers and MAX_BATCH_PINS pins
+                let mut take = 0;
+                let mut n_pins = 0;
+                for pending in queue.pending.iter().take(MAX_BATCH) {
+                    let pins = pending.row.as_ref().map_or(0, |row| row.pins.len());
+                    n_pins += pins / PIN_COLUMNS.len();
+                    if take > 0 && n_pins > MAX_BATCH_PINS {
+                        break;
+                    }
+                    take += 1;
+                }
                 queue.pending.drain(..take).collect::<Vec<_>>()
             };
             if batch.iter().all(|pending| pending.row.is_some()) {
@@ -355,42 +479,123 @@ impl Drop for DrainGuard {
 mod tests {
     use super::*;
 
-    fn row(n: u8) -> SessionRow {
+    /// A row (key `n`) with `pins` pins, each naming environment `pinned`.
+    fn row(n: u8, pins: usize, pinned: &str) -> SessionRow {
+        let pins = (0..pins)
+            .flat_map(|number| {
+                [
+                    Param::Text(Some("acme".into())),
+                    Param::Text(Some("app".into())),
+                    Param::Text(Some(pinned.into())),
+                    Param::Text(Some(format!("{pinned}-id"))),
+                    Param::Int(Some(number as i64)),
+                    Param::Text(None),
+                ]
+            })
+            .collect();
         SessionRow::new(vec![n; 8], 1, 2, 3, "result", "env", None)
-            .unwrap_or_else(|_| unreachable!("a row without an audit event has the right width"))
+            .and_then(|row| row.pinned(pins))
+            .unwrap_or_else(|_| unreachable!("rows of the right width"))
+    }
+
+    /// (rows, pins) of a merged statement's text.
+    fn widths(sql: &str) -> (usize, usize) {
+        let rows = sql.matches("::bytea, $").count();
+        // every tuple opens with `($`: the rest are pins
+        (rows, sql.matches("($").count() - rows)
+    }
+
+    fn is_null(param: &Param) -> bool {
+        matches!(
+            param,
+            Param::Bytes(None) | Param::Int(None) | Param::Text(None)
+        )
     }
 
     #[test]
     fn batches_are_padded_to_a_power_of_two_with_null_rows() {
-        let rows: Vec<SessionRow> = (0..5).map(row).collect();
+        let rows: Vec<SessionRow> = (0..5).map(|n| row(n, 0, "dev")).collect();
         let five: Vec<&SessionRow> = rows.iter().collect();
         let (sql5, args5) = merged_statement(&five);
         let (sql8, _) = merged_statement(&[&rows[0]; 8]);
         let (sql4, args4) = merged_statement(&five[..4]);
         let (sql1, args1) = merged_statement(&five[..1]);
-        // 5 rows take the 8-row statement; 4 and 1 rows their own
+        // 5 rows take the 8-row statement; 4 and 1 rows their own; a
+        // batch without pins has one NULL pin
         assert_eq!(sql5, sql8);
         assert_ne!(sql4, sql5);
-        assert_eq!(sql5.matches("($").count(), 8);
-        assert_eq!(sql4.matches("($").count(), 4);
-        assert_eq!(sql1.matches("($").count(), 1);
-        assert_eq!(args1.len(), ROW_COLUMNS.len());
-        assert_eq!(args4.len(), 4 * ROW_COLUMNS.len());
-        assert_eq!(args5.len(), 8 * ROW_COLUMNS.len());
-        // the given rows first, in order, then only NULLs
-        let (given, padding) = args5.split_at(5 * ROW_COLUMNS.len());
+        assert_eq!(widths(&sql5), (8, 1));
+        assert_eq!(widths(&sql4), (4, 1));
+        assert_eq!(widths(&sql1), (1, 1));
+        let row_width = ROW_COLUMNS.len() + 1;
+        let pin_width = PIN_COLUMNS.len() + 1;
+        assert_eq!(args1.len(), row_width + pin_width);
+        assert_eq!(args4.len(), 4 * row_width + pin_width);
+        assert_eq!(args5.len(), 8 * row_width + pin_width);
+        // the given rows first, in order, with no list of pins; then NULLs
+        let (given, padding) = args5.split_at(5 * row_width);
         for (index, row) in rows.iter().enumerate() {
-            let width = ROW_COLUMNS.len();
-            assert!(given[index * width..(index + 1) * width] == row.values[..]);
+            let values = &given[index * row_width..(index + 1) * row_width];
+            assert!(values[..ROW_COLUMNS.len()] == row.values[..]);
+            assert!(values[ROW_COLUMNS.len()] == Param::Int(None));
         }
-        assert!(padding.iter().all(|param| matches!(
-            param,
-            Param::Bytes(None) | Param::Int(None) | Param::Text(None)
-        )));
+        assert!(padding.iter().all(is_null));
         // each NULL of its column's type
-        for (index, param) in padding.iter().enumerate() {
-            let ty = ROW_COLUMNS[index % ROW_COLUMNS.len()].1;
-            assert!(*param == null_of(ty));
+        for (index, param) in padding[..3 * row_width].iter().enumerate() {
+            match ROW_COLUMNS.get(index % row_width) {
+                Some((_, ty)) => assert!(*param == null_of(ty)),
+                None => assert!(*param == Param::Int(None)),
+            }
         }
+    }
+
+    #[test]
+    fn rows_with_equal_pins_share_one_list() {
+        // two rows pinned alike (3 pins), one otherwise (2), one unpinned
+        let rows = [
+            row(1, 3, "dev"),
+            row(2, 3, "dev"),
+            row(3, 2, "prod"),
+            row(4, 0, "dev"),
+        ];
+        let refs: Vec<&SessionRow> = rows.iter().collect();
+        let (sql, args) = merged_statement(&refs);
+        // 3 + 2 pins, padded to 8
+        assert_eq!(widths(&sql), (4, 8));
+        let row_width = ROW_COLUMNS.len() + 1;
+        let lists: Vec<&Param> = (0..4)
+            .map(|index| &args[index * row_width + ROW_COLUMNS.len()])
+            .collect();
+        assert!(*lists[0] == Param::Int(Some(0)));
+        assert!(*lists[1] == Param::Int(Some(0)));
+        assert!(*lists[2] == Param::Int(Some(1)));
+        assert!(*lists[3] == Param::Int(None));
+        let pin_width = PIN_COLUMNS.len() + 1;
+        let pins: Vec<&[Param]> = args[4 * row_width..].chunks(pin_width).collect();
+        assert_eq!(pins.len(), 8);
+        for (index, pin) in pins.iter().enumerate() {
+            let (list, name) = match index {
+                0..3 => (Some(0), Some("dev")),
+                3..5 => (Some(1), Some("prod")),
+                _ => (None, None),
+            };
+            assert!(pin[0] == Param::Int(list), "pin {index}");
+            assert!(
+                pin[3] == Param::Text(name.map(str::to_owned)),
+                "pin {index}"
+            );
+        }
+        assert!(pins[5..].iter().all(|pin| pin.iter().all(is_null)));
+    }
+
+    #[test]
+    fn pins_of_the_wrong_width_are_refused() {
+        let pins = vec![Param::Text(None); PIN_COLUMNS.len() + 1];
+        let row = || SessionRow::new(vec![1], 1, 2, 3, "r", "e", None);
+        assert!(row().and_then(|row| row.pinned(pins)).is_err());
+        let too_many = vec![Param::Text(None); PIN_COLUMNS.len() * (MAX_PINS + 1)];
+        assert!(row().and_then(|row| row.pinned(too_many)).is_err());
+        let enough = vec![Param::Text(None); PIN_COLUMNS.len() * MAX_PINS];
+        assert!(row().and_then(|row| row.pinned(enough)).is_ok());
     }
 }

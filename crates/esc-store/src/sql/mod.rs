@@ -9,6 +9,7 @@ mod coalesce;
 pub(crate) mod drafts;
 mod environments;
 pub(crate) mod members;
+mod pins;
 pub(crate) mod referrers;
 mod rotation;
 mod tags;

@@ -63,6 +63,8 @@ macro_rules! store_suite {
             case!(shared_sessions);
             case!(shared_sessions_in_batches);
             case!(deleting_an_environment_deletes_its_sessions);
+            case!(pinned_sessions);
+            case!(pinned_sessions_in_batches);
             case!(session_ids_new_old_and_odd);
             case!(revision_with_cipher);
             case!(resolve_revisions);

@@ -1,8 +1,11 @@
 //! Sessions sharing one stored result (`Store::create_shared_session`).
 
-use esc_store::{NewAuditEvent, SharedResult, Store, StoreError, Timestamp};
+use esc_store::{
+    LATEST_TAG, NewAuditEvent, Pin, ResolvedRevision, RevisionAt, SharedResult, Store, StoreError,
+    Timestamp,
+};
 
-use crate::harness::{Harness, Kind, new_env};
+use crate::harness::{Harness, Kind, alice, bob, new_env};
 
 fn open_event(detail: &str) -> NewAuditEvent {
     NewAuditEvent {
@@ -404,6 +407,304 @@ pub(crate) async fn shared_sessions_in_batches(h: &Harness) {
         let (sessions, transactions) = session_transactions(h).await;
         // two of new results, 60 then 50 of stored ones
         assert_eq!(sessions, 2 + 60 + 50);
+        assert!(
+            transactions * 2 < sessions,
+            "{sessions} sessions written in {transactions} transactions"
+        );
+    }
+}
+
+/// A session of a stored result written under pins: for every selector
+/// and every change to what it names (a new revision, a tag moved or
+/// deleted, a retraction, a re-created environment), the pin holds exactly
+/// when `resolve_revisions` still answers the revision it recorded; a
+/// session whose pins do not all hold is not written, nor its audit event.
+pub(crate) async fn pinned_sessions(h: &Harness) {
+    let store = h.dyn_store();
+    let dev = new_env(&*store, "dev").await;
+    let base = new_env(&*store, "base").await;
+    for text in ["v: 2\n", "v: 3\n", "v: 4\n"] {
+        store
+            .update_environment(&dev, text.as_bytes(), None, &alice())
+            .await
+            .unwrap();
+    }
+    for (tag, number) in [("prod", 3), ("gone", 2)] {
+        store
+            .create_revision_tag(&dev, tag, Some(number), &alice())
+            .await
+            .unwrap();
+    }
+    let cipher = store.environment_cipher(&dev).await.unwrap();
+    let expires = Timestamp::now().plus_millis(60_000);
+    let result_id = store
+        .create_shared_session(
+            &dev,
+            &cipher,
+            4,
+            SharedResult::New {
+                result: b"{\"pinned\":1}",
+                keep_until: expires.plus_millis(60_000),
+            },
+            expires,
+            None,
+        )
+        .await
+        .unwrap()
+        .result_id;
+    let targets = [
+        (dev.clone(), RevisionAt::Tag(LATEST_TAG)),
+        (base.clone(), RevisionAt::Tag(LATEST_TAG)),
+        (dev.clone(), RevisionAt::Tag("prod")),
+        (dev.clone(), RevisionAt::Tag("gone")),
+        (dev.clone(), RevisionAt::Number(3)),
+        (dev.clone(), RevisionAt::Number(2)),
+    ];
+    let recorded: Vec<ResolvedRevision> = store
+        .resolve_revisions(&targets)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(Option::unwrap)
+        .collect();
+    let pins: Vec<Pin<'_>> = targets
+        .iter()
+        .zip(&recorded)
+        .map(|((env, at), resolved)| Pin {
+            env,
+            at: *at,
+            resolved,
+        })
+        .collect();
+    let events = std::cell::Cell::new(0);
+    let open = async |pins: &[Pin<'_>], written: bool, what: &str| {
+        let outcome = store
+            .create_shared_session(
+                &dev,
+                &cipher,
+                4,
+                SharedResult::StoredWhile {
+                    result_id: &result_id,
+                    pins,
+                },
+                expires,
+                Some(&open_event(what)),
+            )
+            .await;
+        match (outcome, written) {
+            (Ok(session), true) => {
+                events.set(events.get() + 1);
+                let read = store.session(&dev, &session.id).await.unwrap();
+                assert_eq!(read.expose(), b"{\"pinned\":1}", "{what}");
+            }
+            (Err(StoreError::NotFound { .. }), false) => {}
+            (outcome, _) => panic!("{what}: written {written} expected, got {outcome:?}"),
+        }
+        assert_eq!(n_events(&*store).await, events.get(), "{what}");
+    };
+    // Each pin alone, and all together, against resolve_revisions now.
+    let check = async |state: &str| {
+        let now = store.resolve_revisions(&targets).await.unwrap();
+        let holds: Vec<bool> = now
+            .iter()
+            .zip(&recorded)
+            .map(|(now, recorded)| now.as_ref() == Some(recorded))
+            .collect();
+        for (index, pin) in pins.iter().enumerate() {
+            open(
+                std::slice::from_ref(pin),
+                holds[index],
+                &format!("{state}: pin {index}"),
+            )
+            .await;
+        }
+        open(
+            &pins,
+            holds.iter().all(|holds| *holds),
+            &format!("{state}: all"),
+        )
+        .await;
+        holds
+    };
+    assert_eq!(check("as recorded").await, [true; 6]);
+    // no pins: as `Stored`
+    open(&[], true, "no pins").await;
+    // a number pinned at another number never holds
+    let other = ResolvedRevision {
+        number: 2,
+        ..recorded[4].clone()
+    };
+    let wrong = Pin {
+        env: &dev,
+        at: RevisionAt::Number(3),
+        resolved: &other,
+    };
+    open(&[wrong], false, "a number recorded at another").await;
+
+    store
+        .update_environment(&base, b"v: 2\n", None, &alice())
+        .await
+        .unwrap();
+    assert_eq!(
+        check("base has a new revision").await,
+        [true, false, true, true, true, true]
+    );
+    store
+        .update_revision_tag(&dev, "prod", 4, &alice())
+        .await
+        .unwrap();
+    assert_eq!(
+        check("prod moved").await,
+        [true, false, false, true, true, true]
+    );
+    store.delete_revision_tag(&dev, "gone").await.unwrap();
+    assert_eq!(
+        check("gone deleted").await,
+        [true, false, false, false, true, true]
+    );
+    store
+        .retract_revision(&dev, 3, None, "leaked", &bob())
+        .await
+        .unwrap();
+    assert_eq!(
+        check("3 retracted").await,
+        [true, false, false, false, false, true]
+    );
+    store
+        .update_environment(&dev, b"v: 5\n", None, &alice())
+        .await
+        .unwrap();
+    assert_eq!(
+        check("dev has a new revision").await,
+        [false, false, false, false, false, true]
+    );
+    // re-created with as many revisions: another environment
+    store.delete_environment(&base).await.unwrap();
+    store.create_environment(&base, &alice()).await.unwrap();
+    let base_pin = &pins[1..2];
+    let recreated = store.resolve_revisions(&targets[1..2]).await.unwrap();
+    assert_eq!(recreated[0].as_ref().map(|r| r.number), Some(1));
+    open(base_pin, false, "base re-created").await;
+}
+
+/// Many pinned opens at once (on PostgreSQL a batch of them is one
+/// statement, equal lists of pins shared): each is written exactly when its
+/// own pins hold, with its audit event.
+pub(crate) async fn pinned_sessions_in_batches(h: &Harness) {
+    let store = h.dyn_store();
+    let dev = new_env(&*store, "dev").await;
+    let base = new_env(&*store, "base").await;
+    store
+        .update_environment(&base, b"v: 2\n", None, &alice())
+        .await
+        .unwrap();
+    let cipher = store.environment_cipher(&dev).await.unwrap();
+    let expires = Timestamp::now().plus_millis(60_000);
+    let result_id = store
+        .create_shared_session(
+            &dev,
+            &cipher,
+            1,
+            SharedResult::New {
+                result: b"{}",
+                keep_until: expires.plus_millis(60_000),
+            },
+            expires,
+            None,
+        )
+        .await
+        .unwrap()
+        .result_id;
+    let dev_id = store.environment(&dev).await.unwrap().id;
+    let base_id = store.environment(&base).await.unwrap().id;
+    let at = |id: &str, number| ResolvedRevision {
+        environment_id: id.to_owned(),
+        number,
+    };
+    // holds: dev latest 1, base latest 2; stale: base latest 1
+    let (dev_1, base_2, base_1) = (at(&dev_id, 1), at(&base_id, 2), at(&base_id, 1));
+    let latest = RevisionAt::Tag(LATEST_TAG);
+    let current = [
+        Pin {
+            env: &dev,
+            at: latest,
+            resolved: &dev_1,
+        },
+        Pin {
+            env: &base,
+            at: latest,
+            resolved: &base_2,
+        },
+    ];
+    let stale = [
+        Pin {
+            env: &dev,
+            at: latest,
+            resolved: &dev_1,
+        },
+        Pin {
+            env: &base,
+            at: latest,
+            resolved: &base_1,
+        },
+    ];
+    let number = [Pin {
+        env: &base,
+        at: RevisionAt::Number(1),
+        resolved: &base_1,
+    }];
+    let lists: [(&[Pin<'_>], bool); 4] = [
+        (&current, true),
+        (&stale, false),
+        (&number, true),
+        (&[], true),
+    ];
+    let opens = (0..120).map(|index| {
+        let (pins, _) = lists[index % lists.len()];
+        let store = store.clone();
+        let (dev, cipher, result_id) = (&dev, &cipher, &result_id);
+        async move {
+            store
+                .create_shared_session(
+                    dev,
+                    cipher,
+                    1,
+                    SharedResult::StoredWhile { result_id, pins },
+                    expires,
+                    Some(&open_event(&format!("open {index}"))),
+                )
+                .await
+        }
+    });
+    let outcomes = futures::future::join_all(opens).await;
+    let mut expected_details = Vec::new();
+    for (index, outcome) in outcomes.into_iter().enumerate() {
+        let (_, written) = lists[index % lists.len()];
+        match (outcome, written) {
+            (Ok(session), true) => {
+                store.session(&dev, &session.id).await.unwrap();
+                expected_details.push(format!("open {index}"));
+            }
+            (Err(StoreError::NotFound { .. }), false) => {}
+            (outcome, _) => panic!("open {index}: written {written} expected, got {outcome:?}"),
+        }
+    }
+    assert_eq!(expected_details.len(), 90);
+    let mut details: Vec<String> = store
+        .list_audit_events("acme", None, 200)
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|event| event.event.detail)
+        .collect();
+    details.sort();
+    expected_details.sort();
+    assert_eq!(details, expected_details);
+    if h.kind == Kind::Postgres {
+        // merged: far fewer transactions than sessions
+        let (sessions, transactions) = session_transactions(h).await;
+        assert_eq!(sessions, 1 + 90);
         assert!(
             transactions * 2 < sessions,
             "{sessions} sessions written in {transactions} transactions"

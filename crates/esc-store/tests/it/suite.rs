@@ -12,8 +12,8 @@ use esc_store::{
 use crate::harness::{Harness, alice, bob, new_env};
 pub(crate) use crate::members::users_memberships_and_grants;
 pub(crate) use crate::sessions::{
-    deleting_an_environment_deletes_its_sessions, session_ids_new_old_and_odd, shared_sessions,
-    shared_sessions_in_batches,
+    deleting_an_environment_deletes_its_sessions, pinned_sessions, pinned_sessions_in_batches,
+    session_ids_new_old_and_odd, shared_sessions, shared_sessions_in_batches,
 };
 
 async fn body(store: &dyn Store, env: &EnvRef, number: u64) -> String {
