@@ -8,7 +8,7 @@ use std::time::Duration;
 use esc_eval::{Evaluation, Mode, PlainValue, ProviderLoader, Session};
 use esc_store::{
     Author, EnvRef, Environment, EnvironmentCipher, EnvironmentTag, EnvironmentTagUpdate,
-    NewAccessToken, NewAuditEvent, NewRotationEvent, Page, PathRotation, Plaintext,
+    NewAccessToken, NewAuditEvent, NewRotationEvent, Page, PathRotation, Pin, Plaintext,
     ResolvedRevision, Revision, RevisionAt, RevisionContent, RevisionTag, RotationEvent,
     RotationStatus, SettingsUpdate, SharedResult, Store, StoreError, Timestamp, open_secret,
     seal_secret,
@@ -666,7 +666,12 @@ impl Service {
             login: caller.login.clone(),
         };
         let remembered = match self.inner.results.lookup(&key) {
-            Some(cached) => self.current_result(caller, &key, cached).await?,
+            Some(cached) => {
+                if let Some(opened) = self.open_pinned(caller, env, &cached, duration).await? {
+                    return Ok(opened);
+                }
+                self.current_result(caller, &key, cached).await?
+            }
             None => None,
         };
         let (revision, cipher, result, shared) = match remembered {
@@ -719,6 +724,80 @@ impl Service {
             revision,
             expires,
         })
+    }
+
+    /// Opens a remembered result in one store write, when its stored copy
+    /// is kept long enough: the session is written only while every
+    /// selector it was evaluated from still names the revision it read
+    /// then (the pins, checked by the write itself, as `current_result`
+    /// checks them with a read first). `None` when that could not be done
+    /// (a pin moved, the stored copy is gone, the caller lost read on the
+    /// imports, too many imports): the caller takes the checked path.
+    async fn open_pinned(
+        &self,
+        caller: &Caller,
+        env: &EnvRef,
+        cached: &CachedResult,
+        duration: Duration,
+    ) -> ServiceResult<Option<OpenedSession>> {
+        let Some(root) = cached.dependencies.first() else {
+            return Ok(None);
+        };
+        if cached.dependencies.len() > esc_store::MAX_PINS
+            || (cached.has_imports() && !self.may_read_imports(caller, &env.org))
+        {
+            return Ok(None);
+        }
+        let expires =
+            Timestamp::now().plus_millis(i64::try_from(duration.as_millis()).unwrap_or(i64::MAX));
+        let Some(result_id) = cached.stored.usable_until(expires) else {
+            return Ok(None);
+        };
+        let pins: Vec<Pin<'_>> = cached
+            .dependencies
+            .iter()
+            .map(|dependency| Pin {
+                env: &dependency.env,
+                at: revision_at(&dependency.version),
+                resolved: &dependency.resolved,
+            })
+            .collect();
+        let revision = root.resolved.number;
+        let event = audit_event(
+            caller,
+            env,
+            "environment.open",
+            &format!("revision {revision}"),
+        );
+        let written = self
+            .inner
+            .store
+            .create_shared_session(
+                env,
+                &cached.cipher,
+                revision,
+                SharedResult::StoredWhile {
+                    result_id: &result_id,
+                    pins: &pins,
+                },
+                expires,
+                Some(&event),
+            )
+            .await;
+        match written {
+            Ok(session) => {
+                self.inner
+                    .sessions
+                    .insert(&session.id, env, expires, cached.result.clone());
+                Ok(Some(OpenedSession {
+                    id: session.id,
+                    revision,
+                    expires,
+                }))
+            }
+            Err(StoreError::NotFound { .. }) => Ok(None),
+            Err(other) => Err(with_env_name(other, env)),
+        }
     }
 
     /// Stores a session of a remembered result: pointing to the result
@@ -786,13 +865,7 @@ impl Service {
         cached: Arc<CachedResult>,
     ) -> ServiceResult<Option<Arc<CachedResult>>> {
         // the loader's check, for the imports it does not load now
-        let org = &key.env.org;
-        if cached.has_imports()
-            && !self
-                .import_policy(caller, org)
-                .role(&caller.login, org)
-                .is_some_and(|role| role.grants(Permission::Read))
-        {
+        if cached.has_imports() && !self.may_read_imports(caller, &key.env.org) {
             return Ok(None);
         }
         let targets: Vec<(EnvRef, RevisionAt<'_>)> = cached
@@ -807,6 +880,14 @@ impl Service {
             self.inner.results.remove(key);
             Ok(None)
         }
+    }
+
+    /// Whether `caller` may read the environments of `org` a remembered
+    /// result imported (the loader checks this when it loads them).
+    fn may_read_imports(&self, caller: &Caller, org: &str) -> bool {
+        self.import_policy(caller, org)
+            .role(&caller.login, org)
+            .is_some_and(|role| role.grants(Permission::Read))
     }
 
     /// Reads and evaluates the revision `key` names; remembers the result
