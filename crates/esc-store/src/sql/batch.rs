@@ -17,7 +17,8 @@
 //! is per statement (planning, executor start, a protocol cycle each), so
 //! a batch of n opens costs it one statement instead of 2n + 2.
 
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::borrow::Cow;
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 
 use tokio::sync::oneshot;
 
@@ -172,7 +173,7 @@ impl SessionRow {
 /// connection before it keeps a generic plan (planning the merged
 /// statement was ~9% of the backends' CPU time). Rows with equal pins
 /// share one list of them (the opens of one remembered result).
-fn merged_statement(rows: &[&SessionRow]) -> (String, Vec<Param>) {
+fn merged_statement(rows: &[&SessionRow]) -> (Cow<'static, str>, Vec<Param>) {
     // each row's list of pins: equal lists once
     let mut lists: Vec<&[Param]> = Vec::new();
     let row_lists: Vec<Option<usize>> = rows
@@ -194,62 +195,99 @@ fn merged_statement(rows: &[&SessionRow]) -> (String, Vec<Param>) {
         .iter()
         .map(|list| list.len() / PIN_COLUMNS.len())
         .sum();
+    let (row_width, pin_width) = (
+        rows.len().next_power_of_two(),
+        n_pins.max(1).next_power_of_two(),
+    );
 
-    let mut args = Vec::new();
-    let mut sql = String::from("WITH v (");
-    let names: Vec<&str> = ROW_COLUMNS.iter().map(|(name, _)| *name).collect();
-    sql.push_str(&names.join(", "));
-    sql.push_str(", pins) AS (VALUES ");
-    let row_types: Vec<&str> = ROW_COLUMNS.iter().map(|(_, ty)| *ty).collect();
+    let mut args = Vec::with_capacity(
+        row_width * (ROW_COLUMNS.len() + 1) + pin_width * (PIN_COLUMNS.len() + 1),
+    );
     let mut given = rows.iter().zip(&row_lists);
-    for index in 0..rows.len().next_power_of_two() {
-        if index > 0 {
-            sql.push_str(", ");
-        }
-        push_placeholders(
-            &mut sql,
-            args.len(),
-            row_types.iter().copied().chain(["bigint"]),
-        );
+    for _ in 0..row_width {
         match given.next() {
             Some((row, list)) => {
                 args.extend(row.values.iter().cloned());
                 args.push(Param::Int(list.and_then(|list| i64::try_from(list).ok())));
             }
             None => {
-                args.extend(row_types.iter().map(|ty| null_of(ty)));
+                args.extend(ROW_COLUMNS.iter().map(|(_, ty)| null_of(ty)));
                 args.push(Param::Int(None));
             }
         }
     }
-    sql.push_str("), p (list, ");
-    let pin_names: Vec<&str> = PIN_COLUMNS.iter().map(|(name, _)| *name).collect();
-    sql.push_str(&pin_names.join(", "));
-    sql.push_str(") AS (VALUES ");
-    let pin_types: Vec<&str> = PIN_COLUMNS.iter().map(|(_, ty)| *ty).collect();
-    let mut pin_rows = lists.iter().enumerate().flat_map(|(list, pins)| {
+    let mut pins = lists.iter().enumerate().flat_map(|(list, pins)| {
         pins.chunks(PIN_COLUMNS.len())
             .map(move |pin| (i64::try_from(list).ok(), pin))
     });
-    for index in 0..n_pins.max(1).next_power_of_two() {
-        if index > 0 {
-            sql.push_str(", ");
-        }
-        push_placeholders(
-            &mut sql,
-            args.len(),
-            ["bigint"].into_iter().chain(pin_types.iter().copied()),
-        );
-        match pin_rows.next() {
+    for _ in 0..pin_width {
+        match pins.next() {
             Some((list, pin)) => {
                 args.push(Param::Int(list));
                 args.extend(pin.iter().cloned());
             }
             None => {
                 args.push(Param::Int(None));
-                args.extend(pin_types.iter().map(|ty| null_of(ty)));
+                args.extend(PIN_COLUMNS.iter().map(|(_, ty)| null_of(ty)));
             }
         }
+    }
+    (merged_sql(row_width, pin_width), args)
+}
+
+/// Powers of two a merged statement's rows and pins are padded to.
+const ROW_WIDTHS: usize = MAX_BATCH.ilog2() as usize + 1;
+const PIN_WIDTHS: usize = MAX_BATCH_PINS.ilog2() as usize + 1;
+const _: () = assert!(MAX_BATCH.is_power_of_two() && MAX_BATCH_PINS.is_power_of_two());
+
+/// The text of a merged statement of `row_width` rows and `pin_width` pins
+/// (powers of two, at most [`MAX_BATCH`] and [`MAX_BATCH_PINS`]): built
+/// once per process (it was a tenth of the server's CPU time per open
+/// when built per batch).
+fn merged_sql(row_width: usize, pin_width: usize) -> Cow<'static, str> {
+    static TEXTS: [[OnceLock<String>; PIN_WIDTHS]; ROW_WIDTHS] =
+        [const { [const { OnceLock::new() }; PIN_WIDTHS] }; ROW_WIDTHS];
+    let slot = TEXTS
+        .get(row_width.ilog2() as usize)
+        .and_then(|texts| texts.get(pin_width.ilog2() as usize));
+    match slot {
+        Some(slot) => Cow::Borrowed(slot.get_or_init(|| build_merged_sql(row_width, pin_width))),
+        // not a width a batch takes (see `drain`): built, not kept
+        None => Cow::Owned(build_merged_sql(row_width, pin_width)),
+    }
+}
+
+fn build_merged_sql(row_width: usize, pin_width: usize) -> String {
+    let mut sql = String::from("WITH v (");
+    let names: Vec<&str> = ROW_COLUMNS.iter().map(|(name, _)| *name).collect();
+    sql.push_str(&names.join(", "));
+    sql.push_str(", pins) AS (VALUES ");
+    let mut placeholders = 0;
+    let row_types: Vec<&str> = ROW_COLUMNS.iter().map(|(_, ty)| *ty).collect();
+    for index in 0..row_width {
+        if index > 0 {
+            sql.push_str(", ");
+        }
+        push_placeholders(
+            &mut sql,
+            &mut placeholders,
+            row_types.iter().copied().chain(["bigint"]),
+        );
+    }
+    sql.push_str("), p (list, ");
+    let pin_names: Vec<&str> = PIN_COLUMNS.iter().map(|(name, _)| *name).collect();
+    sql.push_str(&pin_names.join(", "));
+    sql.push_str(") AS (VALUES ");
+    let pin_types: Vec<&str> = PIN_COLUMNS.iter().map(|(_, ty)| *ty).collect();
+    for index in 0..pin_width {
+        if index > 0 {
+            sql.push_str(", ");
+        }
+        push_placeholders(
+            &mut sql,
+            &mut placeholders,
+            ["bigint"].into_iter().chain(pin_types.iter().copied()),
+        );
     }
     sql.push_str("), ");
     let holds = pins::pin_holds([
@@ -261,18 +299,24 @@ fn merged_statement(rows: &[&SessionRow]) -> (String, Vec<Param>) {
         "p.tag",
     ]);
     sql.push_str(&MERGED_TAIL.replace("{PIN_HOLDS}", &holds));
-    (sql, args)
+    sql
 }
 
-/// Appends `(${first + 1}::type, …)`, one placeholder per type.
-fn push_placeholders<'a>(sql: &mut String, first: usize, types: impl Iterator<Item = &'a str>) {
+/// Appends `($n::type, …)`, one placeholder per type, numbered on from
+/// `*placeholders`.
+fn push_placeholders<'a>(
+    sql: &mut String,
+    placeholders: &mut usize,
+    types: impl Iterator<Item = &'a str>,
+) {
     sql.push('(');
     for (column, ty) in types.enumerate() {
         if column > 0 {
             sql.push_str(", ");
         }
+        *placeholders += 1;
         // placeholders are numbered by us, not taken from input
-        sql.push_str(&format!("${}::{ty}", first + column + 1));
+        sql.push_str(&format!("${placeholders}::{ty}"));
     }
     sql.push(')');
 }
