@@ -1,7 +1,9 @@
 //! The store's share of an open of an unchanged environment, as esc-service
-//! makes it once the result is remembered: `resolve_revisions` of the
-//! environment and its two imports, then `create_shared_session` of the
-//! stored result with its audit event. Many tasks at once, bounded time, on
+//! makes it once the result is remembered: `create_shared_session` of the
+//! stored result with its audit event, pinned to the revisions of the
+//! environment and its two imports (`pinned`), and as the checked path
+//! makes it (`checked`: `resolve_revisions` of the three, then the
+//! session without pins). Many tasks at once, bounded time, on
 //! SQLite and on PostgreSQL; prints opens/s and the CPU per open of this
 //! process and of the PostgreSQL backends of its database (found by their
 //! process title), apart from the HTTP and evaluation work of the server
@@ -19,8 +21,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use esc_store::{
-    Author, EnvRef, LATEST_TAG, MasterKey, NewAuditEvent, RevisionAt, SharedResult, SqlStore,
-    Store, Timestamp,
+    Author, EnvRef, LATEST_TAG, MasterKey, NewAuditEvent, Pin, ResolvedRevision, RevisionAt,
+    SharedResult, SqlStore, Store, Timestamp,
 };
 
 fn main() {
@@ -111,6 +113,19 @@ async fn bench(
         )
         .await
         .unwrap();
+    let targets: Vec<(EnvRef, RevisionAt<'_>)> = envs
+        .iter()
+        .map(|env| (env.clone(), RevisionAt::Tag(LATEST_TAG)))
+        .collect();
+    let recorded: Arc<Vec<ResolvedRevision>> = Arc::new(
+        store
+            .resolve_revisions(&targets)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(Option::unwrap)
+            .collect(),
+    );
     let envs = Arc::new(envs);
     let result_id = Arc::new(stored.result_id);
     let serving = || {
@@ -118,7 +133,13 @@ async fn bench(
         let pg: Duration = backends.iter().map(|pid| process_cpu(pid)).sum();
         (process_cpu("self"), pg)
     };
-    for (phase, seconds) in [("warm-up", 1), (label, seconds)] {
+    for (phase, seconds) in [
+        ("warm-up", 1),
+        ("pinned", seconds),
+        ("warm-up", 1),
+        ("checked", seconds),
+    ] {
+        let pinned = phase == "pinned";
         let (own_before, pg_before) = serving();
         let started = Instant::now();
         let deadline = started + Duration::from_secs(seconds);
@@ -126,16 +147,35 @@ async fn bench(
         for _ in 0..tasks {
             let (store, envs, env) = (store.clone(), envs.clone(), env.clone());
             let (cipher, result_id) = (cipher.clone(), result_id.clone());
+            let recorded = recorded.clone();
             running.push(tokio::spawn(async move {
                 let mut latencies = Vec::new();
+                let pins: Vec<Pin<'_>> = envs
+                    .iter()
+                    .zip(recorded.iter())
+                    .map(|(env, resolved)| Pin {
+                        env,
+                        at: RevisionAt::Tag(LATEST_TAG),
+                        resolved,
+                    })
+                    .collect();
                 while Instant::now() < deadline {
                     let begun = Instant::now();
-                    let targets: Vec<(EnvRef, RevisionAt<'_>)> = envs
-                        .iter()
-                        .map(|env| (env.clone(), RevisionAt::Tag(LATEST_TAG)))
-                        .collect();
-                    let resolved = store.resolve_revisions(&targets).await.unwrap();
-                    assert!(resolved.iter().all(Option::is_some));
+                    if !pinned {
+                        let targets: Vec<(EnvRef, RevisionAt<'_>)> = envs
+                            .iter()
+                            .map(|env| (env.clone(), RevisionAt::Tag(LATEST_TAG)))
+                            .collect();
+                        let resolved = store.resolve_revisions(&targets).await.unwrap();
+                        assert!(resolved.iter().all(Option::is_some));
+                    }
+                    let result = match pinned {
+                        true => SharedResult::StoredWhile {
+                            result_id: &result_id,
+                            pins: &pins,
+                        },
+                        false => SharedResult::Stored(&result_id),
+                    };
                     let event = NewAuditEvent {
                         time: Timestamp::now(),
                         org: "bench".into(),
@@ -145,14 +185,7 @@ async fn bench(
                         detail: "revision 2".into(),
                     };
                     store
-                        .create_shared_session(
-                            &env,
-                            &cipher,
-                            2,
-                            SharedResult::Stored(&result_id),
-                            expires,
-                            Some(&event),
-                        )
+                        .create_shared_session(&env, &cipher, 2, result, expires, Some(&event))
                         .await
                         .unwrap();
                     latencies.push(begun.elapsed());
@@ -169,12 +202,13 @@ async fn bench(
         if phase == "warm-up" {
             continue;
         }
+        let label = format!("{label} {phase}");
         latencies.sort();
         let n = latencies.len().max(1);
         let at = |q: f64| latencies[((n as f64 * q) as usize).min(n - 1)];
         let per = |cpu: Duration| cpu.as_micros() / n as u128;
         println!(
-            "{label:<11} {:>6.0} opens/s   p50 {:>6.2} ms   p99 {:>6.2} ms   cpu per open: store process {:>4} us, postgresql backends {:>4} us   ({n} in {:.1} s)",
+            "{label:<18} {:>6.0} opens/s   p50 {:>6.2} ms   p99 {:>6.2} ms   cpu per open: store process {:>4} us, postgresql backends {:>4} us   ({n} in {:.1} s)",
             n as f64 / elapsed.as_secs_f64(),
             at(0.5).as_secs_f64() * 1e3,
             at(0.99).as_secs_f64() * 1e3,
