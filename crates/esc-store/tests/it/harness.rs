@@ -61,6 +61,30 @@ pub(crate) async fn fresh_database() -> Option<String> {
 }
 
 impl Harness {
+    /// The one number `sql` answers, read from the database itself.
+    pub(crate) async fn count(&self, sql: &str) -> i64 {
+        match self.kind {
+            Kind::Sqlite => {
+                let path = self
+                    .data_dir
+                    .as_ref()
+                    .unwrap()
+                    .path()
+                    .join(esc_store::DATABASE_FILE);
+                let db = rusqlite::Connection::open(path).unwrap();
+                db.query_row(sql, [], |row| row.get(0)).unwrap()
+            }
+            Kind::Postgres => {
+                let url = self.database_url.as_ref().unwrap();
+                let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+                    .await
+                    .unwrap();
+                tokio::spawn(connection);
+                client.query_one(sql, &[]).await.unwrap().get(0)
+            }
+        }
+    }
+
     pub(crate) async fn start(kind: Kind) -> Option<Self> {
         let master_key: [u8; 32] = rand_key();
         let master = MasterKey::from_bytes(&master_key).unwrap();

@@ -1,8 +1,8 @@
 //! Sessions sharing one stored result (`Store::create_shared_session`).
 
 use esc_store::{
-    LATEST_TAG, NewAuditEvent, Pin, ResolvedRevision, RevisionAt, SharedResult, Store, StoreError,
-    Timestamp,
+    EnvRef, EnvironmentCipher, LATEST_TAG, NewAuditEvent, Pin, ResolvedRevision, RevisionAt,
+    SharedResult, Store, StoreError, Timestamp,
 };
 
 use crate::harness::{Harness, Kind, alice, bob, new_env};
@@ -414,6 +414,33 @@ pub(crate) async fn shared_sessions_in_batches(h: &Harness) {
     }
 }
 
+/// Stores `result` of revision `revision` of `env` for sessions to share
+/// (kept a minute past `expires`), with a session of its own; its id.
+async fn stored_result(
+    store: &dyn Store,
+    env: &EnvRef,
+    cipher: &EnvironmentCipher,
+    revision: u64,
+    result: &[u8],
+    expires: Timestamp,
+) -> String {
+    store
+        .create_shared_session(
+            env,
+            cipher,
+            revision,
+            SharedResult::New {
+                result,
+                keep_until: expires.plus_millis(60_000),
+            },
+            expires,
+            None,
+        )
+        .await
+        .unwrap()
+        .result_id
+}
+
 /// A session of a stored result written under pins: for every selector
 /// and every change to what it names (a new revision, a tag moved or
 /// deleted, a retraction, a re-created environment), the pin holds exactly
@@ -437,21 +464,7 @@ pub(crate) async fn pinned_sessions(h: &Harness) {
     }
     let cipher = store.environment_cipher(&dev).await.unwrap();
     let expires = Timestamp::now().plus_millis(60_000);
-    let result_id = store
-        .create_shared_session(
-            &dev,
-            &cipher,
-            4,
-            SharedResult::New {
-                result: b"{\"pinned\":1}",
-                keep_until: expires.plus_millis(60_000),
-            },
-            expires,
-            None,
-        )
-        .await
-        .unwrap()
-        .result_id;
+    let result_id = stored_result(&*store, &dev, &cipher, 4, b"{\"pinned\":1}", expires).await;
     let targets = [
         (dev.clone(), RevisionAt::Tag(LATEST_TAG)),
         (base.clone(), RevisionAt::Tag(LATEST_TAG)),
@@ -600,21 +613,7 @@ pub(crate) async fn pinned_sessions_in_batches(h: &Harness) {
         .unwrap();
     let cipher = store.environment_cipher(&dev).await.unwrap();
     let expires = Timestamp::now().plus_millis(60_000);
-    let result_id = store
-        .create_shared_session(
-            &dev,
-            &cipher,
-            1,
-            SharedResult::New {
-                result: b"{}",
-                keep_until: expires.plus_millis(60_000),
-            },
-            expires,
-            None,
-        )
-        .await
-        .unwrap()
-        .result_id;
+    let result_id = stored_result(&*store, &dev, &cipher, 1, b"{}", expires).await;
     let dev_id = store.environment(&dev).await.unwrap().id;
     let base_id = store.environment(&base).await.unwrap().id;
     let at = |id: &str, number| ResolvedRevision {
@@ -743,50 +742,23 @@ pub(crate) async fn deleting_an_environment_deletes_its_sessions(h: &Harness) {
             .unwrap();
         sessions.push((env, own, shared.id));
     }
-    assert_eq!(count_rows(h, "SELECT count(*) FROM sessions").await, 4);
+    assert_eq!(h.count("SELECT count(*) FROM sessions").await, 4);
     if h.kind == Kind::Postgres {
         // dropped in place by the PostgreSQL form of migration 6
         let foreign_keys = "SELECT count(*) FROM pg_constraint \
                             WHERE conrelid = 'sessions'::regclass AND contype = 'f'";
-        assert_eq!(count_rows(h, foreign_keys).await, 0);
+        assert_eq!(h.count(foreign_keys).await, 0);
     }
     let (gone, _, _) = &sessions[1];
     store.delete_environment(gone).await.unwrap();
-    assert_eq!(count_rows(h, "SELECT count(*) FROM sessions").await, 2);
-    assert_eq!(
-        count_rows(h, "SELECT count(*) FROM session_results").await,
-        1
-    );
+    assert_eq!(h.count("SELECT count(*) FROM sessions").await, 2);
+    assert_eq!(h.count("SELECT count(*) FROM session_results").await, 1);
     // the other environment's sessions still open; the audit events stay
     let (kept, own, shared) = &sessions[0];
     for id in [own, shared] {
         assert_eq!(store.session(kept, id).await.unwrap().expose(), b"{}");
     }
     assert_eq!(n_events(&*store).await, 2);
-}
-
-/// The one number `sql` answers, read from the database itself.
-async fn count_rows(h: &Harness, sql: &str) -> i64 {
-    match h.kind {
-        Kind::Sqlite => {
-            let path = h
-                .data_dir
-                .as_ref()
-                .unwrap()
-                .path()
-                .join(esc_store::DATABASE_FILE);
-            let db = rusqlite::Connection::open(path).unwrap();
-            db.query_row(sql, [], |row| row.get(0)).unwrap()
-        }
-        Kind::Postgres => {
-            let url = h.database_url.as_ref().unwrap();
-            let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
-                .await
-                .unwrap();
-            tokio::spawn(connection);
-            client.query_one(sql, &[]).await.unwrap().get(0)
-        }
-    }
 }
 
 /// How many sessions are stored, and by how many transactions (PostgreSQL).

@@ -57,38 +57,18 @@ async fn keeps_the_newest_thousand(kind: Kind) {
     assert_eq!(kept[0].delivery.kind, "event-1003");
     assert_eq!(kept[999].delivery.kind, "event-4");
     // and the older rows are gone, not just unlisted
-    assert_eq!(count_rows(&harness).await, 1001);
+    assert_eq!(
+        harness
+            .count("SELECT count(*) FROM webhook_deliveries")
+            .await,
+        1001
+    );
     // another hook's log is its own
     let other = store
         .list_webhook_deliveries(&env, "hook-2", 10)
         .await
         .unwrap();
     assert_eq!(other.len(), 1);
-}
-
-/// Rows of `webhook_deliveries`, counted in the database itself.
-async fn count_rows(harness: &Harness) -> i64 {
-    let query = "SELECT count(*) FROM webhook_deliveries";
-    match harness.kind {
-        Kind::Sqlite => {
-            let path = harness
-                .data_dir
-                .as_ref()
-                .unwrap()
-                .path()
-                .join(esc_store::DATABASE_FILE);
-            let db = rusqlite::Connection::open(path).unwrap();
-            db.query_row(query, [], |row| row.get(0)).unwrap()
-        }
-        Kind::Postgres => {
-            let url = harness.database_url.as_ref().unwrap();
-            let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
-                .await
-                .unwrap();
-            tokio::spawn(connection);
-            client.query_one(query, &[]).await.unwrap().get(0)
-        }
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
