@@ -156,10 +156,11 @@ const SESSION_OF_STORED_RESULT: &str = "INSERT INTO sessions (id_hash, env_id, r
 /// the server's CPU time per open when built per call).
 fn session_of_stored_result(n_pins: usize) -> Cow<'static, str> {
     static TEXTS: [OnceLock<String>; MAX_PINS + 1] = [const { OnceLock::new() }; MAX_PINS + 1];
+    // the pins' parameters follow the statement's own 7
     let build = || {
         format!(
             "{SESSION_OF_STORED_RESULT}{}",
-            pins::pins_hold_at(8, n_pins)
+            pins::pins_hold_at(7 + 1, n_pins)
         )
     };
     match (n_pins, TEXTS.get(n_pins)) {
