@@ -10,8 +10,10 @@
 //! per request of the processes serving it (the esc server process plus
 //! the PostgreSQL backends of its database, or the OpenBao server) and of
 //! the client: figures that other work on the machine skews far less than
-//! requests/s. PostgreSQL and OpenBao are skipped when their variables
-//! are unset.
+//! requests/s, and the share of the machine's CPU time its hypervisor
+//! took for other guests meanwhile ("steal": on a shared host, what makes
+//! one run differ from the next). PostgreSQL and OpenBao are skipped when
+//! their variables are unset.
 //!
 //! The esc server runs in its own process, as `esc serve` and OpenBao do:
 //! this binary starts itself again with `ESC_BENCH_SERVE` set (the store
@@ -214,13 +216,17 @@ struct Report {
     database_cpu: Duration,
     /// CPU time of the client (this process), over the measured run.
     client_cpu: Duration,
+    /// Of the machine's CPU time over the measured run, the share its
+    /// hypervisor gave to others ("steal": on a shared host, the main
+    /// cause of one run differing from the next).
+    steal: Option<f64>,
 }
 
 impl Report {
     fn print(&self, label: &str, unit: &str) {
         let pick = quantiles(&self.latencies);
         println!(
-            "{label:<50} {:>9.0} {unit}/s   p50 {:>7.2} ms   p99 {:>7.2} ms   server cpu {:>5.0} us/{unit}, client {:>4.0} us   ({} in {:.1} s, {} errors)",
+            "{label:<50} {:>9.0} {unit}/s   p50 {:>7.2} ms   p99 {:>7.2} ms   server cpu {:>5.0} us/{unit}, client {:>4.0} us   ({} in {:.1} s, {} errors, steal {})",
             self.requests as f64 / self.elapsed.as_secs_f64(),
             pick(0.50).as_secs_f64() * 1e3,
             pick(0.99).as_secs_f64() * 1e3,
@@ -229,6 +235,8 @@ impl Report {
             self.requests,
             self.elapsed.as_secs_f64(),
             self.errors,
+            self.steal
+                .map_or_else(|| "?".to_owned(), |steal| format!("{:.0}%", steal * 100.0)),
         );
     }
 
@@ -399,8 +407,15 @@ async fn drive(
 ) -> Report {
     drive_for(address, 1, workload.clone()).await;
     let ((before, database_before), client_before) = (serving(), process_cpu("self"));
+    let machine_before = machine_ticks();
     let mut report = drive_for(address, seconds, workload).await;
     let (after, database_after) = serving();
+    report.steal =
+        machine_before
+            .zip(machine_ticks())
+            .map(|((total, steal), (total_after, steal_after))| {
+                (steal_after - steal) as f64 / (total_after - total).max(1) as f64
+            });
     report.cpu = after.saturating_sub(before);
     report.database_cpu = database_after.saturating_sub(database_before);
     report.client_cpu = process_cpu("self").saturating_sub(client_before);
@@ -444,6 +459,7 @@ async fn drive_for(address: std::net::SocketAddr, seconds: u64, workload: Worklo
         cpu: Duration::ZERO,
         database_cpu: Duration::ZERO,
         client_cpu: Duration::ZERO,
+        steal: None,
     };
     for task in tasks {
         let (latencies, firsts, errors) = task.await.unwrap();
@@ -454,6 +470,22 @@ async fn drive_for(address: std::net::SocketAddr, seconds: u64, workload: Worklo
     report.elapsed = start.elapsed();
     report.requests = report.latencies.len();
     report
+}
+
+/// The machine's CPU time so far (all states, in clock ticks) and of it
+/// the time stolen by the hypervisor: the `cpu` line of /proc/stat.
+fn machine_ticks() -> Option<(u64, u64)> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let line = stat.lines().find(|line| line.starts_with("cpu "))?;
+    // user nice system idle iowait irq softirq steal (guest time is
+    // already counted in user)
+    let ticks: Vec<u64> = line
+        .split_whitespace()
+        .skip(1)
+        .take(8)
+        .map(|field| field.parse().ok())
+        .collect::<Option<_>>()?;
+    Some((ticks.iter().sum(), *ticks.get(7)?))
 }
 
 /// CPU time (user + system) of process `pid` (`self`: this one), or zero
