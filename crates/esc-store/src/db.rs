@@ -15,6 +15,20 @@ pub(crate) enum Param {
     Bool(Option<bool>),
 }
 
+/// The kind and size only: a parameter may be a sealed secret or a token's
+/// hash, which no log or panic message should carry.
+impl std::fmt::Debug for Param {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Int(value) => write!(f, "Int({})", if value.is_some() { "…" } else { "NULL" }),
+            Self::Text(Some(text)) => write!(f, "Text({} bytes)", text.len()),
+            Self::Bytes(Some(bytes)) => write!(f, "Bytes({} bytes)", bytes.len()),
+            Self::Text(None) | Self::Bytes(None) => f.write_str("NULL"),
+            Self::Bool(value) => write!(f, "Bool({})", if value.is_some() { "…" } else { "NULL" }),
+        }
+    }
+}
+
 impl From<i64> for Param {
     fn from(value: i64) -> Self {
         Self::Int(Some(value))
@@ -266,4 +280,29 @@ pub(crate) trait Backend: Send + Sync {
     }
     /// Which SQL dialect this is.
     fn dialect(&self) -> Dialect;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Param;
+
+    #[test]
+    fn debug_shows_no_parameter_value() {
+        let shown = format!(
+            "{:?} {:?} {:?} {:?} {:?}",
+            Param::Text(Some("hunter2".into())),
+            Param::Bytes(Some(b"sealed-secret".to_vec())),
+            Param::Int(Some(424_242)),
+            Param::Bool(Some(true)),
+            Param::Text(None),
+        );
+        for value in ["hunter2", "sealed-secret", "424242", "true"] {
+            assert!(!shown.contains(value), "{shown}");
+        }
+        assert_eq!(
+            shown,
+            "Text(7 bytes) Bytes(13 bytes) Int(…) Bool(…) NULL",
+            "kinds and sizes only"
+        );
+    }
 }
