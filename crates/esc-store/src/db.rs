@@ -300,8 +300,7 @@ mod tests {
             assert!(!shown.contains(value), "{shown}");
         }
         assert_eq!(
-            shown,
-            "Text(7 bytes) Bytes(13 bytes) Int(…) Bool(…) NULL",
+            shown, "Text(7 bytes) Bytes(13 bytes) Int(…) Bool(…) NULL",
             "kinds and sizes only"
         );
     }
