@@ -15,7 +15,10 @@
 //! and their audit events, in a data-modifying `WITH`), run on its own
 //! outside `BEGIN`/`COMMIT` (one statement is atomic). PostgreSQL's cost
 //! is per statement (planning, executor start, a protocol cycle each), so
-//! a batch of n opens costs it one statement instead of 2n + 2.
+//! a batch of n opens costs it one statement instead of 2n + 2. Rows
+//! written under pins (`SharedResult::StoredWhile`) carry them, and equal
+//! pin lists (the opens of one remembered result) are checked once per
+//! statement.
 
 use std::borrow::Cow;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
@@ -70,7 +73,8 @@ struct Pending {
 /// the values of one row of [`merged_statement`]: exactly the writes of
 /// the two statements `access::create_shared_session` makes for it (the
 /// session only if the result exists for the environment and is kept at
-/// least as long; the event only if the session was written).
+/// least as long and its pins hold; the event only if the session was
+/// written).
 pub(super) struct SessionRow {
     /// In [`ROW_COLUMNS`] order.
     values: Vec<Param>,
