@@ -301,10 +301,8 @@ impl StartedServer {
     }
 }
 
-/// Applies the issuer's key rotation rules every `every` until `stop`; a
-/// round in progress finishes first. Failures are logged and retried on the
-/// next tick (the keys in use stay valid meanwhile).
-/// Deletes expired sessions every `every` until `stop`. Every server on a
+/// Deletes expired sessions every `every` until `stop` (in bounded
+/// transactions: see `Store::purge_expired_sessions`). Every server on a
 /// shared PostgreSQL does it: a delete of rows already gone is a no-op.
 async fn purge_sessions(
     store: Arc<dyn Store>,
@@ -325,7 +323,9 @@ async fn purge_sessions(
 }
 
 /// Runs the issuer's key rotation rules every `every` until `stop` (not at
-/// once: `start` has just run them).
+/// once: `start` has just run them); a round in progress finishes first.
+/// Failures are logged and retried on the next tick (the keys in use stay
+/// valid meanwhile).
 async fn maintain_keys(
     issuer: Arc<Issuer>,
     every: Duration,

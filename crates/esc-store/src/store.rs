@@ -454,8 +454,9 @@ pub trait Store: Send + Sync {
     ) -> StoreResult<SharedSession>;
     /// A session's result. `NotFound` if unknown, expired, or of another environment.
     async fn session(&self, env: &EnvRef, id: &str) -> StoreResult<Plaintext>;
-    /// Deletes sessions (and shared session results) expired at `now`;
-    /// returns how many sessions.
+    /// Deletes sessions (and shared session results) expired at `now`, a
+    /// bounded number of rows per transaction (a large backlog does not
+    /// hold the writer for long); returns how many sessions.
     async fn purge_expired_sessions(&self, now: Timestamp) -> StoreResult<u64>;
 
     // ---- access tokens ----

@@ -352,20 +352,37 @@ pub(super) async fn session(
     }
 }
 
-pub(super) async fn purge_sessions(tx: &mut dyn Tx, now: Timestamp) -> Result<u64, StoreError> {
-    let purged = tx
-        .execute(
-            "DELETE FROM sessions WHERE expires <= $1",
-            args![now.unix_millis()],
-        )
-        .await?;
-    // every session pointing to one of these expired no later
-    tx.execute(
-        "DELETE FROM session_results WHERE expires <= $1",
-        args![now.unix_millis()],
-    )
-    .await?;
-    Ok(purged)
+/// Which rows [`purge_expired`] deletes from.
+#[derive(Clone, Copy)]
+pub(super) enum Purged {
+    Sessions,
+    SessionResults,
+}
+
+/// Deletes at most `limit` rows of `table` expired at `now` (the oldest
+/// first); returns how many. A purge is a loop of these, each its own
+/// transaction, so a large backlog never holds the writer for long.
+pub(super) async fn purge_expired(
+    tx: &mut dyn Tx,
+    table: Purged,
+    now: Timestamp,
+    limit: u32,
+) -> Result<u64, StoreError> {
+    // Sessions pointing to a shared result expire no later than it, so
+    // the two tables are purged independently (an expired session is
+    // never read, whatever it points to).
+    let sql = match table {
+        Purged::Sessions => {
+            "DELETE FROM sessions WHERE id_hash IN \
+             (SELECT id_hash FROM sessions WHERE expires <= $1 ORDER BY expires LIMIT $2)"
+        }
+        Purged::SessionResults => {
+            "DELETE FROM session_results WHERE id IN \
+             (SELECT id FROM session_results WHERE expires <= $1 ORDER BY expires LIMIT $2)"
+        }
+    };
+    tx.execute(sql, args![now.unix_millis(), i64::from(limit)])
+        .await
 }
 
 const TOKEN_COLUMNS: &str = "id, owner, description, created, last_used, expires";
