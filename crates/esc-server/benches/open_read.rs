@@ -52,6 +52,7 @@ async fn serve_store(store: Arc<dyn Store>, data_dir: &std::path::Path) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new("info"))
         .with_writer(std::io::stderr)
+        .with_ansi(false)
         .try_init();
     let config = ServeConfig {
         listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),

@@ -36,6 +36,7 @@ async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let audience = std::env::var("ADAPTER_URL").context("ADAPTER_URL is not set")?;
     let issuer = std::env::var("ESC_ISSUER").context("ESC_ISSUER is not set")?;

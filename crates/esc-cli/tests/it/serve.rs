@@ -64,7 +64,7 @@ fn start_under(wrapper: Option<&[&str]>, args: &[&str]) -> Server {
     std::thread::spawn(move || {
         for line in std::io::BufReader::new(stderr).lines() {
             let Ok(line) = line else { return };
-            lines.lock().unwrap().push(without_ansi(&line));
+            lines.lock().unwrap().push(line);
         }
     });
     let (tx, rx) = std::sync::mpsc::channel();
@@ -240,23 +240,16 @@ fn in_seconds(seconds: i64) -> String {
     .rfc3339()
 }
 
-/// `line` without ANSI escape sequences (the log may be coloured).
-fn without_ansi(line: &str) -> String {
-    let mut out = String::with_capacity(line.len());
-    let mut chars = line.chars();
-    while let Some(c) = chars.next() {
-        if c == '\u{1b}' {
-            // CSI: ESC [ parameters, then a final letter
-            for next in chars.by_ref() {
-                if next.is_ascii_alphabetic() {
-                    break;
-                }
-            }
-        } else {
-            out.push(c);
-        }
+/// A log written to a pipe or a file is plain text: no colour escapes.
+#[test]
+fn the_log_to_a_non_terminal_has_no_colour() {
+    let server = start(&[]);
+    server.log_line("esc server listening");
+    let log = server.log.lock().unwrap();
+    assert!(!log.is_empty());
+    for line in log.iter() {
+        assert!(!line.contains('\u{1b}'), "escape sequence in {line:?}");
     }
-    out
 }
 
 /// `esc serve` runs a worker thread per core it may use (other commands
