@@ -192,6 +192,10 @@ pub struct RotationOutcome {
 /// `SCHEDULER_LOGIN`.
 const BOOTSTRAP_ACTOR: &str = "esc:bootstrap";
 
+/// Store pages read at most to fill one page of an environment listing
+/// (rows the caller may not read are dropped).
+const LIST_STORE_READS: usize = 16;
+
 /// Parsed definitions kept per service (see [`DefinitionCache`]).
 const DEFINITION_CACHE_ENTRIES: usize = 1024;
 /// Source bytes of the cached definitions (parsed trees take several times
@@ -407,17 +411,32 @@ impl Service {
                 Err(other) => return Err(other.into()),
             }
         }
-        let mut page = self
-            .inner
-            .store
-            .list_environments(org, page_token, count)
-            .await?;
-        // the reserved environments of anonymous opens are no one's
-        page.items.retain(|env| {
-            env.name.project != anonymous::ANONYMOUS_PROJECT
-                && self.allowed(caller, &env.name, Permission::Read)
-        });
-        Ok(page)
+        // Rows the caller may not read are dropped, so a page is filled from
+        // further store pages, each asking only for the room left: the
+        // store's token then always follows the last row read, and the page
+        // never exceeds `count`. Bounded; a short page with a token is still
+        // a page (clients follow tokens until there is none).
+        let count = count.max(1);
+        let mut items = Vec::new();
+        let mut token = page_token.map(str::to_owned);
+        for _ in 0..LIST_STORE_READS {
+            let room = count - items.len() as u32;
+            let page = self
+                .inner
+                .store
+                .list_environments(org, token.as_deref(), room)
+                .await?;
+            // the reserved environments of anonymous opens are no one's
+            items.extend(page.items.into_iter().filter(|env| {
+                env.name.project != anonymous::ANONYMOUS_PROJECT
+                    && self.allowed(caller, &env.name, Permission::Read)
+            }));
+            token = page.next;
+            if token.is_none() || items.len() as u32 >= count {
+                break;
+            }
+        }
+        Ok(Page { items, next: token })
     }
 
     /// An environment's metadata.

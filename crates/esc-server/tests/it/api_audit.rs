@@ -844,7 +844,8 @@ async fn the_clis_paging_loops_end_and_see_everything() {
             .await;
         assert_eq!(tagged.status, StatusCode::NO_CONTENT, "{}", tagged.body);
     }
-    for name in ["k1", "k2", "k3", "k4", "k5"] {
+    // a tag named "0" (the listing's end marker) must not end the listing
+    for name in ["0", "k1", "k2", "k3", "k4", "k5"] {
         let body = format!(r#"{{"name":"{name}","value":"v-{name}"}}"#);
         let tagged = server
             .send(as_cli(&server, Method::POST, &format!("{E}/tags")).body(body))
@@ -852,7 +853,7 @@ async fn the_clis_paging_loops_end_and_see_everything() {
         assert_eq!(tagged.status, StatusCode::OK, "{}", tagged.body);
     }
 
-    for count in [2, 500] {
+    for count in [1, 2, 500] {
         // revisions: re-ask with before = the last number until []
         let mut numbers = Vec::new();
         let mut before = String::new();
@@ -919,7 +920,7 @@ async fn the_clis_paging_loops_end_and_see_everything() {
             }
             after = next;
         }
-        assert_eq!(keys, ["k1", "k2", "k3", "k4", "k5"], "count={count}");
+        assert_eq!(keys, ["0", "k1", "k2", "k3", "k4", "k5"], "count={count}");
     }
 
     // one revision N is fetched as before=N+1&count=1; beyond the newest

@@ -147,6 +147,53 @@ async fn roles_limit_what_callers_can_do() {
     );
 }
 
+/// A listing drops what the caller may not read without showing it: pages
+/// hold only readable environments, and the continuation token, which
+/// follows the last row read (perhaps a hidden one), names nothing.
+#[tokio::test]
+async fn listing_pages_and_their_tokens_show_only_what_the_caller_may_read() {
+    let f = fixture().await;
+    let root = caller("root");
+    for i in 0..40 {
+        let env = EnvRef::new("acme", "app", format!("hidden-{i:02}"));
+        f.service.create_environment(&root, &env).await.unwrap();
+    }
+    let stranger = caller("stranger");
+    let mut visible = Vec::new();
+    for name in ["a", "b", "c"] {
+        let env = EnvRef::new("stranger", "p", name);
+        f.service.create_environment(&stranger, &env).await.unwrap();
+        visible.push(env);
+    }
+    let mut seen = Vec::new();
+    let mut token: Option<String> = None;
+    let mut pages = 0;
+    loop {
+        pages += 1;
+        assert!(pages < 50, "the listing does not end");
+        let page = f
+            .service
+            .list_environments(&stranger, None, token.as_deref(), 2)
+            .await
+            .unwrap();
+        assert!(page.items.len() <= 2);
+        seen.extend(page.items.into_iter().map(|e| e.name));
+        let Some(next) = page.next else { break };
+        let bytes =
+            base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, &next)
+                .unwrap();
+        assert!(
+            !String::from_utf8_lossy(&bytes).contains("hidden"),
+            "the token names a hidden environment"
+        );
+        token = Some(next);
+    }
+    assert_eq!(seen, visible);
+    // hidden rows are skipped within a request (up to 16 store reads of a
+    // page's room), not one client round trip per store page (20 here)
+    assert!((2..=4).contains(&pages), "{pages} pages");
+}
+
 #[tokio::test]
 async fn opens_writes_and_reveals_are_audited_without_secrets() {
     let f = fixture().await;

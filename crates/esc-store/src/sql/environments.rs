@@ -142,12 +142,14 @@ async fn insert_revision(
 
 pub(super) async fn list(
     tx: &mut dyn Tx,
+    master: &MasterKey,
     org: Option<&str>,
     page_token: Option<&str>,
     count: u32,
 ) -> Result<Page<Environment>, StoreError> {
+    let scope = token_scope(org);
     let (after_org, after_project, after_name) = match page_token.filter(|t| !t.is_empty()) {
-        Some(token) => decode_env_token(token)?,
+        Some(token) => decode_env_token(master, &scope, token)?,
         None => (String::new(), String::new(), String::new()),
     };
     let n_wanted = limit(count);
@@ -179,21 +181,46 @@ pub(super) async fn list(
         .collect::<Result<Vec<_>, _>>()?;
     let next = if items.len() as i64 > n_wanted {
         items.truncate(n_wanted as usize);
-        items.last().map(|last| encode_env_token(&last.name))
+        match items.last() {
+            Some(last) => Some(encode_env_token(master, &scope, &last.name)?),
+            None => None,
+        }
     } else {
         None
     };
     Ok(Page { items, next })
 }
 
-fn encode_env_token(env: &EnvRef) -> String {
-    URL_SAFE_NO_PAD.encode(format!("{}\0{}\0{}", env.org, env.project, env.name))
+/// What a listing's page tokens are bound to: a token of one
+/// organization's listing is refused by another's.
+fn token_scope(org: Option<&str>) -> String {
+    match org {
+        Some(org) => format!("org {org}"),
+        None => "all".to_owned(),
+    }
 }
 
-fn decode_env_token(token: &str) -> Result<(String, String, String), StoreError> {
+/// A page token is the last row's key sealed under the master key: the
+/// caller may be shown less than the rows read (esc-service drops what it
+/// may not read), and a plain key would name the environment it stopped
+/// at. Sealing also makes tokens unforgeable.
+fn encode_env_token(master: &MasterKey, scope: &str, env: &EnvRef) -> Result<String, StoreError> {
+    let key = format!("{}\0{}\0{}", env.org, env.project, env.name);
+    let sealed = master.seal_global("page-token", scope, key.as_bytes())?;
+    Ok(URL_SAFE_NO_PAD.encode(sealed))
+}
+
+fn decode_env_token(
+    master: &MasterKey,
+    scope: &str,
+    token: &str,
+) -> Result<(String, String, String), StoreError> {
     let invalid = || StoreError::invalid("malformed continuation token");
-    let bytes = URL_SAFE_NO_PAD.decode(token).map_err(|_| invalid())?;
-    let text = String::from_utf8(bytes).map_err(|_| invalid())?;
+    let sealed = URL_SAFE_NO_PAD.decode(token).map_err(|_| invalid())?;
+    let key = master
+        .open_global("page-token", scope, &sealed)
+        .map_err(|_| invalid())?;
+    let text = key.expose_str().ok_or_else(invalid)?;
     let mut parts = text.split('\0');
     match (parts.next(), parts.next(), parts.next(), parts.next()) {
         (Some(org), Some(project), Some(name), None) => {

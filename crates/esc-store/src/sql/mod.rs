@@ -399,7 +399,11 @@ impl Store for SqlStore {
         count: u32,
     ) -> StoreResult<Page<Environment>> {
         in_tx!(self, read, |tx| environments::list(
-            tx, org, page_token, count
+            tx,
+            &self.master,
+            org,
+            page_token,
+            count
         ))
     }
     async fn clone_environment(

@@ -1,6 +1,9 @@
 //! Revision tags (named pointers to revisions, plus the implicit `latest`)
 //! and environment tags (key/value labels).
 
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
 use super::environments::{EnvRow, find};
 use super::{db_number, limit};
 use crate::db::{Row, Tx, args};
@@ -289,13 +292,17 @@ pub(super) async fn list_environment_tags(
     count: u32,
 ) -> Result<Page<EnvironmentTag>, StoreError> {
     let row = find(tx, env, false).await?;
+    let after = match page_token.filter(|token| !token.is_empty()) {
+        Some(token) => decode_tag_token(token)?,
+        None => String::new(),
+    };
     let n_wanted = limit(count);
     let mut items = tx
         .query(
             &format!(
                 "SELECT {ENV_TAG_COLUMNS} FROM environment_tags WHERE env_id = $1 AND name > $2 ORDER BY name LIMIT $3"
             ),
-            args![&row.info.id, page_token.unwrap_or(""), n_wanted + 1],
+            args![&row.info.id, after, n_wanted + 1],
         )
         .await?
         .iter()
@@ -303,11 +310,20 @@ pub(super) async fn list_environment_tags(
         .collect::<Result<Vec<_>, _>>()?;
     let next = if items.len() as i64 > n_wanted {
         items.truncate(n_wanted as usize);
-        items.last().map(|tag| tag.name.clone())
+        items.last().map(|tag| URL_SAFE_NO_PAD.encode(&tag.name))
     } else {
         None
     };
     Ok(Page { items, next })
+}
+
+/// The name a page token of [`list_environment_tags`] stops at. Tokens are
+/// the name in base64url, never `0` (the API's "no more pages", which a
+/// tag may be named) nor empty.
+fn decode_tag_token(token: &str) -> Result<String, StoreError> {
+    let invalid = || StoreError::invalid("malformed continuation token");
+    let bytes = URL_SAFE_NO_PAD.decode(token).map_err(|_| invalid())?;
+    String::from_utf8(bytes).map_err(|_| invalid())
 }
 
 pub(super) async fn update_environment_tag(

@@ -3,6 +3,8 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use esc_store::{
     Author, EnvRef, EnvironmentTagUpdate, MasterKey, NewAuditEvent, NewRotationEvent, NewSchedule,
     PathRotation, Plaintext, RotationStatus, ScheduleTiming, SettingsUpdate, Store, StoreError,
@@ -635,6 +637,33 @@ pub(crate) async fn environments_page(h: &Harness) {
             .await,
         Err(StoreError::Invalid { .. })
     ));
+    // a token is sealed: it names no environment, is refused by another
+    // organization's listing, and refused when altered
+    let first = store.list_environments(None, None, 1).await.unwrap();
+    let token = first.next.unwrap();
+    let sealed = URL_SAFE_NO_PAD.decode(&token).unwrap();
+    let text = String::from_utf8_lossy(&sealed);
+    assert!(!text.contains("acme") && !text.contains("prod"), "{text}");
+    let second = store
+        .list_environments(None, Some(&token), 1)
+        .await
+        .unwrap();
+    assert_eq!(second.items[0].name, expected[1]);
+    for (org, bad) in [
+        (Some("acme"), token.clone()),
+        (None, URL_SAFE_NO_PAD.encode(b"acme\0a\0dev")),
+        (None, {
+            let mut altered = sealed.clone();
+            let last = altered.len() - 1;
+            altered[last] ^= 1;
+            URL_SAFE_NO_PAD.encode(altered)
+        }),
+    ] {
+        assert!(matches!(
+            store.list_environments(org, Some(&bad), 1).await,
+            Err(StoreError::Invalid { .. })
+        ));
+    }
 }
 
 pub(crate) async fn environment_tags(h: &Harness) {
