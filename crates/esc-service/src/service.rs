@@ -1432,6 +1432,7 @@ impl Service {
                 "a tag needs a non-empty name and value",
             ));
         }
+        check_environment_tag(Some(name), Some(value))?;
         let tag = self
             .inner
             .store
@@ -1451,6 +1452,7 @@ impl Service {
         update: &EnvironmentTagUpdate,
     ) -> ServiceResult<EnvironmentTag> {
         self.writable(caller, env).await?;
+        check_environment_tag(update.new_name.as_deref(), update.new_value.as_deref())?;
         let tag = self
             .inner
             .store
@@ -1922,6 +1924,37 @@ fn parse_etag(tag: &str, env_id: &str) -> ServiceResult<u64> {
         .ok_or_else(|| ServiceError::Conflict {
             reason: "the etag does not match the environment; read it again".into(),
         })
+}
+
+/// Longest environment tag name, in bytes: a name travels in URLs
+/// (`E/tags/{name}`), which HTTP servers cap, so a longer one could be
+/// stored but never read, changed or deleted.
+const MAX_ENVIRONMENT_TAG_NAME: usize = 256;
+/// Longest environment tag value, in bytes (tags are labels; every tag
+/// comes back with each listing).
+const MAX_ENVIRONMENT_TAG_VALUE: usize = 4096;
+
+fn check_environment_tag(name: Option<&str>, value: Option<&str>) -> ServiceResult<()> {
+    if let Some(name) = name {
+        if name.len() > MAX_ENVIRONMENT_TAG_NAME {
+            return Err(ServiceError::invalid(format!(
+                "environment tag name is {} bytes long; at most {MAX_ENVIRONMENT_TAG_NAME} are allowed",
+                name.len()
+            )));
+        }
+        if name.chars().any(char::is_control) {
+            return Err(ServiceError::invalid(
+                "environment tag name contains a control character",
+            ));
+        }
+    }
+    if let Some(value) = value.filter(|value| value.len() > MAX_ENVIRONMENT_TAG_VALUE) {
+        return Err(ServiceError::invalid(format!(
+            "environment tag value is {} bytes long; at most {MAX_ENVIRONMENT_TAG_VALUE} are allowed",
+            value.len()
+        )));
+    }
+    Ok(())
 }
 
 fn check_tag_name(name: &str) -> ServiceResult<()> {

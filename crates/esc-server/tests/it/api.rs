@@ -643,6 +643,63 @@ async fn revisions_tags_and_environment_tags() {
     server.stop().await;
 }
 
+/// Environment tags have bounded names and values: a name too long for a
+/// URL could be stored but never deleted. Refused with 400 and nothing
+/// stored, on create and on update.
+#[tokio::test]
+async fn environment_tags_too_long_are_refused() {
+    let (server, _dir) = sqlite_server().await;
+    create_env(&server, "app", "dev").await;
+    let long_name = "n".repeat(257);
+    let long_value = "v".repeat(4097);
+    for body in [
+        json!({"name": long_name, "value": "v"}),
+        json!({"name": "owner", "value": long_value}),
+        json!({"name": "bad\nname", "value": "v"}),
+    ] {
+        let refused = server
+            .call(Method::POST, &format!("{E}/tags"), Some(&body.to_string()))
+            .await;
+        let message = refused.error(StatusCode::BAD_REQUEST);
+        assert!(message.contains("environment tag"), "{message}");
+    }
+    // the longest allowed are stored and can be read back and deleted
+    let name = "n".repeat(256);
+    let created = server
+        .call(
+            Method::POST,
+            &format!("{E}/tags"),
+            Some(&json!({"name": name, "value": "v".repeat(4096)}).to_string()),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::OK, "{}", created.body);
+    for body in [
+        json!({"currentTag": {"value": ""}, "newTag": {"name": long_name, "value": ""}}),
+        json!({"currentTag": {"value": ""}, "newTag": {"name": "", "value": long_value}}),
+    ] {
+        let refused = server
+            .call(
+                Method::PATCH,
+                &format!("{E}/tags/{name}"),
+                Some(&body.to_string()),
+            )
+            .await;
+        refused.error(StatusCode::BAD_REQUEST);
+    }
+    let listed = server
+        .call(Method::GET, &format!("{E}/tags"), None)
+        .await
+        .json();
+    let tags = listed["tags"].as_object().unwrap();
+    assert_eq!(tags.len(), 1, "{listed}");
+    assert_eq!(tags[&name]["value"], "v".repeat(4096));
+    let deleted = server
+        .call(Method::DELETE, &format!("{E}/tags/{name}"), None)
+        .await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT);
+    server.stop().await;
+}
+
 #[tokio::test]
 async fn imports_clone_identity_and_rotate() {
     let (server, _dir) = sqlite_server().await;
