@@ -162,6 +162,28 @@ fn apply(text: &str, mut edits: Vec<Edit>) -> String {
     out
 }
 
+/// Where the documents after the first begin in `text`: their byte offset
+/// and 1-based line, or `None` when there is one document or none. Only
+/// the first is ever evaluated (LANGUAGE.md §1), and only its secrets are
+/// sealed, so what follows is not stored.
+pub(crate) fn later_documents(text: &str) -> Result<Option<(usize, usize)>, RewriteError> {
+    let mut parser = Parser::new_from_str(text);
+    let mut ended_first = false;
+    while let Some(next) = parser.next_event() {
+        let (event, span) = next.map_err(|error| RewriteError::Yaml(error.to_string()))?;
+        match event {
+            Event::DocumentEnd => ended_first = true,
+            Event::DocumentStart(_) if ended_first => {
+                let (start, _) = CharOffsets::new(text).span(&span);
+                return Ok(Some((start, span.start.line())));
+            }
+            Event::StreamEnd => return Ok(None),
+            _ => {}
+        }
+    }
+    Ok(None)
+}
+
 /// Parses the first document into a span-carrying tree; `None` when empty.
 fn parse(text: &str) -> Result<Option<Node<'_>>, RewriteError> {
     let offsets = CharOffsets::new(text);

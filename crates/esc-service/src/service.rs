@@ -24,7 +24,7 @@ use crate::loader::{
 use crate::names::{Version, check_env_ref, check_org};
 use crate::path::{lookup, parse_property_path};
 use crate::results::{CachedResult, Dependency, ResultCache, ResultKey};
-use crate::secrets::reseal_ciphertexts;
+use crate::secrets::{later_documents, reseal_ciphertexts};
 use crate::webhooks::WebhookConfig;
 use crate::webhooks::dispatch::Dispatcher;
 
@@ -1696,7 +1696,7 @@ impl Service {
         yaml: &str,
     ) -> ServiceResult<(String, Vec<Diagnostic>)> {
         let cipher = Arc::new(self.inner.store.environment_cipher(env).await?);
-        let warnings = self
+        let mut warnings = self
             .validate(
                 caller,
                 env,
@@ -1706,6 +1706,24 @@ impl Service {
                 }),
             )
             .await?;
+        // later documents are never evaluated nor sealed: stored, a secret
+        // in one would stay in plaintext
+        let later = later_documents(yaml).map_err(|error| {
+            ServiceError::invalid(format!("the definition is not valid YAML: {error}"))
+        })?;
+        let yaml = match later {
+            Some((start, line)) => {
+                warnings.push(Diagnostic::warning(
+                    format!(
+                        "only the first YAML document is kept: the documents from line {line} on were dropped (they are never evaluated)"
+                    ),
+                    None,
+                    "",
+                ));
+                &yaml[..start]
+            }
+            None => yaml,
+        };
         Ok((seal_secrets(yaml, &cipher)?, warnings))
     }
 

@@ -87,3 +87,41 @@ async fn sqlite_files_never_hold_plaintext_secrets() {
         "plaintext secret found in the SQLite files"
     );
 }
+
+/// Only the first YAML document is evaluated, so only its secrets are
+/// sealed: later documents are dropped on save (with a warning) rather than
+/// stored with a plaintext secret that every read would show.
+#[tokio::test]
+async fn later_yaml_documents_are_not_stored() {
+    let (server, _dir) = sqlite_server().await;
+    create_env(&server, "app", "dev").await;
+    let first = "values:\n  a: x\n";
+    let text = format!("{first}---\nvalues:\n  b:\n    fn::secret: {SECRET_A}\n");
+    let saved = patch_yaml(&server, E, &text, None).await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+    let warning = saved.json()["diagnostics"][0]["summary"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        warning.contains("first YAML document") && warning.contains("line 3"),
+        "{}",
+        saved.body
+    );
+    for path in [E.to_owned(), format!("{E}/decrypt")] {
+        let stored = server.call(Method::GET, &path, None).await;
+        assert_eq!(stored.status, StatusCode::OK, "{}", stored.body);
+        assert_eq!(stored.body, first, "{path}");
+    }
+    // a single document ending in `...` is kept whole
+    let ended = "values:\n  a: y\n...\n";
+    let saved = patch_yaml(&server, E, ended, None).await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+    assert!(
+        !saved.body.contains("first YAML document"),
+        "{}",
+        saved.body
+    );
+    assert_eq!(server.call(Method::GET, E, None).await.body, ended);
+    server.stop().await;
+}
