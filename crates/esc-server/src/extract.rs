@@ -97,9 +97,46 @@ impl RawBody {
         } else {
             &self.0
         };
-        serde_json::from_slice(bytes)
-            .map_err(|error| ApiError::bad_request(format!("invalid JSON body: {error}")))
+        let value: serde_json::Value = serde_json::from_slice(bytes)
+            .map_err(|error| ApiError::bad_request(format!("invalid JSON body: {error}")))?;
+        if !value.is_object() {
+            return Err(ApiError::bad_request(
+                "invalid JSON body: expected an object",
+            ));
+        }
+        serde_path_to_error::deserialize(value).map_err(|error| {
+            let field = error.path().to_string();
+            let reason = plain_serde_reason(&error.inner().to_string());
+            ApiError::bad_request(if field == "." {
+                format!("invalid JSON body: {reason}")
+            } else {
+                format!("invalid JSON body: field '{field}': {reason}")
+            })
+        })
     }
+}
+
+/// serde's message without Rust's names for types, which mean nothing to a
+/// client ("expected u64" -> "expected a non-negative integer").
+fn plain_serde_reason(message: &str) -> String {
+    let mut reason = message.to_owned();
+    for (rust, plain) in [
+        ("expected u64", "expected a non-negative integer"),
+        ("expected u32", "expected a non-negative integer"),
+        ("expected u16", "expected a non-negative integer"),
+        ("expected usize", "expected a non-negative integer"),
+        ("expected i64", "expected an integer"),
+        ("expected i32", "expected an integer"),
+    ] {
+        if let Some(rest) = reason.strip_suffix(rust) {
+            reason = format!("{rest}{plain}");
+        }
+    }
+    if let Some(start) = reason.find("expected struct ") {
+        reason.truncate(start);
+        reason.push_str("expected an object");
+    }
+    reason
 }
 
 /// Query parameters; an empty value counts as absent (spec/API.md § 1.6).
@@ -130,7 +167,9 @@ impl Params {
         self.get(key)
             .map(|value| {
                 value.parse::<u64>().map_err(|_| {
-                    ApiError::bad_request(format!("query parameter '{key}' must be a number"))
+                    ApiError::bad_request(format!(
+                        "query parameter '{key}' must be a non-negative whole number"
+                    ))
                 })
             })
             .transpose()

@@ -68,7 +68,7 @@ async fn malformed_json_bodies_get_400_and_change_nothing() {
             Method::POST,
             "/api/esc/environments/acme".into(),
             r#"{"project":"app","name":5}"#,
-            "invalid type",
+            "field 'name': invalid type: integer `5`, expected a string",
         ),
         (
             Method::POST,
@@ -80,7 +80,7 @@ async fn malformed_json_bodies_get_400_and_change_nothing() {
             Method::POST,
             "/api/esc/environments/acme".into(),
             "[]",
-            "invalid JSON body",
+            "invalid JSON body: expected an object",
         ),
         // 13. clone
         (
@@ -126,7 +126,7 @@ async fn malformed_json_bodies_get_400_and_change_nothing() {
             Method::PATCH,
             format!("{E}/versions/tags/stable"),
             r#"{"revision":-2}"#,
-            "invalid value",
+            "field 'revision': invalid value: integer `-2`, expected a non-negative integer",
         ),
         // 29. create environment tag
         (
@@ -146,7 +146,7 @@ async fn malformed_json_bodies_get_400_and_change_nothing() {
             Method::PATCH,
             format!("{E}/tags/owner"),
             r#"{"currentTag":"team-a"}"#,
-            "invalid type",
+            "field 'currentTag': invalid type: string \"team-a\", expected an object",
         ),
         (
             Method::PATCH,
@@ -165,7 +165,7 @@ async fn malformed_json_bodies_get_400_and_change_nothing() {
             Method::PATCH,
             format!("{E}/settings"),
             "true",
-            "invalid JSON body",
+            "invalid JSON body: expected an object",
         ),
     ];
     for (method, path, body, expected) in cases {
@@ -188,7 +188,9 @@ async fn malformed_json_bodies_get_400_and_change_nothing() {
             .await
             .error(StatusCode::BAD_REQUEST);
         assert!(
-            message.contains(&format!("'{parameter}'")),
+            message.contains(&format!(
+                "'{parameter}' must be a non-negative whole number"
+            )),
             "{path}: {message}"
         );
     }
