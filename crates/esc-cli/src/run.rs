@@ -15,6 +15,8 @@ use tokio::io::{AsyncBufReadExt as _, AsyncRead, AsyncWriteExt as _, BufReader};
 use tokio::process::Command;
 use tokio::signal::unix::{SignalKind, signal};
 
+use esc_eval::go_quote;
+
 use crate::format::dotenv::project;
 use crate::format::string::string_form;
 use crate::value::{PropertyPath, Value};
@@ -346,8 +348,9 @@ impl Masker {
     pub(crate) fn new(secrets: &[String]) -> Self {
         let mut list: Vec<Vec<u8>> = secrets
             .iter()
+            .flat_map(|s| printed_forms(s))
             .filter(|s| s.len() >= 3)
-            .map(|s| s.as_bytes().to_vec())
+            .map(String::into_bytes)
             .collect();
         list.sort_by_key(|s| std::cmp::Reverse(s.len()));
         list.dedup();
@@ -373,6 +376,37 @@ impl Masker {
         }
         out
     }
+}
+
+/// How a secret can reach the child's output besides verbatim: its lines
+/// (output is masked line by line, so a multi-line secret never matches
+/// whole), and its escaped forms inside the string form of a container
+/// (§ 6.4 Go-quotes elements, recursively: `${obj}` of `{k: a"b}` passes
+/// `"k"="a\"b"`) or inside JSON the child prints.
+fn printed_forms(secret: &str) -> Vec<String> {
+    let mut forms = vec![secret.to_string()];
+    if secret.contains('\n') {
+        forms.extend(
+            secret
+                .split('\n')
+                .map(|line| line.strip_suffix('\r').unwrap_or(line).to_string()),
+        );
+    }
+    // containers nest at most a few levels in practice; each level quotes again
+    let mut quoted = secret.to_string();
+    for _ in 0..4 {
+        let next = go_quote(&quoted);
+        let inner = next[1..next.len() - 1].to_string();
+        if inner == quoted {
+            break;
+        }
+        forms.push(inner.clone());
+        quoted = inner;
+    }
+    if let Ok(json) = serde_json::to_string(secret) {
+        forms.push(json[1..json.len() - 1].to_string());
+    }
+    forms
 }
 
 /// Copy `input` to `output` line by line, masking each line (a trailing

@@ -172,6 +172,76 @@ fn masking_rules() {
 }
 
 #[test]
+fn multi_line_and_escaped_secrets_are_masked() {
+    let m = Masker::new(&[
+        "line-one\r\nline-two\nx".into(),
+        "SEK\"RET\\7-é".into(),
+        "ctl\u{1}".into(),
+    ]);
+    // output is masked a line at a time: each line of the secret is caught
+    assert_eq!(m.mask(b"a line-one\r\n"), b"a [secret]\r\n".to_vec());
+    assert_eq!(m.mask(b"line-two\n"), b"[secret]\n".to_vec());
+    assert_eq!(
+        m.mask(b"x\n"),
+        b"x\n".to_vec(),
+        "a 1-byte line is not masked"
+    );
+    // Go-quoted once and twice (string forms of nested containers)
+    assert_eq!(
+        m.mask(r#"k="SEK\"RET\\7-é" "\"SEK\\\"RET\\\\7-é\"""#.as_bytes()),
+        br#"k="[secret]" "\"[secret]\"""#.to_vec()
+    );
+    // Go quotes a control character as \x01, JSON as \u0001
+    assert_eq!(
+        m.mask(br#""ctl\x01" {"k":"ctl\u0001"}"#),
+        br#""[secret]" {"k":"[secret]"}"#.to_vec()
+    );
+}
+
+#[tokio::test]
+async fn arguments_interpolating_containers_of_secrets_are_masked() {
+    let PlainValue::Object(map) = PlainValue::from_json(
+        r#"{"s":{"value":"SEK\"RET\\7","secret":true},
+            "obj":{"value":{"k":{"value":"SEK\"RET\\7","secret":true},"n":{"value":1}}},
+            "lst":{"value":[{"value":"SEK\"RET\\7","secret":true},{"value":"x"}]}}"#,
+    )
+    .unwrap() else {
+        panic!("not an object")
+    };
+    let root = Value::root_from_wire(&map).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let args = ["echo".to_string(), "${obj} ${lst} ${s}".to_string()];
+    let plan = plan(
+        &root,
+        PathBuf::from("/bin/sh"),
+        &[
+            "-c".to_string(),
+            r#"printf '%s\n' "$1""#.to_string(),
+            args[0].clone(),
+            args[1].clone(),
+        ],
+        true,
+        dir.path().to_path_buf(),
+    );
+    // what the child was given: the unredacted string forms
+    assert_eq!(
+        plan.args[3],
+        r#""k"="SEK\"RET\\7","n"="1" "SEK\"RET\\7","x" SEK"RET\7"#
+    );
+    let (stdout, stderr) = (SharedBuf::default(), SharedBuf::default());
+    let output = Output::Pipe {
+        stdout: Box::new(stdout.clone()),
+        stderr: Box::new(stderr.clone()),
+        masker: Masker::new(&plan.secrets),
+    };
+    assert_eq!(execute_with(plan, output).await.unwrap(), Ending::Exited(0));
+    assert_eq!(
+        stdout.text(),
+        "\"k\"=\"[secret]\",\"n\"=\"1\" \"[secret]\",\"x\" [secret]\n"
+    );
+}
+
+#[test]
 fn separator_detection() {
     let raw = |s: &str| s.split(' ').map(OsString::from).collect::<Vec<_>>();
     assert!(separator_first(&raw("esc run -- pulumi preview")));
