@@ -22,6 +22,12 @@ use crate::validate::validate;
 use crate::value::{Repr, Site, Value, merge_imported};
 use crate::{Limits, Mode, RotationRecord, RotationStatus, levenshtein};
 
+/// `fn::validate` errors when the schema is (derived from) a secret.
+const SECRET_SCHEMA_MISMATCH: &str =
+    "the value does not match its schema (the schema is secret: the reason is not shown)";
+const SECRET_SCHEMA_INVALID: &str =
+    "invalid schema (the schema is secret: the reason is not shown)";
+
 /// Output of one pass.
 pub(crate) struct PassOutput {
     pub(crate) root: Option<Value>,
@@ -1015,17 +1021,33 @@ impl<'r> Pass<'r> {
         if s.deep_unknown() || !matches!(s.repr, Repr::Bool(_) | Repr::Object(_)) {
             return self.eval_expr(env, value, &Schema::always());
         }
+        // A schema built from a secret must not be quoted back: its patterns,
+        // enums and constants would appear in every error of a value it rejects.
+        let secret = s.deep_secret();
         let compiled = match Schema::from_plain(&s.export(false)) {
             Ok(c) => c,
             Err(e) if e.is_compile_error() => {
-                self.error(format!("invalid schema: {e}"), &schema_expr.site);
+                let summary = if secret {
+                    SECRET_SCHEMA_INVALID.to_string()
+                } else {
+                    format!("invalid schema: {e}")
+                };
+                self.error(summary, &schema_expr.site);
                 return self.eval_expr(env, value, &Schema::always());
             }
             // Not a schema by the meta-schema: the value is returned unchecked.
             Err(_) => return self.eval_expr(env, value, &Schema::always()),
         };
-        let (v, _) = self.eval_typed(env, value, &compiled);
-        let secret = s.deep_secret();
+        let v = self.eval_expr(env, value, &compiled);
+        let mut diags = Vec::new();
+        validate(&v, &compiled, &value.site, &mut diags);
+        if secret {
+            for d in &mut diags {
+                d.summary = SECRET_SCHEMA_MISMATCH.to_string();
+            }
+            diags.dedup_by(|a, b| a.range == b.range && a.path == b.path);
+        }
+        self.diags.extend(diags);
         v.with_secret(secret)
     }
 

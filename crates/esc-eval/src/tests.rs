@@ -343,6 +343,38 @@ async fn validate_checks_the_value_against_the_schema() {
 }
 
 #[tokio::test]
+async fn validate_never_quotes_a_secret_schema() {
+    let s = setup(&[], Limits::default());
+    let text = r##"values:
+  pat: { fn::secret: '{"type":"string","pattern":"^(abc|SEKRET-PAT)$"}' }
+  roles: { fn::secret: '{"enum":["abc","SEKRET-ENUM"]}' }
+  broken: { fn::secret: '{"type":"string","pattern":"SEKRET-RE(("}' }
+  v1: { fn::validate: { schema: { fn::fromJSON: "${pat}" }, value: zzz } }
+  v2: { fn::validate: { schema: { fn::fromJSON: "${roles}" }, value: zzz } }
+  v3: { fn::validate: { schema: { fn::fromJSON: "${broken}" }, value: zzz } }
+  ok: { fn::validate: { schema: { fn::fromJSON: "${pat}" }, value: abc } }
+  plain: { fn::validate: { schema: { enum: [abc, PLAIN-ENUM] }, value: zzz } }
+"##;
+    let e = run(text, Mode::Eval, &s.session).await;
+    let mut got = summaries(&e);
+    got.sort();
+    assert_eq!(
+        got,
+        vec![
+            r#"expected one of ["abc","PLAIN-ENUM"]"#,
+            "invalid schema (the schema is secret: the reason is not shown)",
+            "the value does not match its schema (the schema is secret: the reason is not shown)",
+            "the value does not match its schema (the schema is secret: the reason is not shown)",
+        ]
+    );
+    // the values are still the values, secret where their schema is
+    assert_eq!(
+        e.to_json(true).unwrap().to_json().unwrap(),
+        r#"{"broken":"[secret]","ok":"[secret]","pat":"[secret]","plain":"zzz","roles":"[secret]","v1":"[secret]","v2":"[secret]","v3":"zzz"}"#
+    );
+}
+
+#[tokio::test]
 async fn validate_argument_shape_errors() {
     let (_, diags) = load_definition(
         "root",
