@@ -53,8 +53,27 @@ impl fmt::Debug for PlainValue {
 /// `encoding/json` messages (`EOF`, `invalid character 'x' looking for
 /// beginning of value`, ...).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct JsonError(pub String);
+#[error("{message}")]
+pub struct JsonError {
+    message: String,
+    /// Byte offset of the character the message quotes, if it quotes one.
+    offset: Option<usize>,
+}
+
+impl JsonError {
+    fn new(message: impl Into<String>) -> Self {
+        JsonError {
+            message: message.into(),
+            offset: None,
+        }
+    }
+
+    /// Where the offending character is, for messages about a text that
+    /// must not be quoted (a secret): the message itself quotes it.
+    pub fn quoted_offset(&self) -> Option<usize> {
+        self.offset
+    }
+}
 
 impl PlainValue {
     /// A string value.
@@ -176,7 +195,7 @@ fn write_json(value: &PlainValue, out: &mut String) -> Result<(), JsonError> {
         PlainValue::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
         PlainValue::Number(n) => {
             if !is_json_number(n) {
-                return Err(JsonError(format!(
+                return Err(JsonError::new(format!(
                     "json: invalid number literal {}",
                     crate::go_quote(n)
                 )));
@@ -273,18 +292,21 @@ impl Reader<'_> {
 
     fn invalid(&self, context: &str) -> JsonError {
         match self.bytes.get(self.pos) {
-            None => JsonError("unexpected end of JSON input".into()),
-            Some(&b) => JsonError(format!("invalid character {} {context}", quote_char(b))),
+            None => JsonError::new("unexpected end of JSON input"),
+            Some(&b) => JsonError {
+                message: format!("invalid character {} {context}", quote_char(b)),
+                offset: Some(self.pos),
+            },
         }
     }
 
     fn value(&mut self) -> Result<PlainValue, JsonError> {
         self.skip_ws();
         let Some(&b) = self.bytes.get(self.pos) else {
-            return Err(JsonError(if self.depth == 0 {
-                "EOF".into()
+            return Err(JsonError::new(if self.depth == 0 {
+                "EOF"
             } else {
-                "unexpected EOF".into()
+                "unexpected EOF"
             }));
         };
         match b {
@@ -300,7 +322,7 @@ impl Reader<'_> {
     }
 
     fn eof(&self) -> JsonError {
-        JsonError("unexpected EOF".into())
+        JsonError::new("unexpected EOF")
     }
 
     fn literal(&mut self, word: &str, value: PlainValue) -> Result<PlainValue, JsonError> {
@@ -450,7 +472,7 @@ impl Reader<'_> {
     fn enter(&mut self) -> Result<(), JsonError> {
         self.depth += 1;
         if self.depth > MAX_JSON_DEPTH {
-            return Err(JsonError("exceeded max depth".into()));
+            return Err(JsonError::new("exceeded max depth"));
         }
         self.pos += 1;
         Ok(())
@@ -559,11 +581,19 @@ mod tests {
             PlainValue::from_json("true xyz").unwrap(),
             PlainValue::Bool(true)
         );
-        assert_eq!(PlainValue::from_json("").unwrap_err().0, "EOF");
-        assert_eq!(PlainValue::from_json("  ").unwrap_err().0, "EOF");
+        assert_eq!(PlainValue::from_json("").unwrap_err().message, "EOF");
+        assert_eq!(PlainValue::from_json("  ").unwrap_err().message, "EOF");
         assert_eq!(
-            PlainValue::from_json("x").unwrap_err().0,
+            PlainValue::from_json("x").unwrap_err().message,
             "invalid character 'x' looking for beginning of value"
+        );
+        assert_eq!(
+            PlainValue::from_json(" [1,x").unwrap_err().quoted_offset(),
+            Some(4)
+        );
+        assert_eq!(
+            PlainValue::from_json("[1").unwrap_err().quoted_offset(),
+            None
         );
         assert!(PlainValue::from_json_document("1 2").is_err());
     }

@@ -194,7 +194,7 @@ impl Schema {
 
     /// Parse a JSON Schema text in the supported subset.
     pub fn from_json_str(text: &str) -> Result<Schema, SchemaError> {
-        let plain = PlainValue::from_json_document(text).map_err(|e| SchemaError(e.0))?;
+        let plain = PlainValue::from_json_document(text).map_err(|e| SchemaError(e.to_string()))?;
         Schema::from_plain(&plain)
     }
 

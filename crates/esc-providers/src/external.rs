@@ -153,11 +153,15 @@ fn decode(body: &[u8]) -> Result<PlainValue, CallError> {
     let text = std::str::from_utf8(body).map_err(|_| {
         CallError::new("external: the adapter's response is not valid JSON (not UTF-8)")
     })?;
-    // The parser's message quotes at most one character of the body.
+    // The response is secret unless the document says otherwise: say where
+    // it went wrong, not which character the parser's message would quote.
     PlainValue::from_json_document(text).map_err(|e| {
-        CallError::new(format!(
-            "external: the adapter's response is not valid JSON: {e}"
-        ))
+        CallError::new(match e.quoted_offset() {
+            Some(offset) => format!(
+                "external: the adapter's response is not valid JSON (unexpected character at offset {offset})"
+            ),
+            None => format!("external: the adapter's response is not valid JSON: {e}"),
+        })
     })
 }
 
