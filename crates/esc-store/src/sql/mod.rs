@@ -653,14 +653,24 @@ impl Store for SqlStore {
         env: &EnvRef,
         event: &NewRotationEvent,
     ) -> StoreResult<RotationEvent> {
-        in_tx!(self, |tx| rotation::record_event(tx, env, event))
+        in_tx!(self, |tx| rotation::record_event(
+            tx,
+            &self.master,
+            env,
+            event
+        ))
     }
     async fn list_rotation_events(
         &self,
         env: &EnvRef,
         count: u32,
     ) -> StoreResult<Vec<RotationEvent>> {
-        in_tx!(self, read, |tx| rotation::list_events(tx, env, count))
+        in_tx!(self, read, |tx| rotation::list_events(
+            tx,
+            &self.master,
+            env,
+            count
+        ))
     }
 
     async fn create_schedule(&self, env: &EnvRef, schedule: &NewSchedule) -> StoreResult<Schedule> {

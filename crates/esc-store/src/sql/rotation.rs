@@ -3,7 +3,10 @@
 
 use super::environments::find;
 use super::{db_number, limit};
-use crate::crypto::{MasterKey, Plaintext};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+
+use crate::crypto::{EnvironmentCipher, MasterKey, Plaintext};
 use crate::db::{Row, Tx, args};
 use crate::error::StoreError;
 use crate::model::{
@@ -57,12 +60,57 @@ fn status(text: &str) -> Result<RotationStatus, StoreError> {
     })
 }
 
+/// Error messages of rotations are sealed like the state: a rotation's
+/// failure can quote what an adapter answered, and an adapter may echo the
+/// secret state it was sent in a form no mask recognises.
+const SEALED_MESSAGE: &str = "sealed:";
+
+fn seal_message(
+    cipher: &EnvironmentCipher,
+    context: &str,
+    message: Option<&String>,
+) -> Result<Option<String>, StoreError> {
+    message
+        .map(|m| {
+            let sealed = cipher.seal("rotation-error", context, m.as_bytes())?;
+            Ok(format!("{SEALED_MESSAGE}{}", STANDARD.encode(sealed)))
+        })
+        .transpose()
+}
+
+/// The message [`seal_message`] stored (rows written before messages were
+/// sealed are plain text).
+fn open_message(
+    cipher: &EnvironmentCipher,
+    context: &str,
+    stored: Option<String>,
+) -> Result<Option<String>, StoreError> {
+    let Some(stored) = stored else {
+        return Ok(None);
+    };
+    let Some(encoded) = stored.strip_prefix(SEALED_MESSAGE) else {
+        return Ok(Some(stored));
+    };
+    let corrupt = || StoreError::Corrupt {
+        table: "rotation_events",
+        reason: "a sealed error message is not valid".to_owned(),
+    };
+    let sealed = STANDARD.decode(encoded).map_err(|_| corrupt())?;
+    let plain = cipher.open("rotation-error", context, &sealed)?;
+    plain
+        .expose_str()
+        .map(|text| Some(text.to_owned()))
+        .ok_or_else(corrupt)
+}
+
 pub(super) async fn record_event(
     tx: &mut dyn Tx,
+    master: &MasterKey,
     env: &EnvRef,
     event: &NewRotationEvent,
 ) -> Result<RotationEvent, StoreError> {
     let row = find(tx, env, false).await?;
+    let cipher = row.cipher(master)?;
     let id = uuid::Uuid::new_v4().to_string();
     tx.execute(
         "INSERT INTO rotation_events (id, env_id, created, completed, pre_revision, post_revision, user_login, \
@@ -76,7 +124,7 @@ pub(super) async fn record_event(
             event.post_rotation_revision.map(db_number).transpose()?,
             &event.user,
             event.status.as_str(),
-            event.error_message.clone(),
+            seal_message(&cipher, &id, event.error_message.as_ref())?,
             event.schedule_id.clone()
         ],
     )
@@ -89,7 +137,11 @@ pub(super) async fn record_event(
                 position as i64,
                 &rotation.path,
                 rotation.status.as_str(),
-                rotation.error_message.clone()
+                seal_message(
+                    &cipher,
+                    &format!("{id}/{position}"),
+                    rotation.error_message.as_ref()
+                )?
             ],
         )
         .await?;
@@ -103,10 +155,12 @@ pub(super) async fn record_event(
 
 pub(super) async fn list_events(
     tx: &mut dyn Tx,
+    master: &MasterKey,
     env: &EnvRef,
     count: u32,
 ) -> Result<Vec<RotationEvent>, StoreError> {
     let row = find(tx, env, false).await?;
+    let cipher = row.cipher(master)?;
     let rows = tx
         .query(
             "SELECT id, created, completed, pre_revision, post_revision, user_login, status, error_message, schedule_id \
@@ -120,7 +174,7 @@ pub(super) async fn list_events(
         let mut rotations = Vec::new();
         for rotation in tx
             .query(
-                "SELECT path, status, error_message FROM path_rotations WHERE event_id = $1 ORDER BY position",
+                "SELECT path, status, error_message, position FROM path_rotations WHERE event_id = $1 ORDER BY position",
                 args![id.as_str()],
             )
             .await?
@@ -128,9 +182,14 @@ pub(super) async fn list_events(
             rotations.push(PathRotation {
                 path: rotation.text(0)?,
                 status: status(&rotation.text(1)?)?,
-                error_message: rotation.opt_text(2)?,
+                error_message: open_message(
+                    &cipher,
+                    &format!("{id}/{}", rotation.int(3)?),
+                    rotation.opt_text(2)?,
+                )?,
             });
         }
+        let error_message = open_message(&cipher, &id, found.opt_text(7)?)?;
         events.push(RotationEvent {
             id,
             environment_id: row.info.id.clone(),
@@ -141,7 +200,7 @@ pub(super) async fn list_events(
                 post_rotation_revision: found.opt_number(4)?,
                 user: found.text(5)?,
                 status: status(&found.text(6)?)?,
-                error_message: found.opt_text(7)?,
+                error_message,
                 schedule_id: found.opt_text(8)?,
                 rotations,
             },

@@ -899,6 +899,17 @@ pub(crate) async fn rotation_state_and_history(h: &Harness) {
     assert_eq!(history[1].event, first);
     assert_eq!(history[1].id, recorded.id);
     assert_eq!(store.list_rotation_events(&env, 1).await.unwrap().len(), 1);
+    // messages are sealed at rest; a row written before they were is read as is
+    let sealed = "SELECT COUNT(*) FROM path_rotations WHERE error_message LIKE 'sealed:%'";
+    assert_eq!(h.count(sealed).await, 1);
+    let legacy = "UPDATE path_rotations SET error_message = 'adapter refused (legacy row)' \
+                  WHERE error_message IS NOT NULL RETURNING CAST(1 AS BIGINT)";
+    assert_eq!(h.count(legacy).await, 1);
+    let history = store.list_rotation_events(&env, 10).await.unwrap();
+    assert_eq!(
+        history[1].event.rotations[1].error_message.as_deref(),
+        Some("adapter refused (legacy row)")
+    );
 }
 
 pub(crate) async fn schedules(h: &Harness) {
@@ -1669,6 +1680,23 @@ pub(crate) async fn nothing_secret_at_rest(h: &Harness) {
         )
         .await
         .unwrap();
+    // a failed rotation whose adapter echoed (a form of) the state it was sent
+    let failure = NewRotationEvent {
+        created: Timestamp::now(),
+        completed: Some(Timestamp::now()),
+        pre_rotation_revision: 2,
+        post_rotation_revision: None,
+        user: "alice".into(),
+        status: RotationStatus::Failed,
+        error_message: Some("EVENT-message-secret-2b7e".into()),
+        schedule_id: None,
+        rotations: vec![PathRotation {
+            path: "db.creds".into(),
+            status: RotationStatus::Failed,
+            error_message: Some("adapter said: ROTATION-error-secret-64d0".into()),
+        }],
+    };
+    store.record_rotation_event(&env, &failure).await.unwrap();
     let session = store
         .create_session(
             &env,
@@ -1764,6 +1792,10 @@ pub(crate) async fn nothing_secret_at_rest(h: &Harness) {
             .unwrap()
             .contains("SHARED-result")
     );
+    assert_eq!(
+        store.list_rotation_events(&env, 1).await.unwrap()[0].event,
+        failure
+    );
     // ...and nothing of it is on disk in the clear (raw, or hex as pg_dump
     // prints bytea).
     let raw = h.raw_contents().await;
@@ -1775,6 +1807,8 @@ pub(crate) async fn nothing_secret_at_rest(h: &Harness) {
         "SEALED-hunter2-7f3a",
         "PLAINTEXT-not-yet-rewritten-91c2",
         "ROTATION-state-secret-5d1e",
+        "EVENT-message-secret-2b7e",
+        "ROTATION-error-secret-64d0",
         "SESSION-result-secret-a8b0",
         "SHARED-result-secret-3c9d",
         "WEBHOOK-secret-0c44",
