@@ -19,7 +19,7 @@ use crate::plain::PlainValue;
 use crate::run::{Op, OpResult, RunState};
 use crate::schema::Schema;
 use crate::validate::validate;
-use crate::value::{Repr, Site, Value, merge_imported};
+use crate::value::{Repr, Site, Value, chain_len, merge_imported};
 use crate::{Limits, Mode, RotationRecord, RotationStatus, levenshtein};
 
 /// `fn::validate` errors when the schema is (derived from) a secret.
@@ -97,6 +97,9 @@ struct Env<'d> {
     states: Vec<State>,
     base: Option<Arc<Value>>,
     imports: BTreeMap<String, Value>,
+    /// A merge went over [`Limits::max_merged`]: later merges are skipped
+    /// (reported once).
+    merge_limit_hit: bool,
     /// The execution context (spec §2.2), built on first use: most
     /// environments never read it.
     context: Option<(Arc<PlainValue>, Value)>,
@@ -205,6 +208,7 @@ impl<'r> Pass<'r> {
             states: (0..doc.n_exprs).map(|_| State::Idle).collect(),
             base: None,
             imports: BTreeMap::new(),
+            merge_limit_hit: false,
             context: None,
         };
         self.diags.extend(doc.eval_diags.iter().cloned());
@@ -241,13 +245,33 @@ impl<'r> Pass<'r> {
         let Some(value) = self.load_env(&import.name, &import.site) else {
             return;
         };
-        env.imports.insert(import.name.clone(), value.clone());
         if import.merge {
+            // Each merge lengthens the chain of overridden values, which
+            // lookups, traces and merges walk: an unbounded chain (thousands
+            // of imports, or imports repeated through a diamond, which
+            // doubles it at each level) would exhaust the stack.
+            if env.merge_limit_hit {
+                return;
+            }
+            let merged = chain_len(&value) + env.base.as_deref().map_or(0, chain_len);
+            let max = self.limits().max_merged;
+            if merged > max {
+                env.merge_limit_hit = true;
+                self.error(
+                    format!(
+                        "too many merged imports: merging {} would stack {merged} values over each other (at most {max}); it and the imports after it are not merged",
+                        import.name
+                    ),
+                    &import.site,
+                );
+                return;
+            }
             env.base = Some(Arc::new(match &env.base {
-                None => value,
+                None => value.clone(),
                 Some(base) => merge_imported(&value, base),
             }));
         }
+        env.imports.insert(import.name.clone(), value);
     }
 
     /// Load and evaluate environment `name` once per pass (memo by name);
@@ -408,8 +432,20 @@ impl<'r> Pass<'r> {
                         v.base = Some(Arc::new(b));
                     } else if v.is_object() && b.is_object() {
                         // A copy that already has a base (a reference to a
-                        // merged object) merges as a whole over this base.
-                        v = merge_imported(&v, &b);
+                        // merged object) merges as a whole over this base,
+                        // within the same bound as imports.
+                        let merged = chain_len(&v) + chain_len(&b);
+                        let max = self.limits().max_merged;
+                        if merged > max {
+                            self.error(
+                                format!(
+                                    "too many merged values: this override would stack {merged} values over each other, at most {max}"
+                                ),
+                                &expr.site,
+                            );
+                        } else {
+                            v = merge_imported(&v, &b);
+                        }
                     }
                 }
                 v

@@ -83,6 +83,10 @@ pub struct Limits {
     /// discovered: the depth of provider calls depending on provider
     /// calls). Default 64.
     pub max_passes: usize,
+    /// Values merged over each other (the chain of overridden values an
+    /// import merge builds, transitive imports and repeated imports of one
+    /// environment included). Default 256.
+    pub max_merged: usize,
 }
 
 impl Default for Limits {
@@ -92,6 +96,7 @@ impl Default for Limits {
             max_string_bytes: 1 << 20,
             max_depth: 256,
             max_passes: 64,
+            max_merged: 256,
         }
     }
 }

@@ -278,6 +278,51 @@ async fn environment_limit_is_a_diagnostic() {
 }
 
 #[tokio::test]
+async fn merged_import_chains_are_bounded() {
+    // 6,000 imports of one environment overflowed the stack (every merge
+    // lengthens the chain of overridden values that lookups walk)
+    let s = setup(&[("e", "values: { x: 1 }")], Limits::default());
+    let text = format!("imports:\n{}", "  - e\n".repeat(6_000));
+    let e = run(&text, Mode::Eval, &s.session).await;
+    assert_eq!(
+        summaries(&e),
+        vec![
+            "too many merged imports: merging e would stack 257 values over each other (at most 256); it and the imports after it are not merged"
+        ]
+    );
+    assert_eq!(e.to_json(true).unwrap().to_json().unwrap(), r#"{"x":1}"#);
+    // a diamond doubles the chain at each level: d8 holds 2^8 merges of d0
+    let limits = Limits {
+        max_merged: 100,
+        ..Limits::default()
+    };
+    let docs: Vec<(String, String)> = (1..=8)
+        .map(|i| {
+            (
+                format!("d{i}"),
+                format!("imports: [d{}, d{}]", i - 1, i - 1),
+            )
+        })
+        .chain([("d0".to_string(), "values: { x: 1 }".to_string())])
+        .collect();
+    let docs: Vec<(&str, &str)> = docs.iter().map(|(n, t)| (n.as_str(), t.as_str())).collect();
+    let s = setup(&docs, limits);
+    let e = run("imports: [d8]\nvalues: { y: 2 }", Mode::Eval, &s.session).await;
+    let got = summaries(&e);
+    assert!(
+        !got.is_empty()
+            && got
+                .iter()
+                .all(|m| m.starts_with("too many merged imports: merging d")),
+        "{got:?}"
+    );
+    assert_eq!(
+        e.to_json(true).unwrap().to_json().unwrap(),
+        r#"{"x":1,"y":2}"#
+    );
+}
+
+#[tokio::test]
 async fn string_and_depth_limits_are_diagnostics() {
     let limits = Limits {
         max_string_bytes: 8,

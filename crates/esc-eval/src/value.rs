@@ -380,6 +380,18 @@ impl Value {
 /// The result keeps `top`'s members (flattened with whatever `top` itself
 /// inherited) and inherits the rest from `base` through its base pointer,
 /// so the cost is the size of `top`, not of the accumulated base.
+/// How many values `value` and its chain of overridden values are: what
+/// [`merge_imported`] and every walk of the chain recurse through.
+pub(crate) fn chain_len(value: &Value) -> usize {
+    let mut n = 1;
+    let mut next = value.base.as_deref();
+    while let Some(v) = next {
+        n += 1;
+        next = v.base.as_deref();
+    }
+    n
+}
+
 pub(crate) fn merge_imported(top: &Value, base: &Value) -> Value {
     let mut out = top.clone();
     if top.is_object() && base.is_object() {
