@@ -24,15 +24,15 @@ pub(crate) fn json_response<T: Serialize>(status: StatusCode, body: &T) -> Respo
     }
 }
 
-/// A JSON response from exact-number plain data.
-pub(crate) fn plain_response(status: StatusCode, value: &PlainValue) -> Response {
-    match value.to_json() {
-        Ok(mut text) => {
-            text.push('\n');
-            with_type(status, text.into_bytes(), "application/json")
-        }
-        Err(error) => encoding_failed(&error),
-    }
+/// A JSON response from exact-number plain data; a number JSON has no form
+/// for (a definition's `.nan`) is the definition's fault, a 400.
+pub(crate) fn plain_response(
+    status: StatusCode,
+    value: &PlainValue,
+) -> Result<Response, crate::error::ApiError> {
+    let mut text = value.to_json().map_err(esc_service::not_json)?;
+    text.push('\n');
+    Ok(with_type(status, text.into_bytes(), "application/json"))
 }
 
 /// The 500 answer when a response could not be encoded; the request log

@@ -33,6 +33,7 @@ pub use names::{DEFAULT_PROJECT, Version, check_env_ref, check_org, check_segmen
 pub use path::{PathSegment, parse_property_path};
 pub use secrets::RewriteError;
 pub use service::AnonymousSession;
+pub use service::not_json;
 pub use service::{
     Caller, CheckOutcome, CloneOptions, Definition, OpenedSession, RotationOutcome, Service,
     ServiceConfig, UpdateOutcome, UserInfo,

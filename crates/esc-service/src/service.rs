@@ -1865,7 +1865,7 @@ impl FoundSession {
         match property {
             Some(property) => property_of(&**self.value()?, property)?
                 .to_json()
-                .map_err(|error| ServiceError::Internal(format!("encoding a value: {error}"))),
+                .map_err(not_json),
             None => Ok(self.json()?.to_owned()),
         }
     }
@@ -2026,10 +2026,17 @@ fn with_env_name(error: StoreError, env: &EnvRef) -> ServiceError {
 /// and as the text a whole-environment read answers.
 fn session_result(evaluation: &Evaluation) -> ServiceResult<SessionResult> {
     let environment = environment_json(evaluation);
-    let json = environment
-        .to_json()
-        .map_err(|error| ServiceError::Internal(format!("encoding a session: {error}")))?;
+    let json = environment.to_json().map_err(not_json)?;
     Ok(SessionResult::new(environment, json))
+}
+
+/// The only values JSON cannot carry are numbers a definition wrote as
+/// YAML's `.nan` and `.inf`: the definition's fault, so a 400 that says
+/// how to mend it rather than a 500.
+pub fn not_json(error: esc_eval::JsonError) -> ServiceError {
+    ServiceError::invalid(format!(
+        "the environment's values cannot be encoded as JSON: {error} (YAML's .nan and .inf are numbers JSON has no form for: quote them to make strings)"
+    ))
 }
 
 fn environment_json(evaluation: &Evaluation) -> PlainValue {

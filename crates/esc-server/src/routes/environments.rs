@@ -306,7 +306,7 @@ pub(crate) async fn check(
         })?;
         map.insert("diagnostics".to_owned(), diagnostics);
     }
-    Ok(plain_response(StatusCode::OK, &environment))
+    plain_response(StatusCode::OK, &environment)
 }
 
 /// Whether the request comes from the `esc` CLI, the one client that

@@ -277,6 +277,40 @@ async fn check_reports_values_and_diagnostics() {
 }
 
 #[tokio::test]
+async fn numbers_json_cannot_carry_are_a_400_not_a_500() {
+    let (server, _dir) = sqlite_server().await;
+    create_env(&server, "app", "dev").await;
+    // YAML's .nan and .inf are numbers (spec/LANGUAGE.md § 1.1) without a
+    // JSON form: storing them is allowed, answering them is the 400
+    let stored = patch_yaml(&server, E, "values:\n  a: .nan\n  b: -.inf\n", None).await;
+    assert_eq!(stored.status, StatusCode::OK, "{}", stored.body);
+    let expected =
+        "the environment's values cannot be encoded as JSON: json: invalid number literal";
+    let opened = server.call(Method::POST, &format!("{E}/open"), None).await;
+    let message = opened.error(StatusCode::BAD_REQUEST);
+    assert!(message.contains(expected), "{message}");
+    assert!(message.contains("quote them"), "{message}");
+    let checked = server
+        .send(
+            server
+                .request(Method::POST, "/api/esc/environments/acme/yaml/check")
+                .header("Content-Type", "application/x-yaml")
+                .body("values:\n  a: .inf\n"),
+        )
+        .await;
+    assert!(
+        checked.error(StatusCode::BAD_REQUEST).contains(expected),
+        "{}",
+        checked.body
+    );
+    // quoted, they are strings
+    patch_yaml(&server, E, "values:\n  a: '.nan'\n", None).await;
+    let opened = server.call(Method::POST, &format!("{E}/open"), None).await;
+    assert_eq!(opened.status, StatusCode::OK, "{}", opened.body);
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn bad_input_gets_documented_errors() {
     let (server, _dir) = sqlite_server().await;
     create_env(&server, "app", "dev").await;
