@@ -12,6 +12,7 @@
 //! query strings, `Authorization` or decrypted values. At info level a
 //! request costs no log work unless it fails (see [`log`]).
 
+mod connections;
 mod duration;
 pub mod error;
 mod extract;
@@ -47,6 +48,10 @@ pub struct HttpLimits {
     pub body_bytes: usize,
     /// Longest time a request may take (longer → 408).
     pub request_timeout: Duration,
+    /// Longest time a connection may take to send a request's head, from
+    /// its opening or from the end of its previous response (longer: the
+    /// connection is closed).
+    pub idle_timeout: Duration,
 }
 
 impl Default for HttpLimits {
@@ -54,6 +59,7 @@ impl Default for HttpLimits {
         Self {
             body_bytes: 2 << 20,
             request_timeout: Duration::from_secs(60),
+            idle_timeout: Duration::from_secs(30),
         }
     }
 }

@@ -47,6 +47,9 @@ pub struct ServeConfig {
     pub max_body_bytes: usize,
     /// Longest time one request may take.
     pub request_timeout: Duration,
+    /// Longest time a connection may stay without sending a request's head
+    /// (from its opening or its previous response) before it is closed.
+    pub idle_timeout: Duration,
     /// Let `fn::open::external` / `fn::rotate::external` call plain
     /// `http://` adapters, and webhooks deliver to plain `http://` URLs, on
     /// loopback addresses (local development only; HTTPS is required
@@ -78,6 +81,7 @@ impl Default for ServeConfig {
             admin_login: "admin".to_owned(),
             max_body_bytes: HttpLimits::default().body_bytes,
             request_timeout: HttpLimits::default().request_timeout,
+            idle_timeout: HttpLimits::default().idle_timeout,
             allow_insecure_loopback_http: false,
             key_maintenance_interval: Duration::from_secs(300),
             schedule_interval: Duration::from_secs(30),
@@ -207,6 +211,7 @@ pub async fn start_with_store(
             limits: HttpLimits {
                 body_bytes: config.max_body_bytes,
                 request_timeout: config.request_timeout,
+                idle_timeout: config.idle_timeout,
             },
         },
         listener,
@@ -243,7 +248,6 @@ impl StartedServer {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), ServeError> {
-        let address = self.address;
         let (stop_maintenance, stopped) = tokio::sync::oneshot::channel();
         let maintenance = self.state.issuer.clone().map(|issuer| {
             tokio::spawn(maintain_keys(
@@ -266,20 +270,14 @@ impl StartedServer {
             self.session_purge_interval,
             purging_stopped,
         ));
-        // answers go out at once (as Go's servers do, OpenBao among them):
-        // no Nagle delay when a response leaves in more than one write
-        let listener = axum::serve::ListenerExt::tap_io(self.listener, |stream| {
-            if let Err(error) = stream.set_nodelay(true) {
-                tracing::debug!(%error, "could not set TCP_NODELAY");
-            }
-        });
-        let api = axum::ServiceExt::<axum::extract::Request>::into_make_service(ApiService::new(
-            self.state,
-        ));
-        let served = axum::serve(listener, api)
-            .with_graceful_shutdown(shutdown)
-            .await
-            .map_err(|source| ServeError::Io { address, source });
+        let idle_timeout = self.state.limits.idle_timeout;
+        crate::connections::serve_connections(
+            self.listener,
+            ApiService::new(self.state),
+            idle_timeout,
+            shutdown,
+        )
+        .await;
         let _ = stop_maintenance.send(());
         let _ = stop_scheduler.send(());
         let _ = stop_purging.send(());
@@ -297,7 +295,7 @@ impl StartedServer {
         // deliveries waiting for a retry give up; those in flight get a
         // moment to finish and be recorded
         service.close_webhooks(WEBHOOK_DRAIN_LIMIT).await;
-        served
+        Ok(())
     }
 }
 

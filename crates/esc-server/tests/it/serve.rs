@@ -349,3 +349,81 @@ async fn expired_sessions_are_deleted_by_the_server() {
     assert_eq!(read.status(), 200, "an unexpired session stays");
     server.stop().await;
 }
+
+/// Connections that send nothing, stay idle after a response, or trickle a
+/// request's head are closed after `idle_timeout` (hyper's header read
+/// timeout, which `axum::serve` never armed: such connections were held
+/// forever and enough of them used up the process's file descriptors).
+#[tokio::test]
+async fn idle_and_slow_connections_are_closed() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    use tokio::net::TcpStream;
+
+    /// Reads until the server closes the connection (bounded); what it sent.
+    async fn until_closed(stream: &mut TcpStream) -> String {
+        let mut got = Vec::new();
+        let mut buf = [0u8; 4096];
+        let read = tokio::time::timeout(Duration::from_secs(15), async {
+            loop {
+                match stream.read(&mut buf).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => got.extend_from_slice(&buf[..n]),
+                }
+            }
+        })
+        .await;
+        assert!(read.is_ok(), "still open after 15 s");
+        String::from_utf8_lossy(&got).into_owned()
+    }
+
+    let dir = tempfile::tempdir().unwrap();
+    let started = start(ServeConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        data_dir: dir.path().join("data"),
+        idle_timeout: Duration::from_millis(500),
+        ..ServeConfig::default()
+    })
+    .await
+    .unwrap();
+    let address = started.address;
+    let server = run(started);
+
+    // sends nothing at all
+    let mut silent = TcpStream::connect(address).await.unwrap();
+    until_closed(&mut silent).await;
+
+    // one request, answered, then idle on a kept-alive connection
+    let mut idle = TcpStream::connect(address).await.unwrap();
+    idle.write_all(b"GET /.well-known/openid-configuration HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let answered = until_closed(&mut idle).await;
+    assert!(answered.starts_with("HTTP/1.1 200"), "{answered}");
+
+    // a head trickled a byte at a time, never finished
+    let mut slow = TcpStream::connect(address).await.unwrap();
+    let trickle = async {
+        for byte in b"GET /.well-known/openid-configuration HTTP/1.1\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" {
+            if slow.write_all(&[*byte]).await.is_err() {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        false
+    };
+    assert!(
+        tokio::time::timeout(Duration::from_secs(15), trickle)
+            .await
+            .unwrap(),
+        "the server read the whole trickled head"
+    );
+
+    // the server still serves everyone else
+    let (status, _) = get(
+        &format!("{}/.well-known/openid-configuration", server.url),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    server.stop().await;
+}
