@@ -19,7 +19,7 @@ use crate::plain::PlainValue;
 use crate::run::{Op, OpResult, RunState};
 use crate::schema::Schema;
 use crate::validate::validate;
-use crate::value::{Repr, Site, Value, chain_len, merge_imported};
+use crate::value::{Repr, Site, Value, chain_len, expanded_weight, merge_imported};
 use crate::{Limits, Mode, RotationRecord, RotationStatus, levenshtein};
 
 /// `fn::validate` errors when the schema is (derived from) a secret.
@@ -27,6 +27,13 @@ const SECRET_SCHEMA_MISMATCH: &str =
     "the value does not match its schema (the schema is secret: the reason is not shown)";
 const SECRET_SCHEMA_INVALID: &str =
     "invalid schema (the schema is secret: the reason is not shown)";
+
+fn too_large_message(what: &str, max: usize) -> String {
+    format!(
+        "{what} too large: over {} MiB once references are expanded (each reference copies the whole value it names)",
+        max >> 20
+    )
+}
 
 /// Output of one pass.
 pub(crate) struct PassOutput {
@@ -167,7 +174,21 @@ impl<'r> Pass<'r> {
         let run = self.run;
         let name = run.root_name.clone();
         self.envs.insert(name.to_string(), EnvSlot::InProgress);
-        let root = self.evaluate_document(&name, &run.root_doc, true);
+        let mut root = self.evaluate_document(&name, &run.root_doc, true);
+        // what every output writes out in full
+        let max = self.limits().max_expanded_bytes;
+        if root
+            .as_ref()
+            .is_some_and(|r| expanded_weight(r, max).is_none())
+        {
+            let site = run.root_doc.values.as_ref().map(|v| v.site.clone());
+            self.diags.push(Diagnostic::error(
+                too_large_message("the environment's values are", max),
+                site.as_ref().map(|s| s.range.clone()),
+                "values",
+            ));
+            root = None;
+        }
         let (context_plain, _) = self.context_for(&name);
         PassOutput {
             root,
@@ -357,6 +378,32 @@ impl<'r> Pass<'r> {
         ));
     }
 
+    /// Whether `value` is over [`Limits::max_expanded_bytes`] once its
+    /// references are expanded (reported at `site`): what is about to
+    /// write it out in full must not.
+    fn too_large(&mut self, value: &Value, site: &Site) -> bool {
+        let max = self.limits().max_expanded_bytes;
+        if expanded_weight(value, max).is_some() {
+            return false;
+        }
+        self.error(too_large_message("value is", max), site);
+        true
+    }
+
+    /// A builtin's string result: unknown (and reported) over
+    /// [`Limits::max_string_bytes`], as an interpolated string is.
+    fn string_result(&mut self, text: String, def: Option<Arc<Site>>, site: &Site) -> Value {
+        let max = self.limits().max_string_bytes;
+        if text.len() > max {
+            self.error(
+                format!("the result exceeds the maximum string length of {max} bytes"),
+                site,
+            );
+            return Value::unknown(string_schema(), def);
+        }
+        Value::string(text, def).with_schema(string_schema())
+    }
+
     fn error_at(&mut self, summary: impl Into<String>, range: &Range, path: &str) {
         self.diags
             .push(Diagnostic::error(summary, Some(range.clone()), path));
@@ -511,6 +558,10 @@ impl<'r> Pass<'r> {
             text.push_str(&part.text);
             if let Some(accessors) = &part.access {
                 let v = self.resolve(env, expr, accessors);
+                if self.too_large(&v, &expr.site) {
+                    return Value::unknown(string_schema(), Some(expr.site.clone()))
+                        .with_secret(v.deep_secret());
+                }
                 let (s, u, sec) = v.string_form();
                 text.push_str(&s);
                 unknown |= u;
@@ -891,14 +942,16 @@ impl<'r> Pass<'r> {
                 if !ok1 || !ok2 || d.deep_unknown() || vs.deep_unknown() {
                     return Value::unknown(string_schema, def).with_secret(secret);
                 }
+                if self.too_large(&vs, call) {
+                    return Value::unknown(string_schema, def).with_secret(secret);
+                }
                 let sep = d.string_form().0;
                 let items: Vec<String> = match &vs.repr {
                     Repr::Array(items) => items.iter().map(|i| i.string_form().0).collect(),
                     _ => Vec::new(),
                 };
-                Value::string(items.join(&sep), def)
+                self.string_result(items.join(&sep), def, call)
                     .with_secret(secret)
-                    .with_schema(string_schema)
             }
             BuiltinKind::Split(Some((delim, s))) => {
                 let (d, ok1) = self.eval_typed(env, delim, &string_schema);
@@ -943,10 +996,11 @@ impl<'r> Pass<'r> {
                 if v.deep_unknown() {
                     return Value::unknown(string_schema, def).with_secret(secret);
                 }
+                if self.too_large(&v, call) {
+                    return Value::unknown(string_schema, def).with_secret(secret);
+                }
                 match v.export(false).to_json() {
-                    Ok(text) => Value::string(text, def)
-                        .with_secret(secret)
-                        .with_schema(string_schema),
+                    Ok(text) => self.string_result(text, def, call).with_secret(secret),
                     Err(e) => {
                         self.error(format!("failed to encode JSON: {e}"), call);
                         Value::unknown(string_schema, def).with_secret(secret)
@@ -982,13 +1036,14 @@ impl<'r> Pass<'r> {
             }
             BuiltinKind::ToString(arg) => {
                 let v = self.eval_expr(env, arg, &Schema::always());
+                if self.too_large(&v, call) {
+                    return Value::unknown(string_schema, def).with_secret(v.deep_secret());
+                }
                 let (text, unknown, secret) = v.string_form();
                 if unknown {
                     return Value::unknown(string_schema, def).with_secret(secret);
                 }
-                Value::string(text, def)
-                    .with_secret(secret)
-                    .with_schema(string_schema)
+                self.string_result(text, def, call).with_secret(secret)
             }
             BuiltinKind::ToBase64(arg) | BuiltinKind::FromBase64(arg) => {
                 let (v, ok) = self.eval_typed(env, arg, &string_schema);
@@ -998,9 +1053,9 @@ impl<'r> Pass<'r> {
                 }
                 let text = v.string_form().0;
                 if matches!(b.kind, BuiltinKind::ToBase64(_)) {
-                    return Value::string(builtins::to_base64(&text), def)
-                        .with_secret(secret)
-                        .with_schema(string_schema);
+                    return self
+                        .string_result(builtins::to_base64(&text), def, call)
+                        .with_secret(secret);
                 }
                 match builtins::from_base64(&text) {
                     Ok(s) => Value::string(s, def)

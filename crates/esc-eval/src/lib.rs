@@ -87,6 +87,11 @@ pub struct Limits {
     /// import merge builds, transitive imports and repeated imports of one
     /// environment included). Default 256.
     pub max_merged: usize,
+    /// Size of a value once every reference in it is expanded (a value
+    /// referred to ten times counts ten times): 32 bytes per value plus
+    /// its text (strings, numbers, keys). Applies to the root's values and
+    /// to what interpolation and the string builtins expand. Default 8 MiB.
+    pub max_expanded_bytes: usize,
 }
 
 impl Default for Limits {
@@ -97,6 +102,7 @@ impl Default for Limits {
             max_depth: 256,
             max_passes: 64,
             max_merged: 256,
+            max_expanded_bytes: 8 << 20,
         }
     }
 }

@@ -322,6 +322,109 @@ async fn merged_import_chains_are_bounded() {
     );
 }
 
+/// `a: [x, ...]`, `b: ["${a}", ...]`, ...: each level ten references to
+/// the one before, `levels` levels.
+fn reference_bomb(levels: usize, top: &str) -> String {
+    let mut text = String::from("values:\n  l0: [lol,lol,lol,lol,lol,lol,lol,lol,lol,lol]\n");
+    for i in 1..levels {
+        let item = format!("\"${{l{}}}\"", i - 1);
+        text.push_str(&format!("  l{i}: [{}]\n", vec![item; 10].join(",")));
+    }
+    text.push_str(top);
+    text
+}
+
+#[tokio::test]
+async fn expanded_values_are_bounded() {
+    // references share what they copy, so evaluating is cheap, but every
+    // output writes each copy out: 9 levels (600 bytes) were 10^9 values
+    let s = setup(&[], Limits::default());
+    let e = run(&reference_bomb(9, ""), Mode::Eval, &s.session).await;
+    assert_eq!(
+        summaries(&e),
+        vec![
+            "the environment's values are too large: over 8 MiB once references are expanded (each reference copies the whole value it names)"
+        ]
+    );
+    assert!(e.to_json(true).is_none());
+    // and what interpolation, fn::toString, fn::join and fn::toJSON expand
+    let limits = Limits {
+        max_expanded_bytes: 1 << 20,
+        ..Limits::default()
+    };
+    let s = setup(&[], limits);
+    for top in [
+        "  top: \"${l5}\"\n",
+        "  top: {fn::toString: \"${l5}\"}\n",
+        "  top: {fn::toJSON: \"${l5}\"}\n",
+        "  top: {fn::join: [',', \"${l5}\"]}\n",
+    ] {
+        let text = format!(
+            "values:\n  l0: [lol]\n  l1: [\"${{l0}}\"]\n{}",
+            reference_bomb(6, top).replacen("values:\n", "", 1)
+        );
+        let e = run(&text, Mode::Eval, &s.session).await;
+        assert!(
+            summaries(&e)
+                .iter()
+                .any(|m| m.starts_with("value is too large: over 1 MiB")
+                    || m.starts_with("the environment's values are too large")),
+            "{top}: {:?}",
+            summaries(&e)
+        );
+    }
+    // a legitimate copy of a large tree stays well inside
+    let s = setup(&[], Limits::default());
+    let e = run(
+        &reference_bomb(4, "  copies: [\"${l3}\", \"${l3}\"]\n"),
+        Mode::Eval,
+        &s.session,
+    )
+    .await;
+    assert!(summaries(&e).is_empty(), "{:?}", summaries(&e));
+}
+
+#[tokio::test]
+async fn builtin_strings_are_bounded_like_interpolation() {
+    let limits = Limits {
+        max_string_bytes: 64,
+        ..Limits::default()
+    };
+    let s = setup(&[], limits);
+    let text = r#"values:
+  a: [aaaaaaaaaa, bbbbbbbbbb, cccccccccc]
+  j: {fn::toJSON: "${a}"}
+  k: {fn::toJSON: ["${j}", "${j}"]}
+  s: {fn::join: ["------------", "${a}"]}
+  b: {fn::toBase64: "${s}"}
+  long: {fn::join: ["--------------------", "${a}"]}
+"#;
+    let e = run(text, Mode::Eval, &s.session).await;
+    let got: Vec<(String, String)> = e
+        .diagnostics()
+        .iter()
+        .map(|d| (d.path.clone(), d.summary.clone()))
+        .collect();
+    let over = "the result exceeds the maximum string length of 64 bytes".to_string();
+    assert_eq!(
+        got,
+        vec![
+            ("values.b".to_string(), over.clone()),
+            ("values.k".to_string(), over.clone()),
+            ("values.long".to_string(), over),
+        ]
+    );
+    let json = e.to_json(true).unwrap().to_json().unwrap();
+    assert!(
+        json.contains(r#""j":"[\"aaaaaaaaaa\",\"bbbbbbbbbb\",\"cccccccccc\"]""#),
+        "{json}"
+    );
+    assert!(
+        json.contains(r#""k":"[unknown]""#) && json.contains(r#""b":"[unknown]""#),
+        "{json}"
+    );
+}
+
 #[tokio::test]
 async fn string_and_depth_limits_are_diagnostics() {
     let limits = Limits {

@@ -1,7 +1,7 @@
 //! Evaluated values (spec §4): payload, secret/unknown/final flags, the
 //! defining expression and the base value a definition overrode.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use esc_syntax::Range;
@@ -380,6 +380,64 @@ impl Value {
 /// The result keeps `top`'s members (flattened with whatever `top` itself
 /// inherited) and inherits the rest from `base` through its base pointer,
 /// so the cost is the size of `top`, not of the accumulated base.
+/// What `value` weighs once every reference in it is expanded: 32 per
+/// value plus its text (strings, numbers, keys), copies of one value
+/// counted each time, as output and string forms would write them out.
+/// `None` past `limit`. References share containers (`Arc`), so ten
+/// references to a list of ten references to ... cost little to evaluate
+/// and exponentially much to write: this is counted without expanding,
+/// once per shared container.
+pub(crate) fn expanded_weight(value: &Value, limit: usize) -> Option<usize> {
+    let mut memo = HashMap::new();
+    let weight = weigh(value, limit, &mut memo);
+    (weight <= limit).then_some(weight)
+}
+
+const VALUE_WEIGHT: usize = 32;
+
+fn weigh(value: &Value, limit: usize, memo: &mut HashMap<(usize, usize), usize>) -> usize {
+    let key = |ptr: *const (), base: Option<&Arc<Value>>| {
+        (ptr as usize, base.map_or(0, |b| Arc::as_ptr(b) as usize))
+    };
+    match &value.repr {
+        Repr::String(s) | Repr::Number(s) => VALUE_WEIGHT + s.len(),
+        Repr::Array(items) => {
+            let k = key(Arc::as_ptr(items).cast(), None);
+            if let Some(w) = memo.get(&k) {
+                return *w;
+            }
+            let mut w = VALUE_WEIGHT;
+            for item in items.iter() {
+                w = w.saturating_add(weigh(item, limit, memo));
+                if w > limit {
+                    break;
+                }
+            }
+            memo.insert(k, w);
+            w
+        }
+        Repr::Object(map) => {
+            // the merged view depends on the base too
+            let k = key(Arc::as_ptr(map).cast(), value.base.as_ref());
+            if let Some(w) = memo.get(&k) {
+                return *w;
+            }
+            let mut w = VALUE_WEIGHT;
+            for (name, member) in value.members() {
+                w = w
+                    .saturating_add(name.len())
+                    .saturating_add(weigh(member, limit, memo));
+                if w > limit {
+                    break;
+                }
+            }
+            memo.insert(k, w);
+            w
+        }
+        Repr::Null | Repr::Bool(_) | Repr::Unknown(_) => VALUE_WEIGHT,
+    }
+}
+
 /// How many values `value` and its chain of overridden values are: what
 /// [`merge_imported`] and every walk of the chain recurse through.
 pub(crate) fn chain_len(value: &Value) -> usize {
