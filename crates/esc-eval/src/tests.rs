@@ -172,11 +172,18 @@ mod harness {
     pub(super) fn summaries(e: &Evaluation) -> Vec<String> {
         e.diagnostics().iter().map(|d| d.summary.clone()).collect()
     }
+
+    /// [`summaries`] sorted: for diagnostics whose order is not the point.
+    pub(super) fn sorted_summaries(e: &Evaluation) -> Vec<String> {
+        let mut got = summaries(e);
+        got.sort();
+        got
+    }
 }
 
 use std::sync::atomic::Ordering;
 
-use harness::{run, setup, summaries};
+use harness::{run, setup, sorted_summaries, summaries};
 
 const FOUR_OPENS: &str = "values:
   a: { fn::open::slow: { x: 1 } }
@@ -474,10 +481,8 @@ async fn validate_checks_the_value_against_the_schema() {
   notschema: { fn::validate: { schema: { type: 42 }, value: 1 } }
 "##;
     let e = run(text, Mode::Eval, &s.session).await;
-    let mut got = summaries(&e);
-    got.sort();
     assert_eq!(
-        got,
+        sorted_summaries(&e),
         vec![
             "expected a string of at least length 3",
             "expected string, got number",
@@ -504,10 +509,8 @@ async fn validate_never_quotes_a_secret_schema() {
   plain: { fn::validate: { schema: { enum: [abc, PLAIN-ENUM] }, value: zzz } }
 "##;
     let e = run(text, Mode::Eval, &s.session).await;
-    let mut got = summaries(&e);
-    got.sort();
     assert_eq!(
-        got,
+        sorted_summaries(&e),
         vec![
             r#"expected one of ["abc","PLAIN-ENUM"]"#,
             "invalid schema (the schema is secret: the reason is not shown)",
@@ -665,10 +668,8 @@ async fn decoding_errors_do_not_quote_secrets() {
     let s = setup(&[], Limits::default());
     let text = "values:\n  a: { fn::fromJSON: { fn::secret: 'xsecret' } }\n  b: { fn::fromJSON: 'xplain' }\n";
     let e = run(text, Mode::Eval, &s.session).await;
-    let mut got = summaries(&e);
-    got.sort();
     assert_eq!(
-        got,
+        sorted_summaries(&e),
         vec![
             "decoding JSON string: invalid JSON",
             "decoding JSON string: invalid character 'x' looking for beginning of value"
