@@ -19,7 +19,7 @@ use crate::plain::PlainValue;
 use crate::run::{Op, OpResult, RunState};
 use crate::schema::Schema;
 use crate::validate::validate;
-use crate::value::{Repr, Site, Value, chain_len, expanded_weight, merge_imported};
+use crate::value::{Repr, Site, Value, chain_len, expands_within, merge_imported};
 use crate::{Limits, Mode, RotationRecord, RotationStatus, levenshtein};
 
 /// `fn::validate` errors when the schema is (derived from) a secret.
@@ -177,14 +177,10 @@ impl<'r> Pass<'r> {
         let mut root = self.evaluate_document(&name, &run.root_doc, true);
         // what every output writes out in full
         let max = self.limits().max_expanded_bytes;
-        if root
-            .as_ref()
-            .is_some_and(|r| expanded_weight(r, max).is_none())
-        {
-            let site = run.root_doc.values.as_ref().map(|v| v.site.clone());
+        if root.as_ref().is_some_and(|r| !expands_within(r, max)) {
             self.diags.push(Diagnostic::error(
                 too_large_message("the environment's values are", max),
-                site.as_ref().map(|s| s.range.clone()),
+                run.root_doc.values.as_ref().map(|v| v.site.range.clone()),
                 "values",
             ));
             root = None;
@@ -274,9 +270,8 @@ impl<'r> Pass<'r> {
             if env.merge_limit_hit {
                 return;
             }
-            let merged = chain_len(&value) + env.base.as_deref().map_or(0, chain_len);
-            let max = self.limits().max_merged;
-            if merged > max {
+            let base_len = env.base.as_deref().map_or(0, chain_len);
+            if let Some((merged, max)) = self.merge_over_limit(&value, base_len) {
                 env.merge_limit_hit = true;
                 self.error(
                     format!(
@@ -378,12 +373,20 @@ impl<'r> Pass<'r> {
         ));
     }
 
+    /// `(values stacked, limit)` when merging `top` over a base chain of
+    /// `base_len` values would exceed [`Limits::max_merged`].
+    fn merge_over_limit(&self, top: &Value, base_len: usize) -> Option<(usize, usize)> {
+        let merged = chain_len(top) + base_len;
+        let max = self.limits().max_merged;
+        (merged > max).then_some((merged, max))
+    }
+
     /// Whether `value` is over [`Limits::max_expanded_bytes`] once its
     /// references are expanded (reported at `site`): what is about to
     /// write it out in full must not.
     fn too_large(&mut self, value: &Value, site: &Site) -> bool {
         let max = self.limits().max_expanded_bytes;
-        if expanded_weight(value, max).is_some() {
+        if expands_within(value, max) {
             return false;
         }
         self.error(too_large_message("value is", max), site);
@@ -481,9 +484,7 @@ impl<'r> Pass<'r> {
                         // A copy that already has a base (a reference to a
                         // merged object) merges as a whole over this base,
                         // within the same bound as imports.
-                        let merged = chain_len(&v) + chain_len(&b);
-                        let max = self.limits().max_merged;
-                        if merged > max {
+                        if let Some((merged, max)) = self.merge_over_limit(&v, chain_len(&b)) {
                             self.error(
                                 format!(
                                     "too many merged values: this override would stack {merged} values over each other, at most {max}"

@@ -373,24 +373,15 @@ impl Value {
     }
 }
 
-/// Merge `top` over `base` (imports over each other, spec §1.3): objects
-/// over objects take the union of keys, merging common keys; anything else
-/// replaces.
-///
-/// The result keeps `top`'s members (flattened with whatever `top` itself
-/// inherited) and inherits the rest from `base` through its base pointer,
-/// so the cost is the size of `top`, not of the accumulated base.
 /// What `value` weighs once every reference in it is expanded: 32 per
 /// value plus its text (strings, numbers, keys), copies of one value
 /// counted each time, as output and string forms would write them out.
-/// `None` past `limit`. References share containers (`Arc`), so ten
-/// references to a list of ten references to ... cost little to evaluate
-/// and exponentially much to write: this is counted without expanding,
-/// once per shared container.
-pub(crate) fn expanded_weight(value: &Value, limit: usize) -> Option<usize> {
-    let mut memo = HashMap::new();
-    let weight = weigh(value, limit, &mut memo);
-    (weight <= limit).then_some(weight)
+/// Whether that is at most `limit`. References share containers (`Arc`),
+/// so ten references to a list of ten references to ... cost little to
+/// evaluate and exponentially much to write: this is counted without
+/// expanding, once per shared container.
+pub(crate) fn expands_within(value: &Value, limit: usize) -> bool {
+    weigh(value, limit, &mut HashMap::new()) <= limit
 }
 
 const VALUE_WEIGHT: usize = 32;
@@ -450,6 +441,13 @@ pub(crate) fn chain_len(value: &Value) -> usize {
     n
 }
 
+/// Merge `top` over `base` (imports over each other, spec §1.3): objects
+/// over objects take the union of keys, merging common keys; anything else
+/// replaces.
+///
+/// The result keeps `top`'s members (flattened with whatever `top` itself
+/// inherited) and inherits the rest from `base` through its base pointer,
+/// so the cost is the size of `top`, not of the accumulated base.
 pub(crate) fn merge_imported(top: &Value, base: &Value) -> Value {
     let mut out = top.clone();
     if top.is_object() && base.is_object() {
