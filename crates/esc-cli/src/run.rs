@@ -11,11 +11,10 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
 use anyhow::{Context as _, bail};
+use esc_eval::go_quote;
 use tokio::io::{AsyncBufReadExt as _, AsyncRead, AsyncWriteExt as _, BufReader};
 use tokio::process::Command;
 use tokio::signal::unix::{SignalKind, signal};
-
-use esc_eval::go_quote;
 
 use crate::format::dotenv::project;
 use crate::format::string::string_form;

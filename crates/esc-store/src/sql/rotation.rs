@@ -1,11 +1,11 @@
 //! Rotation state (encrypted per rotator path), rotation history, and
 //! schedules with their run history.
 
-use super::environments::find;
-use super::{db_number, limit};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 
+use super::environments::find;
+use super::{db_number, limit};
 use crate::crypto::{EnvironmentCipher, MasterKey, Plaintext};
 use crate::db::{Row, Tx, args};
 use crate::error::StoreError;
