@@ -78,7 +78,6 @@ pub(crate) async fn serve_connections(
             if let Err(error) = connection.await {
                 tracing::trace!(%error, "connection ended with an error");
             }
-            drop(close_rx);
         });
     }
     drop(listener);
